@@ -1,0 +1,17 @@
+// `npm run dev`: migrates and seeds the local D1, then serves the Worker with every binding
+// local (D1, KV, R2 and Queues are simulated by wrangler under .wrangler/state).
+import { spawn } from "node:child_process";
+import { run } from "./run.mjs";
+
+process.env.WRANGLER_SEND_METRICS ??= "false";
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+
+run("wrangler", ["d1", "migrations", "apply", "DB", "--local"]);
+run("node", ["scripts/seed.mjs", "--local"]);
+
+const port = process.env.PORT ?? "8787";
+const dev = spawn("wrangler", ["dev", "--port", port, "--test-scheduled", ...process.argv.slice(2)], {
+  stdio: "inherit",
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => process.exit(code ?? 0));

@@ -1,0 +1,27 @@
+import { loadConfig } from "./middleware/config";
+import { cors } from "./middleware/cors";
+import { requestId } from "./middleware/request-id";
+import { requestLog } from "./middleware/request-log";
+import { securityHeaders } from "./middleware/security-headers";
+import { serverTiming } from "./middleware/server-timing";
+import { healthRouter } from "./modules/health";
+import { mountApiDocs } from "./platform/api-docs";
+import { handleError, notFoundOrMethodNotAllowed } from "./platform/error-handler";
+import { createRouter } from "./platform/openapi";
+
+/**
+ * The Hono app: the middleware chain, every module's router, the OpenAPI document.
+ * Order matters: the request id comes first so every answer carries it; the log line wraps
+ * everything, including answers refused for bad configuration.
+ */
+export function createApp() {
+  const app = createRouter();
+  app.use(requestId, requestLog, loadConfig, securityHeaders, cors, serverTiming);
+
+  app.route("/", healthRouter);
+  mountApiDocs(app);
+
+  app.onError(handleError);
+  app.notFound(notFoundOrMethodNotAllowed(() => app.routes));
+  return app;
+}

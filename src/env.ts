@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { AppError } from "./platform/errors";
+import { LOG_LEVELS } from "./platform/logger";
+
+/**
+ * Configuration: every variable, secret and binding of the Worker, parsed once per `env`
+ * object. A bad or missing value answers 500 `config_invalid` naming the keys, never their
+ * values. A production deployment refuses any value meant for development: every value in
+ * `.dev.vars.example` starts with DEV_VALUE_PREFIX, so a copied development key cannot ship.
+ */
+
+export const DEV_VALUE_PREFIX = "dev-only-";
+
+const origin = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+    } catch {
+      return false;
+    }
+  }, "must be a comma-separated list of origins like https://app.example.com");
+
+const binding = <T>(what: string) =>
+  z.custom<T>((value) => typeof value === "object" && value !== null, `the ${what} binding is missing`);
+
+export const configSchema = z.object({
+  ENVIRONMENT: z.enum(["development", "test", "production"]),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(origin)),
+  DB: binding<D1Database>("D1"),
+  CACHE: binding<KVNamespace>("KV"),
+  FILES: binding<R2Bucket>("R2"),
+  JOBS: binding<Queue>("Queue"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+function developmentValuesIn(raw: Record<string, unknown>): string[] {
+  return Object.keys(raw).filter((key) => {
+    const value = raw[key];
+    return typeof value === "string" && value.startsWith(DEV_VALUE_PREFIX);
+  });
+}
+
+/** Parses raw Worker bindings; throws `config_invalid` naming bad keys, never values. */
+export function parseConfig(raw: Record<string, unknown>): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const errors = result.error.issues.map((issue) => ({
+      path: issue.path.map(String).join(".") || "(root)",
+      message: issue.message,
+    }));
+    const keys = [...new Set(errors.map((error) => error.path))];
+    throw new AppError("config_invalid", `Invalid configuration: ${keys.join(", ")}`, { errors });
+  }
+  const devSecrets = result.data.ENVIRONMENT === "production" ? developmentValuesIn(raw) : [];
+  if (devSecrets.length > 0) {
+    throw new AppError("config_invalid", `Development values in production: ${devSecrets.join(", ")}`, {
+      errors: devSecrets.map((path) => ({ path, message: "a development value is refused in production" })),
+    });
+  }
+  return result.data;
+}
+
+const parsed = new WeakMap<object, Config>();
+
+/** `parseConfig`, cached per `env` object: the runtime reuses it across requests. */
+export function configOf(env: Env): Config {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env as unknown as Record<string, unknown>);
+    parsed.set(env, config);
+  }
+  return config;
+}

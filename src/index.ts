@@ -1,0 +1,29 @@
+import { createApp } from "./app";
+import { configOf } from "./env";
+import { clock } from "./platform/clock";
+import { runCronTasks } from "./platform/cron";
+import { createLogger } from "./platform/logger";
+import { consumeDeadLetters, consumeTasks } from "./platform/queue/consumer";
+import { cronTasks, queueTasks } from "./tasks";
+
+/** Worker entry: HTTP, the JOBS queue (and its dead-letter queue), and cron. */
+
+const app = createApp();
+
+/** The dead-letter queue is the JOBS queue's name with this suffix (wrangler.toml). */
+const DEAD_LETTER_SUFFIX = "-dlq";
+
+export default {
+  fetch: app.fetch,
+
+  async queue(batch, env) {
+    const logger = createLogger(configOf(env).LOG_LEVEL, { queue: batch.queue });
+    if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, env, logger);
+    else await consumeTasks(batch, env, queueTasks, logger);
+  },
+
+  async scheduled(controller, env, ctx) {
+    const logger = createLogger(configOf(env).LOG_LEVEL, { cron: controller.cron });
+    ctx.waitUntil(runCronTasks(cronTasks, controller.cron, env, clock.now(), logger));
+  },
+} satisfies ExportedHandler<Env, unknown>;

@@ -1,0 +1,27 @@
+import { defineRoute } from "../../platform/openapi";
+import { HealthSchema, ReadinessSchema } from "./schema";
+
+export const health = defineRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Health"],
+  summary: "Liveness: the Worker answers",
+  responses: {
+    200: { description: "Alive", content: { "application/json": { schema: HealthSchema } } },
+  },
+});
+
+export const readiness = defineRoute(
+  {
+    method: "get",
+    path: "/health/ready",
+    tags: ["Health"],
+    summary: "Readiness: D1, KV and R2 answer",
+    description:
+      "Checks D1, KV and R2 with a latency for each. 503 problem+json with the `checks` when one fails. `queue` reports the last processed heartbeat and never fails readiness.",
+    responses: {
+      200: { description: "Ready", content: { "application/json": { schema: ReadinessSchema } } },
+    },
+  },
+  { errors: ["not_ready"] },
+);

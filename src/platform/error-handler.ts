@@ -1,0 +1,63 @@
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { PatternRouter } from "hono/router/pattern-router";
+import type { AppEnv } from "./context";
+import { AppError } from "./errors";
+import { createLogger, describeError } from "./logger";
+import { errorResponse } from "./problem";
+
+/**
+ * The one error handler. AppErrors render as they are; anything else is logged with its
+ * stack and answered as a bare 500 carrying only the request id.
+ */
+export const handleError: ErrorHandler<AppEnv> = (error, c) => {
+  if (error instanceof AppError) return errorResponse(c, error);
+  if (error instanceof HTTPException && error.status < 500) {
+    // Raised by Hono's own helpers; keep the status, never the internals.
+    const code = error.status === 413 ? "payload_too_large" : error.status === 404 ? "not_found" : "validation_failed";
+    return errorResponse(c, new AppError(code, error.message || "The request was refused."));
+  }
+  const logger = c.get("logger") ?? createLogger("error", { requestId: c.get("requestId") });
+  logger.error("unhandled exception", { ...describeError(error), path: c.req.path });
+  return errorResponse(
+    c,
+    new AppError("internal_error", "Something went wrong on our side. Quote the request id when reporting it."),
+  );
+};
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/**
+ * 404 for unknown paths, 405 with `Allow` for known paths asked with another method. The
+ * route table is read once, on the first miss, from the app's own routes.
+ */
+export function notFoundOrMethodNotAllowed(
+  routes: () => readonly { method: string; path: string }[],
+): NotFoundHandler<AppEnv> {
+  let router: PatternRouter<string> | undefined;
+  const allowedMethods = (path: string) => {
+    if (!router) {
+      router = new PatternRouter<string>();
+      for (const route of routes()) {
+        // Middleware is registered under ALL; only real handlers make a method allowed.
+        if (route.method !== "ALL") router.add(route.method, route.path, route.method);
+      }
+    }
+    const found = router;
+    const allowed: string[] = METHODS.filter((method) => found.match(method, path)[0].length > 0);
+    // Hono answers HEAD wherever it answers GET.
+    return allowed.includes("GET") ? ["GET", "HEAD", ...allowed.slice(1)] : allowed;
+  };
+  return (c: Context<AppEnv>) => {
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length > 0) {
+      return errorResponse(
+        c,
+        new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(", ")}.`, {
+          headers: { Allow: allowed.join(", ") },
+        }),
+      );
+    }
+    return errorResponse(c, new AppError("not_found", `No route matches ${c.req.method} ${c.req.path}.`));
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The one error type of Stratus and its code → status table. Services throw `AppError`;
+ * the error handler (`problem.ts`) renders it. Modules add their codes to `ERROR_CODES`.
+ */
+
+export const ERROR_CODES = {
+  validation_failed: { status: 400, title: "Validation failed" },
+  malformed_json: { status: 400, title: "Malformed JSON" },
+  unauthorized: { status: 401, title: "Unauthorized" },
+  insufficient_credits: { status: 402, title: "Insufficient credits" },
+  forbidden: { status: 403, title: "Forbidden" },
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  conflict: { status: 409, title: "Conflict" },
+  idempotency_key_in_use: { status: 409, title: "Idempotency key in use" },
+  idempotency_key_reused: { status: 409, title: "Idempotency key reused" },
+  payload_too_large: { status: 413, title: "Payload too large" },
+  unsupported_media_type: { status: 415, title: "Unsupported media type" },
+  rate_limited: { status: 429, title: "Too many requests" },
+  quota_exceeded: { status: 429, title: "Quota exceeded" },
+  internal_error: { status: 500, title: "Internal error" },
+  config_invalid: { status: 500, title: "Configuration invalid" },
+  provider_unavailable: { status: 503, title: "Provider unavailable" },
+  not_ready: { status: 503, title: "Not ready" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export type FieldError = { path: string; message: string };
+
+export type AppErrorOptions = {
+  /** Field-level problems, rendered as the `errors` list (validation). */
+  errors?: FieldError[];
+  /** Extra response headers, e.g. `Allow` or `Retry-After`. */
+  headers?: Record<string, string>;
+  /** RFC 9457 extension members added to the problem body, e.g. failing health checks. */
+  extensions?: Record<string, unknown>;
+  cause?: unknown;
+};
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly errors?: FieldError[];
+  readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
+
+  constructor(code: ErrorCode, detail: string, options: AppErrorOptions = {}) {
+    super(detail, { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.title = ERROR_CODES[code].title;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+    this.extensions = options.extensions ?? {};
+  }
+
+  get detail(): string {
+    return this.message;
+  }
+}

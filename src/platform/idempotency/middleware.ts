@@ -1,0 +1,165 @@
+import { z } from "@hono/zod-openapi";
+import { and, eq, lte } from "drizzle-orm";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { clock } from "../clock";
+import type { AppEnv } from "../context";
+import { sha256Hex } from "../crypto";
+import { type Database, database } from "../db";
+import { AppError } from "../errors";
+import { idempotencyKeys } from "./tables";
+
+/**
+ * `Idempotency-Key` (ARCHITECTURE.md, Conventions): per principal and key, the first request
+ * claims the key and its answer is stored for 24 h; a repeat with the same body gets that
+ * answer again (`Idempotent-Replayed: true`), a different body or a repeat while the first
+ * is still running gets 409. Server errors, 409 and 429 are not stored, so a retry runs
+ * again. Streams are not replayed.
+ */
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** How long an in-flight claim holds before a repeat may take it over. */
+export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
+/** Answers larger than this are not kept (D1 rows stay small); a repeat then gets 409. */
+const MAX_STORED_BODY_BYTES = 256 * 1024;
+
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 visible ASCII characters")
+  .openapi({ description: "Makes a retry safe: the same key and body within 24 h gets the first answer." });
+
+export const IdempotencyKeyHeader = z.object({ "idempotency-key": IdempotencyKeySchema.optional() });
+
+type Claim = { lockedUntil: number };
+
+async function requestHash(c: Context<AppEnv>): Promise<string> {
+  const url = new URL(c.req.url);
+  const body = c.req.raw.body ? await c.req.text() : "";
+  return sha256Hex(`${c.req.method} ${url.pathname}${url.search}\n${body}`);
+}
+
+/** Claims the key: a new row, or replacing an expired one, in one statement. */
+async function claimFresh(db: Database, principalId: string, key: string, hash: string, now: number) {
+  const lockedUntil = now + IDEMPOTENCY_LOCK_MS;
+  const fresh = {
+    requestHash: hash,
+    state: "in_flight" as const,
+    responseStatus: null,
+    responseContentType: null,
+    responseBody: null,
+    lockedUntil,
+    createdAt: now,
+    expiresAt: now + IDEMPOTENCY_TTL_MS,
+  };
+  const rows = await db
+    .insert(idempotencyKeys)
+    .values({ principalId, key, ...fresh })
+    .onConflictDoUpdate({
+      target: [idempotencyKeys.principalId, idempotencyKeys.key],
+      set: fresh,
+      setWhere: lte(idempotencyKeys.expiresAt, now),
+    })
+    .returning({ lockedUntil: idempotencyKeys.lockedUntil });
+  return rows[0];
+}
+
+/** Takes over an abandoned in-flight claim; only one concurrent repeat wins. */
+async function takeOver(db: Database, principalId: string, key: string, staleLock: number, now: number) {
+  const rows = await db
+    .update(idempotencyKeys)
+    .set({ lockedUntil: now + IDEMPOTENCY_LOCK_MS })
+    .where(
+      and(
+        eq(idempotencyKeys.principalId, principalId),
+        eq(idempotencyKeys.key, key),
+        eq(idempotencyKeys.state, "in_flight"),
+        eq(idempotencyKeys.lockedUntil, staleLock),
+      ),
+    )
+    .returning({ lockedUntil: idempotencyKeys.lockedUntil });
+  return rows[0];
+}
+
+function replay(row: typeof idempotencyKeys.$inferSelect): Response {
+  if (row.responseBody === null || row.responseStatus === null) {
+    throw new AppError(
+      "idempotency_key_reused",
+      "The first answer to this key was a stream or too large to keep; it is not replayed. Use a new key.",
+    );
+  }
+  return new Response(row.responseBody, {
+    status: row.responseStatus,
+    headers: { "Content-Type": row.responseContentType ?? "application/json", "Idempotent-Replayed": "true" },
+  });
+}
+
+async function settle(db: Database, principalId: string, key: string, claim: Claim, response: Response) {
+  const where = and(
+    eq(idempotencyKeys.principalId, principalId),
+    eq(idempotencyKeys.key, key),
+    eq(idempotencyKeys.lockedUntil, claim.lockedUntil),
+  );
+  const status = response.status;
+  if (status >= 500 || status === 409 || status === 429) {
+    await db.delete(idempotencyKeys).where(where);
+    return;
+  }
+  const contentType = response.headers.get("content-type") ?? "";
+  let body: string | null = null;
+  if (!contentType.startsWith("text/event-stream")) {
+    const text = await response.clone().text();
+    body = new TextEncoder().encode(text).byteLength <= MAX_STORED_BODY_BYTES ? text : null;
+  }
+  await db
+    .update(idempotencyKeys)
+    .set({ state: "completed", responseStatus: status, responseContentType: contentType, responseBody: body })
+    .where(where);
+}
+
+export function idempotency() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const header = c.req.header("idempotency-key");
+    if (header === undefined) return next();
+    const parsed = IdempotencyKeySchema.safeParse(header);
+    if (!parsed.success) {
+      throw new AppError("validation_failed", "The Idempotency-Key header is invalid.", {
+        errors: [{ path: "header.idempotency-key", message: parsed.error.issues[0]?.message ?? "invalid" }],
+      });
+    }
+    const principal = c.get("principal");
+    if (!principal) throw new Error("idempotency() needs an authenticated route: no principal is set");
+
+    const key = parsed.data;
+    const db = database(c.env);
+    const hash = await requestHash(c);
+    const now = clock.now();
+    const where = and(eq(idempotencyKeys.principalId, principal.id), eq(idempotencyKeys.key, key));
+    let claim: Claim | undefined = await claimFresh(db, principal.id, key, hash, now);
+    if (!claim) {
+      const [row] = await db.select().from(idempotencyKeys).where(where);
+      // Gone between the two statements: the first request failed and released it.
+      if (!row) claim = await claimFresh(db, principal.id, key, hash, now);
+      else if (row.requestHash !== hash) {
+        throw new AppError("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
+      } else if (row.state === "completed") return replay(row);
+      else if (row.lockedUntil <= now) claim = await takeOver(db, principal.id, key, row.lockedUntil, now);
+      if (!claim) {
+        throw new AppError("idempotency_key_in_use", "A request with this Idempotency-Key is still in progress.", {
+          headers: { "Retry-After": "1" },
+        });
+      }
+    }
+    await next();
+    await settle(db, principal.id, key, claim, c.res);
+  });
+}
+
+/** Cron task body: deletes expired keys, a bounded number per run. */
+export async function purgeExpiredIdempotencyKeys(env: Pick<Env, "DB">, now: number, limit = 1000): Promise<number> {
+  const result = await env.DB.prepare(
+    "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)",
+  )
+    .bind(now, limit)
+    .run();
+  return result.meta.changes;
+}

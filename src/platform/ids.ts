@@ -1,0 +1,36 @@
+import { clock } from "./clock";
+
+/**
+ * Prefixed, sortable, unguessable ids: `<prefix>_<10 chars of time><16 chars of randomness>`,
+ * Crockford base32 (the ULID layout). 48 bits of milliseconds keep ids in creation order;
+ * 80 random bits keep them unguessable.
+ */
+
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** Every id kind; modules add theirs. */
+export type IdPrefix = "req" | "task";
+
+export function newId(prefix: IdPrefix, now: number = clock.now()): string {
+  let time = "";
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  let random = "";
+  // 80 bits → 16 base32 digits, 5 bits at a time.
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      random += ALPHABET[(buffer >> bits) & 31];
+    }
+    buffer &= (1 << bits) - 1;
+  }
+  return `${prefix}_${time}${random}`;
+}

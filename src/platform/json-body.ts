@@ -1,0 +1,65 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "./context";
+import { AppError } from "./errors";
+
+/** Default cap on a JSON request body; a route raises it through `defineRoute`'s `maxBodyBytes`. */
+export const DEFAULT_JSON_BODY_BYTES = 1024 * 1024;
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json(\s*;|$)/i;
+
+function tooLarge(maxBytes: number): AppError {
+  return new AppError("payload_too_large", `The request body exceeds the limit of ${maxBytes} bytes.`);
+}
+
+/** Reads the body as text, refusing it as soon as it passes `maxBytes` (declared or streamed). */
+async function readLimitedText(request: Request, maxBytes: number): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * Guards a JSON route before its validator runs: 415 for another content type, 413 past
+ * the size limit, 400 `malformed_json` for unparsable JSON. The text is left in Hono's body
+ * cache, so the validator and the idempotency middleware read it without a second read.
+ */
+export function jsonBody(maxBytes: number = DEFAULT_JSON_BODY_BYTES) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const contentType = c.req.header("content-type") ?? "";
+    if (!JSON_TYPE.test(contentType)) {
+      throw new AppError(
+        "unsupported_media_type",
+        "This endpoint takes a JSON body: send Content-Type: application/json.",
+      );
+    }
+    const text = await readLimitedText(c.req.raw, maxBytes);
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new AppError("malformed_json", "The request body is not valid JSON.");
+    }
+    // Hono keeps body promises in this cache (its type says otherwise).
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
+    await next();
+  });
+}

@@ -1,0 +1,109 @@
+import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./context";
+import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
+import { IdempotencyKeyHeader, idempotency } from "./idempotency/middleware";
+import { jsonBody } from "./json-body";
+
+/**
+ * Route contracts: one source of truth for validation and the OpenAPI document. Modules
+ * build routers with `createRouter()` and contracts with `defineRoute()`, which adds the
+ * shared error responses, the JSON body guard and, on request, idempotency.
+ */
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: "urn:stratus:problem:validation_failed" }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem", { description: "RFC 9457 problem details; extension members may follow." });
+
+/** Where a zod issue was found, in the words a client uses. */
+const TARGET_NAMES: Record<string, string> = {
+  json: "body",
+  query: "query",
+  param: "path",
+  header: "header",
+  form: "body",
+};
+
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (result.success) return;
+      const where = TARGET_NAMES[result.target] ?? result.target;
+      throw new AppError("validation_failed", `The request ${where} is invalid.`, {
+        errors: result.error.issues.map((issue) => ({
+          path: [where, ...issue.path.map(String)].join("."),
+          message: issue.message,
+        })),
+      });
+    },
+  });
+}
+
+function problemResponses(codes: Iterable<ErrorCode>) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const { status } = ERROR_CODES[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      status,
+      {
+        description: list.join(", "),
+        content: { "application/problem+json": { schema: ProblemSchema } },
+      },
+    ]),
+  );
+}
+
+export type RouteOptions = {
+  /** Error codes the route can answer beyond those its inputs imply. */
+  errors?: readonly ErrorCode[];
+  /** Raises (or lowers) the JSON body limit for this route. */
+  maxBodyBytes?: number;
+  /** Honour `Idempotency-Key` (routes that spend money or credits). */
+  idempotent?: boolean;
+};
+
+const asArray = (value: MiddlewareHandler | MiddlewareHandler[] | undefined) =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(
+  config: R,
+  options: RouteOptions = {},
+) {
+  const request = config.request;
+  const hasJsonBody = Boolean(request?.body?.content?.["application/json"]);
+  const codes = new Set<ErrorCode>([...(options.errors ?? []), "internal_error"]);
+  if (request?.params || request?.query || request?.headers || hasJsonBody) codes.add("validation_failed");
+  if (hasJsonBody) {
+    for (const code of ["malformed_json", "payload_too_large", "unsupported_media_type"] as const) codes.add(code);
+  }
+  if (options.idempotent) {
+    codes.add("idempotency_key_in_use");
+    codes.add("idempotency_key_reused");
+  }
+  const middleware = [
+    ...(hasJsonBody ? [jsonBody(options.maxBodyBytes)] : []),
+    ...(options.idempotent ? [idempotency()] : []),
+    ...asArray(config.middleware as MiddlewareHandler | MiddlewareHandler[] | undefined),
+  ];
+  return createRoute({
+    ...config,
+    request: {
+      ...request,
+      ...(hasJsonBody && request?.body ? { body: { ...request.body, required: true } } : {}),
+      ...(options.idempotent && !request?.headers ? { headers: IdempotencyKeyHeader } : {}),
+    },
+    middleware,
+    responses: { ...problemResponses(codes), ...config.responses },
+  }) as R & { getRoutingPath(): string };
+}

@@ -1,0 +1,98 @@
+import { z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { clock } from "../clock";
+import { database } from "../db";
+import { newId } from "../ids";
+import type { Logger } from "../logger";
+import { queueTasks } from "./tables";
+
+/**
+ * Typed queue tasks. A module defines a task (kind, payload schema, handler) with
+ * `defineTask`, lists it in `src/tasks.ts`, and hands work over with `enqueue`.
+ */
+
+export type TaskContext = {
+  env: Env;
+  taskId: string;
+  reference: string;
+  /** 1 on the first delivery. */
+  attempt: number;
+  logger: Logger;
+};
+
+export type TaskDefinition<Payload = unknown> = {
+  kind: string;
+  payload: z.ZodType<Payload>;
+  /** Must be idempotent: delivery is at least once. Throw to retry with backoff. */
+  handle(payload: Payload, context: TaskContext): Promise<void>;
+};
+
+export function defineTask<Payload>(definition: TaskDefinition<Payload>): TaskDefinition<Payload> {
+  return definition;
+}
+
+/** The message body on the wire: the row holds the payload, the message only points at it. */
+export const TaskEnvelopeSchema = z.object({
+  v: z.literal(1),
+  taskId: z.string().min(1),
+  kind: z.string().min(1),
+});
+export type TaskEnvelope = z.infer<typeof TaskEnvelopeSchema>;
+
+export function envelope(taskId: string, kind: string): TaskEnvelope {
+  return { v: 1, taskId, kind };
+}
+
+export type EnqueueResult = { taskId: string; status: "received" | "processed" | "failed"; sent: boolean };
+
+/**
+ * Records the task as `received`, then sends it. The same `reference` twice records one
+ * task: a repeat of one not yet processed is sent again, a processed or failed one is not.
+ * If the send itself fails the row stays `received` and the cron sends it again.
+ */
+export async function enqueue<Payload>(
+  env: Pick<Env, "DB" | "JOBS">,
+  task: TaskDefinition<Payload>,
+  payload: Payload,
+  options: { reference: string },
+): Promise<EnqueueResult> {
+  const db = database(env);
+  const now = clock.now();
+  const body = JSON.stringify(task.payload.parse(payload));
+  const inserted = await db
+    .insert(queueTasks)
+    .values({
+      id: newId("task", now),
+      kind: task.kind,
+      reference: options.reference,
+      payload: body,
+      status: "received",
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing({ target: queueTasks.reference })
+    .returning({ id: queueTasks.id, status: queueTasks.status });
+  const row =
+    inserted[0] ??
+    (
+      await db
+        .select({ id: queueTasks.id, status: queueTasks.status })
+        .from(queueTasks)
+        .where(eq(queueTasks.reference, options.reference))
+    )[0];
+  if (!row) throw new Error(`queue task ${options.reference} vanished while being enqueued`);
+  const { status } = row;
+  if (status !== "received") return { taskId: row.id, status, sent: false };
+  await env.JOBS.send(envelope(row.id, task.kind), { contentType: "json" });
+  return { taskId: row.id, status, sent: true };
+}
+
+/** When a task of `kind` was last processed: the readiness check reads the queue's pulse here. */
+export async function lastProcessedAt(env: Pick<Env, "DB">, kind: string): Promise<number | null> {
+  const row = await env.DB.prepare(
+    "SELECT max(processed_at) AS at FROM queue_tasks WHERE kind = ? AND status = 'processed'",
+  )
+    .bind(kind)
+    .first<{ at: number | null }>();
+  return row?.at ?? null;
+}

@@ -1,0 +1,20 @@
+import { heartbeatTask, sendHeartbeat } from "./modules/health/consumers";
+import type { CronTask } from "./platform/cron";
+import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
+import { taskRegistry } from "./platform/queue/consumer";
+import { purgeProcessedTasks, requeueStuckTasks } from "./platform/queue/maintenance";
+
+/** Every queue task handler, by kind. Modules add theirs here. */
+export const queueTasks = taskRegistry([heartbeatTask]);
+
+/** Every cron task. Each schedule must also be listed in wrangler.toml's `[triggers] crons`. */
+export const cronTasks: readonly CronTask[] = [
+  sendHeartbeat,
+  { name: "queue.requeue-stuck", schedule: "*/5 * * * *", run: (env, { now }) => requeueStuckTasks(env, now) },
+  { name: "queue.purge-processed", schedule: "*/5 * * * *", run: (env, { now }) => purgeProcessedTasks(env, now) },
+  {
+    name: "idempotency.purge-expired",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ deleted: await purgeExpiredIdempotencyKeys(env, now) }),
+  },
+];

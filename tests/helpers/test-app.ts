@@ -1,0 +1,25 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createApp } from "../../src/app";
+import { BASE_URL } from "./client";
+
+/**
+ * The real app (every middleware, error handler and router) with routes a test adds, for
+ * platform behaviour that no production route exercises yet. Called with the real bindings.
+ */
+export function testApp() {
+  const app = createApp();
+  const call = async (path: string, init: RequestInit = {}, bindings: Env = env) => {
+    const ctx = createExecutionContext();
+    const response = await app.request(`${BASE_URL}${path}`, init, bindings, ctx);
+    await waitOnExecutionContext(ctx);
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON.
+    }
+    return { status: response.status, headers: response.headers, body: body as Record<string, unknown>, text };
+  };
+  return { app, call };
+}

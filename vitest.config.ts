@@ -1,0 +1,28 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Integration tests run inside workerd against the real local D1, KV, R2 and Queues of
+ * wrangler.toml. Migrations reach the tests as a binding and are applied in setup; fakes of
+ * external HTTP APIs are started by the global setup (Node) on 127.0.0.1.
+ */
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ENVIRONMENT: "test",
+          LOG_LEVEL: "error",
+          CORS_ORIGINS: "https://app.example.com",
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["tests/**/*.test.ts"],
+    globalSetup: ["./tests/node/global-setup.ts"],
+    setupFiles: ["./tests/setup/apply-migrations.ts"],
+  },
+}));
