@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { api } from "../helpers/client";
+
+type OpenApi = {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>
+  >;
+  components: { schemas: Record<string, unknown> };
+};
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document listing every route with its error responses", async () => {
+    const response = await api<OpenApi>("/openapi.json");
+    expect(response.status).toBe(200);
+    const doc = response.body;
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.info.title).toBe("Stratus API");
+    expect(Object.keys(doc.paths).sort()).toEqual(["/docs", "/health", "/health/ready", "/openapi.json"]);
+    const ready = doc.paths["/health/ready"]?.get?.responses ?? {};
+    expect(Object.keys(ready).sort()).toEqual(["200", "500", "503"]);
+    expect(JSON.stringify(ready["503"])).toContain("#/components/schemas/Problem");
+    expect(ready["503"]?.content?.["application/problem+json"]).toBeDefined();
+    expect(doc.components.schemas.Problem).toBeDefined();
+  });
+});
+
+describe("GET /docs", () => {
+  it("serves the reference page with its script from this Worker, never a CDN", async () => {
+    const response = await api("/docs");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(response.text).toContain('src="/vendor/swagger-ui/swagger-ui-bundle.js"');
+    expect(response.text).toContain('src="/docs-init.js"');
+    expect(response.text).not.toMatch(/(src|href)="https?:/);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-eval");
+  });
+});

@@ -1,0 +1,202 @@
+import { env } from "cloudflare:test";
+import { z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { testClock } from "../../src/platform/clock";
+import type { AppEnv } from "../../src/platform/context";
+import {
+  IDEMPOTENCY_LOCK_MS,
+  IDEMPOTENCY_TTL_MS,
+  purgeExpiredIdempotencyKeys,
+} from "../../src/platform/idempotency/middleware";
+import { defineRoute } from "../../src/platform/openapi";
+import { expectProblem } from "../helpers/client";
+import { testApp } from "../helpers/test-app";
+
+/** A route that spends: it counts its runs, and can be told to fail or to hang. */
+const ChargeSchema = z
+  .object({ amount: z.number().int().positive(), outcome: z.enum(["ok", "fail", "refuse"]) })
+  .strict();
+const charge = defineRoute(
+  {
+    method: "post",
+    path: "/test/charges",
+    request: { body: { content: { "application/json": { schema: ChargeSchema } } } },
+    responses: {
+      201: {
+        description: "charged",
+        content: { "application/json": { schema: z.object({ run: z.number(), amount: z.number() }) } },
+      },
+    },
+  },
+  { idempotent: true, errors: ["insufficient_credits"] },
+);
+
+let runs = 0;
+let hold: Promise<void> | undefined;
+const { app, call } = testApp();
+// Stands in for the auth middleware of the identity module: the principal comes from a header.
+app.use(
+  "/test/*",
+  createMiddleware<AppEnv>(async (c, next) => {
+    c.set("principal", { id: c.req.header("x-test-principal") ?? "usr_a" });
+    await next();
+  }),
+);
+app.openapi(charge, async (c) => {
+  const body = c.req.valid("json");
+  runs += 1;
+  if (hold) await hold;
+  if (body.outcome === "fail") throw new Error("upstream exploded");
+  if (body.outcome === "refuse") return c.json({ run: runs, amount: -1 }, 402 as 201);
+  return c.json({ run: runs, amount: body.amount }, 201);
+});
+
+const post = (key: string | undefined, body: unknown, principal = "usr_a") =>
+  call("/test/charges", {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: {
+      "content-type": "application/json",
+      "x-test-principal": principal,
+      ...(key === undefined ? {} : { "idempotency-key": key }),
+    },
+  });
+
+const problem = (response: Awaited<ReturnType<typeof call>>) => ({ ...response, body: response.body as unknown });
+
+beforeEach(() => {
+  runs = 0;
+  hold = undefined;
+});
+afterEach(() => {
+  testClock.reset();
+  vi.restoreAllMocks();
+});
+
+describe("Idempotency-Key", () => {
+  it("runs without a key every time", async () => {
+    await post(undefined, { amount: 5, outcome: "ok" });
+    await post(undefined, { amount: 5, outcome: "ok" });
+    expect(runs).toBe(2);
+  });
+
+  it("replays the first answer to a repeat with the same key and body", async () => {
+    const first = await post("key-replay", { amount: 5, outcome: "ok" });
+    const second = await post("key-replay", { amount: 5, outcome: "ok" });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    expect(runs).toBe(1);
+  });
+
+  it("refuses the same key with a different body (409) and writes nothing new", async () => {
+    await post("key-body", { amount: 5, outcome: "ok" });
+    const reused = await post("key-body", { amount: 6, outcome: "ok" });
+    expectProblem(problem(reused), 409, "idempotency_key_reused");
+    expect(runs).toBe(1);
+  });
+
+  it("keeps keys per principal", async () => {
+    await post("key-shared", { amount: 5, outcome: "ok" }, "usr_a");
+    const other = await post("key-shared", { amount: 5, outcome: "ok" }, "usr_b");
+    expect(other.headers.get("idempotent-replayed")).toBeNull();
+    expect(runs).toBe(2);
+  });
+
+  it("answers 409 to a repeat while the first is still running", async () => {
+    let release: () => void = () => {};
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = post("key-flight", { amount: 5, outcome: "ok" });
+    // Let the first request claim the key before the repeat arrives.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const repeat = await post("key-flight", { amount: 5, outcome: "ok" });
+    expectProblem(problem(repeat), 409, "idempotency_key_in_use");
+    expect(repeat.headers.get("retry-after")).toBe("1");
+    release();
+    expect((await first).status).toBe(201);
+    expect(runs).toBe(1);
+  });
+
+  it("lets a repeat take over a claim abandoned past its lock", async () => {
+    const now = Date.now();
+    await env.DB.prepare(
+      "INSERT INTO idempotency_keys (principal_id, key, request_hash, state, locked_until, created_at, expires_at) VALUES ('usr_a', 'key-abandoned', ?, 'in_flight', ?, ?, ?)",
+    )
+      .bind("not-yet-known", now + IDEMPOTENCY_LOCK_MS, now, now + IDEMPOTENCY_TTL_MS)
+      .run();
+    // The hash differs, so first prove the mismatch is refused, then simulate a matching claim.
+    expectProblem(problem(await post("key-abandoned", { amount: 5, outcome: "ok" })), 409, "idempotency_key_reused");
+    await env.DB.prepare("DELETE FROM idempotency_keys WHERE key = 'key-abandoned'").run();
+
+    let release: () => void = () => {};
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = post("key-abandoned", { amount: 5, outcome: "ok" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    testClock.advance(IDEMPOTENCY_LOCK_MS + 1000);
+    hold = undefined;
+    const takeover = await post("key-abandoned", { amount: 5, outcome: "ok" });
+    expect(takeover.status).toBe(201);
+    release();
+    await first;
+    expect(runs).toBe(2);
+  });
+
+  it("does not keep server errors, so a retry runs again", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const failed = await post("key-5xx", { amount: 5, outcome: "fail" });
+    expectProblem(problem(failed), 500, "internal_error");
+    const retried = await post("key-5xx", { amount: 5, outcome: "fail" });
+    expect(retried.headers.get("idempotent-replayed")).toBeNull();
+    expect(runs).toBe(2);
+  });
+
+  it("keeps client errors, which replay", async () => {
+    const refused = await post("key-4xx", { amount: 5, outcome: "refuse" });
+    expect(refused.status).toBe(402);
+    const again = await post("key-4xx", { amount: 5, outcome: "refuse" });
+    expect(again.status).toBe(402);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(runs).toBe(1);
+  });
+
+  it("forgets a key after 24 hours, and the cron purges it", async () => {
+    await post("key-expiry", { amount: 5, outcome: "ok" });
+    testClock.advance(IDEMPOTENCY_TTL_MS + 1);
+    const later = await post("key-expiry", { amount: 7, outcome: "ok" });
+    expect(later.status).toBe(201);
+    expect(runs).toBe(2);
+    testClock.advance(IDEMPOTENCY_TTL_MS + 1);
+    const purged = await purgeExpiredIdempotencyKeys(env, Date.now() + 3 * IDEMPOTENCY_TTL_MS);
+    expect(purged).toBeGreaterThanOrEqual(1);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE key = 'key-expiry'").first<{
+      n: number;
+    }>();
+    expect(left?.n).toBe(0);
+  });
+
+  it("refuses a malformed key with 400 and writes nothing", async () => {
+    const response = await post("has spaces", { amount: 5, outcome: "ok" });
+    const body = expectProblem(problem(response), 400, "validation_failed");
+    expect(body.errors).toEqual([{ path: "header.idempotency-key", message: expect.any(String) }]);
+    expect(runs).toBe(0);
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE key = 'has spaces'").first<{
+      n: number;
+    }>();
+    expect(rows?.n).toBe(0);
+  });
+
+  it("documents the header in the route contract", () => {
+    expect(
+      JSON.stringify(
+        app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } }).paths?.["/test/charges"],
+      ),
+    ).toContain("idempotency-key");
+  });
+});
