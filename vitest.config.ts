@@ -22,6 +22,7 @@ export default defineConfig(async () => ({
   ],
   test: {
     include: ["tests/**/*.test.ts"],
+    reporters: ["default", "./tests/node/summary-reporter.ts"],
     globalSetup: ["./tests/node/global-setup.ts"],
     setupFiles: ["./tests/setup/apply-migrations.ts"],
   },

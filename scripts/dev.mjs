@@ -1,7 +1,11 @@
 // `npm run dev`: migrates and seeds the local D1, then serves the Worker with every binding
-// local (D1, KV, R2 and Queues are simulated by wrangler under .wrangler/state).
+// local (D1, KV, R2 and Queues are simulated by wrangler under .wrangler/state). Local
+// secrets come from .dev.vars, created from .dev.vars.example on first run.
 import { spawn } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
 import { run } from "./run.mjs";
+
+if (!existsSync(".dev.vars")) copyFileSync(".dev.vars.example", ".dev.vars");
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";

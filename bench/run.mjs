@@ -1,0 +1,115 @@
+// `npm run bench`: builds the minified Stratus bundle and a bare Hono baseline, serves each on
+// workerd through the Miniflare API (local D1, KV and R2, as in production; `wrangler dev`
+// would measure its own proxy), and load-tests the same routes on both in the same run.
+// Prints requests/s, p50 and p99 per route, the ratio to the baseline, and the gzip bundle
+// size. Rounds alternate baseline and Stratus so machine noise hits both alike.
+//
+//   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import autocannon from "autocannon";
+import { build } from "esbuild";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { run } from "../scripts/run.mjs";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const out = "bench/.build";
+const ROUTES = ["/health", "/health/ready"];
+const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))[1];
+
+mkdirSync(out, { recursive: true });
+process.env.WRANGLER_SEND_METRICS = "false";
+run("wrangler", ["deploy", "--dry-run", "--minify", "--outdir", join(out, "stratus")]);
+await build({
+  entryPoints: ["bench/baseline.ts"],
+  bundle: true,
+  minify: true,
+  format: "esm",
+  platform: "neutral",
+  outfile: join(out, "baseline", "index.js"),
+  logLevel: "warning",
+});
+
+async function serve(scriptPath) {
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath,
+      compatibilityDate: COMPATIBILITY_DATE,
+      d1Databases: ["DB"],
+      kvNamespaces: ["CACHE"],
+      r2Buckets: ["FILES"],
+      queueProducers: { JOBS: "stratus-jobs" },
+      bindings: { ENVIRONMENT: "development", LOG_LEVEL: "error", CORS_ORIGINS: "" },
+      host: "127.0.0.1",
+      port: 0,
+    }),
+  );
+  const url = await mf.ready;
+  const db = await mf.getD1Database("DB");
+  for (const file of readdirSync("migrations")
+    .filter((name) => name.endsWith(".sql"))
+    .sort()) {
+    for (const statement of readFileSync(join("migrations", file), "utf8").split("--> statement-breakpoint")) {
+      if (statement.trim()) await db.prepare(statement).run();
+    }
+  }
+  return { mf, url: url.toString().replace(/\/$/, "") };
+}
+
+function load(url) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections, duration: seconds }, (error, result) => {
+      if (error) reject(error);
+      else if (result.non2xx > 0 || result.errors > 0)
+        reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
+      else resolve({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
+    });
+  });
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+const servers = {
+  baseline: await serve(join(out, "baseline", "index.js")),
+  stratus: await serve(join(out, "stratus", "index.js")),
+};
+const samples = {};
+try {
+  for (const route of ROUTES) {
+    // Warm both isolates before measuring.
+    for (const server of Object.values(servers))
+      await autocannon({ url: server.url + route, connections, amount: 500 });
+    for (let round = 0; round < rounds; round++) {
+      for (const name of round % 2 === 0 ? ["baseline", "stratus"] : ["stratus", "baseline"]) {
+        const sample = await load(servers[name].url + route);
+        (samples[`${name} ${route}`] ??= []).push(sample);
+      }
+    }
+  }
+} finally {
+  await Promise.all(Object.values(servers).map((server) => server.mf.dispose()));
+}
+
+console.log(`\n${rounds} rounds × ${seconds}s, ${connections} connections; median of rounds\n`);
+console.log("route            server     req/s    p50 ms  p99 ms  ratio");
+for (const route of ROUTES) {
+  const base = median(samples[`baseline ${route}`].map((s) => s.rps));
+  for (const name of ["baseline", "stratus"]) {
+    const list = samples[`${name} ${route}`];
+    const rps = median(list.map((s) => s.rps));
+    console.log(
+      `${route.padEnd(16)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)}  ${String(median(list.map((s) => s.p50))).padStart(6)}  ${String(median(list.map((s) => s.p99))).padStart(6)}  ${(rps / base).toFixed(2)}`,
+    );
+  }
+}
+const bundle = readFileSync(join(out, "stratus", "index.js"));
+console.log(
+  `\nbundle: ${(bundle.length / 1024).toFixed(1)} KiB minified, ${(gzipSync(bundle, { level: 9 }).length / 1024).toFixed(1)} KiB gzip`,
+);
