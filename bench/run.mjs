@@ -88,8 +88,8 @@ try {
       await autocannon({ url: server.url + route, connections, amount: 500 });
     for (let round = 0; round < rounds; round++) {
       for (const name of round % 2 === 0 ? ["baseline", "stratus"] : ["stratus", "baseline"]) {
-        const sample = await load(servers[name].url + route);
-        (samples[`${name} ${route}`] ??= []).push(sample);
+        const key = `${name} ${route}`;
+        samples[key] = [...(samples[key] ?? []), await load(servers[name].url + route)];
       }
     }
   }
