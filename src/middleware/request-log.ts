@@ -12,14 +12,14 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const logger = c.get("logger") ?? createLogger("info", { requestId: c.get("requestId") });
   const status = c.res.status;
-  const fields = {
+  const level = status >= 500 ? "error" : "info";
+  if (!logger.enabled(level)) return;
+  logger[level]("request", {
     method: c.req.method,
     path: c.req.path,
     route: c.req.routePath,
     status,
     durationMs: Math.round((performance.now() - started) * 100) / 100,
     userId: c.get("principal")?.id,
-  };
-  if (status >= 500) logger.error("request", fields);
-  else logger.info("request", fields);
+  });
 });

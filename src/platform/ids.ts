@@ -8,6 +8,24 @@ import { clock } from "./clock";
 
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/**
+ * Random bytes come from a pool refilled 4 KiB at a time: one getRandomValues call per id
+ * was the single largest cost of a request. Losing the pool is harmless.
+ */
+const POOL_BYTES = 4096;
+let pool = new Uint8Array(0);
+let poolOffset = 0;
+
+function randomBytes(count: number): Uint8Array {
+  if (poolOffset + count > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+    poolOffset = 0;
+  }
+  const bytes = pool.subarray(poolOffset, poolOffset + count);
+  poolOffset += count;
+  return bytes;
+}
+
 /** Every id kind; modules add theirs. */
 export type IdPrefix = "req" | "task";
 
@@ -18,7 +36,7 @@ export function newId(prefix: IdPrefix, now: number = clock.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  const bytes = randomBytes(10);
   let random = "";
   // 80 bits → 16 base32 digits, 5 bits at a time.
   let buffer = 0;

@@ -8,10 +8,6 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFields = Record<string, unknown>;
 
-export type Logger = {
-  [L in LogLevel]: (message: string, fields?: LogFields) => void;
-} & { child(fields: LogFields): Logger };
-
 const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie|api[-_]?key|signature|prompt/i;
 
 function redact(fields: LogFields): LogFields {
@@ -22,22 +18,53 @@ function redact(fields: LogFields): LogFields {
   return out;
 }
 
-export function createLogger(minLevel: LogLevel = "info", base: LogFields = {}): Logger {
-  const threshold = LOG_LEVELS.indexOf(minLevel);
-  const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
-    if (LOG_LEVELS.indexOf(level) < threshold) return;
-    const line = JSON.stringify({ level, message, ...redact({ ...base, ...fields }) });
+/** A class, not closures: one is made per request, so construction stays cheap. */
+export class Logger {
+  private readonly threshold: number;
+
+  constructor(
+    private readonly minLevel: LogLevel = "info",
+    private readonly base: LogFields = {},
+  ) {
+    this.threshold = LOG_LEVELS.indexOf(minLevel);
+  }
+
+  /** Lets a caller skip building fields that would not be written. */
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= this.threshold;
+  }
+
+  child(fields: LogFields): Logger {
+    return new Logger(this.minLevel, { ...this.base, ...fields });
+  }
+
+  debug(message: string, fields?: LogFields): void {
+    this.write("debug", message, fields);
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.write("info", message, fields);
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.write("warn", message, fields);
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.write("error", message, fields);
+  }
+
+  private write(level: LogLevel, message: string, fields: LogFields = {}): void {
+    if (!this.enabled(level)) return;
+    const line = JSON.stringify({ level, message, ...redact({ ...this.base, ...fields }) });
     if (level === "error") console.error(line);
     else if (level === "warn") console.warn(line);
     else console.log(line);
-  };
-  return {
-    debug: (message, fields) => write("debug", message, fields),
-    info: (message, fields) => write("info", message, fields),
-    warn: (message, fields) => write("warn", message, fields),
-    error: (message, fields) => write("error", message, fields),
-    child: (fields) => createLogger(minLevel, { ...base, ...fields }),
-  };
+  }
+}
+
+export function createLogger(minLevel: LogLevel = "info", base: LogFields = {}): Logger {
+  return new Logger(minLevel, base);
 }
 
 /** What an unexpected exception contributes to a log line: enough to debug, kept server-side. */
