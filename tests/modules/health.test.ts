@@ -37,6 +37,7 @@ describe("GET /health/ready", () => {
   });
 
   it("answers 503 problem+json naming the failing checks", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
     const { call } = testApp();
     const brokenD1 = { prepare: () => failing("D1 is unreachable") } as unknown as D1Database;
     const brokenR2 = { head: () => Promise.reject(new Error("R2 timed out")) } as unknown as R2Bucket;

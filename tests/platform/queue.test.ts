@@ -73,6 +73,9 @@ async function deliver(messages: { taskId: string; attempts?: number }[], queue 
 beforeEach(() => {
   handled.length = 0;
   failNext = 0;
+  // Failures are the point of several tests here; their error lines would only be noise.
+  vi.spyOn(console, "error").mockImplementation(() => {});
+  vi.spyOn(console, "warn").mockImplementation(() => {});
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -219,5 +222,31 @@ describe("maintenance", () => {
     expect((await purgeProcessedTasks(env, processedAt + 1000)).deleted).toBe(0);
     await purgeProcessedTasks(env, processedAt + 8 * 24 * 60 * 60 * 1000);
     expect(await rowOf(taskId)).toBeNull();
+  });
+});
+
+describe("maintenance at scale", () => {
+  it("requeues at most 100 stuck tasks per run, the rest on the next", async () => {
+    const old = Date.now() - STUCK_AFTER_MS - 60_000;
+    const statements = Array.from({ length: 120 }, (_, i) =>
+      env.DB.prepare(
+        "INSERT INTO queue_tasks (id, kind, reference, payload, status, created_at, updated_at) VALUES (?, 'test.note', ?, '{\"text\":\"bulk\"}', 'received', ?, ?)",
+      ).bind(`task_bulk${String(i).padStart(4, "0")}`, `note:bulk:${i}`, old, old),
+    );
+    await env.DB.batch(statements);
+    const sent: number[] = [];
+    vi.spyOn(env.JOBS, "sendBatch").mockImplementation(async (messages) => {
+      sent.push([...messages].length);
+      return undefined as never;
+    });
+    const first = await requeueStuckTasks(env);
+    const second = await requeueStuckTasks(env);
+    expect(first.requeued).toBe(100);
+    expect(second.requeued).toBe(20);
+    expect(sent[0]).toBe(100);
+    const left = await env.DB.prepare(
+      "SELECT count(*) AS n FROM queue_tasks WHERE reference LIKE 'note:bulk:%' AND requeues = 0",
+    ).first<{ n: number }>();
+    expect(left?.n).toBe(0);
   });
 });

@@ -32,9 +32,10 @@ export const IdempotencyKeyHeader = z.object({ "idempotency-key": IdempotencyKey
 
 type Claim = { lockedUntil: number };
 
+/** Method, path, query and the body's bytes (binary bodies too, e.g. multipart uploads). */
 async function requestHash(c: Context<AppEnv>): Promise<string> {
   const url = new URL(c.req.url);
-  const body = c.req.raw.body ? await c.req.text() : "";
+  const body = c.req.raw.body ? await sha256Hex(await c.req.arrayBuffer()) : "";
   return sha256Hex(`${c.req.method} ${url.pathname}${url.search}\n${body}`);
 }
 

@@ -34,6 +34,15 @@ export function backoffSeconds(attempt: number, random: () => number = Math.rand
 
 const MAX_ERROR_LENGTH = 500;
 
+/** A stored payload that is not JSON fails its schema check instead of failing the batch. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 async function markFailed(env: Env, taskId: string, reason: string) {
   const now = clock.now();
   await database(env)
@@ -59,7 +68,7 @@ async function runOne(message: Message<unknown>, env: Env, registry: TaskRegistr
     return;
   }
   const task = registry.get(row.kind);
-  const payload = task?.payload.safeParse(JSON.parse(row.payload));
+  const payload = task?.payload.safeParse(parseJson(row.payload));
   if (!task || !payload?.success) {
     const reason = task ? "payload does not match the task's schema" : `no handler for kind "${row.kind}"`;
     log.error("queue task failed permanently", { reason });

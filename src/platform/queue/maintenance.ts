@@ -21,21 +21,20 @@ export async function requeueStuckTasks(env: Pick<Env, "DB" | "JOBS">, now: numb
   )
     .bind(now, cutoff, MAX_REQUEUES)
     .run();
+  // Claiming and selecting in one statement: no bound-parameter list (D1 allows 100), and
+  // a concurrent cron run cannot pick the same rows. If the send then fails, the rows wait
+  // one more STUCK_AFTER_MS and are claimed again.
   const { results } = await env.DB.prepare(
-    "SELECT id, kind FROM queue_tasks WHERE status = 'received' AND updated_at < ? ORDER BY updated_at LIMIT ?",
+    `UPDATE queue_tasks SET requeues = requeues + 1, updated_at = ?1
+     WHERE id IN (SELECT id FROM queue_tasks WHERE status = 'received' AND updated_at < ?2 ORDER BY updated_at LIMIT ?3)
+     RETURNING id, kind`,
   )
-    .bind(cutoff, REQUEUE_BATCH)
+    .bind(now, cutoff, REQUEUE_BATCH)
     .all<{ id: string; kind: string }>();
   if (results.length > 0) {
     await env.JOBS.sendBatch(
       results.map((row) => ({ body: envelope(row.id, row.kind), contentType: "json" as const })),
     );
-    const placeholders = results.map(() => "?").join(",");
-    await env.DB.prepare(
-      `UPDATE queue_tasks SET requeues = requeues + 1, updated_at = ? WHERE status = 'received' AND id IN (${placeholders})`,
-    )
-      .bind(now, ...results.map((row) => row.id))
-      .run();
   }
   return { requeued: results.length, givenUp: given.meta.changes };
 }
