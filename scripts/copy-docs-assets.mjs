@@ -8,6 +8,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const source = join(root, "node_modules", "swagger-ui-dist");
 const target = join(root, "public", "vendor", "swagger-ui");
 mkdirSync(target, { recursive: true });
-for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"]) {
+for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
   copyFileSync(join(source, file), join(target, file));
 }

@@ -11,12 +11,12 @@ import { createRouter } from "./platform/openapi";
 
 /**
  * The Hono app: the middleware chain, every module's router, the OpenAPI document.
- * Order matters: the request id comes first so every answer carries it; the log line wraps
- * everything, including answers refused for bad configuration.
+ * Order matters: the request id comes first so every answer carries it; the log line and
+ * the security headers wrap everything, including answers refused for bad configuration.
  */
 export function createApp() {
   const app = createRouter();
-  app.use(requestId, requestLog, loadConfig, securityHeaders, cors, serverTiming);
+  app.use(requestId, requestLog, securityHeaders, loadConfig, cors, serverTiming);
 
   app.route("/", healthRouter);
   mountApiDocs(app);

@@ -1,12 +1,13 @@
 import { z } from "zod";
-import { AppError } from "./platform/errors";
+import { AppError, type FieldError } from "./platform/errors";
 import { LOG_LEVELS } from "./platform/logger";
 
 /**
  * Configuration: every variable, secret and binding of the Worker, parsed once per `env`
  * object. A bad or missing value answers 500 `config_invalid` naming the keys, never their
- * values. A production deployment refuses any value meant for development: every value in
- * `.dev.vars.example` starts with DEV_VALUE_PREFIX, so a copied development key cannot ship.
+ * values. A production deployment refuses any value meant for development (every value in
+ * `.dev.vars.example` carries DEV_VALUE_PREFIX, so a copied development key cannot ship) and
+ * browser origins that are not https.
  */
 
 export const DEV_VALUE_PREFIX = "dev-only-";
@@ -47,11 +48,20 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-function developmentValuesIn(raw: Record<string, unknown>): string[] {
-  return Object.keys(raw).filter((key) => {
+/** What production refuses though development accepts it: development values, plain-http origins. */
+function productionProblems(config: Config, raw: Record<string, unknown>): FieldError[] {
+  const devValues = Object.keys(raw).filter((key) => {
     const value = raw[key];
-    return typeof value === "string" && value.startsWith(DEV_VALUE_PREFIX);
+    return typeof value === "string" && value.includes(DEV_VALUE_PREFIX);
   });
+  const problems: FieldError[] = devValues.map((path) => ({
+    path,
+    message: "a development value is refused in production",
+  }));
+  if (config.CORS_ORIGINS.some((origin) => !origin.startsWith("https://"))) {
+    problems.push({ path: "CORS_ORIGINS", message: "production origins must use https" });
+  }
+  return problems;
 }
 
 /** Parses raw Worker bindings; throws `config_invalid` naming bad keys, never values. */
@@ -65,11 +75,12 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     const keys = [...new Set(errors.map((error) => error.path))];
     throw new AppError("config_invalid", `Invalid configuration: ${keys.join(", ")}`, { errors });
   }
-  const devSecrets = result.data.ENVIRONMENT === "production" ? developmentValuesIn(raw) : [];
-  if (devSecrets.length > 0) {
-    throw new AppError("config_invalid", `Development values in production: ${devSecrets.join(", ")}`, {
-      errors: devSecrets.map((path) => ({ path, message: "a development value is refused in production" })),
-    });
+  if (result.data.ENVIRONMENT === "production") {
+    const errors = productionProblems(result.data, raw);
+    if (errors.length > 0) {
+      const keys = [...new Set(errors.map((error) => error.path))];
+      throw new AppError("config_invalid", `Invalid configuration for production: ${keys.join(", ")}`, { errors });
+    }
   }
   return result.data;
 }

@@ -1,6 +1,5 @@
 import { createApp } from "./app";
 import { configOf } from "./env";
-import { clock } from "./platform/clock";
 import { runCronTasks } from "./platform/cron";
 import { createLogger } from "./platform/logger";
 import { consumeDeadLetters, consumeTasks } from "./platform/queue/consumer";
@@ -24,6 +23,6 @@ export default {
 
   async scheduled(controller, env, ctx) {
     const logger = createLogger(configOf(env).LOG_LEVEL, { cron: controller.cron });
-    ctx.waitUntil(runCronTasks(cronTasks, controller.cron, env, clock.now(), logger));
+    ctx.waitUntil(runCronTasks(cronTasks, controller.cron, env, controller.scheduledTime, logger));
   },
 } satisfies ExportedHandler<Env, unknown>;

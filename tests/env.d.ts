@@ -10,7 +10,7 @@ declare global {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** Base URL of the scriptable fake upstream server (tests/fakes/upstream.ts). */
+    /** Base URL of the scriptable fake upstream server (tests/node/fakes/upstream.ts). */
     fakeUpstreamUrl: string;
   }
 }

@@ -10,6 +10,7 @@ import type { AppEnv } from "../platform/context";
  */
 const CSP = "Content-Security-Policy";
 const DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'";
+const CACHE_CONTROL = "Cache-Control";
 const HEADERS: readonly [string, string][] = [
   ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"],
   ["X-Content-Type-Options", "nosniff"],
@@ -21,5 +22,7 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const headers = c.res.headers;
   if (!headers.has(CSP)) headers.set(CSP, DEFAULT_CSP);
+  // Answers are per caller: no shared cache keeps one unless its handler says so.
+  if (!headers.has(CACHE_CONTROL)) headers.set(CACHE_CONTROL, "no-store");
   for (const [name, value] of HEADERS) headers.set(name, value);
 });

@@ -2,9 +2,20 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { PatternRouter } from "hono/router/pattern-router";
 import type { AppEnv } from "./context";
-import { AppError } from "./errors";
+import { AppError, type ErrorCode } from "./errors";
 import { createLogger, describeError } from "./logger";
 import { errorResponse } from "./problem";
+
+const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+};
 
 /**
  * The one error handler. AppErrors render as they are; anything else is logged with its
@@ -13,8 +24,8 @@ import { errorResponse } from "./problem";
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof AppError) return errorResponse(c, error);
   if (error instanceof HTTPException && error.status < 500) {
-    // Raised by Hono's own helpers; keep the status, never the internals.
-    const code = error.status === 413 ? "payload_too_large" : error.status === 404 ? "not_found" : "validation_failed";
+    // Raised by Hono's own helpers: keep the meaning of the status, never the internals.
+    const code = HTTP_EXCEPTION_CODES[error.status] ?? "validation_failed";
     return errorResponse(c, new AppError(code, error.message || "The request was refused."));
   }
   const logger = c.get("logger") ?? createLogger("error", { requestId: c.get("requestId") });

@@ -5,7 +5,12 @@ import { AppError } from "./errors";
 /** Default cap on a JSON request body; a route raises it through `defineRoute`'s `maxBodyBytes`. */
 export const DEFAULT_JSON_BODY_BYTES = 1024 * 1024;
 
-const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json(\s*;|$)/i;
+/** The media-type test of Hono's validator, so the guard and the validator never disagree. */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+function isJsonContentType(contentType: string): boolean {
+  return JSON_MEDIA_TYPE.test(contentType.split(";")[0]?.trim() ?? "");
+}
 
 function tooLarge(maxBytes: number): AppError {
   return new AppError("payload_too_large", `The request body exceeds the limit of ${maxBytes} bytes.`);
@@ -45,8 +50,7 @@ async function readLimitedText(request: Request, maxBytes: number): Promise<stri
  */
 export function jsonBody(maxBytes: number = DEFAULT_JSON_BODY_BYTES) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const contentType = c.req.header("content-type") ?? "";
-    if (!JSON_TYPE.test(contentType)) {
+    if (!isJsonContentType(c.req.header("content-type") ?? "")) {
       throw new AppError(
         "unsupported_media_type",
         "This endpoint takes a JSON body: send Content-Type: application/json.",

@@ -1,19 +1,45 @@
 /**
  * Structured logs: one JSON object per line on the console, which Workers Logs indexes.
- * Field names that look like credentials are redacted so a careless caller cannot leak a
- * password, token or key into the logs.
+ * Fields whose name says credential (password, token, secret, authorization, cookie,
+ * signature, api key, prompt) are redacted at any depth, so a careless caller cannot leak
+ * them; names that merely contain such a word (`promptTokens`, `passed`) are kept.
  */
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFields = Record<string, unknown>;
 
-const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie|api[-_]?key|signature|prompt/i;
+const SECRET_WORDS = new Set([
+  "password",
+  "passwd",
+  "secret",
+  "token",
+  "authorization",
+  "cookie",
+  "signature",
+  "prompt",
+]);
+const SECRET_KEY_QUALIFIERS = new Set(["api", "secret", "private", "signing"]);
+const MAX_DEPTH = 4;
 
-function redact(fields: LogFields): LogFields {
+/** `refreshToken`, `api_key`, `X-Api-Key` are secret; `promptTokens`, `cacheKey` are not. */
+export function isSecretField(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const last = words.at(-1) ?? "";
+  if (SECRET_WORDS.has(last)) return true;
+  return last === "key" && SECRET_KEY_QUALIFIERS.has(words.at(-2) ?? "");
+}
+
+function redact(value: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: LogFields = {};
-  for (const [key, value] of Object.entries(fields)) {
-    out[key] = SECRET_FIELD.test(key) ? "[redacted]" : value;
+  for (const [key, inner] of Object.entries(value)) {
+    out[key] = isSecretField(key) ? "[redacted]" : redact(inner, depth + 1);
   }
   return out;
 }
@@ -56,7 +82,7 @@ export class Logger {
 
   private write(level: LogLevel, message: string, fields: LogFields = {}): void {
     if (!this.enabled(level)) return;
-    const line = JSON.stringify({ level, message, ...redact({ ...this.base, ...fields }) });
+    const line = JSON.stringify({ level, message, ...(redact({ ...this.base, ...fields }, 0) as LogFields) });
     if (level === "error") console.error(line);
     else if (level === "warn") console.warn(line);
     else console.log(line);

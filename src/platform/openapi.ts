@@ -82,8 +82,10 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
 ) {
   const request = config.request;
   const hasJsonBody = Boolean(request?.body?.content?.["application/json"]);
-  const codes = new Set<ErrorCode>([...(options.errors ?? []), "internal_error"]);
-  if (request?.params || request?.query || request?.headers || hasJsonBody) codes.add("validation_failed");
+  const codes = new Set<ErrorCode>([...(options.errors ?? []), "internal_error", "config_invalid"]);
+  if (request?.params || request?.query || request?.headers || hasJsonBody || options.idempotent) {
+    codes.add("validation_failed");
+  }
   if (hasJsonBody) {
     for (const code of ["malformed_json", "payload_too_large", "unsupported_media_type"] as const) codes.add(code);
   }
@@ -91,17 +93,22 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     codes.add("idempotency_key_in_use");
     codes.add("idempotency_key_reused");
   }
+  // The route's own middleware (authentication, scopes, limits) runs first: nothing reads
+  // the body of a request that will be refused anyway.
   const middleware = [
+    ...asArray(config.middleware as MiddlewareHandler | MiddlewareHandler[] | undefined),
     ...(hasJsonBody ? [jsonBody(options.maxBodyBytes)] : []),
     ...(options.idempotent ? [idempotency()] : []),
-    ...asArray(config.middleware as MiddlewareHandler | MiddlewareHandler[] | undefined),
   ];
+  const headers = options.idempotent
+    ? ((request?.headers as z.ZodObject | undefined)?.extend(IdempotencyKeyHeader.shape) ?? IdempotencyKeyHeader)
+    : request?.headers;
   return createRoute({
     ...config,
     request: {
       ...request,
       ...(hasJsonBody && request?.body ? { body: { ...request.body, required: true } } : {}),
-      ...(options.idempotent && !request?.headers ? { headers: IdempotencyKeyHeader } : {}),
+      ...(headers ? { headers } : {}),
     },
     middleware,
     responses: { ...problemResponses(codes), ...config.responses },

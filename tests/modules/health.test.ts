@@ -36,6 +36,18 @@ describe("GET /health/ready", () => {
     expect(response.headers.get("cache-control")).toBe("no-store");
   });
 
+  it("reports a check that does not answer as timed out", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { call } = testApp();
+    const hangingKv = { get: () => new Promise(() => {}) } as unknown as KVNamespace;
+    const response = await call("/health/ready", {}, { ...env, CACHE: hangingKv });
+    expect(response.status).toBe(503);
+    expect((response.body.checks as Record<string, unknown>).kv).toMatchObject({
+      status: "fail",
+      error: "no answer within 2000 ms",
+    });
+  });
+
   it("answers 503 problem+json naming the failing checks", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const { call } = testApp();
@@ -45,10 +57,13 @@ describe("GET /health/ready", () => {
     const problem = expectProblem({ ...response, body: response.body as unknown }, 503, "not_ready");
     expect(problem.detail).toBe("Failing: d1, r2.");
     expect(problem.checks).toMatchObject({
-      d1: { status: "fail", error: "D1 is unreachable" },
+      d1: { status: "fail", error: "unreachable" },
       kv: { status: "pass" },
-      r2: { status: "fail", error: "R2 timed out" },
+      r2: { status: "fail", error: "unreachable" },
     });
+    // The bindings' own messages stay in the log.
+    expect(response.text).not.toContain("D1 is unreachable");
+    expect(response.text).not.toContain("R2 timed out");
   });
 
   it("reports the queue's pulse once a heartbeat went through the real queue and consumer", async () => {

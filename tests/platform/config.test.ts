@@ -64,6 +64,24 @@ describe("configuration", () => {
     expect(() => parseConfig({ ...raw, ENVIRONMENT: "development" })).not.toThrow();
   });
 
+  it("refuses plain-http browser origins in production", () => {
+    const raw = { ...(env as unknown as Record<string, unknown>), ENVIRONMENT: "production" };
+    expect(() => parseConfig({ ...raw, CORS_ORIGINS: "https://app.example.com,http://localhost:3000" })).toThrow(
+      /CORS_ORIGINS/,
+    );
+    expect(parseConfig({ ...raw, CORS_ORIGINS: "https://app.example.com" }).CORS_ORIGINS).toEqual([
+      "https://app.example.com",
+    ]);
+  });
+
+  it("answers a configuration error with the security headers", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const response = await fetchWith({ ...env, ENVIRONMENT: "nope" });
+    expect(response.status).toBe(500);
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("x-request-id")).toMatch(/^req_/);
+  });
+
   it("parses the origin allowlist", () => {
     const config = parseConfig({
       ...(env as unknown as Record<string, unknown>),

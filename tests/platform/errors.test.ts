@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import fc from "fast-check";
+import { HTTPException } from "hono/http-exception";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineRoute } from "../../src/platform/openapi";
 import { api, expectProblem } from "../helpers/client";
@@ -28,6 +29,16 @@ const bigEcho = defineRoute(
 const { app, call } = testApp();
 app.openapi(echo, (c) => c.json(c.req.valid("json"), 200));
 app.openapi(bigEcho, (c) => c.json({ length: c.req.valid("json").blob.length }, 200));
+const chatLike = defineRoute({
+  method: "post",
+  path: "/v1/chat/test-echo",
+  request: { body: { content: { "application/json": { schema: ItemSchema } } } },
+  responses: { 200: { description: "echo", content: { "application/json": { schema: ItemSchema } } } },
+});
+app.openapi(chatLike, (c) => c.json(c.req.valid("json"), 200));
+app.get("/test/hono-401", () => {
+  throw new HTTPException(401, { message: "no credentials" });
+});
 app.get("/test/boom", () => {
   throw new Error("SELECT password FROM users -- internal detail");
 });
@@ -136,6 +147,41 @@ describe("routing errors", () => {
       error: { message: expect.any(String), type: "invalid_request_error", code: "not_found", param: null },
     });
     expect(response.headers.get("x-request-id")).toBeTruthy();
+  });
+});
+
+describe("OpenAI-shaped errors", () => {
+  it("renders body errors raised before the handler in OpenAI's shape", async () => {
+    const wrongType = await call("/v1/chat/test-echo", {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(wrongType.status).toBe(415);
+    expect(wrongType.body).toEqual({
+      error: {
+        message: expect.any(String),
+        type: "invalid_request_error",
+        code: "unsupported_media_type",
+        param: null,
+      },
+    });
+    const tooBig = await postJson(
+      "/v1/chat/test-echo",
+      JSON.stringify({ name: "x".repeat(2 * 1024 * 1024), count: 1 }),
+    );
+    expect(tooBig.status).toBe(413);
+    expect((tooBig.body as { error: { code: string } }).error.code).toBe("payload_too_large");
+    const invalid = await postJson("/v1/chat/test-echo", JSON.stringify({ name: "ok", count: 99 }));
+    expect(invalid.status).toBe(400);
+    expect((invalid.body as { error: { param: string } }).error.param).toBe("body.count");
+  });
+});
+
+describe("Hono's own exceptions", () => {
+  it("keep the meaning of their status", async () => {
+    const response = await call("/test/hono-401");
+    expectProblem(asProblem(response), 401, "unauthorized");
   });
 });
 

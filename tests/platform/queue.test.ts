@@ -5,7 +5,7 @@ import worker from "../../src/index";
 import { createLogger } from "../../src/platform/logger";
 import { backoffSeconds, consumeTasks, taskRegistry } from "../../src/platform/queue/consumer";
 import {
-  MAX_REQUEUES,
+  MAX_TASK_AGE_MS,
   purgeProcessedTasks,
   requeueStuckTasks,
   STUCK_AFTER_MS,
@@ -106,6 +106,11 @@ describe("enqueue", () => {
     expect(count?.n).toBe(1);
   });
 
+  it("refuses a reference reused for other work", async () => {
+    await record("note:one", "first");
+    await expect(record("note:one", "second")).rejects.toThrow(/already names other work/);
+  });
+
   it("refuses a payload that does not match the task's schema, writing nothing", async () => {
     await expect(enqueue(env, noteTask, { text: 42 } as never, { reference: "note:bad" })).rejects.toThrow();
     const count = await env.DB.prepare("SELECT count(*) AS n FROM queue_tasks WHERE reference = 'note:bad'").first<{
@@ -161,6 +166,20 @@ describe("consumer", () => {
     expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toEqual(["foreign"]);
   });
 
+  it("retries with backoff when D1 fails, instead of failing the batch", async () => {
+    const brokenDb = {
+      prepare: () => {
+        throw new Error("D1 down");
+      },
+    } as unknown as D1Database;
+    const batch = createMessageBatch<TaskEnvelope>("stratus-jobs", [
+      { id: "m-1", timestamp: new Date(), attempts: 2, body: { v: 1, taskId: "task_whatever", kind: "test.note" } },
+    ]);
+    await consumeTasks(batch, { ...env, DB: brokenDb }, registry, logger);
+    const result = await getQueueResult(batch, createExecutionContext());
+    expect(result.retryMessages.map((message) => message.msgId)).toEqual(["m-1"]);
+  });
+
   it("bounds the backoff", () => {
     expect(backoffSeconds(1, () => 0.5)).toBe(10);
     expect(backoffSeconds(2, () => 0.5)).toBe(20);
@@ -194,25 +213,43 @@ describe("dead-letter queue", () => {
 });
 
 describe("maintenance", () => {
-  it("sends stuck tasks again, then gives up after MAX_REQUEUES", async () => {
+  it("sends a stuck task again each time it is stuck, and fails it only past the queue's retention", async () => {
     const { taskId } = await record("note:stuck");
     const sendBatch = vi.spyOn(env.JOBS, "sendBatch").mockResolvedValue(undefined as never);
     let now = Date.now();
     expect((await requeueStuckTasks(env, now)).requeued).toBe(0);
-    for (let round = 1; round <= MAX_REQUEUES; round++) {
+    for (let round = 1; round <= 3; round++) {
       now += STUCK_AFTER_MS + 1;
-      const result = await requeueStuckTasks(env, now);
-      expect(result.requeued).toBeGreaterThanOrEqual(1);
-      expect((await rowOf(taskId))?.requeues).toBe(round);
+      await requeueStuckTasks(env, now);
+      expect(await rowOf(taskId)).toMatchObject({ status: "received", requeues: round });
     }
     const sent = sendBatch.mock.calls.flatMap(([messages]) =>
       [...messages].map((message) => message.body as TaskEnvelope),
     );
-    expect(sent.filter((body) => body.taskId === taskId)).toHaveLength(MAX_REQUEUES);
-    now += STUCK_AFTER_MS + 1;
-    const last = await requeueStuckTasks(env, now);
+    expect(sent.filter((body) => body.taskId === taskId)).toHaveLength(3);
+    // A late copy is harmless: the consumer runs the task once.
+    await deliver([{ taskId }]);
+    await deliver([{ taskId }]);
+    expect(handled).toEqual(["note:stuck"]);
+
+    const { taskId: lost } = await record("note:lost");
+    const last = await requeueStuckTasks(env, Date.now() + MAX_TASK_AGE_MS + 1);
     expect(last.givenUp).toBeGreaterThanOrEqual(1);
-    expect(await rowOf(taskId)).toMatchObject({ status: "failed" });
+    expect(await rowOf(lost)).toMatchObject({ status: "failed" });
+  });
+
+  it("leaves a task alone while a consumer holds it", async () => {
+    const { taskId } = await record("note:held");
+    await env.DB.prepare("UPDATE queue_tasks SET leased_until = ?, updated_at = 0 WHERE id = ?")
+      .bind(Date.now() + 60_000, taskId)
+      .run();
+    const sendBatch = vi.spyOn(env.JOBS, "sendBatch").mockResolvedValue(undefined as never);
+    await requeueStuckTasks(env);
+    expect(sendBatch).not.toHaveBeenCalled();
+    const result = await deliver([{ taskId }]);
+    expect(handled).toEqual([]);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(result.explicitAcks).toEqual([]);
   });
 
   it("purges processed tasks after the retention period only", async () => {

@@ -8,7 +8,7 @@ import { defineTask, enqueue } from "../../platform/queue/tasks";
  */
 export const heartbeatTask = defineTask({
   kind: "health.heartbeat",
-  payload: z.object({ sentAt: z.number().int() }).strict(),
+  payload: z.object({ slot: z.number().int() }).strict(),
   // Marking the row processed is the whole effect.
   handle: async () => {},
 });
@@ -20,7 +20,7 @@ export const sendHeartbeat: CronTask = {
   schedule: "*/5 * * * *",
   async run(env, { now }) {
     const slot = Math.floor(now / HEARTBEAT_EVERY_MS);
-    const { taskId } = await enqueue(env, heartbeatTask, { sentAt: now }, { reference: `heartbeat:${slot}` });
+    const { taskId } = await enqueue(env, heartbeatTask, { slot }, { reference: `heartbeat:${slot}` });
     return { taskId };
   },
 };

@@ -7,6 +7,7 @@ import type { AppEnv } from "../context";
 import { sha256Hex } from "../crypto";
 import { type Database, database } from "../db";
 import { AppError } from "../errors";
+import { describeError } from "../logger";
 import { idempotencyKeys } from "./tables";
 
 /**
@@ -14,7 +15,8 @@ import { idempotencyKeys } from "./tables";
  * claims the key and its answer is stored for 24 h; a repeat with the same body gets that
  * answer again (`Idempotent-Replayed: true`), a different body or a repeat while the first
  * is still running gets 409. Server errors, 409 and 429 are not stored, so a retry runs
- * again. Streams are not replayed.
+ * again. Only JSON answers are kept: a stream or a download is never buffered, and a repeat
+ * of one answers 409.
  */
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -22,6 +24,9 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
 /** Answers larger than this are not kept (D1 rows stay small); a repeat then gets 409. */
 const MAX_STORED_BODY_BYTES = 256 * 1024;
+/** Headers of the first answer that a replay carries too. */
+const REPLAYED_HEADERS = ["content-type", "location", "cache-control", "retry-after"];
+const JSON_ANSWER = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 export const IdempotencyKeySchema = z
   .string()
@@ -46,7 +51,7 @@ async function claimFresh(db: Database, principalId: string, key: string, hash: 
     requestHash: hash,
     state: "in_flight" as const,
     responseStatus: null,
-    responseContentType: null,
+    responseHeaders: null,
     responseBody: null,
     lockedUntil,
     createdAt: now,
@@ -85,13 +90,12 @@ function replay(row: typeof idempotencyKeys.$inferSelect): Response {
   if (row.responseBody === null || row.responseStatus === null) {
     throw new AppError(
       "idempotency_key_reused",
-      "The first answer to this key was a stream or too large to keep; it is not replayed. Use a new key.",
+      "The first answer to this key was not JSON or too large to keep; it is not replayed. Use a new key.",
     );
   }
-  return new Response(row.responseBody, {
-    status: row.responseStatus,
-    headers: { "Content-Type": row.responseContentType ?? "application/json", "Idempotent-Replayed": "true" },
-  });
+  const headers = new Headers(JSON.parse(row.responseHeaders ?? "{}") as Record<string, string>);
+  headers.set("Idempotent-Replayed", "true");
+  return new Response(row.responseBody, { status: row.responseStatus, headers });
 }
 
 async function settle(db: Database, principalId: string, key: string, claim: Claim, response: Response) {
@@ -105,15 +109,19 @@ async function settle(db: Database, principalId: string, key: string, claim: Cla
     await db.delete(idempotencyKeys).where(where);
     return;
   }
-  const contentType = response.headers.get("content-type") ?? "";
   let body: string | null = null;
-  if (!contentType.startsWith("text/event-stream")) {
+  if (JSON_ANSWER.test(response.headers.get("content-type") ?? "")) {
     const text = await response.clone().text();
     body = new TextEncoder().encode(text).byteLength <= MAX_STORED_BODY_BYTES ? text : null;
   }
+  const headers: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
   await db
     .update(idempotencyKeys)
-    .set({ state: "completed", responseStatus: status, responseContentType: contentType, responseBody: body })
+    .set({ state: "completed", responseStatus: status, responseHeaders: JSON.stringify(headers), responseBody: body })
     .where(where);
 }
 
@@ -128,7 +136,7 @@ export function idempotency() {
       });
     }
     const principal = c.get("principal");
-    if (!principal) throw new Error("idempotency() needs an authenticated route: no principal is set");
+    if (!principal) throw new AppError("unauthorized", "An Idempotency-Key needs an authenticated request.");
 
     const key = parsed.data;
     const db = database(c.env);
@@ -151,7 +159,13 @@ export function idempotency() {
       }
     }
     await next();
-    await settle(db, principal.id, key, claim, c.res);
+    try {
+      await settle(db, principal.id, key, claim, c.res);
+    } catch (error) {
+      // The work is done: its answer must reach the client. The claim then lapses after
+      // IDEMPOTENCY_LOCK_MS, the one window in which a retry could run the work again.
+      c.get("logger").error("idempotency answer not stored", { ...describeError(error), key });
+    }
   });
 }
 

@@ -10,8 +10,9 @@ export const idempotencyKeys = sqliteTable(
     requestHash: text("request_hash").notNull(),
     state: text("state", { enum: ["in_flight", "completed"] }).notNull(),
     responseStatus: integer("response_status"),
-    responseContentType: text("response_content_type"),
-    /** Null for a completed answer that is not replayed (a stream, or too large to keep). */
+    /** JSON object of the replayed headers (REPLAYED_HEADERS in the middleware). */
+    responseHeaders: text("response_headers"),
+    /** Null for a completed answer that is not replayed (not JSON, or too large to keep). */
     responseBody: text("response_body"),
     /** An in-flight claim older than this was abandoned (the isolate died); it may be taken over. */
     lockedUntil: integer("locked_until").notNull(),

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull, lt, or } from "drizzle-orm";
 import { clock } from "../clock";
 import { database } from "../db";
 import { describeError, type Logger } from "../logger";
@@ -7,9 +7,10 @@ import { type TaskDefinition, TaskEnvelopeSchema } from "./tasks";
 
 /**
  * The JOBS consumers. Delivery is at least once, so a task whose row is already `processed`
- * or `failed` is acknowledged without running again. A failing handler is retried with
- * exponential backoff; after the queue's `max_retries` (wrangler.toml) the message moves to
- * the dead-letter queue, whose consumer marks the row `failed`.
+ * or `failed` is acknowledged without running again, and a consumer leases the row before
+ * running it so two deliveries never run one task at once. A failure (of the handler or of
+ * D1) is retried with exponential backoff; after the queue's `max_retries` (wrangler.toml)
+ * the message moves to the dead-letter queue, whose consumer marks the row `failed`.
  */
 
 export type TaskRegistry = ReadonlyMap<string, TaskDefinition<unknown>>;
@@ -25,14 +26,15 @@ export function taskRegistry(tasks: readonly TaskDefinition<unknown>[]): TaskReg
 
 const BACKOFF_BASE_SECONDS = 10;
 const BACKOFF_MAX_SECONDS = 300;
+/** A queue consumer runs at most 15 minutes; a lease older than that belongs to a dead one. */
+export const LEASE_MS = 15 * 60 * 1000;
+const MAX_ERROR_LENGTH = 500;
 
 /** 10 s, 20 s, 40 s … capped at 5 min, with ±20 % jitter so retries do not arrive in step. */
 export function backoffSeconds(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
 }
-
-const MAX_ERROR_LENGTH = 500;
 
 /** A stored payload that is not JSON fails its schema check instead of failing the batch. */
 function parseJson(text: string): unknown {
@@ -43,67 +45,85 @@ function parseJson(text: string): unknown {
   }
 }
 
+const errorText = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH);
+
 async function markFailed(env: Env, taskId: string, reason: string) {
-  const now = clock.now();
   await database(env)
     .update(queueTasks)
-    .set({ status: "failed", lastError: reason.slice(0, MAX_ERROR_LENGTH), updatedAt: now })
+    .set({ status: "failed", lastError: reason.slice(0, MAX_ERROR_LENGTH), leasedUntil: null, updatedAt: clock.now() })
     .where(and(eq(queueTasks.id, taskId), eq(queueTasks.status, "received")));
 }
 
-async function runOne(message: Message<unknown>, env: Env, registry: TaskRegistry, logger: Logger) {
+type Outcome = "done" | "retry";
+
+async function runOne(message: Message<unknown>, env: Env, registry: TaskRegistry, log: Logger): Promise<Outcome> {
   const parsed = TaskEnvelopeSchema.safeParse(message.body);
   if (!parsed.success) {
-    logger.error("queue message refused: not a task envelope", { messageId: message.id });
-    message.ack();
-    return;
+    log.error("queue message refused: not a task envelope", { messageId: message.id });
+    return "done";
   }
-  const { taskId, kind } = parsed.data;
-  const log = logger.child({ taskId, kind, attempt: message.attempts });
+  const { taskId } = parsed.data;
   const db = database(env);
-  const [row] = await db.select().from(queueTasks).where(eq(queueTasks.id, taskId));
-  if (row?.status !== "received") {
-    log.info("queue task skipped", { reason: row ? `already ${row.status}` : "no such task" });
-    message.ack();
-    return;
+  const now = clock.now();
+  const [row] = await db
+    .update(queueTasks)
+    .set({ leasedUntil: now + LEASE_MS, attempts: message.attempts, updatedAt: now })
+    .where(
+      and(
+        eq(queueTasks.id, taskId),
+        eq(queueTasks.status, "received"),
+        or(isNull(queueTasks.leasedUntil), lt(queueTasks.leasedUntil, now)),
+      ),
+    )
+    .returning();
+  if (!row) {
+    const [current] = await db.select({ status: queueTasks.status }).from(queueTasks).where(eq(queueTasks.id, taskId));
+    if (current?.status === "received") {
+      log.info("queue task running elsewhere; will look again", { taskId });
+      return "retry";
+    }
+    log.info("queue task skipped", { taskId, reason: current ? `already ${current.status}` : "no such task" });
+    return "done";
   }
   const task = registry.get(row.kind);
   const payload = task?.payload.safeParse(parseJson(row.payload));
   if (!task || !payload?.success) {
     const reason = task ? "payload does not match the task's schema" : `no handler for kind "${row.kind}"`;
-    log.error("queue task failed permanently", { reason });
+    log.error("queue task failed permanently", { taskId, reason });
     await markFailed(env, taskId, reason);
-    message.ack();
-    return;
+    return "done";
   }
   try {
     await task.handle(payload.data, { env, taskId, reference: row.reference, attempt: message.attempts, logger: log });
   } catch (error) {
-    const delaySeconds = backoffSeconds(message.attempts);
-    log.warn("queue task failed; will retry", { ...describeError(error), delaySeconds });
     await db
       .update(queueTasks)
-      .set({
-        attempts: message.attempts,
-        lastError: (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH),
-        updatedAt: clock.now(),
-      })
+      .set({ leasedUntil: null, lastError: errorText(error), updatedAt: clock.now() })
       .where(eq(queueTasks.id, taskId));
-    message.retry({ delaySeconds });
-    return;
+    throw error;
   }
-  const now = clock.now();
+  const done = clock.now();
   await db
     .update(queueTasks)
-    .set({ status: "processed", attempts: message.attempts, processedAt: now, updatedAt: now, lastError: null })
+    .set({ status: "processed", processedAt: done, updatedAt: done, leasedUntil: null, lastError: null })
     .where(and(eq(queueTasks.id, taskId), eq(queueTasks.status, "received")));
-  message.ack();
+  return "done";
 }
 
 /** The JOBS consumer: messages run one after another to keep each invocation's subrequests bounded. */
 export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, registry: TaskRegistry, logger: Logger) {
   for (const message of batch.messages) {
-    await runOne(message, env, registry, logger);
+    const log = logger.child({ messageId: message.id, attempt: message.attempts });
+    try {
+      const outcome = await runOne(message, env, registry, log);
+      if (outcome === "done") message.ack();
+      else message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    } catch (error) {
+      const delaySeconds = backoffSeconds(message.attempts);
+      log.warn("queue task failed; will retry", { ...describeError(error), delaySeconds });
+      message.retry({ delaySeconds });
+    }
   }
 }
 

@@ -3,33 +3,38 @@ import { envelope } from "./tasks";
 
 /**
  * Keeps the status rows honest: a task left `received` (its send failed, or its message was
- * lost) is sent again by the cron, a bounded number of times, then marked `failed`; old
- * processed rows are deleted after the retention period.
+ * lost) is sent again by the cron; one still `received` past the queue's message retention
+ * can no longer be delivered by anything and is marked `failed`; processed rows are deleted
+ * after a retention period. A task that is merely late is sent again, never given up: the
+ * consumer skips whichever copy arrives second.
  */
 
 /** Longer than the longest retry backoff, so a task waiting for its retry is not sent twice. */
 export const STUCK_AFTER_MS = 15 * 60 * 1000;
-export const MAX_REQUEUES = 5;
+/** The queue's message retention (Cloudflare's default, 4 days): no copy can arrive after it. */
+export const MAX_TASK_AGE_MS = 4 * 24 * 60 * 60 * 1000;
 export const PROCESSED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Queue sendBatch takes at most 100 messages. */
 const REQUEUE_BATCH = 100;
 
 export async function requeueStuckTasks(env: Pick<Env, "DB" | "JOBS">, now: number = clock.now()) {
-  const cutoff = now - STUCK_AFTER_MS;
   const given = await env.DB.prepare(
-    "UPDATE queue_tasks SET status = 'failed', last_error = 'never processed: requeued too often', updated_at = ? WHERE status = 'received' AND updated_at < ? AND requeues >= ?",
+    `UPDATE queue_tasks SET status = 'failed', last_error = 'not processed within the queue retention', updated_at = ?1
+     WHERE status = 'received' AND created_at < ?2 AND (leased_until IS NULL OR leased_until < ?1)`,
   )
-    .bind(now, cutoff, MAX_REQUEUES)
+    .bind(now, now - MAX_TASK_AGE_MS)
     .run();
-  // Claiming and selecting in one statement: no bound-parameter list (D1 allows 100), and
-  // a concurrent cron run cannot pick the same rows. If the send then fails, the rows wait
-  // one more STUCK_AFTER_MS and are claimed again.
+  // Claiming and selecting in one statement: no bound-parameter list (D1 allows 100), and a
+  // concurrent cron run cannot pick the same rows. A row a consumer holds is left alone.
   const { results } = await env.DB.prepare(
     `UPDATE queue_tasks SET requeues = requeues + 1, updated_at = ?1
-     WHERE id IN (SELECT id FROM queue_tasks WHERE status = 'received' AND updated_at < ?2 ORDER BY updated_at LIMIT ?3)
+     WHERE id IN (
+       SELECT id FROM queue_tasks
+       WHERE status = 'received' AND updated_at < ?2 AND (leased_until IS NULL OR leased_until < ?1)
+       ORDER BY updated_at LIMIT ?3)
      RETURNING id, kind`,
   )
-    .bind(now, cutoff, REQUEUE_BATCH)
+    .bind(now, now - STUCK_AFTER_MS, REQUEUE_BATCH)
     .all<{ id: string; kind: string }>();
   if (results.length > 0) {
     await env.JOBS.sendBatch(

@@ -18,6 +18,8 @@ export const queueTasks = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     /** Times the cron found the task stuck and sent it again. */
     requeues: integer("requeues").notNull().default(0),
+    /** A consumer holds the task until then, so two deliveries never run it at once. */
+    leasedUntil: integer("leased_until"),
     lastError: text("last_error"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -29,5 +31,3 @@ export const queueTasks = sqliteTable(
     check("queue_tasks_status_known", sql`${table.status} IN ('received', 'processed', 'failed')`),
   ],
 );
-
-export type QueueTaskRow = typeof queueTasks.$inferSelect;

@@ -71,16 +71,20 @@ export async function enqueue<Payload>(
       updatedAt: now,
     })
     .onConflictDoNothing({ target: queueTasks.reference })
-    .returning({ id: queueTasks.id, status: queueTasks.status });
+    .returning({ id: queueTasks.id, status: queueTasks.status, kind: queueTasks.kind, payload: queueTasks.payload });
   const row =
     inserted[0] ??
     (
       await db
-        .select({ id: queueTasks.id, status: queueTasks.status })
+        .select({ id: queueTasks.id, status: queueTasks.status, kind: queueTasks.kind, payload: queueTasks.payload })
         .from(queueTasks)
         .where(eq(queueTasks.reference, options.reference))
     )[0];
   if (!row) throw new Error(`queue task ${options.reference} vanished while being enqueued`);
+  if (row.kind !== task.kind || row.payload !== body) {
+    // A reference names one piece of work; reusing it for other work is a caller's bug.
+    throw new Error(`queue reference ${options.reference} already names other work (${row.kind})`);
+  }
   const { status } = row;
   if (status !== "received") return { taskId: row.id, status, sent: false };
   await env.JOBS.send(envelope(row.id, task.kind), { contentType: "json" });
