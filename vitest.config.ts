@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -6,6 +7,16 @@ import { defineConfig } from "vitest/config";
  * wrangler.toml. Migrations reach the tests as a binding and are applied in setup; fakes of
  * external HTTP APIs are started by the global setup (Node) on 127.0.0.1.
  */
+/** Two fresh Ed25519 keys per run: the first signs, both verify (rotation is tested). */
+function signingKeys(): string {
+  return JSON.stringify(
+    ["test-key-current", "test-key-previous"].map((kid) => ({
+      ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }),
+      kid,
+    })),
+  );
+}
+
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
@@ -15,6 +26,7 @@ export default defineConfig(async () => ({
           ENVIRONMENT: "test",
           LOG_LEVEL: "error",
           CORS_ORIGINS: "https://app.example.com",
+          JWT_SIGNING_KEYS: signingKeys(),
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
       },

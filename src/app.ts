@@ -5,6 +5,7 @@ import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { serverTiming } from "./middleware/server-timing";
 import { healthRouter } from "./modules/health";
+import { identityRouter } from "./modules/identity";
 import { mountApiDocs } from "./platform/api-docs";
 import { handleError, notFoundOrMethodNotAllowed } from "./platform/error-handler";
 import { createRouter } from "./platform/openapi";
@@ -19,6 +20,7 @@ export function createApp() {
   app.use(requestId, requestLog, securityHeaders, loadConfig, cors, serverTiming);
 
   app.route("/", healthRouter);
+  app.route("/", identityRouter);
   mountApiDocs(app);
 
   app.onError(handleError);

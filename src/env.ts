@@ -24,6 +24,30 @@ const origin = z
     }
   }, "must be a comma-separated list of origins like https://app.example.com");
 
+/** A JSON-encoded value, parsed then checked; messages never echo the value. */
+const json = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+/** A private Ed25519 key as a JWK, with the `kid` tokens name it by. */
+const signingKey = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("Ed25519"),
+  x: z.string().min(40),
+  d: z.string().min(40),
+  kid: z.string().min(1).max(64),
+});
+export type SigningKey = z.infer<typeof signingKey>;
+
 const binding = <T>(what: string) =>
   z.custom<T>((value) => typeof value === "object" && value !== null, `the ${what} binding is missing`);
 
@@ -40,6 +64,16 @@ export const configSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(origin)),
+  /** Signing keys, current first; the others still verify, so keys rotate without logging anyone out. */
+  JWT_SIGNING_KEYS: json(
+    z
+      .array(signingKey)
+      .min(1, "needs at least one key")
+      .refine((keys) => new Set(keys.map((key) => key.kid)).size === keys.length, "kids must be unique"),
+  ),
+  JWT_ISSUER: z.string().min(1).default("stratus"),
+  JWT_AUDIENCE: z.string().min(1).default("stratus-api"),
+  REFRESH_REUSE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   DB: binding<D1Database>("D1"),
   CACHE: binding<KVNamespace>("KV"),
   FILES: binding<R2Bucket>("R2"),

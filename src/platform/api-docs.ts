@@ -53,6 +53,11 @@ export function mountApiDocs(app: OpenAPIHono<AppEnv>): void {
     c.header("Content-Security-Policy", DOCS_CSP);
     return c.html(DOCS_HTML);
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An access token (JWT) from /v1/auth/login, /v1/auth/register or /v1/auth/refresh.",
+  });
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/openapi.json",

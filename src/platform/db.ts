@@ -6,3 +6,9 @@ export function database(env: Pick<Env, "DB">) {
 }
 
 export type Database = ReturnType<typeof database>;
+
+/** D1 reports a violated UNIQUE constraint only in its message. */
+export function isUniqueViolation(error: unknown): boolean {
+  const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : "";
+  return text.includes("UNIQUE constraint failed");
+}

@@ -50,7 +50,7 @@ const { app, call } = testApp();
 app.use(
   "/test/*",
   createMiddleware<AppEnv>(async (c, next) => {
-    c.set("principal", { id: c.req.header("x-test-principal") ?? "usr_a" });
+    c.set("principal", { id: c.req.header("x-test-principal") ?? "usr_a", via: "session", platformRole: "user" });
     await next();
   }),
 );

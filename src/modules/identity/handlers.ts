@@ -1,0 +1,60 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv, Principal } from "../../platform/context";
+import type * as routes from "./routes";
+import * as service from "./service";
+import { type ClientInfo, revokeSession, revokeUserSessions, rotateRefreshToken } from "./sessions";
+import { publicJwks } from "./tokens";
+
+type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
+
+const clientOf = (c: Context<AppEnv>): ClientInfo => ({
+  userAgent: c.req.header("user-agent") ?? null,
+  ip: c.req.header("cf-connecting-ip") ?? null,
+});
+
+/** Set by `authRoute`'s middleware on every route that uses these handlers. */
+const principalOf = (c: Context<AppEnv>): Principal => c.get("principal") as Principal;
+
+export const register: Handler<"register"> = async (c) =>
+  c.json(await service.register(c.env, c.get("config"), c.req.valid("json"), clientOf(c)), 201);
+
+export const login: Handler<"login"> = async (c) =>
+  c.json(await service.login(c.env, c.get("config"), c.req.valid("json"), clientOf(c)), 200);
+
+export const refresh: Handler<"refresh"> = async (c) =>
+  c.json(await rotateRefreshToken(c.env, c.get("config"), c.req.valid("json").refreshToken), 200);
+
+export const logout: Handler<"logout"> = async (c) => {
+  const { sessionId } = principalOf(c);
+  if (sessionId) await revokeSession(c.env, sessionId, "logout");
+  return c.body(null, 204);
+};
+
+export const logoutAll: Handler<"logoutAll"> = async (c) => {
+  await revokeUserSessions(c.env, principalOf(c).id, "logout_all");
+  return c.body(null, 204);
+};
+
+export const jwks: Handler<"jwks"> = async (c) => {
+  c.header("Cache-Control", "public, max-age=300");
+  return c.json(await publicJwks(c.get("config")), 200);
+};
+
+export const getMe: Handler<"getMe"> = async (c) => c.json(await service.getMe(c.env, principalOf(c).id), 200);
+
+export const updateMe: Handler<"updateMe"> = async (c) =>
+  c.json(await service.updateMe(c.env, principalOf(c).id, c.req.valid("json")), 200);
+
+export const changePassword: Handler<"changePassword"> = async (c) => {
+  await service.changePassword(c.env, principalOf(c), c.req.valid("json"));
+  return c.body(null, 204);
+};
+
+export const listSessions: Handler<"listSessions"> = async (c) =>
+  c.json(await service.listSessions(c.env, principalOf(c), c.req.valid("query")), 200);
+
+export const endSession: Handler<"endSession"> = async (c) => {
+  await service.endSession(c.env, principalOf(c).id, c.req.valid("param").id);
+  return c.body(null, 204);
+};

@@ -1,0 +1,16 @@
+import { createRouter } from "../../platform/openapi";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export const identityRouter = createRouter()
+  .openapi(routes.register, handlers.register)
+  .openapi(routes.login, handlers.login)
+  .openapi(routes.refresh, handlers.refresh)
+  .openapi(routes.logout, handlers.logout)
+  .openapi(routes.logoutAll, handlers.logoutAll)
+  .openapi(routes.jwks, handlers.jwks)
+  .openapi(routes.getMe, handlers.getMe)
+  .openapi(routes.updateMe, handlers.updateMe)
+  .openapi(routes.changePassword, handlers.changePassword)
+  .openapi(routes.listSessions, handlers.listSessions)
+  .openapi(routes.endSession, handlers.endSession);

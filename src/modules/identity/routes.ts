@@ -1,0 +1,129 @@
+import { defineRoute } from "../../platform/openapi";
+import { PaginationQuery } from "../../platform/pagination";
+import { authRoute } from "./auth";
+import {
+  AuthResultSchema,
+  ChangePasswordBody,
+  JwksSchema,
+  LoginBody,
+  RefreshBody,
+  RegisterBody,
+  SessionIdParams,
+  SessionListSchema,
+  TokenPairSchema,
+  UpdateMeBody,
+  UserSchema,
+} from "./schema";
+
+const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const jsonBody = <T>(schema: T) => ({ body: { content: { "application/json": { schema } } } });
+const noContent = { 204: { description: "Done" } };
+const tags = ["Identity"];
+
+export const register = defineRoute(
+  {
+    method: "post",
+    path: "/v1/auth/register",
+    tags,
+    summary: "Create an account and sign in",
+    description: "Answers 409 when the email is taken: this endpoint reveals which emails have accounts (see README).",
+    request: jsonBody(RegisterBody),
+    responses: { 201: json(AuthResultSchema, "The new user and a token pair") },
+  },
+  { errors: ["conflict"] },
+);
+
+export const login = defineRoute(
+  {
+    method: "post",
+    path: "/v1/auth/login",
+    tags,
+    summary: "Sign in with email and password",
+    request: jsonBody(LoginBody),
+    responses: { 200: json(AuthResultSchema, "The user and a token pair") },
+  },
+  { errors: ["invalid_credentials"] },
+);
+
+export const refresh = defineRoute(
+  {
+    method: "post",
+    path: "/v1/auth/refresh",
+    tags,
+    summary: "Rotate a refresh token for a new token pair",
+    request: jsonBody(RefreshBody),
+    responses: { 200: json(TokenPairSchema, "A new token pair; the presented refresh token is spent") },
+  },
+  { errors: ["invalid_refresh_token", "refresh_token_reused"] },
+);
+
+export const logout = authRoute({
+  method: "post",
+  path: "/v1/auth/logout",
+  tags,
+  summary: "End this session",
+  responses: noContent,
+});
+
+export const logoutAll = authRoute({
+  method: "post",
+  path: "/v1/auth/logout-all",
+  tags,
+  summary: "End every session of the caller",
+  responses: noContent,
+});
+
+export const jwks = defineRoute({
+  method: "get",
+  path: "/.well-known/jwks.json",
+  tags,
+  summary: "Public keys that verify access tokens",
+  responses: { 200: json(JwksSchema, "The JSON Web Key Set") },
+});
+
+export const getMe = authRoute({
+  method: "get",
+  path: "/v1/me",
+  tags,
+  summary: "The signed-in user",
+  responses: { 200: json(UserSchema, "The user") },
+});
+
+export const updateMe = authRoute({
+  method: "patch",
+  path: "/v1/me",
+  tags,
+  summary: "Update name, locale, time zone or preferences",
+  request: jsonBody(UpdateMeBody),
+  responses: { 200: json(UserSchema, "The updated user") },
+});
+
+export const changePassword = authRoute({
+  method: "post",
+  path: "/v1/me/password",
+  tags,
+  summary: "Change the password; every other session ends",
+  request: jsonBody(ChangePasswordBody),
+  responses: noContent,
+});
+
+export const listSessions = authRoute({
+  method: "get",
+  path: "/v1/me/sessions",
+  tags,
+  summary: "The caller's live sessions",
+  request: { query: PaginationQuery },
+  responses: { 200: json(SessionListSchema, "A page of sessions, newest first") },
+});
+
+export const endSession = authRoute(
+  {
+    method: "delete",
+    path: "/v1/me/sessions/{id}",
+    tags,
+    summary: "End one of the caller's sessions",
+    request: { params: SessionIdParams },
+    responses: noContent,
+  },
+  { errors: ["not_found"] },
+);

@@ -1,0 +1,183 @@
+import { and, desc, eq, gt, isNull, lt, or } from "drizzle-orm";
+import type { Config } from "../../env";
+import { clock } from "../../platform/clock";
+import { database, isUniqueViolation } from "../../platform/db";
+import { AppError } from "../../platform/errors";
+import { newId } from "../../platform/ids";
+import { decodeCursor, toPage } from "../../platform/pagination";
+import { hashPassword, passwordProblem, spendOneDerivation, verifyPassword } from "./passwords";
+import { type ClientInfo, revokeSession, revokeUserSessions, startSession } from "./sessions";
+import { sessions, users } from "./tables";
+
+/** Accounts: registration, sign-in, the caller's own profile, password and sessions. */
+
+type UserRow = typeof users.$inferSelect;
+
+export function publicUser(user: UserRow) {
+  return {
+    id: user.id,
+    email: user.email,
+    emailVerified: user.emailVerifiedAt !== null,
+    name: user.name,
+    locale: user.locale,
+    timezone: user.timezone,
+    preferences: JSON.parse(user.preferences) as Record<string, unknown>,
+    role: user.role,
+    createdAt: clock.iso(user.createdAt),
+  };
+}
+
+function requireAcceptablePassword(password: string, path: string) {
+  const problem = passwordProblem(password);
+  if (problem) {
+    throw new AppError("validation_failed", `The password ${problem}.`, { errors: [{ path, message: problem }] });
+  }
+}
+
+export async function register(
+  env: Env,
+  config: Config,
+  input: { email: string; password: string; name: string },
+  client: ClientInfo,
+) {
+  requireAcceptablePassword(input.password, "body.password");
+  const now = clock.now();
+  const user: UserRow = {
+    id: newId("usr", now),
+    email: input.email,
+    emailVerifiedAt: null,
+    passwordHash: await hashPassword(input.password),
+    name: input.name,
+    locale: null,
+    timezone: null,
+    preferences: "{}",
+    role: "user",
+    disabledAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await database(env).insert(users).values(user);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError("conflict", "An account with this email already exists.");
+    throw error;
+  }
+  const tokens = await startSession(env, config, user.id, client);
+  return { user: publicUser(user), tokens };
+}
+
+const invalidCredentials = () => new AppError("invalid_credentials", "The email or password is wrong.");
+
+export async function login(env: Env, config: Config, input: { email: string; password: string }, client: ClientInfo) {
+  const db = database(env);
+  const [user] = await db.select().from(users).where(eq(users.email, input.email));
+  if (!user) {
+    await spendOneDerivation(input.password);
+    throw invalidCredentials();
+  }
+  const check = await verifyPassword(input.password, user.passwordHash);
+  if (!check.valid || user.disabledAt !== null) throw invalidCredentials();
+  if (check.needsRehash) {
+    await db
+      .update(users)
+      .set({ passwordHash: await hashPassword(input.password), updatedAt: clock.now() })
+      .where(eq(users.id, user.id));
+  }
+  return { user: publicUser(user), tokens: await startSession(env, config, user.id, client) };
+}
+
+async function userById(env: Env, userId: string): Promise<UserRow> {
+  const [user] = await database(env).select().from(users).where(eq(users.id, userId));
+  if (!user) throw new AppError("not_found", "No such user.");
+  return user;
+}
+
+export async function getMe(env: Env, userId: string) {
+  return publicUser(await userById(env, userId));
+}
+
+export async function updateMe(
+  env: Env,
+  userId: string,
+  changes: { name?: string; locale?: string | null; timezone?: string | null; preferences?: Record<string, unknown> },
+) {
+  const { preferences, ...rest } = changes;
+  const [user] = await database(env)
+    .update(users)
+    .set({
+      ...rest,
+      ...(preferences === undefined ? {} : { preferences: JSON.stringify(preferences) }),
+      updatedAt: clock.now(),
+    })
+    .where(eq(users.id, userId))
+    .returning();
+  if (!user) throw new AppError("not_found", "No such user.");
+  return publicUser(user);
+}
+
+/** Changes the password after checking the current one; every other session ends. */
+export async function changePassword(
+  env: Env,
+  principal: { id: string; sessionId?: string },
+  input: { currentPassword: string; newPassword: string },
+) {
+  const user = await userById(env, principal.id);
+  const check = await verifyPassword(input.currentPassword, user.passwordHash);
+  if (!check.valid) {
+    throw new AppError("validation_failed", "The current password is wrong.", {
+      errors: [{ path: "body.currentPassword", message: "is wrong" }],
+    });
+  }
+  requireAcceptablePassword(input.newPassword, "body.newPassword");
+  await database(env)
+    .update(users)
+    .set({ passwordHash: await hashPassword(input.newPassword), updatedAt: clock.now() })
+    .where(eq(users.id, user.id));
+  await revokeUserSessions(env, user.id, "password_changed", principal.sessionId);
+}
+
+export async function listSessions(
+  env: Env,
+  principal: { id: string; sessionId?: string },
+  page: { limit: number; cursor?: string },
+) {
+  const cursor = decodeCursor(page.cursor);
+  const now = clock.now();
+  const rows = await database(env)
+    .select()
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.userId, principal.id),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now),
+        cursor
+          ? or(lt(sessions.createdAt, cursor.key), and(eq(sessions.createdAt, cursor.key), lt(sessions.id, cursor.id)))
+          : undefined,
+      ),
+    )
+    .orderBy(desc(sessions.createdAt), desc(sessions.id))
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
+  return {
+    items: items.map((row) => ({
+      id: row.id,
+      userAgent: row.userAgent,
+      ip: row.ip,
+      createdAt: clock.iso(row.createdAt),
+      lastUsedAt: clock.iso(row.lastUsedAt),
+      current: row.id === principal.sessionId,
+    })),
+    nextCursor,
+  };
+}
+
+/** Ends one of the caller's sessions; another user's session answers 404. */
+export async function endSession(env: Env, userId: string, sessionId: string) {
+  const [row] = await database(env)
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+  if (!row) throw new AppError("not_found", "No such session.");
+  await revokeSession(env, sessionId, "ended_by_user");
+}

@@ -1,0 +1,61 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    /** Trimmed and lower-cased before it is stored or compared. */
+    email: text("email").notNull().unique(),
+    emailVerifiedAt: integer("email_verified_at"),
+    passwordHash: text("password_hash").notNull(),
+    name: text("name").notNull(),
+    locale: text("locale"),
+    timezone: text("timezone"),
+    /** A small JSON object the client owns (size-capped by the API). */
+    preferences: text("preferences").notNull().default("{}"),
+    role: text("role", { enum: ["user", "admin"] })
+      .notNull()
+      .default("user"),
+    disabledAt: integer("disabled_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [check("users_role_known", sql`${table.role} IN ('user', 'admin')`)],
+);
+
+/** One sign-in on one device; its refresh tokens rotate, the session stays. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    userAgent: text("user_agent"),
+    ip: text("ip"),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at").notNull(),
+    /** Sliding: pushed 30 days ahead by each refresh, never past `absoluteExpiresAt`. */
+    expiresAt: integer("expires_at").notNull(),
+    absoluteExpiresAt: integer("absolute_expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    revokedReason: text("revoked_reason"),
+  },
+  (table) => [index("sessions_user").on(table.userId, table.revokedAt)],
+);
+
+/** Refresh tokens, stored only as SHA-256 hashes. A rotated token keeps its row for reuse detection. */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    parentHash: text("parent_hash"),
+    createdAt: integer("created_at").notNull(),
+    rotatedAt: integer("rotated_at"),
+  },
+  (table) => [index("refresh_tokens_session").on(table.sessionId)],
+);

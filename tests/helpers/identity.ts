@@ -1,0 +1,20 @@
+import { api } from "./client";
+
+export type Tokens = { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
+export type Registered = { user: { id: string; email: string }; tokens: Tokens; email: string; password: string };
+
+let counter = 0;
+
+/** A fresh user, registered through the API; each call gets its own email. */
+export async function registerUser(overrides: { email?: string; password?: string; name?: string } = {}) {
+  counter += 1;
+  const email = overrides.email ?? `user${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const password = overrides.password ?? "a long and unusual passphrase";
+  const response = await api<{ user: Registered["user"]; tokens: Tokens }>("/v1/auth/register", {
+    json: { email, password, name: overrides.name ?? "Test User" },
+  });
+  if (response.status !== 201) throw new Error(`register failed: ${response.status} ${response.text}`);
+  return { ...response.body, email, password } satisfies Registered;
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
