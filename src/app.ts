@@ -4,6 +4,7 @@ import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { serverTiming } from "./middleware/server-timing";
+import { emailRouter } from "./modules/email";
 import { healthRouter } from "./modules/health";
 import { identityRouter } from "./modules/identity";
 import { mountApiDocs } from "./platform/api-docs";
@@ -21,6 +22,7 @@ export function createApp() {
 
   app.route("/", healthRouter);
   app.route("/", identityRouter);
+  app.route("/", emailRouter);
   mountApiDocs(app);
 
   app.onError(handleError);

@@ -51,34 +51,46 @@ export type SigningKey = z.infer<typeof signingKey>;
 const binding = <T>(what: string) =>
   z.custom<T>((value) => typeof value === "object" && value !== null, `the ${what} binding is missing`);
 
-export const configSchema = z.object({
-  ENVIRONMENT: z.enum(["development", "test", "production"]),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
-  CORS_ORIGINS: z
-    .string()
-    .default("")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(origin)),
-  /** Signing keys, current first; the others still verify, so keys rotate without logging anyone out. */
-  JWT_SIGNING_KEYS: json(
-    z
-      .array(signingKey)
-      .min(1, "needs at least one key")
-      .refine((keys) => new Set(keys.map((key) => key.kid)).size === keys.length, "kids must be unique"),
-  ),
-  JWT_ISSUER: z.string().min(1).default("stratus"),
-  JWT_AUDIENCE: z.string().min(1).default("stratus-api"),
-  REFRESH_REUSE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
-  DB: binding<D1Database>("D1"),
-  CACHE: binding<KVNamespace>("KV"),
-  FILES: binding<R2Bucket>("R2"),
-  JOBS: binding<Queue>("Queue"),
-});
+export const configSchema = z
+  .object({
+    ENVIRONMENT: z.enum(["development", "test", "production"]),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+    CORS_ORIGINS: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((item) => item.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(origin)),
+    /** Signing keys, current first; the others still verify, so keys rotate without logging anyone out. */
+    JWT_SIGNING_KEYS: json(
+      z
+        .array(signingKey)
+        .min(1, "needs at least one key")
+        .refine((keys) => new Set(keys.map((key) => key.kid)).size === keys.length, "kids must be unique"),
+    ),
+    JWT_ISSUER: z.string().min(1).default("stratus"),
+    JWT_AUDIENCE: z.string().min(1).default("stratus-api"),
+    REFRESH_REUSE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+    /** Where links in emails point: the app that handles verification and reset tokens. */
+    APP_URL: z.url().default("http://localhost:8787"),
+    EMAIL_PROVIDER: z.enum(["log", "resend"]).default("log"),
+    EMAIL_FROM: z.string().min(3).max(200).default("Stratus <no-reply@localhost>"),
+    RESEND_API_KEY: z.string().min(1).optional(),
+    RESEND_BASE_URL: z.url().default("https://api.resend.com"),
+    DB: binding<D1Database>("D1"),
+    CACHE: binding<KVNamespace>("KV"),
+    FILES: binding<R2Bucket>("R2"),
+    JOBS: binding<Queue>("Queue"),
+  })
+  .superRefine((config, ctx) => {
+    if (config.EMAIL_PROVIDER === "resend" && !config.RESEND_API_KEY) {
+      ctx.addIssue({ code: "custom", path: ["RESEND_API_KEY"], message: "is required when EMAIL_PROVIDER is resend" });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -94,6 +106,9 @@ function productionProblems(config: Config, raw: Record<string, unknown>): Field
   }));
   if (config.CORS_ORIGINS.some((origin) => !origin.startsWith("https://"))) {
     problems.push({ path: "CORS_ORIGINS", message: "production origins must use https" });
+  }
+  if (config.EMAIL_PROVIDER === "log") {
+    problems.push({ path: "EMAIL_PROVIDER", message: "production must send email (resend), not only log it" });
   }
   return problems;
 }

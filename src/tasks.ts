@@ -1,3 +1,4 @@
+import { deliverEmailTask } from "./modules/email/consumers";
 import { heartbeatTask, sendHeartbeat } from "./modules/health/consumers";
 import type { CronTask } from "./platform/cron";
 import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
@@ -5,7 +6,7 @@ import { taskRegistry } from "./platform/queue/consumer";
 import { purgeProcessedTasks, requeueStuckTasks } from "./platform/queue/maintenance";
 
 /** Every queue task handler, by kind. Modules add theirs here. */
-export const queueTasks = taskRegistry([heartbeatTask]);
+export const queueTasks = taskRegistry([heartbeatTask, deliverEmailTask]);
 
 /** Every cron task. Each schedule must also be listed in wrangler.toml's `[triggers] crons`. */
 export const cronTasks: readonly CronTask[] = [

@@ -18,3 +18,16 @@ export async function registerUser(overrides: { email?: string; password?: strin
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** The token in the newest email of `template` sent to `to` (read from the outbox). */
+export async function emailedToken(to: string, template: string): Promise<string> {
+  const { env } = await import("cloudflare:test");
+  const row = await env.DB.prepare(
+    "SELECT text_body FROM email_outbox WHERE to_address = ? AND template = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+  )
+    .bind(to, template)
+    .first<{ text_body: string | null }>();
+  const token = /token=([A-Za-z0-9_-]+)/.exec(row?.text_body ?? "")?.[1];
+  if (!token) throw new Error(`no ${template} email with a token for ${to}`);
+  return token;
+}

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv, Principal } from "../../platform/context";
+import * as flows from "./email-flows";
 import type * as routes from "./routes";
 import * as service from "./service";
 import { type ClientInfo, revokeSession, revokeUserSessions, rotateRefreshToken } from "./sessions";
@@ -57,4 +58,35 @@ export const listSessions: Handler<"listSessions"> = async (c) =>
 export const endSession: Handler<"endSession"> = async (c) => {
   await service.endSession(c.env, principalOf(c).id, c.req.valid("param").id);
   return c.body(null, 204);
+};
+
+export const verifyEmail: Handler<"verifyEmail"> = async (c) => {
+  await flows.verifyEmail(c.env, c.req.valid("json").token);
+  return c.body(null, 204);
+};
+
+export const resendVerification: Handler<"resendVerification"> = async (c) => {
+  await flows.resendVerification(c.env, principalOf(c).id);
+  return c.body(null, 202);
+};
+
+export const forgotPassword: Handler<"forgotPassword"> = async (c) => {
+  const logger = c.get("logger");
+  // After the answer: a known and an unknown email take the same time to answer.
+  c.executionCtx.waitUntil(
+    flows.requestPasswordReset(c.env, c.req.valid("json").email).catch((error: unknown) => {
+      logger.error("password reset email failed", { error: error instanceof Error ? error.message : String(error) });
+    }),
+  );
+  return c.body(null, 202);
+};
+
+export const resetPassword: Handler<"resetPassword"> = async (c) => {
+  await flows.resetPassword(c.env, c.req.valid("json"));
+  return c.body(null, 204);
+};
+
+export const changeEmail: Handler<"changeEmail"> = async (c) => {
+  await flows.requestEmailChange(c.env, principalOf(c).id, c.req.valid("json"));
+  return c.body(null, 202);
 };

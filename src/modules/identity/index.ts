@@ -13,4 +13,9 @@ export const identityRouter = createRouter()
   .openapi(routes.updateMe, handlers.updateMe)
   .openapi(routes.changePassword, handlers.changePassword)
   .openapi(routes.listSessions, handlers.listSessions)
-  .openapi(routes.endSession, handlers.endSession);
+  .openapi(routes.endSession, handlers.endSession)
+  .openapi(routes.verifyEmail, handlers.verifyEmail)
+  .openapi(routes.resendVerification, handlers.resendVerification)
+  .openapi(routes.forgotPassword, handlers.forgotPassword)
+  .openapi(routes.resetPassword, handlers.resetPassword)
+  .openapi(routes.changeEmail, handlers.changeEmail);

@@ -3,21 +3,26 @@ import { PaginationQuery } from "../../platform/pagination";
 import { authRoute } from "./auth";
 import {
   AuthResultSchema,
+  ChangeEmailBody,
   ChangePasswordBody,
+  ForgotPasswordBody,
   JwksSchema,
   LoginBody,
   RefreshBody,
   RegisterBody,
+  ResetPasswordBody,
   SessionIdParams,
   SessionListSchema,
   TokenPairSchema,
   UpdateMeBody,
   UserSchema,
+  VerifyEmailBody,
 } from "./schema";
 
 const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const jsonBody = <T>(schema: T) => ({ body: { content: { "application/json": { schema } } } });
 const noContent = { 204: { description: "Done" } };
+const accepted = (description: string) => ({ 202: { description } });
 const tags = ["Identity"];
 
 export const register = defineRoute(
@@ -126,4 +131,61 @@ export const endSession = authRoute(
     responses: noContent,
   },
   { errors: ["not_found"] },
+);
+
+export const verifyEmail = defineRoute(
+  {
+    method: "post",
+    path: "/v1/auth/verify-email",
+    tags,
+    summary: "Confirm an email address (or an email change) with the emailed token",
+    request: jsonBody(VerifyEmailBody),
+    responses: noContent,
+  },
+  { errors: ["invalid_token", "conflict"] },
+);
+
+export const resendVerification = authRoute(
+  {
+    method: "post",
+    path: "/v1/auth/verify-email/resend",
+    tags,
+    summary: "Email a new verification link",
+    responses: accepted("A new link is on its way"),
+  },
+  { errors: ["conflict"] },
+);
+
+export const forgotPassword = defineRoute({
+  method: "post",
+  path: "/v1/auth/password/forgot",
+  tags,
+  summary: "Email a password-reset link",
+  description: "Always 202, whether or not the account exists, so it reveals nothing.",
+  request: jsonBody(ForgotPasswordBody),
+  responses: accepted("If the account exists, a link is on its way"),
+});
+
+export const resetPassword = defineRoute(
+  {
+    method: "post",
+    path: "/v1/auth/password/reset",
+    tags,
+    summary: "Set a new password with the emailed token; every session ends",
+    request: jsonBody(ResetPasswordBody),
+    responses: noContent,
+  },
+  { errors: ["invalid_token"] },
+);
+
+export const changeEmail = authRoute(
+  {
+    method: "post",
+    path: "/v1/me/email",
+    tags,
+    summary: "Change the email address once the new one is verified",
+    request: jsonBody(ChangeEmailBody),
+    responses: accepted("A confirmation link was sent to the new address"),
+  },
+  { errors: ["conflict"] },
 );

@@ -140,3 +140,25 @@ export const JwksSchema = z
     ),
   })
   .openapi("JSONWebKeySet");
+
+const EmailTokenSchema = z.string().min(1).max(200).openapi({ description: "The token from the emailed link" });
+
+export const VerifyEmailBody = z.object({ token: EmailTokenSchema }).strict().openapi("VerifyEmailRequest");
+
+export const ForgotPasswordBody = z.object({ email: EmailSchema }).strict().openapi("ForgotPasswordRequest");
+
+export const ResetPasswordBody = z
+  .object({ token: EmailTokenSchema, password: NewPasswordSchema })
+  .strict()
+  .openapi("ResetPasswordRequest");
+
+export const ChangeEmailBody = z
+  .object({
+    newEmail: EmailSchema,
+    password: z
+      .string()
+      .min(1)
+      .max(PASSWORD_MAX_LENGTH * 4),
+  })
+  .strict()
+  .openapi("ChangeEmailRequest");

@@ -5,7 +5,9 @@ import { database, isUniqueViolation } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { decodeCursor, toPage } from "../../platform/pagination";
-import { hashPassword, passwordProblem, spendOneDerivation, verifyPassword } from "./passwords";
+import { sendVerification } from "./email-flows";
+import { requireAcceptablePassword } from "./password-policy";
+import { hashPassword, spendOneDerivation, verifyPassword } from "./passwords";
 import { type ClientInfo, revokeSession, revokeUserSessions, startSession } from "./sessions";
 import { sessions, users } from "./tables";
 
@@ -25,13 +27,6 @@ export function publicUser(user: UserRow) {
     role: user.role,
     createdAt: clock.iso(user.createdAt),
   };
-}
-
-function requireAcceptablePassword(password: string, path: string) {
-  const problem = passwordProblem(password);
-  if (problem) {
-    throw new AppError("validation_failed", `The password ${problem}.`, { errors: [{ path, message: problem }] });
-  }
 }
 
 export async function register(
@@ -62,6 +57,7 @@ export async function register(
     if (isUniqueViolation(error)) throw new AppError("conflict", "An account with this email already exists.");
     throw error;
   }
+  await sendVerification(env, user);
   const tokens = await startSession(env, config, user.id, client);
   return { user: publicUser(user), tokens };
 }

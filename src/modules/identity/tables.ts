@@ -59,3 +59,24 @@ export const refreshTokens = sqliteTable(
   },
   (table) => [index("refresh_tokens_session").on(table.sessionId)],
 );
+
+/** Single-use tokens sent by email (verification, reset, email change), stored only as hashes. */
+export const emailTokens = sqliteTable(
+  "email_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: ["verify_email", "change_email", "reset_password"] }).notNull(),
+    /** The address a `change_email` token moves the account to. */
+    newEmail: text("new_email"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (table) => [
+    index("email_tokens_user").on(table.userId, table.purpose),
+    check("email_tokens_purpose_known", sql`${table.purpose} IN ('verify_email', 'change_email', 'reset_password')`),
+  ],
+);

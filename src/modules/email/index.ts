@@ -1,0 +1,5 @@
+import { createRouter } from "../../platform/openapi";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export const emailRouter = createRouter().openapi(routes.listOutbox, handlers.listOutbox);

@@ -1,0 +1,20 @@
+import { defineRoute } from "../../platform/openapi";
+import { PaginationQuery } from "../../platform/pagination";
+import { OutboxPageSchema } from "./schema";
+
+export const listOutbox = defineRoute(
+  {
+    method: "get",
+    path: "/v1/dev/outbox",
+    tags: ["Development"],
+    summary: "Emails written to the outbox (ENVIRONMENT=development only; 404 otherwise)",
+    request: { query: PaginationQuery },
+    responses: {
+      200: {
+        description: "A page of messages, newest first",
+        content: { "application/json": { schema: OutboxPageSchema } },
+      },
+    },
+  },
+  { errors: ["not_found"] },
+);

@@ -1,0 +1,72 @@
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import { configOf } from "../../env";
+import { clock } from "../../platform/clock";
+import { database } from "../../platform/db";
+import { newId } from "../../platform/ids";
+import { decodeCursor, toPage } from "../../platform/pagination";
+import { enqueue } from "../../platform/queue/tasks";
+import { deliverEmailTask } from "./consumers";
+import { emailOutbox } from "./tables";
+import { type TemplateName, templates } from "./templates";
+
+/**
+ * Sending email: the message is rendered and written to the outbox, then its delivery is
+ * handed to the JOBS queue (the status-row rule of ARCHITECTURE.md). Callers never wait on
+ * a provider.
+ */
+export async function sendEmail<T extends TemplateName>(
+  env: Env,
+  to: string,
+  template: T,
+  data: Omit<Parameters<(typeof templates)[T]>[0], "appUrl">,
+): Promise<string> {
+  const config = configOf(env);
+  const render = templates[template] as (input: unknown) => ReturnType<(typeof templates)[T]>;
+  const rendered = render({ ...data, appUrl: config.APP_URL });
+  const now = clock.now();
+  const id = newId("eml", now);
+  await database(env).insert(emailOutbox).values({
+    id,
+    toAddress: to,
+    template,
+    subject: rendered.subject,
+    textBody: rendered.text,
+    htmlBody: rendered.html,
+    status: "queued",
+    createdAt: now,
+  });
+  await enqueue(env, deliverEmailTask, { outboxId: id }, { reference: `email:${id}` });
+  return id;
+}
+
+/** Newest first: the development outbox. */
+export async function listOutbox(env: Env, page: { limit: number; cursor?: string }) {
+  const cursor = decodeCursor(page.cursor);
+  const rows = await database(env)
+    .select()
+    .from(emailOutbox)
+    .where(
+      cursor
+        ? or(
+            lt(emailOutbox.createdAt, cursor.key),
+            and(eq(emailOutbox.createdAt, cursor.key), lt(emailOutbox.id, cursor.id)),
+          )
+        : undefined,
+    )
+    .orderBy(desc(emailOutbox.createdAt), desc(emailOutbox.id))
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
+  return {
+    items: items.map((row) => ({
+      id: row.id,
+      to: row.toAddress,
+      template: row.template,
+      subject: row.subject,
+      text: row.textBody,
+      html: row.htmlBody,
+      status: row.status,
+      createdAt: clock.iso(row.createdAt),
+    })),
+    nextCursor,
+  };
+}

@@ -1,0 +1,162 @@
+import { env } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { RESET_TOKEN_TTL_MS, VERIFY_TOKEN_TTL_MS } from "../../../src/modules/identity/email-flows";
+import { testClock } from "../../../src/platform/clock";
+import { api, expectProblem } from "../../helpers/client";
+import { bearer, emailedToken, registerUser, type Tokens } from "../../helpers/identity";
+
+afterEach(() => testClock.reset());
+
+const me = (token: string) => api<{ email: string; emailVerified: boolean }>("/v1/me", { headers: bearer(token) });
+const outboxCount = async (to: string, template: string) =>
+  (
+    await env.DB.prepare("SELECT count(*) AS n FROM email_outbox WHERE to_address = ? AND template = ?")
+      .bind(to, template)
+      .first<{ n: number }>()
+  )?.n ?? 0;
+
+describe("email verification", () => {
+  it("register sends a link; the token verifies once", async () => {
+    const { email, tokens } = await registerUser();
+    const token = await emailedToken(email, "verifyEmail");
+    expect((await api("/v1/auth/verify-email", { json: { token } })).status).toBe(204);
+    expect((await me(tokens.accessToken)).body.emailVerified).toBe(true);
+    expectProblem(await api("/v1/auth/verify-email", { json: { token } }), 400, "invalid_token");
+  });
+
+  it("refuses an expired or unknown token", async () => {
+    const { email, tokens } = await registerUser();
+    const token = await emailedToken(email, "verifyEmail");
+    testClock.advance(VERIFY_TOKEN_TTL_MS + 1);
+    expectProblem(await api("/v1/auth/verify-email", { json: { token } }), 400, "invalid_token");
+    expectProblem(await api("/v1/auth/verify-email", { json: { token: "made-up" } }), 400, "invalid_token");
+    testClock.reset();
+    expect((await me(tokens.accessToken)).body.emailVerified).toBe(false);
+  });
+
+  it("resend mails a new link, and 409 once verified", async () => {
+    const { email, tokens } = await registerUser();
+    const resend = () => api("/v1/auth/verify-email/resend", { method: "POST", headers: bearer(tokens.accessToken) });
+    expect((await resend()).status).toBe(202);
+    expect(await outboxCount(email, "verifyEmail")).toBe(2);
+    await api("/v1/auth/verify-email", { json: { token: await emailedToken(email, "verifyEmail") } });
+    expectProblem(await resend(), 409, "conflict");
+    expectProblem(await api("/v1/auth/verify-email/resend", { method: "POST" }), 401, "unauthorized");
+  });
+});
+
+describe("password reset", () => {
+  it("forgot → reset → old sessions dead, new password works", async () => {
+    const { email, tokens } = await registerUser();
+    expect((await api("/v1/auth/password/forgot", { json: { email } })).status).toBe(202);
+    await expect.poll(() => outboxCount(email, "resetPassword")).toBe(1);
+    const token = await emailedToken(email, "resetPassword");
+    const reset = await api("/v1/auth/password/reset", { json: { token, password: "a brand new passphrase" } });
+    expect(reset.status).toBe(204);
+    expectProblem(
+      await api("/v1/auth/refresh", { json: { refreshToken: tokens.refreshToken } }),
+      401,
+      "invalid_refresh_token",
+    );
+    expectProblem(await me(tokens.accessToken), 401, "unauthorized");
+    expect((await api("/v1/auth/login", { json: { email, password: "a brand new passphrase" } })).status).toBe(200);
+    expectProblem(
+      await api("/v1/auth/password/reset", { json: { token, password: "yet another passphrase" } }),
+      400,
+      "invalid_token",
+    );
+  });
+
+  it("answers an unknown email exactly like a known one, sending nothing", async () => {
+    const unknown = await api("/v1/auth/password/forgot", { json: { email: "nobody-at-all@example.com" } });
+    expect(unknown.status).toBe(202);
+    expect(unknown.text).toBe("");
+    expect(await outboxCount("nobody-at-all@example.com", "resetPassword")).toBe(0);
+  });
+
+  it("refuses an expired token, and a weak password without spending the token", async () => {
+    const { email } = await registerUser();
+    await api("/v1/auth/password/forgot", { json: { email } });
+    await expect.poll(() => outboxCount(email, "resetPassword")).toBe(1);
+    const token = await emailedToken(email, "resetPassword");
+    expectProblem(
+      await api("/v1/auth/password/reset", { json: { token, password: "12345678" } }),
+      400,
+      "validation_failed",
+    );
+    testClock.advance(RESET_TOKEN_TTL_MS + 1);
+    expectProblem(
+      await api("/v1/auth/password/reset", { json: { token, password: "a brand new passphrase" } }),
+      400,
+      "invalid_token",
+    );
+  });
+
+  it("refuses bad input", async () => {
+    expectProblem(await api("/v1/auth/password/forgot", { json: { email: "nope" } }), 400, "validation_failed");
+    expectProblem(
+      await api("/v1/auth/password/reset", { json: { token: "", password: "x" } }),
+      400,
+      "validation_failed",
+    );
+  });
+});
+
+describe("POST /v1/me/email", () => {
+  it("changes the email only once the new address is verified", async () => {
+    const { email, password, tokens } = await registerUser();
+    const newEmail = `moved-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const response = await api("/v1/me/email", { json: { newEmail, password }, headers: bearer(tokens.accessToken) });
+    expect(response.status).toBe(202);
+    expect((await me(tokens.accessToken)).body.email).toBe(email);
+    await api("/v1/auth/verify-email", { json: { token: await emailedToken(newEmail, "changeEmail") } });
+    expect((await me(tokens.accessToken)).body).toMatchObject({ email: newEmail, emailVerified: true });
+    expect((await api("/v1/auth/login", { json: { email: newEmail, password } })).status).toBe(200);
+    expectProblem(await api("/v1/auth/login", { json: { email, password } }), 401, "invalid_credentials");
+  });
+
+  it("refuses a wrong password, a taken address and the current one", async () => {
+    const { email, password, tokens } = await registerUser();
+    const other = await registerUser();
+    const post = (json: unknown) => api("/v1/me/email", { json, headers: bearer(tokens.accessToken) });
+    expectProblem(await post({ newEmail: "fresh@example.com", password: "wrong password!" }), 400, "validation_failed");
+    expectProblem(await post({ newEmail: other.email, password }), 409, "conflict");
+    expectProblem(await post({ newEmail: email, password }), 400, "validation_failed");
+    expect(await outboxCount("fresh@example.com", "changeEmail")).toBe(0);
+  });
+});
+
+describe("email delivery", () => {
+  it("goes through the real queue; the log provider keeps the message in the outbox", async () => {
+    const { email } = await registerUser();
+    await expect
+      .poll(
+        async () =>
+          (
+            await env.DB.prepare("SELECT status FROM email_outbox WHERE to_address = ?")
+              .bind(email)
+              .first<{ status: string }>()
+          )?.status,
+        { timeout: 10_000 },
+      )
+      .toBe("logged");
+  });
+});
+
+describe("register with a used email after an email change", () => {
+  it("frees nothing: the old address can register again only after the change", async () => {
+    const { email, password, tokens } = await registerUser();
+    const newEmail = `new-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    await api("/v1/me/email", { json: { newEmail, password }, headers: bearer(tokens.accessToken) });
+    expectProblem(
+      await api("/v1/auth/register", { json: { email, password: "some other passphrase", name: "Twin" } }),
+      409,
+      "conflict",
+    );
+    await api("/v1/auth/verify-email", { json: { token: await emailedToken(newEmail, "changeEmail") } });
+    const again = await api<{ tokens: Tokens }>("/v1/auth/register", {
+      json: { email, password: "some other passphrase", name: "Newcomer" },
+    });
+    expect(again.status).toBe(201);
+  });
+});
