@@ -65,7 +65,12 @@ describe("configuration", () => {
   });
 
   it("refuses plain-http browser origins in production", () => {
-    const raw = { ...(env as unknown as Record<string, unknown>), ENVIRONMENT: "production" };
+    const raw = {
+      ...(env as unknown as Record<string, unknown>),
+      ENVIRONMENT: "production",
+      EMAIL_PROVIDER: "resend",
+      RESEND_API_KEY: "re_live_key",
+    };
     expect(() => parseConfig({ ...raw, CORS_ORIGINS: "https://app.example.com,http://localhost:3000" })).toThrow(
       /CORS_ORIGINS/,
     );
@@ -80,6 +85,11 @@ describe("configuration", () => {
     expect(response.status).toBe(500);
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     expect(response.headers.get("x-request-id")).toMatch(/^req_/);
+  });
+
+  it("refuses the log-only email provider in production", () => {
+    const raw = { ...(env as unknown as Record<string, unknown>), ENVIRONMENT: "production" };
+    expect(() => parseConfig(raw)).toThrow(/EMAIL_PROVIDER/);
   });
 
   it("parses the origin allowlist", () => {

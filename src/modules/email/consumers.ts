@@ -15,7 +15,7 @@ export const deliverEmailTask = defineTask({
     const config = configOf(env);
     const db = database(env);
     const [message] = await db.select().from(emailOutbox).where(eq(emailOutbox.id, outboxId));
-    if (!message || message.status !== "queued") return;
+    if (message?.status !== "queued") return;
     const delivery = await emailProviders[config.EMAIL_PROVIDER].send(config, {
       id: message.id,
       from: config.EMAIL_FROM,

@@ -2,16 +2,16 @@
 
 export type RenderedEmail = { subject: string; text: string; html: string };
 
-const escape = (value: string) =>
+const escapeHtml = (value: string) =>
   value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 
 function layout(title: string, paragraphs: string[], action: { label: string; url: string }): string {
-  const body = paragraphs.map((text) => `<p>${escape(text)}</p>`).join("\n");
+  const body = paragraphs.map((text) => `<p>${escapeHtml(text)}</p>`).join("\n");
   return `<!doctype html><html><body style="font-family:sans-serif;max-width:560px;margin:auto">
-<h1 style="font-size:20px">${escape(title)}</h1>
+<h1 style="font-size:20px">${escapeHtml(title)}</h1>
 ${body}
-<p><a href="${escape(action.url)}" style="display:inline-block;padding:10px 16px;background:#2563eb;color:#fff;text-decoration:none;border-radius:6px">${escape(action.label)}</a></p>
-<p style="color:#666;font-size:12px">If the button does not work, open ${escape(action.url)}</p>
+<p><a href="${escapeHtml(action.url)}" style="display:inline-block;padding:10px 16px;background:#2563eb;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(action.label)}</a></p>
+<p style="color:#666;font-size:12px">If the button does not work, open ${escapeHtml(action.url)}</p>
 </body></html>`;
 }
 
