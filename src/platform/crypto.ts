@@ -7,3 +7,12 @@ export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promis
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** A secret for links and refresh tokens: `bytes` random bytes, base64url without padding. */
+export function randomToken(bytes = 32): string {
+  const random = crypto.getRandomValues(new Uint8Array(bytes));
+  return btoa(String.fromCharCode(...random))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
+}

@@ -52,6 +52,15 @@ export const templates = {
       ],
       { label: "Choose a new password", url: link(data.appUrl, "/reset-password", data.token) },
     ),
+  invitation: (data: { appUrl: string; orgName: string; inviterName: string; role: string; token: string }) =>
+    render(
+      `Join ${data.orgName} on Stratus`,
+      [
+        `${data.inviterName} invited you to join ${data.orgName} as ${data.role}.`,
+        "Sign in with this email address (verified) to accept. The invitation works once, for 7 days.",
+      ],
+      { label: "Accept the invitation", url: link(data.appUrl, "/accept-invitation", data.token) },
+    ),
 } satisfies Record<string, (data: never) => RenderedEmail>;
 
 export type TemplateName = keyof typeof templates;

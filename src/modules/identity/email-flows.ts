@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray, isNull } from "drizzle-orm";
 import { clock } from "../../platform/clock";
-import { sha256Hex } from "../../platform/crypto";
+import { randomToken, sha256Hex } from "../../platform/crypto";
 import { database, isUniqueViolation } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { sendEmail } from "../email/service";
@@ -19,14 +19,6 @@ export const VERIFY_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
 export const RESET_TOKEN_TTL_MS = 60 * 60 * 1000;
 
 type Purpose = (typeof emailTokens.$inferSelect)["purpose"];
-
-function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
-}
 
 async function issueToken(env: Env, userId: string, purpose: Purpose, ttlMs: number, newEmail: string | null = null) {
   const token = randomToken();

@@ -1,5 +1,6 @@
 import { createRouter } from "../../platform/openapi";
 import * as handlers from "./handlers";
+import { orgsRouter } from "./orgs";
 import * as routes from "./routes";
 
 export const identityRouter = createRouter()
@@ -18,4 +19,5 @@ export const identityRouter = createRouter()
   .openapi(routes.resendVerification, handlers.resendVerification)
   .openapi(routes.forgotPassword, handlers.forgotPassword)
   .openapi(routes.resetPassword, handlers.resetPassword)
-  .openapi(routes.changeEmail, handlers.changeEmail);
+  .openapi(routes.changeEmail, handlers.changeEmail)
+  .route("/", orgsRouter);

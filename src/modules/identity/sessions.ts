@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, ne } from "drizzle-orm";
 import type { Config } from "../../env";
 import { clock } from "../../platform/clock";
-import { sha256Hex } from "../../platform/crypto";
+import { randomToken, sha256Hex } from "../../platform/crypto";
 import { database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
@@ -23,14 +23,6 @@ export const SESSION_ABSOLUTE_MS = 90 * 24 * 60 * 60 * 1000;
 export type TokenPair = { accessToken: string; refreshToken: string; tokenType: "Bearer"; expiresIn: number };
 export type ClientInfo = { userAgent: string | null; ip: string | null };
 
-function newRefreshToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
-}
-
 async function tokenPair(config: Config, userId: string, sessionId: string, refreshToken: string): Promise<TokenPair> {
   const access = await signAccessToken(config, { userId, sessionId });
   return { accessToken: access.token, refreshToken, tokenType: "Bearer", expiresIn: access.expiresIn };
@@ -40,7 +32,7 @@ export async function startSession(env: Env, config: Config, userId: string, cli
   const db = database(env);
   const now = clock.now();
   const sessionId = newId("ses", now);
-  const refreshToken = newRefreshToken();
+  const refreshToken = randomToken();
   await db.batch([
     db.insert(sessions).values({
       id: sessionId,
@@ -76,7 +68,7 @@ async function issueChild(env: Env, config: Config, sessionId: string, parentHas
       ),
     );
   if (!row) throw invalidRefresh();
-  const refreshToken = newRefreshToken();
+  const refreshToken = randomToken();
   await db.batch([
     db
       .insert(refreshTokens)

@@ -1,0 +1,68 @@
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import { clock } from "../../platform/clock";
+import { database } from "../../platform/db";
+import { newId } from "../../platform/ids";
+import { decodeCursor, toPage } from "../../platform/pagination";
+import { auditLog } from "./tables";
+
+/** The audit log: append-only records of who changed roles, members, invitations, keys, users. */
+
+export type AuditEntry = {
+  orgId?: string | null;
+  actorId: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  details?: Record<string, unknown>;
+  requestId?: string;
+};
+
+/** The insert, for a caller that batches it with the change it records. */
+export function auditInsert(env: Env, entry: AuditEntry) {
+  const now = clock.now();
+  return database(env)
+    .insert(auditLog)
+    .values({
+      id: newId("aud", now),
+      orgId: entry.orgId ?? null,
+      actorId: entry.actorId,
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId,
+      details: JSON.stringify(entry.details ?? {}),
+      requestId: entry.requestId ?? null,
+      createdAt: now,
+    });
+}
+
+export async function listAudit(env: Env, filter: { orgId?: string }, page: { limit: number; cursor?: string }) {
+  const cursor = decodeCursor(page.cursor);
+  const rows = await database(env)
+    .select()
+    .from(auditLog)
+    .where(
+      and(
+        filter.orgId ? eq(auditLog.orgId, filter.orgId) : undefined,
+        cursor
+          ? or(lt(auditLog.createdAt, cursor.key), and(eq(auditLog.createdAt, cursor.key), lt(auditLog.id, cursor.id)))
+          : undefined,
+      ),
+    )
+    .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
+  return {
+    items: items.map((row) => ({
+      id: row.id,
+      orgId: row.orgId,
+      actorId: row.actorId,
+      action: row.action,
+      targetType: row.targetType,
+      targetId: row.targetId,
+      details: JSON.parse(row.details) as Record<string, unknown>,
+      requestId: row.requestId,
+      createdAt: clock.iso(row.createdAt),
+    })),
+    nextCursor,
+  };
+}

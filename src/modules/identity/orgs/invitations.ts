@@ -1,0 +1,189 @@
+import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { clock } from "../../../platform/clock";
+import { randomToken, sha256Hex } from "../../../platform/crypto";
+import { database, isUniqueViolation } from "../../../platform/db";
+import { AppError } from "../../../platform/errors";
+import { newId } from "../../../platform/ids";
+import { decodeCursor, toPage } from "../../../platform/pagination";
+import { sendEmail } from "../../email/service";
+import { auditInsert } from "../audit";
+import { invitations, memberships, type OrgRole, orgs, users } from "../tables";
+import { can } from "./roles";
+import type { Actor } from "./service";
+import { membershipRole, requireOrgPermission } from "./tenancy";
+
+/**
+ * Invitations: an email with a single-use token, valid 7 days. Accepting needs a signed-in
+ * user whose verified email is the invited one; the membership and the acceptance are one
+ * batch, so a token is never used twice and nobody joins twice.
+ */
+
+export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+type InvitationRow = typeof invitations.$inferSelect;
+
+const publicInvitation = (row: InvitationRow) => ({
+  id: row.id,
+  orgId: row.orgId,
+  email: row.email,
+  role: row.role,
+  invitedBy: row.invitedBy,
+  createdAt: clock.iso(row.createdAt),
+  expiresAt: clock.iso(row.expiresAt),
+});
+
+export async function createInvitation(env: Env, actor: Actor, orgId: string, input: { email: string; role: OrgRole }) {
+  const actorRole = await requireOrgPermission(env, actor.userId, orgId, "invitations:manage");
+  if (input.role === "owner" && !can(actorRole, "owners:manage"))
+    throw new AppError("forbidden", "Only owners can invite owners.");
+  const db = database(env);
+  const [existing] = await db
+    .select({ userId: users.id })
+    .from(users)
+    .innerJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.orgId, orgId)))
+    .where(eq(users.email, input.email));
+  if (existing) throw new AppError("conflict", "This person is already a member.");
+  const [org] = await db.select().from(orgs).where(eq(orgs.id, orgId));
+  const [inviter] = await db.select({ name: users.name }).from(users).where(eq(users.id, actor.userId));
+  const now = clock.now();
+  const token = randomToken();
+  const row: InvitationRow = {
+    id: newId("inv", now),
+    orgId,
+    email: input.email,
+    role: input.role,
+    tokenHash: await sha256Hex(token),
+    invitedBy: actor.userId,
+    createdAt: now,
+    expiresAt: now + INVITATION_TTL_MS,
+    acceptedAt: null,
+    revokedAt: null,
+  };
+  await db.batch([
+    // A new invitation replaces any pending one to the same address.
+    db
+      .update(invitations)
+      .set({ revokedAt: now })
+      .where(
+        and(
+          eq(invitations.orgId, orgId),
+          eq(invitations.email, input.email),
+          isNull(invitations.acceptedAt),
+          isNull(invitations.revokedAt),
+        ),
+      ),
+    db.insert(invitations).values(row),
+    auditInsert(env, {
+      orgId,
+      actorId: actor.userId,
+      action: "invitation.created",
+      targetType: "invitation",
+      targetId: row.id,
+      details: { email: input.email, role: input.role },
+      requestId: actor.requestId,
+    }),
+  ]);
+  await sendEmail(env, input.email, "invitation", {
+    orgName: org?.name ?? "an organization",
+    inviterName: inviter?.name ?? "Someone",
+    role: input.role,
+    token,
+  });
+  return publicInvitation(row);
+}
+
+const pending = (now: number) =>
+  and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, now));
+
+export async function listInvitations(env: Env, actor: Actor, orgId: string, page: { limit: number; cursor?: string }) {
+  await requireOrgPermission(env, actor.userId, orgId, "invitations:manage");
+  const cursor = decodeCursor(page.cursor);
+  const rows = await database(env)
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.orgId, orgId),
+        pending(clock.now()),
+        cursor
+          ? or(
+              lt(invitations.createdAt, cursor.key),
+              and(eq(invitations.createdAt, cursor.key), lt(invitations.id, cursor.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(invitations.createdAt), desc(invitations.id))
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
+  return { items: items.map(publicInvitation), nextCursor };
+}
+
+export async function revokeInvitation(env: Env, actor: Actor, orgId: string, invitationId: string) {
+  await requireOrgPermission(env, actor.userId, orgId, "invitations:manage");
+  const db = database(env);
+  const revoked = await db
+    .update(invitations)
+    .set({ revokedAt: clock.now() })
+    .where(and(eq(invitations.id, invitationId), eq(invitations.orgId, orgId), pending(clock.now())))
+    .returning({ id: invitations.id });
+  if (revoked.length === 0) throw new AppError("not_found", "No such pending invitation.");
+  await auditInsert(env, {
+    orgId,
+    actorId: actor.userId,
+    action: "invitation.revoked",
+    targetType: "invitation",
+    targetId: invitationId,
+    requestId: actor.requestId,
+  });
+}
+
+export async function acceptInvitation(env: Env, actor: Actor, token: string) {
+  const db = database(env);
+  const now = clock.now();
+  const hash = await sha256Hex(token);
+  const [invitation] = await db
+    .select()
+    .from(invitations)
+    .where(and(eq(invitations.tokenHash, hash), pending(now)));
+  if (!invitation) throw new AppError("invalid_token", "This invitation is invalid, already used, revoked or expired.");
+  const [user] = await db.select().from(users).where(eq(users.id, actor.userId));
+  if (!user?.emailVerifiedAt || user.email !== invitation.email) {
+    throw new AppError("forbidden", "This invitation is for another email address, or yours is not verified yet.");
+  }
+  if (await membershipRole(env, invitation.orgId, actor.userId))
+    throw new AppError("conflict", "You are already a member.");
+  try {
+    await db.batch([
+      // Inserts only while the invitation is still pending: a second accept inserts nothing.
+      db.insert(memberships).select(
+        db
+          .select({
+            orgId: invitations.orgId,
+            userId: sql<string>`${actor.userId}`.as("user_id"),
+            role: invitations.role,
+            createdAt: sql<number>`${now}`.as("created_at"),
+          })
+          .from(invitations)
+          .where(and(eq(invitations.id, invitation.id), pending(now))),
+      ),
+      db
+        .update(invitations)
+        .set({ acceptedAt: now })
+        .where(and(eq(invitations.id, invitation.id), isNull(invitations.acceptedAt))),
+      auditInsert(env, {
+        orgId: invitation.orgId,
+        actorId: actor.userId,
+        action: "invitation.accepted",
+        targetType: "invitation",
+        targetId: invitation.id,
+        details: { role: invitation.role },
+        requestId: actor.requestId,
+      }),
+    ]);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError("conflict", "You are already a member.");
+    throw error;
+  }
+  return { orgId: invitation.orgId, role: invitation.role };
+}

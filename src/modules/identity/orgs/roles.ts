@@ -1,0 +1,27 @@
+import type { OrgRole } from "../tables";
+
+/**
+ * Organization roles as data: each role is a list of permissions, and one helper (`can`)
+ * answers every authorization question about an org. Owners alone manage owners and delete.
+ */
+export const PERMISSIONS = [
+  "org:read",
+  "org:update",
+  "org:delete",
+  "members:read",
+  "members:manage",
+  "owners:manage",
+  "invitations:manage",
+  "audit:read",
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLE_PERMISSIONS: Record<OrgRole, readonly Permission[]> = {
+  owner: PERMISSIONS,
+  admin: ["org:read", "org:update", "members:read", "members:manage", "invitations:manage", "audit:read"],
+  member: ["org:read", "members:read"],
+};
+
+export function can(role: OrgRole, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].includes(permission);
+}

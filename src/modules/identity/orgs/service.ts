@@ -1,0 +1,225 @@
+import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { clock } from "../../../platform/clock";
+import { database } from "../../../platform/db";
+import { AppError } from "../../../platform/errors";
+import { newId } from "../../../platform/ids";
+import { decodeCursor, toPage } from "../../../platform/pagination";
+import { auditInsert } from "../audit";
+import { memberships, type OrgRole, orgs, users } from "../tables";
+import { reasonToKeepOrg } from "./guards";
+import { can } from "./roles";
+import { requireOrgPermission } from "./tenancy";
+
+/** Organizations and their members. Every function checks the actor's permission first. */
+
+export type Actor = { userId: string; requestId?: string };
+
+type OrgRow = typeof orgs.$inferSelect;
+
+const publicOrg = (org: OrgRow, role: OrgRole) => ({
+  id: org.id,
+  name: org.name,
+  role,
+  createdAt: clock.iso(org.createdAt),
+});
+
+export async function createOrg(env: Env, actor: Actor, input: { name: string }) {
+  const db = database(env);
+  const now = clock.now();
+  const org: OrgRow = {
+    id: newId("org", now),
+    name: input.name,
+    createdBy: actor.userId,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await db.batch([
+    db.insert(orgs).values(org),
+    db.insert(memberships).values({ orgId: org.id, userId: actor.userId, role: "owner", createdAt: now }),
+    auditInsert(env, {
+      orgId: org.id,
+      actorId: actor.userId,
+      action: "org.created",
+      targetType: "org",
+      targetId: org.id,
+      requestId: actor.requestId,
+    }),
+  ]);
+  return publicOrg(org, "owner");
+}
+
+export async function listMyOrgs(env: Env, userId: string, page: { limit: number; cursor?: string }) {
+  const cursor = decodeCursor(page.cursor);
+  const rows = await database(env)
+    .select({ org: orgs, role: memberships.role })
+    .from(memberships)
+    .innerJoin(orgs, eq(orgs.id, memberships.orgId))
+    .where(
+      and(
+        eq(memberships.userId, userId),
+        cursor
+          ? or(gt(orgs.createdAt, cursor.key), and(eq(orgs.createdAt, cursor.key), gt(orgs.id, cursor.id)))
+          : undefined,
+      ),
+    )
+    .orderBy(asc(orgs.createdAt), asc(orgs.id))
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.org.createdAt, id: row.org.id }));
+  return { items: items.map((row) => publicOrg(row.org, row.role)), nextCursor };
+}
+
+async function orgRow(env: Env, orgId: string): Promise<OrgRow> {
+  const [org] = await database(env).select().from(orgs).where(eq(orgs.id, orgId));
+  if (!org) throw new AppError("not_found", "No such organization.");
+  return org;
+}
+
+export async function getOrg(env: Env, actor: Actor, orgId: string) {
+  const role = await requireOrgPermission(env, actor.userId, orgId, "org:read");
+  return publicOrg(await orgRow(env, orgId), role);
+}
+
+export async function updateOrg(env: Env, actor: Actor, orgId: string, input: { name: string }) {
+  const role = await requireOrgPermission(env, actor.userId, orgId, "org:update");
+  const db = database(env);
+  const [org] = await db
+    .update(orgs)
+    .set({ name: input.name, updatedAt: clock.now() })
+    .where(eq(orgs.id, orgId))
+    .returning();
+  if (!org) throw new AppError("not_found", "No such organization.");
+  await auditInsert(env, {
+    orgId,
+    actorId: actor.userId,
+    action: "org.updated",
+    targetType: "org",
+    targetId: orgId,
+    details: input,
+    requestId: actor.requestId,
+  });
+  return publicOrg(org, role);
+}
+
+export async function deleteOrg(env: Env, actor: Actor, orgId: string) {
+  await requireOrgPermission(env, actor.userId, orgId, "org:delete");
+  const reason = await reasonToKeepOrg(env, orgId);
+  if (reason) throw new AppError("conflict", `This organization cannot be deleted: ${reason}`);
+  const db = database(env);
+  await db.batch([
+    db.delete(orgs).where(eq(orgs.id, orgId)),
+    auditInsert(env, {
+      orgId,
+      actorId: actor.userId,
+      action: "org.deleted",
+      targetType: "org",
+      targetId: orgId,
+      requestId: actor.requestId,
+    }),
+  ]);
+}
+
+export async function listMembers(env: Env, actor: Actor, orgId: string, page: { limit: number; cursor?: string }) {
+  await requireOrgPermission(env, actor.userId, orgId, "members:read");
+  const cursor = decodeCursor(page.cursor);
+  const rows = await database(env)
+    .select({
+      userId: users.id,
+      email: users.email,
+      name: users.name,
+      role: memberships.role,
+      joinedAt: memberships.createdAt,
+    })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(
+      and(
+        eq(memberships.orgId, orgId),
+        cursor
+          ? or(
+              gt(memberships.createdAt, cursor.key),
+              and(eq(memberships.createdAt, cursor.key), gt(memberships.userId, cursor.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(asc(memberships.createdAt), asc(memberships.userId))
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.joinedAt, id: row.userId }));
+  return { items: items.map((row) => ({ ...row, joinedAt: clock.iso(row.joinedAt) })), nextCursor };
+}
+
+const lastOwner = () =>
+  new AppError("conflict", "An organization keeps at least one owner: make someone else owner first.");
+
+/** SQL: the membership is not an owner, or other owners remain. Evaluated inside the one write. */
+const keepsAnOwner = (orgId: string) =>
+  sql`(${memberships.role} != 'owner' OR (SELECT count(*) FROM memberships AS m WHERE m.org_id = ${orgId} AND m.role = 'owner') > 1)`;
+
+async function targetRole(env: Env, orgId: string, userId: string): Promise<OrgRole> {
+  const [row] = await database(env)
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+  if (!row) throw new AppError("not_found", "No such member.");
+  return row.role;
+}
+
+export async function changeMemberRole(env: Env, actor: Actor, orgId: string, userId: string, role: OrgRole) {
+  const actorRole = await requireOrgPermission(env, actor.userId, orgId, "members:manage");
+  const current = await targetRole(env, orgId, userId);
+  if ((current === "owner" || role === "owner") && !can(actorRole, "owners:manage")) {
+    throw new AppError("forbidden", "Only owners can make or unmake owners.");
+  }
+  const db = database(env);
+  // One statement decides, so two owners demoting each other cannot leave the org ownerless.
+  const changed = await db
+    .update(memberships)
+    .set({ role })
+    .where(
+      and(
+        eq(memberships.orgId, orgId),
+        eq(memberships.userId, userId),
+        role === "owner" ? undefined : keepsAnOwner(orgId),
+      ),
+    )
+    .returning({ userId: memberships.userId });
+  if (changed.length === 0) throw lastOwner();
+  await auditInsert(env, {
+    orgId,
+    actorId: actor.userId,
+    action: "member.role_changed",
+    targetType: "user",
+    targetId: userId,
+    details: { from: current, to: role },
+    requestId: actor.requestId,
+  });
+}
+
+async function deleteMembership(env: Env, actor: Actor, orgId: string, userId: string, action: string) {
+  const removed = await database(env)
+    .delete(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId), keepsAnOwner(orgId)))
+    .returning({ userId: memberships.userId });
+  if (removed.length === 0) throw lastOwner();
+  await auditInsert(env, {
+    orgId,
+    actorId: actor.userId,
+    action,
+    targetType: "user",
+    targetId: userId,
+    requestId: actor.requestId,
+  });
+}
+
+export async function removeMember(env: Env, actor: Actor, orgId: string, userId: string) {
+  const actorRole = await requireOrgPermission(env, actor.userId, orgId, "members:manage");
+  const current = await targetRole(env, orgId, userId);
+  if (current === "owner" && !can(actorRole, "owners:manage"))
+    throw new AppError("forbidden", "Only owners can remove owners.");
+  await deleteMembership(env, actor, orgId, userId, "member.removed");
+}
+
+export async function leaveOrg(env: Env, actor: Actor, orgId: string) {
+  await requireOrgPermission(env, actor.userId, orgId, "org:read");
+  await deleteMembership(env, actor, orgId, actor.userId, "member.left");
+}
