@@ -12,7 +12,17 @@ export type Principal = {
   /** The platform role; API keys never carry `admin` (ARCHITECTURE.md, Auth). */
   platformRole: "user" | "admin";
   sessionId?: string;
+  /** For an API key: its id, scopes and, for an org key, the org it is bound to. */
+  keyId?: string;
+  scopes?: readonly string[];
+  keyOrgId?: string;
 };
+
+/**
+ * The billing account a request acts for (ARCHITECTURE.md, Account context): an org-bound
+ * key's org, else the org named by X-Stratus-Org / OpenAI-Organization, else the caller.
+ */
+export type Account = { type: "user"; id: string } | { type: "org"; id: string; role: string };
 
 /** The typed Hono environment every router and middleware shares. */
 export type AppEnv = {
@@ -22,5 +32,6 @@ export type AppEnv = {
     config: Config;
     logger: Logger;
     principal?: Principal;
+    account?: Account;
   };
 };

@@ -1,47 +1,107 @@
 import type { RouteConfig } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../../platform/context";
+import type { Account, AppEnv, Principal } from "../../platform/context";
 import { AppError, type ErrorCode } from "../../platform/errors";
 import { defineRoute, type RouteOptions } from "../../platform/openapi";
-import { sessionState } from "./session-cache";
+import { apiKeyState, KEY_PREFIX, touchApiKey } from "./api-keys/service";
+import { cachedMembershipRole, sessionState } from "./session-cache";
+import type { ApiKeyScope } from "./tables";
 import { verifyAccessToken } from "./tokens";
 
 /**
- * Authentication: `Authorization: Bearer <access token>` becomes the request's principal.
- * Every authenticated route is built with `authRoute`, which puts this middleware first and
- * documents the bearer scheme and the 401.
+ * Authentication: `Authorization: Bearer <access token | API key>` becomes one principal
+ * type, then the request's account is resolved once (ARCHITECTURE.md, Account context).
+ * Every authenticated route is built with `authRoute`, which declares the API-key scope it
+ * accepts (none: keys are refused) and whether it is for platform admins (never via a key).
  */
+
+export type AuthOptions = { scope?: ApiKeyScope; admin?: boolean };
 
 const unauthorized = (detail: string) =>
   new AppError("unauthorized", detail, { headers: { "WWW-Authenticate": 'Bearer realm="stratus"' } });
 
-export function authenticate(): MiddlewareHandler<AppEnv> {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1]) throw unauthorized("Send Authorization: Bearer <access token>.");
-    const claims = await verifyAccessToken(c.get("config"), match[1]).catch(() => {
-      throw unauthorized("The access token is invalid or expired.");
-    });
-    const state = await sessionState(c.env, claims.sessionId);
-    if (!state.active || state.userId !== claims.userId) {
-      throw unauthorized("The session of this access token has ended.");
+async function principalFromAccessToken(c: Context<AppEnv>, token: string): Promise<Principal> {
+  const claims = await verifyAccessToken(c.get("config"), token).catch(() => {
+    throw unauthorized("The access token is invalid or expired.");
+  });
+  const state = await sessionState(c.env, claims.sessionId);
+  if (!state.active || state.userId !== claims.userId)
+    throw unauthorized("The session of this access token has ended.");
+  return { id: state.userId, via: "session", platformRole: state.role, sessionId: claims.sessionId };
+}
+
+async function principalFromApiKey(c: Context<AppEnv>, secret: string): Promise<Principal> {
+  const { hash, state } = await apiKeyState(c.env, secret);
+  if (!state.active) throw unauthorized("The API key is invalid, revoked or expired.");
+  c.executionCtx.waitUntil(touchApiKey(c.env, hash, state).catch(() => {}));
+  return {
+    id: state.userId,
+    via: "api_key",
+    // Keys never carry platform-admin rights.
+    platformRole: "user",
+    keyId: state.keyId,
+    scopes: state.scopes,
+    ...(state.orgId ? { keyOrgId: state.orgId } : {}),
+  };
+}
+
+/** An org-bound key's org, else the org the headers name (404 if not a member), else the caller. */
+async function resolveAccount(c: Context<AppEnv>, principal: Principal): Promise<Account> {
+  const named = c.req.header("x-stratus-org") ?? c.req.header("openai-organization");
+  const orgId = principal.keyOrgId ?? named;
+  if (principal.keyOrgId && named && named !== principal.keyOrgId) {
+    throw new AppError("not_found", "This API key belongs to another organization.");
+  }
+  if (!orgId) return { type: "user", id: principal.id };
+  const role = await cachedMembershipRole(c.env, orgId, principal.id);
+  if (!role) throw new AppError("not_found", "No such organization.");
+  return { type: "org", id: orgId, role };
+}
+
+function enforce(principal: Principal, options: AuthOptions): void {
+  if (principal.via === "api_key") {
+    if (!options.scope) throw new AppError("forbidden", "This endpoint does not accept API keys: sign in instead.");
+    if (!principal.scopes?.includes(options.scope)) {
+      throw new AppError("forbidden", `This API key lacks the "${options.scope}" scope.`);
     }
-    c.set("principal", { id: state.userId, via: "session", platformRole: state.role, sessionId: claims.sessionId });
+  }
+  if (options.admin && principal.platformRole !== "admin") {
+    throw new AppError("forbidden", "This endpoint is for platform admins.");
+  }
+}
+
+export function authenticate(options: AuthOptions = {}): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+    const credential = match?.[1];
+    if (!credential) throw unauthorized("Send Authorization: Bearer <access token or API key>.");
+    const principal = credential.startsWith(KEY_PREFIX)
+      ? await principalFromApiKey(c, credential)
+      : await principalFromAccessToken(c, credential);
+    enforce(principal, options);
+    c.set("principal", principal);
+    c.set("account", await resolveAccount(c, principal));
     await next();
   });
 }
 
-export type AuthRouteOptions = RouteOptions & { errors?: readonly ErrorCode[] };
-
-/** `defineRoute` for a route that needs a signed-in caller. */
+/** `defineRoute` for a route that needs a signed-in caller (or a key with `scope`). */
 export function authRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(
   config: R,
-  options: AuthRouteOptions = {},
+  options: RouteOptions & AuthOptions = {},
 ) {
+  const { scope, admin, ...routeOptions } = options;
+  const errors: ErrorCode[] = [...(routeOptions.errors ?? []), "unauthorized", "forbidden", "not_found"];
   return defineRoute(
-    { ...config, security: [{ bearerAuth: [] }], middleware: [authenticate()] },
-    { ...options, errors: [...(options.errors ?? []), "unauthorized"] },
+    {
+      ...config,
+      security: [{ bearerAuth: [] }],
+      middleware: [authenticate({ scope, admin })],
+      description: [config.description, scope ? `API keys need the \`${scope}\` scope.` : "API keys are refused."]
+        .filter(Boolean)
+        .join(" "),
+    },
+    { ...routeOptions, errors },
   ) as unknown as R & { getRoutingPath(): string };
 }

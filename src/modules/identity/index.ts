@@ -1,4 +1,6 @@
 import { createRouter } from "../../platform/openapi";
+import { adminRouter } from "./admin";
+import { apiKeysRouter } from "./api-keys";
 import * as handlers from "./handlers";
 import { orgsRouter } from "./orgs";
 import * as routes from "./routes";
@@ -20,4 +22,6 @@ export const identityRouter = createRouter()
   .openapi(routes.forgotPassword, handlers.forgotPassword)
   .openapi(routes.resetPassword, handlers.resetPassword)
   .openapi(routes.changeEmail, handlers.changeEmail)
-  .route("/", orgsRouter);
+  .route("/", orgsRouter)
+  .route("/", apiKeysRouter)
+  .route("/", adminRouter);

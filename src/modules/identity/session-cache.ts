@@ -1,47 +1,52 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
-import { sessions, users } from "./tables";
+import { TtlCache } from "../../platform/ttl-cache";
+import { memberships, type OrgRole, sessions, users } from "./tables";
 
 /**
- * What an access token's session says right now, read from D1 through a short in-isolate
- * cache (ARCHITECTURE.md: fresh lookups, never KV). A revoked session, a disabled user or a
- * changed role takes effect within SESSION_CACHE_MS everywhere, at once in this isolate.
+ * What a request's credentials say right now, read from D1 through short in-isolate caches
+ * (ARCHITECTURE.md: fresh lookups, never KV). A revoked session, a disabled user, a changed
+ * role or a lost membership takes effect within FRESHNESS_MS everywhere, at once in the
+ * isolate that made the change.
  */
 
-export const SESSION_CACHE_MS = 30_000;
-const MAX_ENTRIES = 10_000;
+export const FRESHNESS_MS = 30_000;
 
 export type SessionState = { active: false } | { active: true; userId: string; role: "user" | "admin" };
 
-const cache = new Map<string, { state: SessionState; until: number }>();
+const sessionCache = new TtlCache<SessionState>(FRESHNESS_MS);
+const membershipCache = new TtlCache<OrgRole | null>(FRESHNESS_MS);
 
 export function forgetSession(sessionId: string): void {
-  cache.delete(sessionId);
+  sessionCache.delete(sessionId);
 }
 
-async function load(env: Pick<Env, "DB">, sessionId: string, now: number): Promise<SessionState> {
-  const [row] = await database(env)
-    .select({ userId: users.id, role: users.role })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(
-      and(
-        eq(sessions.id, sessionId),
-        isNull(sessions.revokedAt),
-        gt(sessions.absoluteExpiresAt, now),
-        isNull(users.disabledAt),
-      ),
-    );
-  return row ? { active: true, userId: row.userId, role: row.role } : { active: false };
+export function sessionState(env: Pick<Env, "DB">, sessionId: string): Promise<SessionState> {
+  return sessionCache.getOrLoad(sessionId, async () => {
+    const [row] = await database(env)
+      .select({ userId: users.id, role: users.role })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(
+        and(
+          eq(sessions.id, sessionId),
+          isNull(sessions.revokedAt),
+          gt(sessions.absoluteExpiresAt, clock.now()),
+          isNull(users.disabledAt),
+        ),
+      );
+    return row ? { active: true, userId: row.userId, role: row.role } : { active: false };
+  });
 }
 
-export async function sessionState(env: Pick<Env, "DB">, sessionId: string): Promise<SessionState> {
-  const now = clock.now();
-  const hit = cache.get(sessionId);
-  if (hit && hit.until > now) return hit.state;
-  const state = await load(env, sessionId, now);
-  if (cache.size >= MAX_ENTRIES) cache.clear();
-  cache.set(sessionId, { state, until: now + SESSION_CACHE_MS });
-  return state;
+/** The user's role in the org, or null; for the per-request account context. */
+export function cachedMembershipRole(env: Pick<Env, "DB">, orgId: string, userId: string): Promise<OrgRole | null> {
+  return membershipCache.getOrLoad(`${orgId}:${userId}`, async () => {
+    const [row] = await database(env)
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+    return row?.role ?? null;
+  });
 }

@@ -146,3 +146,29 @@ export const auditLog = sqliteTable(
   },
   (table) => [index("audit_org").on(table.orgId, table.createdAt), index("audit_created").on(table.createdAt)],
 );
+
+export const API_KEY_SCOPES = ["ai", "translate", "files:read", "files:write"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** API keys: the secret is shown once; only its SHA-256 hash and a short visible prefix are kept. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** An org key spends for the org, and works only while its creator is still a member. */
+    orgId: text("org_id").references(() => orgs.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    keyHash: text("key_hash").notNull().unique(),
+    /** JSON array of ApiKeyScope. */
+    scopes: text("scopes").notNull(),
+    expiresAt: integer("expires_at"),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [index("api_keys_user").on(table.userId, table.createdAt)],
+);

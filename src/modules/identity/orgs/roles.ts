@@ -13,12 +13,21 @@ export const PERMISSIONS = [
   "owners:manage",
   "invitations:manage",
   "audit:read",
+  "api_keys:create",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<OrgRole, readonly Permission[]> = {
   owner: PERMISSIONS,
-  admin: ["org:read", "org:update", "members:read", "members:manage", "invitations:manage", "audit:read"],
+  admin: [
+    "org:read",
+    "org:update",
+    "members:read",
+    "members:manage",
+    "invitations:manage",
+    "audit:read",
+    "api_keys:create",
+  ],
   member: ["org:read", "members:read"],
 };
 

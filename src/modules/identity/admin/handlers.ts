@@ -1,0 +1,20 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv, Principal } from "../../../platform/context";
+import { listAudit } from "../audit";
+import type * as routes from "./routes";
+import * as service from "./service";
+
+type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
+
+export const listUsers: Handler<"listUsers"> = async (c) => {
+  const { limit, cursor, ...filter } = c.req.valid("query");
+  return c.json(await service.listUsers(c.env, filter, { limit, cursor }), 200);
+};
+
+export const updateUser: Handler<"updateUser"> = async (c) => {
+  const actor = { userId: (c.get("principal") as Principal).id, requestId: c.get("requestId") };
+  return c.json(await service.updateUser(c.env, actor, c.req.valid("param").id, c.req.valid("json")), 200);
+};
+
+export const platformAudit: Handler<"platformAudit"> = async (c) =>
+  c.json(await listAudit(c.env, {}, c.req.valid("query")), 200);

@@ -1,0 +1,43 @@
+import { PaginationQuery } from "../../../platform/pagination";
+import { authRoute } from "../auth";
+import { AuditListSchema } from "../orgs/schema";
+import { AdminUpdateUserBody, AdminUserListSchema, AdminUserParams, AdminUserQuery, AdminUserSchema } from "./schema";
+
+const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const tags = ["Admin"];
+
+export const listUsers = authRoute(
+  {
+    method: "get",
+    path: "/v1/admin/users",
+    tags,
+    summary: "Users, oldest first, filtered by email prefix and role",
+    request: { query: AdminUserQuery },
+    responses: { 200: json(AdminUserListSchema, "A page of users") },
+  },
+  { admin: true },
+);
+
+export const updateUser = authRoute(
+  {
+    method: "patch",
+    path: "/v1/admin/users/{id}",
+    tags,
+    summary: "Change a user's platform role or disable them (disabling ends their sessions)",
+    request: { params: AdminUserParams, body: { content: { "application/json": { schema: AdminUpdateUserBody } } } },
+    responses: { 200: json(AdminUserSchema, "The user") },
+  },
+  { admin: true, errors: ["conflict"] },
+);
+
+export const platformAudit = authRoute(
+  {
+    method: "get",
+    path: "/v1/admin/audit",
+    tags,
+    summary: "The whole audit log, newest first",
+    request: { query: PaginationQuery },
+    responses: { 200: json(AuditListSchema, "A page of entries") },
+  },
+  { admin: true },
+);

@@ -1,0 +1,76 @@
+import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { clock } from "../../../platform/clock";
+import { database } from "../../../platform/db";
+import { AppError } from "../../../platform/errors";
+import { decodeCursor, toPage } from "../../../platform/pagination";
+import { auditInsert } from "../audit";
+import { publicUser } from "../service";
+import { revokeUserSessions } from "../sessions";
+import { users } from "../tables";
+
+/** Platform administration of users. Callers are platform admins signed in with a session. */
+
+type Actor = { userId: string; requestId?: string };
+
+/** `%` and `_` in a prefix match themselves, not any character. */
+const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
+export async function listUsers(
+  env: Env,
+  filter: { emailPrefix?: string; role?: "user" | "admin" },
+  page: { limit: number; cursor?: string },
+) {
+  const cursor = decodeCursor(page.cursor);
+  const rows = await database(env)
+    .select()
+    .from(users)
+    .where(
+      and(
+        filter.emailPrefix ? sql`${users.email} LIKE ${likePrefix(filter.emailPrefix)} ESCAPE '\\'` : undefined,
+        filter.role ? eq(users.role, filter.role) : undefined,
+        cursor
+          ? or(gt(users.createdAt, cursor.key), and(eq(users.createdAt, cursor.key), gt(users.id, cursor.id)))
+          : undefined,
+      ),
+    )
+    .orderBy(asc(users.createdAt), asc(users.id))
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
+  return {
+    items: items.map((row) => ({ ...publicUser(row), disabled: row.disabledAt !== null })),
+    nextCursor,
+  };
+}
+
+/** Changes a user's platform role or disables them; disabling ends every session at once. */
+export async function updateUser(
+  env: Env,
+  actor: Actor,
+  userId: string,
+  changes: { role?: "user" | "admin"; disabled?: boolean },
+) {
+  if (userId === actor.userId)
+    throw new AppError("conflict", "Admins cannot change or disable their own account here.");
+  const now = clock.now();
+  const db = database(env);
+  const [user] = await db
+    .update(users)
+    .set({
+      ...(changes.role ? { role: changes.role } : {}),
+      ...(changes.disabled === undefined ? {} : { disabledAt: changes.disabled ? now : null }),
+      updatedAt: now,
+    })
+    .where(eq(users.id, userId))
+    .returning();
+  if (!user) throw new AppError("not_found", "No such user.");
+  if (changes.disabled) await revokeUserSessions(env, userId, "disabled_by_admin");
+  await auditInsert(env, {
+    actorId: actor.userId,
+    action: "admin.user_updated",
+    targetType: "user",
+    targetId: userId,
+    details: changes,
+    requestId: actor.requestId,
+  });
+  return { ...publicUser(user), disabled: user.disabledAt !== null };
+}

@@ -1,0 +1,33 @@
+import { PaginationQuery } from "../../../platform/pagination";
+import { authRoute } from "../auth";
+import { ApiKeyListSchema, ApiKeyParams, CreateApiKeyBody, CreatedApiKeySchema } from "./schema";
+
+const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const tags = ["API keys"];
+
+export const createApiKey = authRoute({
+  method: "post",
+  path: "/v1/api-keys",
+  tags,
+  summary: "Create an API key; its secret is shown once",
+  request: { body: { content: { "application/json": { schema: CreateApiKeyBody } } } },
+  responses: { 201: json(CreatedApiKeySchema, "The key and its secret") },
+});
+
+export const listApiKeys = authRoute({
+  method: "get",
+  path: "/v1/api-keys",
+  tags,
+  summary: "The caller's live API keys",
+  request: { query: PaginationQuery },
+  responses: { 200: json(ApiKeyListSchema, "A page of keys, newest first") },
+});
+
+export const revokeApiKey = authRoute({
+  method: "delete",
+  path: "/v1/api-keys/{id}",
+  tags,
+  summary: "Revoke one of the caller's API keys",
+  request: { params: ApiKeyParams },
+  responses: { 204: { description: "Revoked" } },
+});

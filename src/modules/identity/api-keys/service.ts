@@ -1,0 +1,178 @@
+import { and, desc, eq, isNull, lt, or } from "drizzle-orm";
+import { clock } from "../../../platform/clock";
+import { randomToken, sha256Hex } from "../../../platform/crypto";
+import { database } from "../../../platform/db";
+import { AppError } from "../../../platform/errors";
+import { newId } from "../../../platform/ids";
+import { decodeCursor, toPage } from "../../../platform/pagination";
+import { TtlCache } from "../../../platform/ttl-cache";
+import { auditInsert } from "../audit";
+import { requireOrgPermission } from "../orgs/tenancy";
+import { cachedMembershipRole, FRESHNESS_MS } from "../session-cache";
+import { type ApiKeyScope, apiKeys, users } from "../tables";
+
+/**
+ * API keys: `sk_` and 256 random bits, shown once. Looking one up is a hash, a cached D1 read
+ * (≤ 30 s) and, for an org key, the creator's current membership. `last_used_at` is written
+ * at most every LAST_USED_RESOLUTION_MS per key, never on every request.
+ */
+
+export const KEY_PREFIX = "sk_";
+const VISIBLE_PREFIX_LENGTH = 11;
+export const LAST_USED_RESOLUTION_MS = 5 * 60 * 1000;
+
+type Actor = { userId: string; requestId?: string };
+type KeyRow = typeof apiKeys.$inferSelect;
+
+const publicKey = (row: KeyRow) => ({
+  id: row.id,
+  name: row.name,
+  prefix: row.prefix,
+  scopes: JSON.parse(row.scopes) as ApiKeyScope[],
+  orgId: row.orgId,
+  expiresAt: row.expiresAt === null ? null : clock.iso(row.expiresAt),
+  lastUsedAt: row.lastUsedAt === null ? null : clock.iso(row.lastUsedAt),
+  createdAt: clock.iso(row.createdAt),
+});
+
+export async function createApiKey(
+  env: Env,
+  actor: Actor,
+  input: { name: string; scopes: ApiKeyScope[]; orgId?: string; expiresAt?: string },
+) {
+  if (input.orgId) await requireOrgPermission(env, actor.userId, input.orgId, "api_keys:create");
+  const now = clock.now();
+  const expiresAt = input.expiresAt ? Date.parse(input.expiresAt) : null;
+  if (expiresAt !== null && expiresAt <= now) {
+    throw new AppError("validation_failed", "The expiry must be in the future.", {
+      errors: [{ path: "body.expiresAt", message: "must be in the future" }],
+    });
+  }
+  const secret = `${KEY_PREFIX}${randomToken()}`;
+  const row: KeyRow = {
+    id: newId("key", now),
+    userId: actor.userId,
+    orgId: input.orgId ?? null,
+    name: input.name,
+    prefix: secret.slice(0, VISIBLE_PREFIX_LENGTH),
+    keyHash: await sha256Hex(secret),
+    scopes: JSON.stringify([...new Set(input.scopes)]),
+    expiresAt,
+    lastUsedAt: null,
+    revokedAt: null,
+    createdAt: now,
+  };
+  const db = database(env);
+  await db.batch([
+    db.insert(apiKeys).values(row),
+    auditInsert(env, {
+      orgId: row.orgId,
+      actorId: actor.userId,
+      action: "api_key.created",
+      targetType: "api_key",
+      targetId: row.id,
+      details: { name: row.name, scopes: JSON.parse(row.scopes) },
+      requestId: actor.requestId,
+    }),
+  ]);
+  return { apiKey: publicKey(row), secret };
+}
+
+export async function listApiKeys(env: Env, userId: string, page: { limit: number; cursor?: string }) {
+  const cursor = decodeCursor(page.cursor);
+  const rows = await database(env)
+    .select()
+    .from(apiKeys)
+    .where(
+      and(
+        eq(apiKeys.userId, userId),
+        isNull(apiKeys.revokedAt),
+        cursor
+          ? or(lt(apiKeys.createdAt, cursor.key), and(eq(apiKeys.createdAt, cursor.key), lt(apiKeys.id, cursor.id)))
+          : undefined,
+      ),
+    )
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
+  return { items: items.map(publicKey), nextCursor };
+}
+
+export async function revokeApiKey(env: Env, actor: Actor, keyId: string) {
+  const db = database(env);
+  const [row] = await db
+    .update(apiKeys)
+    .set({ revokedAt: clock.now() })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, actor.userId), isNull(apiKeys.revokedAt)))
+    .returning();
+  if (!row) throw new AppError("not_found", "No such API key.");
+  keyCache.delete(row.keyHash);
+  await auditInsert(env, {
+    orgId: row.orgId,
+    actorId: actor.userId,
+    action: "api_key.revoked",
+    targetType: "api_key",
+    targetId: row.id,
+    requestId: actor.requestId,
+  });
+}
+
+export type KeyState =
+  | { active: false }
+  | {
+      active: true;
+      keyId: string;
+      userId: string;
+      orgId: string | null;
+      scopes: string[];
+      expiresAt: number | null;
+      lastUsedAt: number | null;
+    };
+
+const keyCache = new TtlCache<KeyState>(FRESHNESS_MS);
+
+/** The key's current state, by secret; an org key whose creator left the org is inactive. */
+export async function apiKeyState(env: Env, secret: string): Promise<{ hash: string; state: KeyState }> {
+  const hash = await sha256Hex(secret);
+  const state = await keyCache.getOrLoad(hash, async (): Promise<KeyState> => {
+    const [row] = await database(env)
+      .select({ key: apiKeys })
+      .from(apiKeys)
+      .innerJoin(users, eq(users.id, apiKeys.userId))
+      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt), isNull(users.disabledAt)));
+    if (!row) return { active: false };
+    const { key } = row;
+    return {
+      active: true,
+      keyId: key.id,
+      userId: key.userId,
+      orgId: key.orgId,
+      scopes: JSON.parse(key.scopes) as string[],
+      expiresAt: key.expiresAt,
+      lastUsedAt: key.lastUsedAt,
+    };
+  });
+  if (!state.active) return { hash, state };
+  if (state.expiresAt !== null && state.expiresAt <= clock.now()) return { hash, state: { active: false } };
+  if (state.orgId && !(await cachedMembershipRole(env, state.orgId, state.userId))) {
+    return { hash, state: { active: false } };
+  }
+  return { hash, state };
+}
+
+/** Records use when the stored time is older than the resolution; the caller runs it in waitUntil. */
+export async function touchApiKey(env: Env, hash: string, state: Extract<KeyState, { active: true }>) {
+  const now = clock.now();
+  if (state.lastUsedAt !== null && now - state.lastUsedAt < LAST_USED_RESOLUTION_MS) return;
+  state.lastUsedAt = now;
+  keyCache.set(hash, state);
+  await database(env)
+    .update(apiKeys)
+    .set({ lastUsedAt: now })
+    .where(
+      and(
+        eq(apiKeys.id, state.keyId),
+        or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, now - LAST_USED_RESOLUTION_MS)),
+      ),
+    );
+}
