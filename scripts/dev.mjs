@@ -11,7 +11,7 @@ process.env.WRANGLER_SEND_METRICS ??= "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
 run("wrangler", ["d1", "migrations", "apply", "DB", "--local"]);
-run("node", ["scripts/seed.mjs", "--local"]);
+run("node", ["scripts/seed.mjs"]);
 
 const port = process.env.PORT ?? "8787";
 const dev = spawn("wrangler", ["dev", "--port", port, "--test-scheduled", ...process.argv.slice(2)], {
