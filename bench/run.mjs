@@ -3,10 +3,13 @@
 // would measure its own proxy), and load-tests the same routes on both in the same run.
 // Prints requests/s, p50 and p99 per route, the ratio to the baseline, and the gzip bundle
 // size. Rounds alternate baseline and Stratus so machine noise hits both alike.
+// Then identity: authenticated GET /v1/me as a ratio to Stratus's own GET /health in the
+// same rounds, and the latency of login (one client, sequential: PBKDF2 dominates).
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
+import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { build } from "esbuild";
@@ -18,6 +21,10 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const out = "bench/.build";
 const ROUTES = ["/health", "/health/ready"];
+const LOGINS = Number(process.env.BENCH_LOGINS ?? 40);
+const SIGNING_KEYS = JSON.stringify([
+  { ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid: "bench" },
+]);
 const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))[1];
 
 mkdirSync(out, { recursive: true });
@@ -36,14 +43,20 @@ await build({
 async function serve(scriptPath) {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
-      modules: true,
-      scriptPath,
+      // The bundle and the text modules beside it (the common-password list, by wrangler's default rule).
+      modulesRoot: dirname(scriptPath),
+      modules: [
+        { type: "ESModule", path: scriptPath },
+        ...readdirSync(dirname(scriptPath))
+          .filter((name) => name.endsWith(".txt"))
+          .map((name) => ({ type: "Text", path: join(dirname(scriptPath), name) })),
+      ],
       compatibilityDate: COMPATIBILITY_DATE,
       d1Databases: ["DB"],
       kvNamespaces: ["CACHE"],
       r2Buckets: ["FILES"],
       queueProducers: { JOBS: "stratus-jobs" },
-      bindings: { ENVIRONMENT: "development", LOG_LEVEL: "error", CORS_ORIGINS: "" },
+      bindings: { ENVIRONMENT: "development", LOG_LEVEL: "error", CORS_ORIGINS: "", JWT_SIGNING_KEYS: SIGNING_KEYS },
       host: "127.0.0.1",
       port: 0,
     }),
@@ -60,9 +73,9 @@ async function serve(scriptPath) {
   return { mf, url: url.toString().replace(/\/$/, "") };
 }
 
-function load(url) {
+function load(url, headers = {}) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration: seconds }, (error, result) => {
+    autocannon({ url, connections, duration: seconds, headers }, (error, result) => {
       if (error) reject(error);
       else if (result.non2xx > 0 || result.errors > 0)
         reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
@@ -81,6 +94,11 @@ const servers = {
   stratus: await serve(join(out, "stratus", "index.js")),
 };
 const samples = {};
+const record = (key, sample) => {
+  samples[key] = [...(samples[key] ?? []), sample];
+};
+const credentials = { email: "bench@example.com", password: "a bench passphrase nobody uses" };
+const loginLatencies = [];
 try {
   for (const route of ROUTES) {
     // Warm both isolates before measuring.
@@ -88,27 +106,65 @@ try {
       await autocannon({ url: server.url + route, connections, amount: 500 });
     for (let round = 0; round < rounds; round++) {
       for (const name of round % 2 === 0 ? ["baseline", "stratus"] : ["stratus", "baseline"]) {
-        const key = `${name} ${route}`;
-        samples[key] = [...(samples[key] ?? []), await load(servers[name].url + route)];
+        record(`${name} ${route}`, await load(servers[name].url + route));
       }
     }
+  }
+
+  const stratus = servers.stratus.url;
+  const registered = await fetch(`${stratus}/v1/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...credentials, name: "Bench" }),
+  });
+  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
+  const { tokens } = await registered.json();
+  const auth = { authorization: `Bearer ${tokens.accessToken}` };
+  await autocannon({ url: `${stratus}/v1/me`, connections, amount: 500, headers: auth });
+  for (let round = 0; round < rounds; round++) {
+    record("me /health", await load(`${stratus}/health`));
+    record("me /v1/me", await load(`${stratus}/v1/me`, auth));
+  }
+
+  for (let i = 0; i < LOGINS; i++) {
+    const started = performance.now();
+    const response = await fetch(`${stratus}/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(credentials),
+    });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`login failed: ${response.status}`);
+    loginLatencies.push(performance.now() - started);
   }
 } finally {
   await Promise.all(Object.values(servers).map((server) => server.mf.dispose()));
 }
 
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
 console.log(`\n${rounds} rounds × ${seconds}s, ${connections} connections; median of rounds\n`);
 console.log("route            server     req/s    p50 ms  p99 ms  ratio");
+const row = (label, name, list, base) => {
+  const rps = median(list.map((s) => s.rps));
+  console.log(
+    `${label.padEnd(16)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)}  ${String(median(list.map((s) => s.p50))).padStart(6)}  ${String(median(list.map((s) => s.p99))).padStart(6)}  ${(rps / base).toFixed(2)}`,
+  );
+};
 for (const route of ROUTES) {
   const base = median(samples[`baseline ${route}`].map((s) => s.rps));
-  for (const name of ["baseline", "stratus"]) {
-    const list = samples[`${name} ${route}`];
-    const rps = median(list.map((s) => s.rps));
-    console.log(
-      `${route.padEnd(16)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)}  ${String(median(list.map((s) => s.p50))).padStart(6)}  ${String(median(list.map((s) => s.p99))).padStart(6)}  ${(rps / base).toFixed(2)}`,
-    );
-  }
+  for (const name of ["baseline", "stratus"]) row(route, name, samples[`${name} ${route}`], base);
 }
+console.log("\nidentity (ratio to Stratus's own GET /health, same rounds)");
+const health = median(samples["me /health"].map((s) => s.rps));
+row("/health", "stratus", samples["me /health"], health);
+row("/v1/me", "stratus", samples["me /v1/me"], health);
+console.log(
+  `\nlogin, one client, ${LOGINS} sequential: p50 ${percentile(loginLatencies, 50).toFixed(1)} ms, p95 ${percentile(loginLatencies, 95).toFixed(1)} ms (target p95 < 150 ms)`,
+);
 const bundle = readFileSync(join(out, "stratus", "index.js"));
 console.log(
   `\nbundle: ${(bundle.length / 1024).toFixed(1)} KiB minified, ${(gzipSync(bundle, { level: 9 }).length / 1024).toFixed(1)} KiB gzip`,

@@ -6,6 +6,7 @@ import { AppError } from "../../platform/errors";
 import { sendEmail } from "../email/service";
 import { requireAcceptablePassword } from "./password-policy";
 import { hashPassword, verifyPassword } from "./passwords";
+import { forgetUser } from "./session-cache";
 import { revokeUserSessions } from "./sessions";
 import { emailTokens, users } from "./tables";
 
@@ -70,6 +71,7 @@ export async function verifyEmail(env: Env, token: string) {
       : { emailVerifiedAt: now, updatedAt: now };
   try {
     await database(env).update(users).set(changes).where(eq(users.id, claimed.userId));
+    forgetUser(claimed.userId);
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError("conflict", "Another account took this email address meanwhile.");
     throw error;

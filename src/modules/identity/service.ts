@@ -8,6 +8,7 @@ import { decodeCursor, toPage } from "../../platform/pagination";
 import { sendVerification } from "./email-flows";
 import { requireAcceptablePassword } from "./password-policy";
 import { hashPassword, spendOneDerivation, verifyPassword } from "./passwords";
+import { cachedUser, forgetUser } from "./session-cache";
 import { type ClientInfo, revokeSession, revokeUserSessions, startSession } from "./sessions";
 import { sessions, users } from "./tables";
 
@@ -88,8 +89,9 @@ async function userById(env: Env, userId: string): Promise<UserRow> {
   return user;
 }
 
+/** The caller's profile, from the session's cached user row (≤ 30 s; fresh after own writes). */
 export async function getMe(env: Env, userId: string) {
-  return publicUser(await userById(env, userId));
+  return publicUser(await cachedUser(env, userId));
 }
 
 export async function updateMe(
@@ -108,6 +110,7 @@ export async function updateMe(
     .where(eq(users.id, userId))
     .returning();
   if (!user) throw new AppError("not_found", "No such user.");
+  forgetUser(userId);
   return publicUser(user);
 }
 

@@ -8,7 +8,8 @@ import { memberships, type OrgRole, sessions, users } from "./tables";
  * What a request's credentials say right now, read from D1 through short in-isolate caches
  * (ARCHITECTURE.md: fresh lookups, never KV). A revoked session, a disabled user, a changed
  * role or a lost membership takes effect within FRESHNESS_MS everywhere, at once in the
- * isolate that made the change.
+ * isolate that made the change. The user row read with a session is kept too, so the caller's
+ * own profile (GET /v1/me) costs no D1 read; writes to it forget it here.
  */
 
 export const FRESHNESS_MS = 30_000;
@@ -16,16 +17,30 @@ export const FRESHNESS_MS = 30_000;
 export type SessionState = { active: false } | { active: true; userId: string; role: "user" | "admin" };
 
 const sessionCache = new TtlCache<SessionState>(FRESHNESS_MS);
+const userCache = new TtlCache<typeof users.$inferSelect>(FRESHNESS_MS);
 const membershipCache = new TtlCache<OrgRole | null>(FRESHNESS_MS);
 
 export function forgetSession(sessionId: string): void {
   sessionCache.delete(sessionId);
 }
 
+export function forgetUser(userId: string): void {
+  userCache.delete(userId);
+}
+
+/** The user's row, at most FRESHNESS_MS old. */
+export function cachedUser(env: Pick<Env, "DB">, userId: string) {
+  return userCache.getOrLoad(userId, async () => {
+    const [user] = await database(env).select().from(users).where(eq(users.id, userId));
+    if (!user) throw new Error(`user ${userId} vanished`);
+    return user;
+  });
+}
+
 export function sessionState(env: Pick<Env, "DB">, sessionId: string): Promise<SessionState> {
   return sessionCache.getOrLoad(sessionId, async () => {
     const [row] = await database(env)
-      .select({ userId: users.id, role: users.role })
+      .select({ user: users })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(
@@ -36,7 +51,9 @@ export function sessionState(env: Pick<Env, "DB">, sessionId: string): Promise<S
           isNull(users.disabledAt),
         ),
       );
-    return row ? { active: true, userId: row.userId, role: row.role } : { active: false };
+    if (!row) return { active: false };
+    userCache.set(row.user.id, row.user);
+    return { active: true, userId: row.user.id, role: row.user.role };
   });
 }
 

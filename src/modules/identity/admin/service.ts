@@ -5,6 +5,7 @@ import { AppError } from "../../../platform/errors";
 import { decodeCursor, toPage } from "../../../platform/pagination";
 import { auditInsert } from "../audit";
 import { publicUser } from "../service";
+import { forgetUser } from "../session-cache";
 import { revokeUserSessions } from "../sessions";
 import { users } from "../tables";
 
@@ -63,6 +64,7 @@ export async function updateUser(
     .where(eq(users.id, userId))
     .returning();
   if (!user) throw new AppError("not_found", "No such user.");
+  forgetUser(userId);
   if (changes.disabled) await revokeUserSessions(env, userId, "disabled_by_admin");
   await auditInsert(env, {
     actorId: actor.userId,
