@@ -54,10 +54,10 @@ export async function sendVerification(env: Env, user: { id: string; email: stri
   await sendEmail(env, user.email, "verifyEmail", { name: user.name, token });
 }
 
-export async function resendVerification(env: Env, userId: string) {
-  const [user] = await database(env).select().from(users).where(eq(users.id, userId));
-  if (!user) throw new AppError("not_found", "No such user.");
-  if (user.emailVerifiedAt !== null) throw new AppError("conflict", "This email address is already verified.");
+/** A new link when the account exists, is enabled and is not verified yet; silent otherwise. */
+export async function resendVerification(env: Env, email: string) {
+  const [user] = await database(env).select().from(users).where(eq(users.email, email));
+  if (!user || user.emailVerifiedAt !== null || user.disabledAt !== null) return;
   await sendVerification(env, user);
 }
 

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv, Principal } from "../../platform/context";
+import { describeError } from "../../platform/logger";
 import * as flows from "./email-flows";
 import type * as routes from "./routes";
 import * as service from "./service";
@@ -65,19 +66,19 @@ export const verifyEmail: Handler<"verifyEmail"> = async (c) => {
   return c.body(null, 204);
 };
 
+/** Runs after the answer, so a known and an unknown email take the same time to answer. */
+function afterAnswer(c: Context<AppEnv>, what: string, work: Promise<void>) {
+  const logger = c.get("logger");
+  c.executionCtx.waitUntil(work.catch((error: unknown) => logger.error(`${what} failed`, describeError(error))));
+}
+
 export const resendVerification: Handler<"resendVerification"> = async (c) => {
-  await flows.resendVerification(c.env, principalOf(c).id);
+  afterAnswer(c, "verification email", flows.resendVerification(c.env, c.req.valid("json").email));
   return c.body(null, 202);
 };
 
 export const forgotPassword: Handler<"forgotPassword"> = async (c) => {
-  const logger = c.get("logger");
-  // After the answer: a known and an unknown email take the same time to answer.
-  c.executionCtx.waitUntil(
-    flows.requestPasswordReset(c.env, c.req.valid("json").email).catch((error: unknown) => {
-      logger.error("password reset email failed", { error: error instanceof Error ? error.message : String(error) });
-    }),
-  );
+  afterAnswer(c, "password reset email", flows.requestPasswordReset(c.env, c.req.valid("json").email));
   return c.body(null, 202);
 };
 

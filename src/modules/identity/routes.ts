@@ -10,6 +10,7 @@ import {
   LoginBody,
   RefreshBody,
   RegisterBody,
+  ResendVerificationBody,
   ResetPasswordBody,
   SessionIdParams,
   SessionListSchema,
@@ -145,16 +146,16 @@ export const verifyEmail = defineRoute(
   { errors: ["invalid_token", "conflict"] },
 );
 
-export const resendVerification = authRoute(
-  {
-    method: "post",
-    path: "/v1/auth/verify-email/resend",
-    tags,
-    summary: "Email a new verification link",
-    responses: accepted("A new link is on its way"),
-  },
-  { errors: ["conflict"] },
-);
+export const resendVerification = defineRoute({
+  method: "post",
+  path: "/v1/auth/verify-email/resend",
+  tags,
+  summary: "Email a new verification link",
+  description:
+    "Always 202: a link goes out only when the account exists and is not verified yet, which the answer does not reveal.",
+  request: jsonBody(ResendVerificationBody),
+  responses: accepted("If the account needs one, a link is on its way"),
+});
 
 export const forgotPassword = defineRoute({
   method: "post",

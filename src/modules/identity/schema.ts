@@ -147,6 +147,8 @@ export const VerifyEmailBody = z.object({ token: EmailTokenSchema }).strict().op
 
 export const ForgotPasswordBody = z.object({ email: EmailSchema }).strict().openapi("ForgotPasswordRequest");
 
+export const ResendVerificationBody = z.object({ email: EmailSchema }).strict().openapi("ResendVerificationRequest");
+
 export const ResetPasswordBody = z
   .object({ token: EmailTokenSchema, password: NewPasswordSchema })
   .strict()
