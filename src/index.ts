@@ -17,7 +17,7 @@ export default {
 
   async queue(batch, env) {
     const logger = createLogger(configOf(env).LOG_LEVEL, { queue: batch.queue });
-    if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, env, logger);
+    if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, env, queueTasks, logger);
     else await consumeTasks(batch, env, queueTasks, logger);
   },
 

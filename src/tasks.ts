@@ -11,7 +11,11 @@ export const queueTasks = taskRegistry([heartbeatTask, deliverEmailTask]);
 /** Every cron task. Each schedule must also be listed in wrangler.toml's `[triggers] crons`. */
 export const cronTasks: readonly CronTask[] = [
   sendHeartbeat,
-  { name: "queue.requeue-stuck", schedule: "*/5 * * * *", run: (env, { now }) => requeueStuckTasks(env, now) },
+  {
+    name: "queue.requeue-stuck",
+    schedule: "*/5 * * * *",
+    run: (env, { now, logger }) => requeueStuckTasks(env, now, queueTasks, logger),
+  },
   { name: "queue.purge-processed", schedule: "*/5 * * * *", run: (env, { now }) => purgeProcessedTasks(env, now) },
   {
     name: "idempotency.purge-expired",

@@ -2,8 +2,8 @@ import { clock } from "./clock";
 
 /**
  * A small in-isolate cache whose entries live `ttlMs` on the shared clock: the "fresh
- * lookup" cache of ARCHITECTURE.md (≤ 30 s, never KV). Safe to lose; cleared whole when full
- * rather than tracking recency, since a miss costs one D1 read.
+ * lookup" cache of ARCHITECTURE.md (≤ 30 s, never KV). Safe to lose. When full, the oldest
+ * entry goes (a Map keeps insertion order), so a flood of new keys cannot flush it at once.
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
@@ -22,12 +22,21 @@ export class TtlCache<V> {
   }
 
   set(key: string, value: V): void {
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
     this.entries.set(key, { value, until: clock.now() + this.ttlMs });
   }
 
   delete(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** Forgets every entry whose value matches, e.g. all keys of a disabled user. */
+  deleteWhere(matches: (value: V) => boolean): void {
+    for (const [key, entry] of this.entries) if (matches(entry.value)) this.entries.delete(key);
   }
 
   /** The cached value, or `load()`'s, remembered for `ttlMs`. */

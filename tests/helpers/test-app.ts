@@ -10,7 +10,8 @@ export function testApp() {
   const app = createApp();
   const call = async (path: string, init: RequestInit = {}, bindings: Env = env) => {
     const ctx = createExecutionContext();
-    const response = await app.request(`${BASE_URL}${path}`, init, bindings, ctx);
+    const url = path.startsWith("http") ? path : `${BASE_URL}${path}`;
+    const response = await app.request(url, init, bindings, ctx);
     await waitOnExecutionContext(ctx);
     const text = await response.text();
     let body: unknown = text;

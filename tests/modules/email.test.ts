@@ -105,7 +105,10 @@ describe("GET /v1/dev/outbox", () => {
   it("lists messages, newest first, in development", async () => {
     const { outboxId } = await queueMessage("dev@example.com");
     const { call } = testApp();
-    const response = await call("/v1/dev/outbox?limit=1", {}, { ...env, ENVIRONMENT: "development" } as Env);
+    const development = { ...env, ENVIRONMENT: "development" } as Env;
+    // A deployment that kept ENVIRONMENT=development still hides it: only local hosts see it.
+    expect((await call("/v1/dev/outbox", {}, development)).status).toBe(404);
+    const response = await call("http://localhost:8787/v1/dev/outbox?limit=1", {}, development);
     expect(response.status).toBe(200);
     const body = response.body as unknown as {
       items: { id: string; to: string; text: string }[];
@@ -116,5 +119,18 @@ describe("GET /v1/dev/outbox", () => {
       to: "dev@example.com",
       text: expect.stringContaining("reset-password"),
     });
+  });
+});
+
+describe("undeliverable email", () => {
+  it("is marked failed with its bodies cleared when its task is dead-lettered", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { outboxId, taskId } = await queueMessage("lost@example.com");
+    const { default: worker } = await import("../../src/index");
+    const batch = createMessageBatch<TaskEnvelope>("stratus-jobs-dlq", [
+      { id: "dead", timestamp: new Date(), attempts: 1, body: { v: 1, taskId, kind: deliverEmailTask.kind } },
+    ]);
+    await worker.queue(batch, env);
+    expect(await outboxRow(outboxId)).toMatchObject({ status: "failed", text_body: null, html_body: null });
   });
 });

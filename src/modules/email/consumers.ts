@@ -38,4 +38,10 @@ export const deliverEmailTask = defineTask({
       .where(and(eq(emailOutbox.id, outboxId), eq(emailOutbox.status, "queued")));
     logger.info("email delivered", { outboxId, template: message.template, status: delivery.status });
   },
+  async onFailure({ outboxId }, { env }) {
+    await database(env)
+      .update(emailOutbox)
+      .set({ status: "failed", textBody: null, htmlBody: null })
+      .where(and(eq(emailOutbox.id, outboxId), eq(emailOutbox.status, "queued")));
+  },
 });

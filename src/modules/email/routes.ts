@@ -7,7 +7,7 @@ export const listOutbox = defineRoute(
     method: "get",
     path: "/v1/dev/outbox",
     tags: ["Development"],
-    summary: "Emails written to the outbox (ENVIRONMENT=development only; 404 otherwise)",
+    summary: "Emails written to the outbox (ENVIRONMENT=development on localhost only; 404 otherwise)",
     request: { query: PaginationQuery },
     responses: {
       200: {

@@ -8,7 +8,7 @@ export const OutboxMessageSchema = z
     subject: z.string(),
     text: z.string().nullable(),
     html: z.string().nullable(),
-    status: z.enum(["queued", "sent", "logged"]),
+    status: z.enum(["queued", "sent", "logged", "failed"]),
     createdAt: z.string(),
   })
   .openapi("OutboxMessage");

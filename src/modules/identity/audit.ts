@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
 import { newId } from "../../platform/ids";
@@ -17,22 +17,37 @@ export type AuditEntry = {
   requestId?: string;
 };
 
+function auditRow(entry: AuditEntry) {
+  const now = clock.now();
+  return {
+    id: newId("aud", now),
+    orgId: entry.orgId ?? null,
+    actorId: entry.actorId,
+    action: entry.action,
+    targetType: entry.targetType,
+    targetId: entry.targetId,
+    details: JSON.stringify(entry.details ?? {}),
+    requestId: entry.requestId ?? null,
+    createdAt: now,
+  };
+}
+
 /** The insert, for a caller that batches it with the change it records. */
 export function auditInsert(env: Env, entry: AuditEntry) {
-  const now = clock.now();
+  return database(env).insert(auditLog).values(auditRow(entry));
+}
+
+/**
+ * The insert, written only if the statement just before it in the batch changed a row
+ * (SQLite's changes()): a conditional update and its audit entry commit together or not at all.
+ */
+export function auditInsertIfChanged(env: Env, entry: AuditEntry) {
+  const row = auditRow(entry);
   return database(env)
     .insert(auditLog)
-    .values({
-      id: newId("aud", now),
-      orgId: entry.orgId ?? null,
-      actorId: entry.actorId,
-      action: entry.action,
-      targetType: entry.targetType,
-      targetId: entry.targetId,
-      details: JSON.stringify(entry.details ?? {}),
-      requestId: entry.requestId ?? null,
-      createdAt: now,
-    });
+    .select(
+      sql`SELECT ${row.id}, ${row.orgId}, ${row.actorId}, ${row.action}, ${row.targetType}, ${row.targetId}, ${row.details}, ${row.requestId}, ${row.createdAt} WHERE changes() > 0`,
+    );
 }
 
 export async function listAudit(env: Env, filter: { orgId?: string }, page: { limit: number; cursor?: string }) {

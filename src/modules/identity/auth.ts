@@ -5,7 +5,7 @@ import type { Account, AppEnv, Principal } from "../../platform/context";
 import { AppError, type ErrorCode } from "../../platform/errors";
 import { defineRoute, type RouteOptions } from "../../platform/openapi";
 import { apiKeyState, KEY_PREFIX, touchApiKey } from "./api-keys/service";
-import { cachedMembershipRole, sessionState } from "./session-cache";
+import { cachedMembershipRole, sessionState, touchSession } from "./session-cache";
 import type { ApiKeyScope } from "./tables";
 import { verifyAccessToken } from "./tokens";
 
@@ -26,8 +26,10 @@ async function principalFromAccessToken(c: Context<AppEnv>, token: string): Prom
     throw unauthorized("The access token is invalid or expired.");
   });
   const state = await sessionState(c.env, claims.sessionId);
-  if (!state.active || state.userId !== claims.userId)
+  if (!state.active || state.userId !== claims.userId) {
     throw unauthorized("The session of this access token has ended.");
+  }
+  c.executionCtx.waitUntil(touchSession(c.env, claims.sessionId, state).catch(() => {}));
   return { id: state.userId, via: "session", platformRole: state.role, sessionId: claims.sessionId };
 }
 

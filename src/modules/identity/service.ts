@@ -5,7 +5,7 @@ import { database, isUniqueViolation } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { decodeCursor, toPage } from "../../platform/pagination";
-import { sendVerification } from "./email-flows";
+import { sendVerification, voidResetLinks } from "./email-flows";
 import { requireAcceptablePassword } from "./password-policy";
 import { hashPassword, spendOneDerivation, verifyPassword } from "./passwords";
 import { cachedUser, forgetUser } from "./session-cache";
@@ -133,6 +133,7 @@ export async function changePassword(
     .set({ passwordHash: await hashPassword(input.newPassword), updatedAt: clock.now() })
     .where(eq(users.id, user.id));
   await revokeUserSessions(env, user.id, "password_changed", principal.sessionId);
+  await voidResetLinks(env, user.id);
 }
 
 export async function listSessions(

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, lt } from "drizzle-orm";
 import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
 import { TtlCache } from "../../platform/ttl-cache";
@@ -14,7 +14,12 @@ import { memberships, type OrgRole, sessions, users } from "./tables";
 
 export const FRESHNESS_MS = 30_000;
 
-export type SessionState = { active: false } | { active: true; userId: string; role: "user" | "admin" };
+/** Last-use times are written at most this often per session or key, never on every request. */
+export const LAST_USED_RESOLUTION_MS = 5 * 60 * 1000;
+
+export type SessionState =
+  | { active: false }
+  | { active: true; userId: string; role: "user" | "admin"; lastUsedAt: number };
 
 const sessionCache = new TtlCache<SessionState>(FRESHNESS_MS);
 const userCache = new TtlCache<typeof users.$inferSelect>(FRESHNESS_MS);
@@ -40,7 +45,7 @@ export function cachedUser(env: Pick<Env, "DB">, userId: string) {
 export function sessionState(env: Pick<Env, "DB">, sessionId: string): Promise<SessionState> {
   return sessionCache.getOrLoad(sessionId, async () => {
     const [row] = await database(env)
-      .select({ user: users })
+      .select({ user: users, lastUsedAt: sessions.lastUsedAt })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(
@@ -53,8 +58,27 @@ export function sessionState(env: Pick<Env, "DB">, sessionId: string): Promise<S
       );
     if (!row) return { active: false };
     userCache.set(row.user.id, row.user);
-    return { active: true, userId: row.user.id, role: row.user.role };
+    return { active: true, userId: row.user.id, role: row.user.role, lastUsedAt: row.lastUsedAt };
   });
+}
+
+/** Records that the session was used, when its stored time is older than the resolution. */
+export async function touchSession(
+  env: Pick<Env, "DB">,
+  sessionId: string,
+  state: Extract<SessionState, { active: true }>,
+) {
+  const now = clock.now();
+  if (now - state.lastUsedAt < LAST_USED_RESOLUTION_MS) return;
+  state.lastUsedAt = now;
+  await database(env)
+    .update(sessions)
+    .set({ lastUsedAt: now })
+    .where(and(eq(sessions.id, sessionId), lt(sessions.lastUsedAt, now - LAST_USED_RESOLUTION_MS)));
+}
+
+export function forgetMembership(orgId: string, userId: string): void {
+  membershipCache.delete(`${orgId}:${userId}`);
 }
 
 /** The user's role in the org, or null; for the per-request account context. */

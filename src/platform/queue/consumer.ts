@@ -48,11 +48,34 @@ function parseJson(text: string): unknown {
 const errorText = (error: unknown) =>
   (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH);
 
-async function markFailed(env: Env, taskId: string, reason: string) {
-  await database(env)
+/** Marks a still-received task failed, then lets its definition settle its own rows. */
+async function markFailed(env: Env, registry: TaskRegistry, taskId: string, reason: string, logger: Logger) {
+  const [row] = await database(env)
     .update(queueTasks)
     .set({ status: "failed", lastError: reason.slice(0, MAX_ERROR_LENGTH), leasedUntil: null, updatedAt: clock.now() })
-    .where(and(eq(queueTasks.id, taskId), eq(queueTasks.status, "received")));
+    .where(and(eq(queueTasks.id, taskId), eq(queueTasks.status, "received")))
+    .returning();
+  if (row) await runFailureHook(env, registry, row, logger);
+}
+
+/** The task definition's `onFailure`, for a row just marked failed (here or by the cron). */
+export async function runFailureHook(
+  env: Env,
+  registry: TaskRegistry,
+  row: { id: string; kind: string; payload: string; reference: string; attempts: number },
+  logger: Logger,
+) {
+  const task = registry.get(row.kind);
+  const payload = task?.payload.safeParse(parseJson(row.payload));
+  if (task?.onFailure && payload?.success) {
+    await task.onFailure(payload.data, {
+      env,
+      taskId: row.id,
+      reference: row.reference,
+      attempt: row.attempts,
+      logger,
+    });
+  }
 }
 
 type Outcome = "done" | "retry";
@@ -91,7 +114,7 @@ async function runOne(message: Message<unknown>, env: Env, registry: TaskRegistr
   if (!task || !payload?.success) {
     const reason = task ? "payload does not match the task's schema" : `no handler for kind "${row.kind}"`;
     log.error("queue task failed permanently", { taskId, reason });
-    await markFailed(env, taskId, reason);
+    await markFailed(env, registry, taskId, reason, log);
     return "done";
   }
   try {
@@ -128,11 +151,16 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, regis
 }
 
 /** The dead-letter consumer: a task that exhausted its retries is marked `failed`, never left `received`. */
-export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env, logger: Logger) {
+export async function consumeDeadLetters(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  registry: TaskRegistry,
+  logger: Logger,
+) {
   for (const message of batch.messages) {
     const parsed = TaskEnvelopeSchema.safeParse(message.body);
     if (parsed.success) {
-      await markFailed(env, parsed.data.taskId, "retries exhausted (dead-lettered)");
+      await markFailed(env, registry, parsed.data.taskId, "retries exhausted (dead-lettered)", logger);
       logger.error("queue task dead-lettered", { taskId: parsed.data.taskId, kind: parsed.data.kind });
     } else {
       logger.error("dead-letter message is not a task envelope", { messageId: message.id });

@@ -1,4 +1,6 @@
 import { clock } from "../clock";
+import { createLogger, type Logger } from "../logger";
+import { runFailureHook, type TaskRegistry } from "./consumer";
 import { envelope } from "./tasks";
 
 /**
@@ -17,13 +19,22 @@ export const PROCESSED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Queue sendBatch takes at most 100 messages. */
 const REQUEUE_BATCH = 100;
 
-export async function requeueStuckTasks(env: Pick<Env, "DB" | "JOBS">, now: number = clock.now()) {
-  const given = await env.DB.prepare(
+type FailedRow = { id: string; kind: string; payload: string; reference: string; attempts: number };
+
+export async function requeueStuckTasks(
+  env: Env,
+  now: number = clock.now(),
+  registry: TaskRegistry = new Map(),
+  logger: Logger = createLogger("error"),
+) {
+  const { results: givenUp } = await env.DB.prepare(
     `UPDATE queue_tasks SET status = 'failed', last_error = 'not processed within the queue retention', updated_at = ?1
-     WHERE status = 'received' AND created_at < ?2 AND (leased_until IS NULL OR leased_until < ?1)`,
+     WHERE status = 'received' AND created_at < ?2 AND (leased_until IS NULL OR leased_until < ?1)
+     RETURNING id, kind, payload, reference, attempts`,
   )
     .bind(now, now - MAX_TASK_AGE_MS)
-    .run();
+    .all<FailedRow>();
+  for (const row of givenUp) await runFailureHook(env, registry, row, logger);
   // Claiming and selecting in one statement: no bound-parameter list (D1 allows 100), and a
   // concurrent cron run cannot pick the same rows. A row a consumer holds is left alone.
   const { results } = await env.DB.prepare(
@@ -41,7 +52,7 @@ export async function requeueStuckTasks(env: Pick<Env, "DB" | "JOBS">, now: numb
       results.map((row) => ({ body: envelope(row.id, row.kind), contentType: "json" as const })),
     );
   }
-  return { requeued: results.length, givenUp: given.meta.changes };
+  return { requeued: results.length, givenUp: givenUp.length };
 }
 
 export async function purgeProcessedTasks(env: Pick<Env, "DB">, now: number = clock.now(), limit = 1000) {

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { clock } from "../clock";
 import { database } from "../db";
 import { newId } from "../ids";
-import type { Logger } from "../logger";
+import { createLogger, describeError, type Logger } from "../logger";
 import { queueTasks } from "./tables";
 
 /**
@@ -25,6 +25,8 @@ export type TaskDefinition<Payload = unknown> = {
   payload: z.ZodType<Payload>;
   /** Must be idempotent: delivery is at least once. Throw to retry with backoff. */
   handle(payload: Payload, context: TaskContext): Promise<void>;
+  /** Runs once the task is marked `failed` (retries exhausted or unrunnable), to settle its own rows. */
+  onFailure?(payload: Payload, context: TaskContext): Promise<void>;
 };
 
 export function defineTask<Payload>(definition: TaskDefinition<Payload>): TaskDefinition<Payload> {
@@ -48,7 +50,8 @@ export type EnqueueResult = { taskId: string; status: "received" | "processed" |
 /**
  * Records the task as `received`, then sends it. The same `reference` twice records one
  * task: a repeat of one not yet processed is sent again, a processed or failed one is not.
- * If the send itself fails the row stays `received` and the cron sends it again.
+ * If the send itself fails the row stays `received`, the failure is logged, and the cron
+ * sends it again: the caller's own write has already happened and must not answer 500.
  */
 export async function enqueue<Payload>(
   env: Pick<Env, "DB" | "JOBS">,
@@ -87,7 +90,15 @@ export async function enqueue<Payload>(
   }
   const { status } = row;
   if (status !== "received") return { taskId: row.id, status, sent: false };
-  await env.JOBS.send(envelope(row.id, task.kind), { contentType: "json" });
+  try {
+    await env.JOBS.send(envelope(row.id, task.kind), { contentType: "json" });
+  } catch (error) {
+    createLogger("error").error("queue send failed; the cron will send it again", {
+      taskId: row.id,
+      ...describeError(error),
+    });
+    return { taskId: row.id, status, sent: false };
+  }
   return { taskId: row.id, status, sent: true };
 }
 

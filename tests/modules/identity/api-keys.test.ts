@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { z } from "@hono/zod-openapi";
 import { afterEach, describe, expect, it } from "vitest";
-import { LAST_USED_RESOLUTION_MS } from "../../../src/modules/identity/api-keys/service";
 import { authRoute } from "../../../src/modules/identity/auth";
+import { LAST_USED_RESOLUTION_MS } from "../../../src/modules/identity/session-cache";
 import { testClock } from "../../../src/platform/clock";
 import { api, expectProblem } from "../../helpers/client";
 import { bearer, emailedToken, type Registered, registerUser } from "../../helpers/identity";
@@ -95,7 +95,6 @@ describe("API keys", () => {
     const user = await registerUser();
     const revoked = (await createKey(user, {})).body;
     expect((await api(`/v1/api-keys/${revoked.apiKey.id}`, { method: "DELETE", headers: as(user) })).status).toBe(204);
-    expectProblem(await api("/test/none", { headers: bearer(revoked.secret) }), 404, "not_found");
     expect((await whoAmI(bearer(revoked.secret))).status).toBe(401);
 
     const expiring = (await createKey(user, { expiresAt: new Date(Date.now() + 60_000).toISOString() })).body;
@@ -181,9 +180,35 @@ describe("org keys and the account context", () => {
   });
 
   it("members below admin cannot create org keys; strangers get 404", async () => {
-    const { org } = await orgWithMember();
+    const { owner, admin, org } = await orgWithMember();
+    await api(`/v1/orgs/${org.id}/members/${admin.user.id}`, {
+      method: "PATCH",
+      json: { role: "member" },
+      headers: as(owner),
+    });
+    expectProblem(await createKey(admin, { orgId: org.id }), 403, "forbidden");
     const stranger = await registerUser();
     expectProblem(await createKey(stranger, { orgId: org.id }), 404, "not_found");
+  });
+
+  it("an org key dies with its creator's right to hold it, and does not revive on rejoin", async () => {
+    const { owner, admin, org } = await orgWithMember();
+    const key = (await createKey(admin, { orgId: org.id })).body.secret;
+    expect((await whoAmI(bearer(key))).status).toBe(200);
+    // Demoted to member: the key is refused at once in this isolate, and revoked for good.
+    await api(`/v1/orgs/${org.id}/members/${admin.user.id}`, {
+      method: "PATCH",
+      json: { role: "member" },
+      headers: as(owner),
+    });
+    expect((await whoAmI(bearer(key))).status).toBe(401);
+    await api(`/v1/orgs/${org.id}/members/${admin.user.id}`, {
+      method: "PATCH",
+      json: { role: "admin" },
+      headers: as(owner),
+    });
+    testClock.advance(30_001);
+    expect((await whoAmI(bearer(key))).status).toBe(401);
   });
 
   it("X-Stratus-Org or OpenAI-Organization picks an org the caller belongs to, else 404", async () => {
@@ -202,5 +227,18 @@ describe("org keys and the account context", () => {
     const stranger = await registerUser();
     expect((await whoAmI({ ...as(stranger), "x-stratus-org": org.id })).status).toBe(404);
     expect((await whoAmI(as(owner))).body.account).toEqual({ type: "user", id: owner.user.id });
+  });
+});
+
+describe("GET /v1/api-keys", () => {
+  it("lists live keys only: revoked and expired ones drop out", async () => {
+    const user = await registerUser();
+    const live = (await createKey(user, { name: "live" })).body.apiKey.id;
+    const revoked = (await createKey(user, { name: "revoked" })).body.apiKey.id;
+    await createKey(user, { name: "expiring", expiresAt: new Date(Date.now() + 60_000).toISOString() });
+    await api(`/v1/api-keys/${revoked}`, { method: "DELETE", headers: as(user) });
+    testClock.advance(61_000);
+    const list = await api<{ items: { id: string }[] }>("/v1/api-keys", { headers: as(user) });
+    expect(list.body.items.map((item) => item.id)).toEqual([live]);
   });
 });

@@ -57,6 +57,9 @@ describe("organizations", () => {
       ["POST", `/v1/orgs/${org.id}/invitations`, { email: "x@example.com", role: "member" }],
       ["GET", `/v1/orgs/${org.id}/audit`, undefined],
       ["POST", `/v1/orgs/${org.id}/leave`, undefined],
+      ["PATCH", `/v1/orgs/${org.id}/members/${owner.user.id}`, { role: "member" }],
+      ["DELETE", `/v1/orgs/${org.id}/members/${owner.user.id}`, undefined],
+      ["DELETE", `/v1/orgs/${org.id}/invitations/inv_01JD0000000000000000000000`, undefined],
     ] as const) {
       expectProblem(await api(path, { method, json, headers: as(stranger) }), 404, "not_found");
     }
@@ -79,8 +82,11 @@ describe("organizations", () => {
     const owner = await registerUser();
     const kept = await createOrg(owner, "Kept");
     const gone = await createOrg(owner, "Gone");
-    registerOrgDeletionGuard(async (_env, orgId) => (orgId === kept.id ? "a subscription is live" : null));
+    const unregister = registerOrgDeletionGuard(async (_env, orgId) =>
+      orgId === kept.id ? "a subscription is live" : null,
+    );
     const refused = await api(`/v1/orgs/${kept.id}`, { method: "DELETE", headers: as(owner) });
+    unregister();
     expect(expectProblem(refused, 409, "conflict").detail).toContain("a subscription is live");
     expect((await api(`/v1/orgs/${gone.id}`, { method: "DELETE", headers: as(owner) })).status).toBe(204);
     expectProblem(await api(`/v1/orgs/${gone.id}`, { headers: as(owner) }), 404, "not_found");
@@ -121,6 +127,43 @@ describe("invitations", () => {
     expectProblem(await api("/v1/invitations/accept", { json: { token }, headers: as(unverified) }), 403, "forbidden");
     const members = await api<{ items: unknown[] }>(`/v1/orgs/${org.id}/members`, { headers: as(owner) });
     expect(members.body.items).toHaveLength(1);
+  });
+
+  it("another org's invitation id answers 404 under an org you manage", async () => {
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const aliceOrg = await createOrg(alice, "Alice Co");
+    const bobOrg = await createOrg(bob, "Bob Co");
+    const invited = await api<{ id: string }>(`/v1/orgs/${bobOrg.id}/invitations`, {
+      json: { email: "someone@example.com", role: "member" },
+      headers: as(bob),
+    });
+    const crossed = await api(`/v1/orgs/${aliceOrg.id}/invitations/${invited.body.id}`, {
+      method: "DELETE",
+      headers: as(alice),
+    });
+    expectProblem(crossed, 404, "not_found");
+    const stillPending = await api<{ items: { id: string }[] }>(`/v1/orgs/${bobOrg.id}/invitations`, {
+      headers: as(bob),
+    });
+    expect(stillPending.body.items.map((item) => item.id)).toEqual([invited.body.id]);
+  });
+
+  it("dies when its inviter loses the right to grant it", async () => {
+    const owner = await registerUser();
+    const admin = await verified();
+    const invitee = await verified();
+    const org = await createOrg(owner);
+    await join(org, owner, admin, "admin");
+    await api(`/v1/orgs/${org.id}/invitations`, { json: { email: invitee.email, role: "admin" }, headers: as(admin) });
+    const token = await emailedToken(invitee.email, "invitation");
+    await api(`/v1/orgs/${org.id}/members/${admin.user.id}`, {
+      method: "PATCH",
+      json: { role: "member" },
+      headers: as(owner),
+    });
+    expectProblem(await api("/v1/invitations/accept", { json: { token }, headers: as(invitee) }), 400, "invalid_token");
+    expectProblem(await api(`/v1/orgs/${org.id}`, { headers: as(invitee) }), 404, "not_found");
   });
 
   it("revoked and expired invitations cannot be accepted", async () => {

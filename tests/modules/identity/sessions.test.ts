@@ -162,3 +162,21 @@ describe("GET and DELETE /v1/me/sessions", () => {
     expectProblem(await refresh(alice.tokens.refreshToken), 401, "invalid_refresh_token");
   });
 });
+
+describe("session last use", () => {
+  it("is recorded at most every five minutes, from access-token use", async () => {
+    const { tokens } = await registerUser();
+    const lastUsed = async () =>
+      (
+        await env.DB.prepare("SELECT last_used_at FROM sessions WHERE id = ?")
+          .bind(sessionIdOf(tokens.accessToken))
+          .first<{ last_used_at: number }>()
+      )?.last_used_at as number;
+    const started = await lastUsed();
+    await me(tokens.accessToken);
+    expect(await lastUsed()).toBe(started);
+    testClock.advance(6 * 60 * 1000);
+    await me(tokens.accessToken);
+    await expect.poll(lastUsed).toBeGreaterThan(started);
+  });
+});

@@ -3,7 +3,8 @@ import { clock } from "../../../platform/clock";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { decodeCursor, toPage } from "../../../platform/pagination";
-import { auditInsert } from "../audit";
+import { forgetKeysOf } from "../api-keys/service";
+import { auditInsertIfChanged } from "../audit";
 import { publicUser } from "../service";
 import { forgetUser } from "../session-cache";
 import { revokeUserSessions } from "../sessions";
@@ -54,25 +55,29 @@ export async function updateUser(
     throw new AppError("conflict", "Admins cannot change or disable their own account here.");
   const now = clock.now();
   const db = database(env);
-  const [user] = await db
-    .update(users)
-    .set({
-      ...(changes.role ? { role: changes.role } : {}),
-      ...(changes.disabled === undefined ? {} : { disabledAt: changes.disabled ? now : null }),
-      updatedAt: now,
-    })
-    .where(eq(users.id, userId))
-    .returning();
+  const [updated] = await db.batch([
+    db
+      .update(users)
+      .set({
+        ...(changes.role ? { role: changes.role } : {}),
+        ...(changes.disabled === undefined ? {} : { disabledAt: changes.disabled ? now : null }),
+        updatedAt: now,
+      })
+      .where(eq(users.id, userId))
+      .returning(),
+    auditInsertIfChanged(env, {
+      actorId: actor.userId,
+      action: "admin.user_updated",
+      targetType: "user",
+      targetId: userId,
+      details: changes,
+      requestId: actor.requestId,
+    }),
+  ]);
+  const [user] = updated;
   if (!user) throw new AppError("not_found", "No such user.");
   forgetUser(userId);
+  forgetKeysOf(userId);
   if (changes.disabled) await revokeUserSessions(env, userId, "disabled_by_admin");
-  await auditInsert(env, {
-    actorId: actor.userId,
-    action: "admin.user_updated",
-    targetType: "user",
-    targetId: userId,
-    details: changes,
-    requestId: actor.requestId,
-  });
   return { ...publicUser(user), disabled: user.disabledAt !== null };
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, or } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
 import { randomToken, sha256Hex } from "../../../platform/crypto";
 import { database } from "../../../platform/db";
@@ -6,10 +6,11 @@ import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { decodeCursor, toPage } from "../../../platform/pagination";
 import { TtlCache } from "../../../platform/ttl-cache";
-import { auditInsert } from "../audit";
+import { auditInsert, auditInsertIfChanged } from "../audit";
+import { can } from "../orgs/roles";
 import { requireOrgPermission } from "../orgs/tenancy";
-import { cachedMembershipRole, FRESHNESS_MS } from "../session-cache";
-import { type ApiKeyScope, apiKeys, users } from "../tables";
+import { cachedMembershipRole, FRESHNESS_MS, LAST_USED_RESOLUTION_MS } from "../session-cache";
+import { type ApiKeyScope, apiKeys, memberships, ORG_ROLES, users } from "../tables";
 
 /**
  * API keys: `sk_` and 256 random bits, shown once. Looking one up is a hash, a cached D1 read
@@ -19,7 +20,6 @@ import { type ApiKeyScope, apiKeys, users } from "../tables";
 
 export const KEY_PREFIX = "sk_";
 const VISIBLE_PREFIX_LENGTH = 11;
-export const LAST_USED_RESOLUTION_MS = 5 * 60 * 1000;
 
 type Actor = { userId: string; requestId?: string };
 type KeyRow = typeof apiKeys.$inferSelect;
@@ -87,6 +87,7 @@ export async function listApiKeys(env: Env, userId: string, page: { limit: numbe
       and(
         eq(apiKeys.userId, userId),
         isNull(apiKeys.revokedAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, clock.now())),
         cursor
           ? or(lt(apiKeys.createdAt, cursor.key), and(eq(apiKeys.createdAt, cursor.key), lt(apiKeys.id, cursor.id)))
           : undefined,
@@ -101,20 +102,25 @@ export async function listApiKeys(env: Env, userId: string, page: { limit: numbe
 export async function revokeApiKey(env: Env, actor: Actor, keyId: string) {
   const db = database(env);
   const [row] = await db
-    .update(apiKeys)
-    .set({ revokedAt: clock.now() })
-    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, actor.userId), isNull(apiKeys.revokedAt)))
-    .returning();
-  if (!row) throw new AppError("not_found", "No such API key.");
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, actor.userId)));
+  if (!row || row.revokedAt !== null) throw new AppError("not_found", "No such API key.");
+  await db.batch([
+    db
+      .update(apiKeys)
+      .set({ revokedAt: clock.now() })
+      .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt))),
+    auditInsertIfChanged(env, {
+      orgId: row.orgId,
+      actorId: actor.userId,
+      action: "api_key.revoked",
+      targetType: "api_key",
+      targetId: row.id,
+      requestId: actor.requestId,
+    }),
+  ]);
   keyCache.delete(row.keyHash);
-  await auditInsert(env, {
-    orgId: row.orgId,
-    actorId: actor.userId,
-    action: "api_key.revoked",
-    targetType: "api_key",
-    targetId: row.id,
-    requestId: actor.requestId,
-  });
 }
 
 export type KeyState =
@@ -154,8 +160,9 @@ export async function apiKeyState(env: Env, secret: string): Promise<{ hash: str
   });
   if (!state.active) return { hash, state };
   if (state.expiresAt !== null && state.expiresAt <= clock.now()) return { hash, state: { active: false } };
-  if (state.orgId && !(await cachedMembershipRole(env, state.orgId, state.userId))) {
-    return { hash, state: { active: false } };
+  if (state.orgId) {
+    const role = await cachedMembershipRole(env, state.orgId, state.userId);
+    if (!role || !can(role, "api_keys:create")) return { hash, state: { active: false } };
   }
   return { hash, state };
 }
@@ -175,4 +182,44 @@ export async function touchApiKey(env: Env, hash: string, state: Extract<KeyStat
         or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, now - LAST_USED_RESOLUTION_MS)),
       ),
     );
+}
+
+/** Roles whose members may hold org keys: a key outlives neither the membership nor the right. */
+const KEY_HOLDING_ROLES = ORG_ROLES.filter((role) => can(role, "api_keys:create"));
+
+/**
+ * For a batch right after a membership change: revokes the user's keys for the org unless
+ * their membership (as it now stands) still allows org keys, so leaving and rejoining never
+ * revives an old key.
+ */
+export function revokeOrgKeysWithoutRights(env: Env, orgId: string, userId: string) {
+  return database(env)
+    .update(apiKeys)
+    .set({ revokedAt: clock.now() })
+    .where(
+      and(
+        eq(apiKeys.orgId, orgId),
+        eq(apiKeys.userId, userId),
+        isNull(apiKeys.revokedAt),
+        notExists(
+          database(env)
+            .select({ one: sql`1` })
+            .from(memberships)
+            .where(
+              and(
+                eq(memberships.orgId, orgId),
+                eq(memberships.userId, userId),
+                inArray(memberships.role, KEY_HOLDING_ROLES),
+              ),
+            ),
+        ),
+      ),
+    );
+}
+
+/** Drops this isolate's cached state of the user's keys (all, or one org's). */
+export function forgetKeysOf(userId: string, orgId?: string): void {
+  keyCache.deleteWhere(
+    (state) => state.active && state.userId === userId && (orgId === undefined || state.orgId === orgId),
+  );
 }

@@ -7,8 +7,13 @@ export type OrgDeletionGuard = (env: Env, orgId: string) => Promise<string | nul
 
 const guards: OrgDeletionGuard[] = [];
 
-export function registerOrgDeletionGuard(guard: OrgDeletionGuard): void {
+/** Registers a guard; the answer unregisters it (for tests and hot reloads). */
+export function registerOrgDeletionGuard(guard: OrgDeletionGuard): () => void {
   guards.push(guard);
+  return () => {
+    const index = guards.indexOf(guard);
+    if (index >= 0) guards.splice(index, 1);
+  };
 }
 
 /** The first reason a registered guard gives to keep the org, or null. */

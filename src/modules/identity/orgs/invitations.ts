@@ -6,7 +6,8 @@ import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { decodeCursor, toPage } from "../../../platform/pagination";
 import { sendEmail } from "../../email/service";
-import { auditInsert } from "../audit";
+import { auditInsert, auditInsertIfChanged } from "../audit";
+import { forgetMembership } from "../session-cache";
 import { invitations, memberships, type OrgRole, orgs, users } from "../tables";
 import { can } from "./roles";
 import type { Actor } from "./service";
@@ -122,40 +123,59 @@ export async function listInvitations(env: Env, actor: Actor, orgId: string, pag
 export async function revokeInvitation(env: Env, actor: Actor, orgId: string, invitationId: string) {
   await requireOrgPermission(env, actor.userId, orgId, "invitations:manage");
   const db = database(env);
-  const revoked = await db
-    .update(invitations)
-    .set({ revokedAt: clock.now() })
-    .where(and(eq(invitations.id, invitationId), eq(invitations.orgId, orgId), pending(clock.now())))
-    .returning({ id: invitations.id });
+  const [revoked] = await db.batch([
+    db
+      .update(invitations)
+      .set({ revokedAt: clock.now() })
+      .where(and(eq(invitations.id, invitationId), eq(invitations.orgId, orgId), pending(clock.now())))
+      .returning({ id: invitations.id }),
+    auditInsertIfChanged(env, {
+      orgId,
+      actorId: actor.userId,
+      action: "invitation.revoked",
+      targetType: "invitation",
+      targetId: invitationId,
+      requestId: actor.requestId,
+    }),
+  ]);
   if (revoked.length === 0) throw new AppError("not_found", "No such pending invitation.");
-  await auditInsert(env, {
-    orgId,
-    actorId: actor.userId,
-    action: "invitation.revoked",
-    targetType: "invitation",
-    targetId: invitationId,
-    requestId: actor.requestId,
-  });
+}
+
+const invalidInvitation = () =>
+  new AppError("invalid_token", "This invitation is invalid, already used, revoked or expired.");
+
+/** The inviter must still be allowed to grant the role: rights lost since then void the invitation. */
+async function inviterStillEntitled(env: Env, invitation: InvitationRow): Promise<boolean> {
+  const role = await membershipRole(env, invitation.orgId, invitation.invitedBy);
+  if (!role || !can(role, "invitations:manage")) return false;
+  return invitation.role !== "owner" || can(role, "owners:manage");
 }
 
 export async function acceptInvitation(env: Env, actor: Actor, token: string) {
   const db = database(env);
   const now = clock.now();
-  const hash = await sha256Hex(token);
   const [invitation] = await db
     .select()
     .from(invitations)
-    .where(and(eq(invitations.tokenHash, hash), pending(now)));
-  if (!invitation) throw new AppError("invalid_token", "This invitation is invalid, already used, revoked or expired.");
+    .where(and(eq(invitations.tokenHash, await sha256Hex(token)), pending(now)));
+  if (!invitation || !(await inviterStillEntitled(env, invitation))) throw invalidInvitation();
   const [user] = await db.select().from(users).where(eq(users.id, actor.userId));
   if (!user?.emailVerifiedAt || user.email !== invitation.email) {
     throw new AppError("forbidden", "This invitation is for another email address, or yours is not verified yet.");
   }
   if (await membershipRole(env, invitation.orgId, actor.userId))
     throw new AppError("conflict", "You are already a member.");
+  let claimed: { id: string }[];
   try {
-    await db.batch([
-      // Inserts only while the invitation is still pending: a second accept inserts nothing.
+    // The claim decides: the membership and the audit entry are written only if this request
+    // turned the invitation from pending to accepted (a revoke or a second accept in between
+    // leaves nothing behind).
+    [claimed] = await db.batch([
+      db
+        .update(invitations)
+        .set({ acceptedAt: now })
+        .where(and(eq(invitations.id, invitation.id), pending(now)))
+        .returning({ id: invitations.id }),
       db.insert(memberships).select(
         db
           .select({
@@ -165,13 +185,9 @@ export async function acceptInvitation(env: Env, actor: Actor, token: string) {
             createdAt: sql<number>`${now}`.as("created_at"),
           })
           .from(invitations)
-          .where(and(eq(invitations.id, invitation.id), pending(now))),
+          .where(and(eq(invitations.id, invitation.id), eq(invitations.acceptedAt, now))),
       ),
-      db
-        .update(invitations)
-        .set({ acceptedAt: now })
-        .where(and(eq(invitations.id, invitation.id), isNull(invitations.acceptedAt))),
-      auditInsert(env, {
+      auditInsertIfChanged(env, {
         orgId: invitation.orgId,
         actorId: actor.userId,
         action: "invitation.accepted",
@@ -185,5 +201,7 @@ export async function acceptInvitation(env: Env, actor: Actor, token: string) {
     if (isUniqueViolation(error)) throw new AppError("conflict", "You are already a member.");
     throw error;
   }
+  forgetMembership(invitation.orgId, actor.userId);
+  if (claimed.length === 0) throw invalidInvitation();
   return { orgId: invitation.orgId, role: invitation.role };
 }

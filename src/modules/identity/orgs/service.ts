@@ -4,11 +4,13 @@ import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { decodeCursor, toPage } from "../../../platform/pagination";
-import { auditInsert } from "../audit";
+import { forgetKeysOf, revokeOrgKeysWithoutRights } from "../api-keys/service";
+import { auditInsert, auditInsertIfChanged } from "../audit";
+import { forgetMembership } from "../session-cache";
 import { memberships, type OrgRole, orgs, users } from "../tables";
 import { reasonToKeepOrg } from "./guards";
 import { can } from "./roles";
-import { requireOrgPermission } from "./tenancy";
+import { membershipRole, requireOrgPermission } from "./tenancy";
 
 /** Organizations and their members. Every function checks the actor's permission first. */
 
@@ -82,21 +84,20 @@ export async function getOrg(env: Env, actor: Actor, orgId: string) {
 export async function updateOrg(env: Env, actor: Actor, orgId: string, input: { name: string }) {
   const role = await requireOrgPermission(env, actor.userId, orgId, "org:update");
   const db = database(env);
-  const [org] = await db
-    .update(orgs)
-    .set({ name: input.name, updatedAt: clock.now() })
-    .where(eq(orgs.id, orgId))
-    .returning();
+  const [updated] = await db.batch([
+    db.update(orgs).set({ name: input.name, updatedAt: clock.now() }).where(eq(orgs.id, orgId)).returning(),
+    auditInsertIfChanged(env, {
+      orgId,
+      actorId: actor.userId,
+      action: "org.updated",
+      targetType: "org",
+      targetId: orgId,
+      details: input,
+      requestId: actor.requestId,
+    }),
+  ]);
+  const [org] = updated;
   if (!org) throw new AppError("not_found", "No such organization.");
-  await auditInsert(env, {
-    orgId,
-    actorId: actor.userId,
-    action: "org.updated",
-    targetType: "org",
-    targetId: orgId,
-    details: input,
-    requestId: actor.requestId,
-  });
   return publicOrg(org, role);
 }
 
@@ -164,6 +165,12 @@ async function targetRole(env: Env, orgId: string, userId: string): Promise<OrgR
   return row.role;
 }
 
+/** After a 0-row membership write: gone meanwhile (404), or kept as the last owner (409). */
+async function refusedMembershipChange(env: Env, orgId: string, userId: string): Promise<AppError> {
+  const role = await membershipRole(env, orgId, userId);
+  return role ? lastOwner() : new AppError("not_found", "No such member.");
+}
+
 export async function changeMemberRole(env: Env, actor: Actor, orgId: string, userId: string, role: OrgRole) {
   const actorRole = await requireOrgPermission(env, actor.userId, orgId, "members:manage");
   const current = await targetRole(env, orgId, userId);
@@ -171,44 +178,56 @@ export async function changeMemberRole(env: Env, actor: Actor, orgId: string, us
     throw new AppError("forbidden", "Only owners can make or unmake owners.");
   }
   const db = database(env);
-  // One statement decides, so two owners demoting each other cannot leave the org ownerless.
-  const changed = await db
-    .update(memberships)
-    .set({ role })
-    .where(
-      and(
-        eq(memberships.orgId, orgId),
-        eq(memberships.userId, userId),
-        role === "owner" ? undefined : keepsAnOwner(orgId),
-      ),
-    )
-    .returning({ userId: memberships.userId });
-  if (changed.length === 0) throw lastOwner();
-  await auditInsert(env, {
-    orgId,
-    actorId: actor.userId,
-    action: "member.role_changed",
-    targetType: "user",
-    targetId: userId,
-    details: { from: current, to: role },
-    requestId: actor.requestId,
-  });
+  // One statement decides, so two owners demoting each other cannot leave the org ownerless;
+  // the audit entry and the revocation of keys the new role may not hold commit with it.
+  const [changed] = await db.batch([
+    db
+      .update(memberships)
+      .set({ role })
+      .where(
+        and(
+          eq(memberships.orgId, orgId),
+          eq(memberships.userId, userId),
+          role === "owner" ? undefined : keepsAnOwner(orgId),
+        ),
+      )
+      .returning({ userId: memberships.userId }),
+    auditInsertIfChanged(env, {
+      orgId,
+      actorId: actor.userId,
+      action: "member.role_changed",
+      targetType: "user",
+      targetId: userId,
+      details: { from: current, to: role },
+      requestId: actor.requestId,
+    }),
+    revokeOrgKeysWithoutRights(env, orgId, userId),
+  ]);
+  forgetMembership(orgId, userId);
+  forgetKeysOf(userId, orgId);
+  if (changed.length === 0) throw await refusedMembershipChange(env, orgId, userId);
 }
 
 async function deleteMembership(env: Env, actor: Actor, orgId: string, userId: string, action: string) {
-  const removed = await database(env)
-    .delete(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId), keepsAnOwner(orgId)))
-    .returning({ userId: memberships.userId });
-  if (removed.length === 0) throw lastOwner();
-  await auditInsert(env, {
-    orgId,
-    actorId: actor.userId,
-    action,
-    targetType: "user",
-    targetId: userId,
-    requestId: actor.requestId,
-  });
+  const db = database(env);
+  const [removed] = await db.batch([
+    db
+      .delete(memberships)
+      .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId), keepsAnOwner(orgId)))
+      .returning({ userId: memberships.userId }),
+    auditInsertIfChanged(env, {
+      orgId,
+      actorId: actor.userId,
+      action,
+      targetType: "user",
+      targetId: userId,
+      requestId: actor.requestId,
+    }),
+    revokeOrgKeysWithoutRights(env, orgId, userId),
+  ]);
+  forgetMembership(orgId, userId);
+  forgetKeysOf(userId, orgId);
+  if (removed.length === 0) throw await refusedMembershipChange(env, orgId, userId);
 }
 
 export async function removeMember(env: Env, actor: Actor, orgId: string, userId: string) {
