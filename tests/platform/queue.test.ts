@@ -106,6 +106,13 @@ describe("enqueue", () => {
     expect(count?.n).toBe(1);
   });
 
+  it("keeps the task for the cron when the send fails, without failing the caller", async () => {
+    vi.spyOn(env.JOBS, "send").mockRejectedValue(new Error("queue unavailable"));
+    const result = await enqueue(env, noteTask, { text: "later" }, { reference: "note:send-fails" });
+    expect(result).toMatchObject({ status: "received", sent: false });
+    expect((await rowOf(result.taskId))?.status).toBe("received");
+  });
+
   it("refuses a reference reused for other work", async () => {
     await record("note:one", "first");
     await expect(record("note:one", "second")).rejects.toThrow(/already names other work/);
