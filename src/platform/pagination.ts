@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { and, asc, desc, eq, gt, lt, or } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { AppError } from "./errors";
 
 /**
@@ -42,4 +44,17 @@ export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => Cursor
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(cursorOf(last)) : null };
+}
+
+/**
+ * Keyset pagination over (sort key, id): the condition that skips to after the cursor, and
+ * the matching order. Fetch `limit + 1` rows and hand them to `toPage`.
+ */
+export function keyset(cursorText: string | undefined, key: SQLiteColumn, id: SQLiteColumn, direction: "asc" | "desc") {
+  const cursor = decodeCursor(cursorText);
+  const after = direction === "asc" ? gt : lt;
+  return {
+    after: cursor ? or(after(key, cursor.key), and(eq(key, cursor.key), after(id, cursor.id))) : undefined,
+    orderBy: direction === "asc" ? [asc(key), asc(id)] : [desc(key), desc(id)],
+  };
 }

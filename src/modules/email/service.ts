@@ -1,9 +1,8 @@
-import { and, desc, eq, lt, or } from "drizzle-orm";
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
 import { newId } from "../../platform/ids";
-import { decodeCursor, toPage } from "../../platform/pagination";
+import { keyset, toPage } from "../../platform/pagination";
 import { enqueue } from "../../platform/queue/tasks";
 import { deliverEmailTask } from "./consumers";
 import { emailOutbox } from "./tables";
@@ -41,19 +40,12 @@ export async function sendEmail<T extends TemplateName>(
 
 /** Newest first: the development outbox. */
 export async function listOutbox(env: Env, page: { limit: number; cursor?: string }) {
-  const cursor = decodeCursor(page.cursor);
+  const seek = keyset(page.cursor, emailOutbox.createdAt, emailOutbox.id, "desc");
   const rows = await database(env)
     .select()
     .from(emailOutbox)
-    .where(
-      cursor
-        ? or(
-            lt(emailOutbox.createdAt, cursor.key),
-            and(eq(emailOutbox.createdAt, cursor.key), lt(emailOutbox.id, cursor.id)),
-          )
-        : undefined,
-    )
-    .orderBy(desc(emailOutbox.createdAt), desc(emailOutbox.id))
+    .where(seek.after)
+    .orderBy(...seek.orderBy)
     .limit(page.limit + 1);
   const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
   return {

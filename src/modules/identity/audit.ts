@@ -1,8 +1,8 @@
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
 import { newId } from "../../platform/ids";
-import { decodeCursor, toPage } from "../../platform/pagination";
+import { keyset, toPage } from "../../platform/pagination";
 import { auditLog } from "./tables";
 
 /** The audit log: append-only records of who changed roles, members, invitations, keys, users. */
@@ -51,19 +51,12 @@ export function auditInsertIfChanged(env: Env, entry: AuditEntry) {
 }
 
 export async function listAudit(env: Env, filter: { orgId?: string }, page: { limit: number; cursor?: string }) {
-  const cursor = decodeCursor(page.cursor);
+  const seek = keyset(page.cursor, auditLog.createdAt, auditLog.id, "desc");
   const rows = await database(env)
     .select()
     .from(auditLog)
-    .where(
-      and(
-        filter.orgId ? eq(auditLog.orgId, filter.orgId) : undefined,
-        cursor
-          ? or(lt(auditLog.createdAt, cursor.key), and(eq(auditLog.createdAt, cursor.key), lt(auditLog.id, cursor.id)))
-          : undefined,
-      ),
-    )
-    .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
+    .where(and(filter.orgId ? eq(auditLog.orgId, filter.orgId) : undefined, seek.after))
+    .orderBy(...seek.orderBy)
     .limit(page.limit + 1);
   const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
   return {

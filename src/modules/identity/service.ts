@@ -1,10 +1,10 @@
-import { and, desc, eq, gt, isNull, lt, or } from "drizzle-orm";
+import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Config } from "../../env";
 import { clock } from "../../platform/clock";
 import { database, isUniqueViolation } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
-import { decodeCursor, toPage } from "../../platform/pagination";
+import { keyset, toPage } from "../../platform/pagination";
 import { sendVerification, voidResetLinks } from "./email-flows";
 import { requireAcceptablePassword } from "./password-policy";
 import { hashPassword, spendOneDerivation, verifyPassword } from "./passwords";
@@ -141,22 +141,13 @@ export async function listSessions(
   principal: { id: string; sessionId?: string },
   page: { limit: number; cursor?: string },
 ) {
-  const cursor = decodeCursor(page.cursor);
+  const seek = keyset(page.cursor, sessions.createdAt, sessions.id, "desc");
   const now = clock.now();
   const rows = await database(env)
     .select()
     .from(sessions)
-    .where(
-      and(
-        eq(sessions.userId, principal.id),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, now),
-        cursor
-          ? or(lt(sessions.createdAt, cursor.key), and(eq(sessions.createdAt, cursor.key), lt(sessions.id, cursor.id)))
-          : undefined,
-      ),
-    )
-    .orderBy(desc(sessions.createdAt), desc(sessions.id))
+    .where(and(eq(sessions.userId, principal.id), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), seek.after))
+    .orderBy(...seek.orderBy)
     .limit(page.limit + 1);
   const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
   return {

@@ -1,8 +1,8 @@
-import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
-import { decodeCursor, toPage } from "../../../platform/pagination";
+import { keyset, toPage } from "../../../platform/pagination";
 import { forgetKeysOf } from "../api-keys/service";
 import { auditInsertIfChanged } from "../audit";
 import { publicUser } from "../service";
@@ -22,7 +22,7 @@ export async function listUsers(
   filter: { emailPrefix?: string; role?: "user" | "admin" },
   page: { limit: number; cursor?: string },
 ) {
-  const cursor = decodeCursor(page.cursor);
+  const seek = keyset(page.cursor, users.createdAt, users.id, "asc");
   const rows = await database(env)
     .select()
     .from(users)
@@ -30,12 +30,10 @@ export async function listUsers(
       and(
         filter.emailPrefix ? sql`${users.email} LIKE ${likePrefix(filter.emailPrefix)} ESCAPE '\\'` : undefined,
         filter.role ? eq(users.role, filter.role) : undefined,
-        cursor
-          ? or(gt(users.createdAt, cursor.key), and(eq(users.createdAt, cursor.key), gt(users.id, cursor.id)))
-          : undefined,
+        seek.after,
       ),
     )
-    .orderBy(asc(users.createdAt), asc(users.id))
+    .orderBy(...seek.orderBy)
     .limit(page.limit + 1);
   const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
   return {

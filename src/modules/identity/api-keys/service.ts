@@ -1,10 +1,10 @@
-import { and, desc, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
 import { randomToken, sha256Hex } from "../../../platform/crypto";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
-import { decodeCursor, toPage } from "../../../platform/pagination";
+import { keyset, toPage } from "../../../platform/pagination";
 import { TtlCache } from "../../../platform/ttl-cache";
 import { auditInsert, auditInsertIfChanged } from "../audit";
 import { can } from "../orgs/roles";
@@ -79,7 +79,7 @@ export async function createApiKey(
 }
 
 export async function listApiKeys(env: Env, userId: string, page: { limit: number; cursor?: string }) {
-  const cursor = decodeCursor(page.cursor);
+  const seek = keyset(page.cursor, apiKeys.createdAt, apiKeys.id, "desc");
   const rows = await database(env)
     .select()
     .from(apiKeys)
@@ -88,12 +88,10 @@ export async function listApiKeys(env: Env, userId: string, page: { limit: numbe
         eq(apiKeys.userId, userId),
         isNull(apiKeys.revokedAt),
         or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, clock.now())),
-        cursor
-          ? or(lt(apiKeys.createdAt, cursor.key), and(eq(apiKeys.createdAt, cursor.key), lt(apiKeys.id, cursor.id)))
-          : undefined,
+        seek.after,
       ),
     )
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .orderBy(...seek.orderBy)
     .limit(page.limit + 1);
   const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
   return { items: items.map(publicKey), nextCursor };

@@ -1,10 +1,10 @@
-import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
 import { randomToken, sha256Hex } from "../../../platform/crypto";
 import { database, isUniqueViolation } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
-import { decodeCursor, toPage } from "../../../platform/pagination";
+import { keyset, toPage } from "../../../platform/pagination";
 import { sendEmail } from "../../email/service";
 import { auditInsert, auditInsertIfChanged } from "../audit";
 import { forgetMembership } from "../session-cache";
@@ -98,23 +98,12 @@ const pending = (now: number) =>
 
 export async function listInvitations(env: Env, actor: Actor, orgId: string, page: { limit: number; cursor?: string }) {
   await requireOrgPermission(env, actor.userId, orgId, "invitations:manage");
-  const cursor = decodeCursor(page.cursor);
+  const seek = keyset(page.cursor, invitations.createdAt, invitations.id, "desc");
   const rows = await database(env)
     .select()
     .from(invitations)
-    .where(
-      and(
-        eq(invitations.orgId, orgId),
-        pending(clock.now()),
-        cursor
-          ? or(
-              lt(invitations.createdAt, cursor.key),
-              and(eq(invitations.createdAt, cursor.key), lt(invitations.id, cursor.id)),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(desc(invitations.createdAt), desc(invitations.id))
+    .where(and(eq(invitations.orgId, orgId), pending(clock.now()), seek.after))
+    .orderBy(...seek.orderBy)
     .limit(page.limit + 1);
   const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
   return { items: items.map(publicInvitation), nextCursor };

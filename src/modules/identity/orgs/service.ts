@@ -1,9 +1,9 @@
-import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
-import { decodeCursor, toPage } from "../../../platform/pagination";
+import { keyset, toPage } from "../../../platform/pagination";
 import { forgetKeysOf, revokeOrgKeysWithoutRights } from "../api-keys/service";
 import { auditInsert, auditInsertIfChanged } from "../audit";
 import { forgetMembership } from "../session-cache";
@@ -51,20 +51,13 @@ export async function createOrg(env: Env, actor: Actor, input: { name: string })
 }
 
 export async function listMyOrgs(env: Env, userId: string, page: { limit: number; cursor?: string }) {
-  const cursor = decodeCursor(page.cursor);
+  const seek = keyset(page.cursor, orgs.createdAt, orgs.id, "asc");
   const rows = await database(env)
     .select({ org: orgs, role: memberships.role })
     .from(memberships)
     .innerJoin(orgs, eq(orgs.id, memberships.orgId))
-    .where(
-      and(
-        eq(memberships.userId, userId),
-        cursor
-          ? or(gt(orgs.createdAt, cursor.key), and(eq(orgs.createdAt, cursor.key), gt(orgs.id, cursor.id)))
-          : undefined,
-      ),
-    )
-    .orderBy(asc(orgs.createdAt), asc(orgs.id))
+    .where(and(eq(memberships.userId, userId), seek.after))
+    .orderBy(...seek.orderBy)
     .limit(page.limit + 1);
   const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.org.createdAt, id: row.org.id }));
   return { items: items.map((row) => publicOrg(row.org, row.role)), nextCursor };
@@ -121,7 +114,7 @@ export async function deleteOrg(env: Env, actor: Actor, orgId: string) {
 
 export async function listMembers(env: Env, actor: Actor, orgId: string, page: { limit: number; cursor?: string }) {
   await requireOrgPermission(env, actor.userId, orgId, "members:read");
-  const cursor = decodeCursor(page.cursor);
+  const seek = keyset(page.cursor, memberships.createdAt, memberships.userId, "asc");
   const rows = await database(env)
     .select({
       userId: users.id,
@@ -132,18 +125,8 @@ export async function listMembers(env: Env, actor: Actor, orgId: string, page: {
     })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(
-      and(
-        eq(memberships.orgId, orgId),
-        cursor
-          ? or(
-              gt(memberships.createdAt, cursor.key),
-              and(eq(memberships.createdAt, cursor.key), gt(memberships.userId, cursor.id)),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(asc(memberships.createdAt), asc(memberships.userId))
+    .where(and(eq(memberships.orgId, orgId), seek.after))
+    .orderBy(...seek.orderBy)
     .limit(page.limit + 1);
   const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.joinedAt, id: row.userId }));
   return { items: items.map((row) => ({ ...row, joinedAt: clock.iso(row.joinedAt) })), nextCursor };
