@@ -114,3 +114,12 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     responses: { ...problemResponses(codes), ...config.responses },
   }) as R & { getRoutingPath(): string };
 }
+
+/** A JSON response for a route contract. */
+export const jsonResponse = <T>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+/** A JSON request body for a route contract (`request: { body: jsonRequestBody(schema) }`). */
+export const jsonRequestBody = <T>(schema: T) => ({ content: { "application/json": { schema } } });

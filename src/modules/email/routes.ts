@@ -1,4 +1,4 @@
-import { defineRoute } from "../../platform/openapi";
+import { defineRoute, jsonResponse } from "../../platform/openapi";
 import { PaginationQuery } from "../../platform/pagination";
 import { OutboxPageSchema } from "./schema";
 
@@ -9,12 +9,7 @@ export const listOutbox = defineRoute(
     tags: ["Development"],
     summary: "Emails written to the outbox (ENVIRONMENT=development on localhost only; 404 otherwise)",
     request: { query: PaginationQuery },
-    responses: {
-      200: {
-        description: "A page of messages, newest first",
-        content: { "application/json": { schema: OutboxPageSchema } },
-      },
-    },
+    responses: { 200: jsonResponse(OutboxPageSchema, "A page of messages, newest first") },
   },
   { errors: ["not_found"] },
 );

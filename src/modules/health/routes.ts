@@ -1,4 +1,4 @@
-import { defineRoute } from "../../platform/openapi";
+import { defineRoute, jsonResponse } from "../../platform/openapi";
 import { HealthSchema, ReadinessSchema } from "./schema";
 
 export const health = defineRoute({
@@ -7,7 +7,7 @@ export const health = defineRoute({
   tags: ["Health"],
   summary: "Liveness: the Worker answers",
   responses: {
-    200: { description: "Alive", content: { "application/json": { schema: HealthSchema } } },
+    200: jsonResponse(HealthSchema, "Alive"),
   },
 });
 
@@ -20,7 +20,7 @@ export const readiness = defineRoute(
     description:
       "Checks D1, KV and R2 with a latency for each. 503 problem+json with the `checks` when one fails. `queue` reports the last processed heartbeat and never fails readiness.",
     responses: {
-      200: { description: "Ready", content: { "application/json": { schema: ReadinessSchema } } },
+      200: jsonResponse(ReadinessSchema, "Ready"),
     },
   },
   { errors: ["not_ready"] },

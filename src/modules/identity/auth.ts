@@ -107,3 +107,9 @@ export function authRoute<P extends string, R extends Omit<RouteConfig, "path"> 
     { ...routeOptions, errors },
   ) as unknown as R & { getRoutingPath(): string };
 }
+
+/** The signed-in principal of a route built with `authRoute` (its middleware set it). */
+export const principalOf = (c: Context<AppEnv>): Principal => c.get("principal") as Principal;
+
+/** Who acts, and the request id their audit entries carry. */
+export const actorOf = (c: Context<AppEnv>) => ({ userId: principalOf(c).id, requestId: c.get("requestId") });

@@ -1,7 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv, Principal } from "../../platform/context";
+import type { AppEnv } from "../../platform/context";
 import { describeError } from "../../platform/logger";
+import { principalOf } from "./auth";
 import * as flows from "./email-flows";
 import type * as routes from "./routes";
 import * as service from "./service";
@@ -14,9 +15,6 @@ const clientOf = (c: Context<AppEnv>): ClientInfo => ({
   userAgent: c.req.header("user-agent") ?? null,
   ip: c.req.header("cf-connecting-ip") ?? null,
 });
-
-/** Set by `authRoute`'s middleware on every route that uses these handlers. */
-const principalOf = (c: Context<AppEnv>): Principal => c.get("principal") as Principal;
 
 export const register: Handler<"register"> = async (c) =>
   c.json(await service.register(c.env, c.get("config"), c.req.valid("json"), clientOf(c)), 201);

@@ -1,4 +1,4 @@
-import { defineRoute } from "../../platform/openapi";
+import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { PaginationQuery } from "../../platform/pagination";
 import { authRoute } from "./auth";
 import {
@@ -20,8 +20,6 @@ import {
   VerifyEmailBody,
 } from "./schema";
 
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-const jsonBody = <T>(schema: T) => ({ body: { content: { "application/json": { schema } } } });
 const noContent = { 204: { description: "Done" } };
 const accepted = (description: string) => ({ 202: { description } });
 const tags = ["Identity"];
@@ -33,8 +31,8 @@ export const register = defineRoute(
     tags,
     summary: "Create an account and sign in",
     description: "Answers 409 when the email is taken: this endpoint reveals which emails have accounts (see README).",
-    request: jsonBody(RegisterBody),
-    responses: { 201: json(AuthResultSchema, "The new user and a token pair") },
+    request: { body: jsonRequestBody(RegisterBody) },
+    responses: { 201: jsonResponse(AuthResultSchema, "The new user and a token pair") },
   },
   { errors: ["conflict"] },
 );
@@ -45,8 +43,8 @@ export const login = defineRoute(
     path: "/v1/auth/login",
     tags,
     summary: "Sign in with email and password",
-    request: jsonBody(LoginBody),
-    responses: { 200: json(AuthResultSchema, "The user and a token pair") },
+    request: { body: jsonRequestBody(LoginBody) },
+    responses: { 200: jsonResponse(AuthResultSchema, "The user and a token pair") },
   },
   { errors: ["invalid_credentials"] },
 );
@@ -57,8 +55,8 @@ export const refresh = defineRoute(
     path: "/v1/auth/refresh",
     tags,
     summary: "Rotate a refresh token for a new token pair",
-    request: jsonBody(RefreshBody),
-    responses: { 200: json(TokenPairSchema, "A new token pair; the presented refresh token is spent") },
+    request: { body: jsonRequestBody(RefreshBody) },
+    responses: { 200: jsonResponse(TokenPairSchema, "A new token pair; the presented refresh token is spent") },
   },
   { errors: ["invalid_refresh_token", "refresh_token_reused"] },
 );
@@ -84,7 +82,7 @@ export const jwks = defineRoute({
   path: "/.well-known/jwks.json",
   tags,
   summary: "Public keys that verify access tokens",
-  responses: { 200: json(JwksSchema, "The JSON Web Key Set") },
+  responses: { 200: jsonResponse(JwksSchema, "The JSON Web Key Set") },
 });
 
 export const getMe = authRoute({
@@ -92,7 +90,7 @@ export const getMe = authRoute({
   path: "/v1/me",
   tags,
   summary: "The signed-in user",
-  responses: { 200: json(UserSchema, "The user") },
+  responses: { 200: jsonResponse(UserSchema, "The user") },
 });
 
 export const updateMe = authRoute({
@@ -100,8 +98,8 @@ export const updateMe = authRoute({
   path: "/v1/me",
   tags,
   summary: "Update name, locale, time zone or preferences",
-  request: jsonBody(UpdateMeBody),
-  responses: { 200: json(UserSchema, "The updated user") },
+  request: { body: jsonRequestBody(UpdateMeBody) },
+  responses: { 200: jsonResponse(UserSchema, "The updated user") },
 });
 
 export const changePassword = authRoute({
@@ -109,7 +107,7 @@ export const changePassword = authRoute({
   path: "/v1/me/password",
   tags,
   summary: "Change the password; every other session ends",
-  request: jsonBody(ChangePasswordBody),
+  request: { body: jsonRequestBody(ChangePasswordBody) },
   responses: noContent,
 });
 
@@ -119,7 +117,7 @@ export const listSessions = authRoute({
   tags,
   summary: "The caller's live sessions",
   request: { query: PaginationQuery },
-  responses: { 200: json(SessionListSchema, "A page of sessions, newest first") },
+  responses: { 200: jsonResponse(SessionListSchema, "A page of sessions, newest first") },
 });
 
 export const endSession = authRoute(
@@ -140,7 +138,7 @@ export const verifyEmail = defineRoute(
     path: "/v1/auth/verify-email",
     tags,
     summary: "Confirm an email address (or an email change) with the emailed token",
-    request: jsonBody(VerifyEmailBody),
+    request: { body: jsonRequestBody(VerifyEmailBody) },
     responses: noContent,
   },
   { errors: ["invalid_token", "conflict"] },
@@ -153,7 +151,7 @@ export const resendVerification = defineRoute({
   summary: "Email a new verification link",
   description:
     "Always 202: a link goes out only when the account exists and is not verified yet, which the answer does not reveal.",
-  request: jsonBody(ResendVerificationBody),
+  request: { body: jsonRequestBody(ResendVerificationBody) },
   responses: accepted("If the account needs one, a link is on its way"),
 });
 
@@ -163,7 +161,7 @@ export const forgotPassword = defineRoute({
   tags,
   summary: "Email a password-reset link",
   description: "Always 202, whether or not the account exists, so it reveals nothing.",
-  request: jsonBody(ForgotPasswordBody),
+  request: { body: jsonRequestBody(ForgotPasswordBody) },
   responses: accepted("If the account exists, a link is on its way"),
 });
 
@@ -173,7 +171,7 @@ export const resetPassword = defineRoute(
     path: "/v1/auth/password/reset",
     tags,
     summary: "Set a new password with the emailed token; every session ends",
-    request: jsonBody(ResetPasswordBody),
+    request: { body: jsonRequestBody(ResetPasswordBody) },
     responses: noContent,
   },
   { errors: ["invalid_token"] },
@@ -185,7 +183,7 @@ export const changeEmail = authRoute(
     path: "/v1/me/email",
     tags,
     summary: "Change the email address once the new one is verified",
-    request: jsonBody(ChangeEmailBody),
+    request: { body: jsonRequestBody(ChangeEmailBody) },
     responses: accepted("A confirmation link was sent to the new address"),
   },
   { errors: ["conflict"] },

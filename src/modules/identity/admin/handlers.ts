@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv, Principal } from "../../../platform/context";
+import type { AppEnv } from "../../../platform/context";
 import { listAudit } from "../audit";
+import { actorOf } from "../auth";
 import type * as routes from "./routes";
 import * as service from "./service";
 
@@ -12,8 +13,7 @@ export const listUsers: Handler<"listUsers"> = async (c) => {
 };
 
 export const updateUser: Handler<"updateUser"> = async (c) => {
-  const actor = { userId: (c.get("principal") as Principal).id, requestId: c.get("requestId") };
-  return c.json(await service.updateUser(c.env, actor, c.req.valid("param").id, c.req.valid("json")), 200);
+  return c.json(await service.updateUser(c.env, actorOf(c), c.req.valid("param").id, c.req.valid("json")), 200);
 };
 
 export const platformAudit: Handler<"platformAudit"> = async (c) =>

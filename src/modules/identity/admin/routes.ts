@@ -1,9 +1,9 @@
+import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
 import { PaginationQuery } from "../../../platform/pagination";
 import { authRoute } from "../auth";
 import { AuditListSchema } from "../orgs/schema";
 import { AdminUpdateUserBody, AdminUserListSchema, AdminUserParams, AdminUserQuery, AdminUserSchema } from "./schema";
 
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["Admin"];
 
 export const listUsers = authRoute(
@@ -13,7 +13,7 @@ export const listUsers = authRoute(
     tags,
     summary: "Users, oldest first, filtered by email prefix and role",
     request: { query: AdminUserQuery },
-    responses: { 200: json(AdminUserListSchema, "A page of users") },
+    responses: { 200: jsonResponse(AdminUserListSchema, "A page of users") },
   },
   { admin: true },
 );
@@ -24,8 +24,8 @@ export const updateUser = authRoute(
     path: "/v1/admin/users/{id}",
     tags,
     summary: "Change a user's platform role or disable them (disabling ends their sessions)",
-    request: { params: AdminUserParams, body: { content: { "application/json": { schema: AdminUpdateUserBody } } } },
-    responses: { 200: json(AdminUserSchema, "The user") },
+    request: { params: AdminUserParams, body: jsonRequestBody(AdminUpdateUserBody) },
+    responses: { 200: jsonResponse(AdminUserSchema, "The user") },
   },
   { admin: true, errors: ["conflict"] },
 );
@@ -37,7 +37,7 @@ export const platformAudit = authRoute(
     tags,
     summary: "The whole audit log, newest first",
     request: { query: PaginationQuery },
-    responses: { 200: json(AuditListSchema, "A page of entries") },
+    responses: { 200: jsonResponse(AuditListSchema, "A page of entries") },
   },
   { admin: true },
 );

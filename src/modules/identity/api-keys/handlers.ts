@@ -1,15 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { AppEnv, Principal } from "../../../platform/context";
+import type { AppEnv } from "../../../platform/context";
+import { actorOf } from "../auth";
 import type * as routes from "./routes";
 import * as service from "./service";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
-
-const actorOf = (c: Context<AppEnv>) => ({
-  userId: (c.get("principal") as Principal).id,
-  requestId: c.get("requestId"),
-});
 
 export const createApiKey: Handler<"createApiKey"> = async (c) =>
   c.json(await service.createApiKey(c.env, actorOf(c), c.req.valid("json")), 201);

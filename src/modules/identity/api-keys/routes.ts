@@ -1,8 +1,8 @@
+import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
 import { PaginationQuery } from "../../../platform/pagination";
 import { authRoute } from "../auth";
 import { ApiKeyListSchema, ApiKeyParams, CreateApiKeyBody, CreatedApiKeySchema } from "./schema";
 
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["API keys"];
 
 export const createApiKey = authRoute({
@@ -10,8 +10,8 @@ export const createApiKey = authRoute({
   path: "/v1/api-keys",
   tags,
   summary: "Create an API key; its secret is shown once",
-  request: { body: { content: { "application/json": { schema: CreateApiKeyBody } } } },
-  responses: { 201: json(CreatedApiKeySchema, "The key and its secret") },
+  request: { body: jsonRequestBody(CreateApiKeyBody) },
+  responses: { 201: jsonResponse(CreatedApiKeySchema, "The key and its secret") },
 });
 
 export const listApiKeys = authRoute({
@@ -20,7 +20,7 @@ export const listApiKeys = authRoute({
   tags,
   summary: "The caller's live API keys",
   request: { query: PaginationQuery },
-  responses: { 200: json(ApiKeyListSchema, "A page of keys, newest first") },
+  responses: { 200: jsonResponse(ApiKeyListSchema, "A page of keys, newest first") },
 });
 
 export const revokeApiKey = authRoute({

@@ -1,19 +1,13 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { AppEnv, Principal } from "../../../platform/context";
+import type { AppEnv } from "../../../platform/context";
 import { listAudit } from "../audit";
+import { actorOf } from "../auth";
 import * as invitations from "./invitations";
 import type * as routes from "./routes";
 import * as service from "./service";
 import { requireOrgPermission } from "./tenancy";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
-
-/** The acting user and the request id that audit entries carry. */
-const actorOf = (c: Context<AppEnv>): service.Actor => ({
-  userId: (c.get("principal") as Principal).id,
-  requestId: c.get("requestId"),
-});
 
 export const createOrg: Handler<"createOrg"> = async (c) =>
   c.json(await service.createOrg(c.env, actorOf(c), c.req.valid("json")), 201);

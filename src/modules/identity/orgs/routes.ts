@@ -1,3 +1,4 @@
+import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
 import { PaginationQuery } from "../../../platform/pagination";
 import { authRoute } from "../auth";
 import {
@@ -18,8 +19,6 @@ import {
   UpdateOrgBody,
 } from "./schema";
 
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-const jsonBody = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const noContent = { 204: { description: "Done" } };
 const tags = ["Organizations"];
 /** Every org route may answer 404 (not a member: the org does not exist for you) or 403 (role too low). */
@@ -30,8 +29,8 @@ export const createOrg = authRoute({
   path: "/v1/orgs",
   tags,
   summary: "Create an organization; the caller becomes its owner",
-  request: { body: jsonBody(CreateOrgBody) },
-  responses: { 201: json(OrgSchema, "The organization") },
+  request: { body: jsonRequestBody(CreateOrgBody) },
+  responses: { 201: jsonResponse(OrgSchema, "The organization") },
 });
 
 export const listOrgs = authRoute({
@@ -40,7 +39,7 @@ export const listOrgs = authRoute({
   tags,
   summary: "The organizations the caller belongs to",
   request: { query: PaginationQuery },
-  responses: { 200: json(OrgListSchema, "A page of organizations") },
+  responses: { 200: jsonResponse(OrgListSchema, "A page of organizations") },
 });
 
 export const getOrg = authRoute(
@@ -50,7 +49,7 @@ export const getOrg = authRoute(
     tags,
     summary: "One organization",
     request: { params: OrgIdParams },
-    responses: { 200: json(OrgSchema, "The organization") },
+    responses: { 200: jsonResponse(OrgSchema, "The organization") },
   },
   orgErrors,
 );
@@ -61,8 +60,8 @@ export const updateOrg = authRoute(
     path: "/v1/orgs/{orgId}",
     tags,
     summary: "Rename an organization (admins and owners)",
-    request: { params: OrgIdParams, body: jsonBody(UpdateOrgBody) },
-    responses: { 200: json(OrgSchema, "The organization") },
+    request: { params: OrgIdParams, body: jsonRequestBody(UpdateOrgBody) },
+    responses: { 200: jsonResponse(OrgSchema, "The organization") },
   },
   orgErrors,
 );
@@ -86,7 +85,7 @@ export const listMembers = authRoute(
     tags,
     summary: "Members of an organization",
     request: { params: OrgIdParams, query: PaginationQuery },
-    responses: { 200: json(MemberListSchema, "A page of members, oldest first") },
+    responses: { 200: jsonResponse(MemberListSchema, "A page of members, oldest first") },
   },
   orgErrors,
 );
@@ -97,7 +96,7 @@ export const updateMember = authRoute(
     path: "/v1/orgs/{orgId}/members/{userId}",
     tags,
     summary: "Change a member's role (owners alone make or unmake owners; the last owner stays)",
-    request: { params: MemberParams, body: jsonBody(UpdateMemberBody) },
+    request: { params: MemberParams, body: jsonRequestBody(UpdateMemberBody) },
     responses: noContent,
   },
   { errors: ["not_found", "forbidden", "conflict"] },
@@ -133,8 +132,8 @@ export const createInvitation = authRoute(
     path: "/v1/orgs/{orgId}/invitations",
     tags,
     summary: "Invite someone by email (admins and owners; owners alone invite owners)",
-    request: { params: OrgIdParams, body: jsonBody(CreateInvitationBody) },
-    responses: { 201: json(InvitationSchema, "The invitation; its token went by email") },
+    request: { params: OrgIdParams, body: jsonRequestBody(CreateInvitationBody) },
+    responses: { 201: jsonResponse(InvitationSchema, "The invitation; its token went by email") },
   },
   { errors: ["not_found", "forbidden", "conflict"] },
 );
@@ -146,7 +145,7 @@ export const listInvitations = authRoute(
     tags,
     summary: "Pending invitations",
     request: { params: OrgIdParams, query: PaginationQuery },
-    responses: { 200: json(InvitationListSchema, "A page of pending invitations, newest first") },
+    responses: { 200: jsonResponse(InvitationListSchema, "A page of pending invitations, newest first") },
   },
   orgErrors,
 );
@@ -169,8 +168,8 @@ export const acceptInvitation = authRoute(
     path: "/v1/invitations/accept",
     tags,
     summary: "Accept an invitation sent to the caller's verified email",
-    request: { body: jsonBody(AcceptInvitationBody) },
-    responses: { 200: json(MembershipSchema, "The new membership") },
+    request: { body: jsonRequestBody(AcceptInvitationBody) },
+    responses: { 200: jsonResponse(MembershipSchema, "The new membership") },
   },
   { errors: ["invalid_token", "forbidden", "conflict"] },
 );
@@ -182,7 +181,7 @@ export const orgAudit = authRoute(
     tags,
     summary: "The organization's audit log (admins and owners)",
     request: { params: OrgIdParams, query: PaginationQuery },
-    responses: { 200: json(AuditListSchema, "A page of entries, newest first") },
+    responses: { 200: jsonResponse(AuditListSchema, "A page of entries, newest first") },
   },
   orgErrors,
 );
