@@ -287,6 +287,13 @@ describe("roles", () => {
       }),
     ]);
     expect(results.map((result) => result.status).sort()).toEqual([204, 409]);
+    // The refused change left no audit entry: an entry commits only with its change.
+    const audited = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE org_id = ? AND action = 'member.role_changed'",
+    )
+      .bind(org.id)
+      .first<{ n: number }>();
+    expect(audited?.n).toBe(1);
     const owners = await env.DB.prepare("SELECT count(*) AS n FROM memberships WHERE org_id = ? AND role = 'owner'")
       .bind(org.id)
       .first<{ n: number }>();
