@@ -7,6 +7,7 @@ import { serverTiming } from "./middleware/server-timing";
 import { emailRouter } from "./modules/email";
 import { healthRouter } from "./modules/health";
 import { identityRouter } from "./modules/identity";
+import { plansRouter } from "./modules/plans";
 import { mountApiDocs } from "./platform/api-docs";
 import { handleError, notFoundOrMethodNotAllowed } from "./platform/error-handler";
 import { createRouter } from "./platform/openapi";
@@ -23,6 +24,7 @@ export function createApp() {
   app.route("/", healthRouter);
   app.route("/", identityRouter);
   app.route("/", emailRouter);
+  app.route("/", plansRouter);
   mountApiDocs(app);
 
   app.onError(handleError);

@@ -10,7 +10,7 @@ import { requireAcceptablePassword } from "./password-policy";
 import { hashPassword, spendOneDerivation, verifyPassword } from "./passwords";
 import { cachedUser, forgetUser } from "./session-cache";
 import { type ClientInfo, revokeSession, revokeUserSessions, startSession } from "./sessions";
-import { sessions, users } from "./tables";
+import { orgs, sessions, users } from "./tables";
 
 /** Accounts: registration, sign-in, the caller's own profile, password and sessions. */
 
@@ -172,3 +172,18 @@ export async function endSession(env: Env, userId: string, sessionId: string) {
   if (!row) throw new AppError("not_found", "No such session.");
   await revokeSession(env, sessionId, "ended_by_user");
 }
+
+/** Whether a billing account (a user `usr_…` or an org `org_…`) exists; for other modules. */
+export async function accountExists(env: Env, accountId: string): Promise<boolean> {
+  const db = database(env);
+  if (accountId.startsWith("usr_")) {
+    return (await db.select({ id: users.id }).from(users).where(eq(users.id, accountId))).length > 0;
+  }
+  if (accountId.startsWith("org_")) {
+    return (await db.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, accountId))).length > 0;
+  }
+  return false;
+}
+
+/** The audit-log insert, for other modules to batch with the change they record. */
+export { auditInsert, auditInsertIfChanged } from "./audit";

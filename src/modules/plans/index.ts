@@ -1,0 +1,8 @@
+import { createRouter } from "../../platform/openapi";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export const plansRouter = createRouter()
+  .openapi(routes.listPlans, handlers.listPlans)
+  .openapi(routes.setOverride, handlers.setOverride)
+  .openapi(routes.deleteOverride, handlers.deleteOverride);

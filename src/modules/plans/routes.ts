@@ -1,0 +1,35 @@
+import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
+import { authRoute } from "../identity/auth";
+import { AccountIdParams, PlanListSchema, PlanOverrideSchema, SetOverrideBody } from "./schema";
+
+export const listPlans = defineRoute({
+  method: "get",
+  path: "/v1/billing/plans",
+  tags: ["Plans"],
+  summary: "Every plan with its entitlements (public)",
+  responses: { 200: jsonResponse(PlanListSchema, "The plans, cheapest first") },
+});
+
+export const setOverride = authRoute(
+  {
+    method: "put",
+    path: "/v1/admin/plans/overrides/{accountId}",
+    tags: ["Admin"],
+    summary: "Put an account on a plan, whatever its subscription, until the override is deleted",
+    request: { params: AccountIdParams, body: jsonRequestBody(SetOverrideBody) },
+    responses: { 200: jsonResponse(PlanOverrideSchema, "The override") },
+  },
+  { admin: true },
+);
+
+export const deleteOverride = authRoute(
+  {
+    method: "delete",
+    path: "/v1/admin/plans/overrides/{accountId}",
+    tags: ["Admin"],
+    summary: "Remove an account's plan override",
+    request: { params: AccountIdParams },
+    responses: { 204: { description: "Removed" } },
+  },
+  { admin: true },
+);

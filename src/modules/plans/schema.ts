@@ -1,0 +1,43 @@
+import { z } from "@hono/zod-openapi";
+
+export const PlanSchema = z
+  .object({
+    id: z.string().openapi({ example: "premium" }),
+    name: z.string(),
+    requestsPerMinute: z.number().int(),
+    authRequestsPerMinute: z.number().int(),
+    aiRequestsPerMinute: z.number().int(),
+    uploadRequestsPerMinute: z.number().int(),
+    orgRequestsPerMinute: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Org-wide cap over all members and keys; null: none" }),
+    monthlyIncludedMillicredits: z.number().int().openapi({ description: "1 credit = 1 000 millicredits = US$0.001" }),
+    maxUploadBytes: z.number().int(),
+    storageQuotaBytes: z.number().int(),
+    translatedCharactersPerMonth: z.number().int(),
+    bulkJobs: z.boolean(),
+    maxOrgMembers: z.number().int(),
+  })
+  .openapi("Plan");
+
+export const PlanListSchema = z.object({ items: z.array(PlanSchema) }).openapi("PlanList");
+
+export const AccountIdParams = z
+  .object({
+    accountId: z
+      .string()
+      .regex(/^(usr|org)_[0-9A-HJKMNP-TV-Z]{26}$/, "must be a user or org id")
+      .openapi({ example: "org_01JD0000000000000000000000" }),
+  })
+  .strict();
+
+export const SetOverrideBody = z
+  .object({ planId: z.string().min(1).max(64) })
+  .strict()
+  .openapi("SetPlanOverrideRequest");
+
+export const PlanOverrideSchema = z
+  .object({ accountId: z.string(), planId: z.string(), setBy: z.string(), createdAt: z.string() })
+  .openapi("PlanOverride");

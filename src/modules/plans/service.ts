@@ -1,0 +1,110 @@
+import { asc, eq } from "drizzle-orm";
+import { clock } from "../../platform/clock";
+import { database } from "../../platform/db";
+import { AppError } from "../../platform/errors";
+import { TtlCache } from "../../platform/ttl-cache";
+import { accountExists, auditInsert, auditInsertIfChanged } from "../identity/service";
+import { planOverrides, plans } from "./tables";
+
+/**
+ * Plans and each account's effective plan: an admin override if one exists, else the plan
+ * its subscription gives (billing registers that resolver), else `free`. Read from D1
+ * through a cache of at most 30 s, so a plan change applies everywhere within that bound and
+ * at once in the isolate that made it.
+ */
+
+export const DEFAULT_PLAN_ID = "free";
+export const PLAN_CACHE_MS = 30_000;
+
+type PlanRow = typeof plans.$inferSelect;
+
+export function publicPlan(plan: PlanRow) {
+  const { rank: _rank, ...entitlements } = plan;
+  return entitlements;
+}
+
+export async function listPlans(env: Env) {
+  const rows = await database(env).select().from(plans).orderBy(asc(plans.rank));
+  return { items: rows.map(publicPlan) };
+}
+
+/** Billing's answer to "which plan does this account's live subscription give?", or null. */
+export type SubscriptionPlanResolver = (env: Env, accountId: string) => Promise<string | null>;
+let subscriptionPlan: SubscriptionPlanResolver = async () => null;
+
+/** Billing registers its resolver at load; the answer restores the previous one (for tests). */
+export function registerSubscriptionPlanResolver(resolver: SubscriptionPlanResolver): () => void {
+  const previous = subscriptionPlan;
+  subscriptionPlan = resolver;
+  return () => {
+    subscriptionPlan = previous;
+  };
+}
+
+const effectiveCache = new TtlCache<PlanRow>(PLAN_CACHE_MS);
+
+async function planById(env: Env, planId: string): Promise<PlanRow | undefined> {
+  const [plan] = await database(env).select().from(plans).where(eq(plans.id, planId));
+  return plan;
+}
+
+export function effectivePlan(env: Env, accountId: string): Promise<PlanRow> {
+  return effectiveCache.getOrLoad(accountId, async () => {
+    const [override] = await database(env)
+      .select({ plan: plans })
+      .from(planOverrides)
+      .innerJoin(plans, eq(plans.id, planOverrides.planId))
+      .where(eq(planOverrides.accountId, accountId));
+    if (override) return override.plan;
+    const subscribed = await subscriptionPlan(env, accountId);
+    const plan = (subscribed && (await planById(env, subscribed))) || (await planById(env, DEFAULT_PLAN_ID));
+    if (!plan) throw new Error(`the default plan "${DEFAULT_PLAN_ID}" is missing: are migrations applied?`);
+    return plan;
+  });
+}
+
+type Actor = { userId: string; requestId?: string };
+
+export async function setOverride(env: Env, actor: Actor, accountId: string, planId: string) {
+  const plan = await planById(env, planId);
+  if (!plan) {
+    throw new AppError("validation_failed", `No plan "${planId}".`, {
+      errors: [{ path: "body.planId", message: "unknown plan" }],
+    });
+  }
+  if (!(await accountExists(env, accountId))) throw new AppError("not_found", "No such account.");
+  const now = clock.now();
+  const db = database(env);
+  await db.batch([
+    db
+      .insert(planOverrides)
+      .values({ accountId, planId, setBy: actor.userId, createdAt: now })
+      .onConflictDoUpdate({ target: planOverrides.accountId, set: { planId, setBy: actor.userId, createdAt: now } }),
+    auditInsert(env, {
+      actorId: actor.userId,
+      action: "admin.plan_override_set",
+      targetType: "account",
+      targetId: accountId,
+      details: { planId },
+      requestId: actor.requestId,
+    }),
+  ]);
+  effectiveCache.delete(accountId);
+  return { accountId, planId, setBy: actor.userId, createdAt: clock.iso(now) };
+}
+
+export async function deleteOverride(env: Env, actor: Actor, accountId: string) {
+  const db = database(env);
+  const [removed] = await db.batch([
+    db.delete(planOverrides).where(eq(planOverrides.accountId, accountId)).returning(),
+    auditInsertIfChanged(env, {
+      actorId: actor.userId,
+      action: "admin.plan_override_deleted",
+      targetType: "account",
+      targetId: accountId,
+      requestId: actor.requestId,
+    }),
+  ]);
+  effectiveCache.delete(accountId);
+  if (removed.length === 0) throw new AppError("not_found", "This account has no plan override.");
+}
