@@ -7,8 +7,11 @@ export function database(env: Pick<Env, "DB">) {
 
 export type Database = ReturnType<typeof database>;
 
-/** D1 reports a violated UNIQUE constraint only in its message. */
-export function isUniqueViolation(error: unknown): boolean {
+/** D1 reports a violated constraint only in its message (or its cause's, through drizzle). */
+function constraintFailed(error: unknown, kind: "UNIQUE" | "CHECK"): boolean {
   const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : "";
-  return text.includes("UNIQUE constraint failed");
+  return text.includes(`${kind} constraint failed`);
 }
+
+export const isUniqueViolation = (error: unknown) => constraintFailed(error, "UNIQUE");
+export const isCheckViolation = (error: unknown) => constraintFailed(error, "CHECK");

@@ -187,3 +187,5 @@ export async function accountExists(env: Env, accountId: string): Promise<boolea
 
 /** The audit-log insert, for other modules to batch with the change they record. */
 export { auditInsert, auditInsertIfChanged } from "./audit";
+/** Tenancy for other modules' org routes: 404 for non-members, 403 without the permission. */
+export { requireOrgPermission } from "./orgs/tenancy";

@@ -1,6 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../platform/context";
-import { actorOf } from "../identity/auth";
+import { actorOf, principalOf } from "../identity/auth";
+import { requireOrgPermission } from "../identity/service";
+import { limitsOf } from "./quotas";
 import type * as routes from "./routes";
 import * as service from "./service";
 
@@ -17,4 +19,12 @@ export const setOverride: Handler<"setOverride"> = async (c) =>
 export const deleteOverride: Handler<"deleteOverride"> = async (c) => {
   await service.deleteOverride(c.env, actorOf(c), c.req.valid("param").accountId);
   return c.body(null, 204);
+};
+
+export const myLimits: Handler<"myLimits"> = async (c) => c.json(await limitsOf(c.env, principalOf(c).id), 200);
+
+export const orgLimits: Handler<"orgLimits"> = async (c) => {
+  const { orgId } = c.req.valid("param");
+  await requireOrgPermission(c.env, principalOf(c).id, orgId, "org:read");
+  return c.json(await limitsOf(c.env, orgId), 200);
 };

@@ -5,4 +5,6 @@ import * as routes from "./routes";
 export const plansRouter = createRouter()
   .openapi(routes.listPlans, handlers.listPlans)
   .openapi(routes.setOverride, handlers.setOverride)
-  .openapi(routes.deleteOverride, handlers.deleteOverride);
+  .openapi(routes.deleteOverride, handlers.deleteOverride)
+  .openapi(routes.myLimits, handlers.myLimits)
+  .openapi(routes.orgLimits, handlers.orgLimits);

@@ -1,6 +1,13 @@
 import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { authRoute } from "../identity/auth";
-import { AccountIdParams, PlanListSchema, PlanOverrideSchema, SetOverrideBody } from "./schema";
+import {
+  AccountIdParams,
+  LimitsSchema,
+  OrgIdParams,
+  PlanListSchema,
+  PlanOverrideSchema,
+  SetOverrideBody,
+} from "./schema";
 
 export const listPlans = defineRoute({
   method: "get",
@@ -33,3 +40,20 @@ export const deleteOverride = authRoute(
   },
   { admin: true },
 );
+
+export const myLimits = authRoute({
+  method: "get",
+  path: "/v1/me/limits",
+  tags: ["Plans"],
+  summary: "The caller's plan, limits and quota usage with reset times",
+  responses: { 200: jsonResponse(LimitsSchema, "Plan, limits and usage") },
+});
+
+export const orgLimits = authRoute({
+  method: "get",
+  path: "/v1/orgs/{orgId}/limits",
+  tags: ["Plans"],
+  summary: "An organization's plan, limits and quota usage (members)",
+  request: { params: OrgIdParams },
+  responses: { 200: jsonResponse(LimitsSchema, "Plan, limits and usage") },
+});

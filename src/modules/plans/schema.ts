@@ -41,3 +41,25 @@ export const SetOverrideBody = z
 export const PlanOverrideSchema = z
   .object({ accountId: z.string(), planId: z.string(), setBy: z.string(), createdAt: z.string() })
   .openapi("PlanOverride");
+
+export const LimitsSchema = z
+  .object({
+    accountId: z.string(),
+    plan: PlanSchema,
+    quotas: z.array(
+      z.object({
+        metric: z.enum(["translated_characters", "storage_bytes"]),
+        used: z.number().int(),
+        limit: z.number().int(),
+        resetsAt: z
+          .string()
+          .nullable()
+          .openapi({ description: "Start of the next period; null for a level that never resets" }),
+      }),
+    ),
+  })
+  .openapi("Limits");
+
+export const OrgIdParams = z
+  .object({ orgId: z.string().regex(/^org_[0-9A-HJKMNP-TV-Z]{26}$/, "must be an org id") })
+  .strict();

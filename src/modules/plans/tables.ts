@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * Plans and their entitlements, one column each so limits are typed and queryable. Seeded by
@@ -39,3 +39,23 @@ export const planOverrides = sqliteTable("plan_overrides", {
   setBy: text("set_by").notNull(),
   createdAt: integer("created_at").notNull(),
 });
+
+/**
+ * Quota counters: one row per (account, metric, period). The CHECK is the invariant: a
+ * consume that would pass the limit fails as a statement, so concurrent requests can never
+ * overshoot (ARCHITECTURE.md, Data rules). `limit_value` is the plan's limit when last consumed.
+ */
+export const quotaUsage = sqliteTable(
+  "quota_usage",
+  {
+    accountId: text("account_id").notNull(),
+    metric: text("metric").notNull(),
+    periodStart: integer("period_start").notNull(),
+    used: integer("used").notNull(),
+    limitValue: integer("limit_value").notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.accountId, table.metric, table.periodStart] }),
+    check("quota_usage_within_limit", sql`${table.used} >= 0 AND ${table.used} <= ${table.limitValue}`),
+  ],
+);
