@@ -42,20 +42,27 @@ export function cachedUser(env: Pick<Env, "DB">, userId: string) {
   });
 }
 
+/**
+ * The one definition of a session that still counts (for a query joining sessions to users):
+ * not revoked, within its 90-day life, and its user not disabled. Refresh also needs the
+ * sliding expiry; an access token does not (it has its own 15 minutes).
+ */
+export function liveSession(sessionId: string, now: number) {
+  return and(
+    eq(sessions.id, sessionId),
+    isNull(sessions.revokedAt),
+    gt(sessions.absoluteExpiresAt, now),
+    isNull(users.disabledAt),
+  );
+}
+
 export function sessionState(env: Pick<Env, "DB">, sessionId: string): Promise<SessionState> {
   return sessionCache.getOrLoad(sessionId, async () => {
     const [row] = await database(env)
       .select({ user: users, lastUsedAt: sessions.lastUsedAt })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
-      .where(
-        and(
-          eq(sessions.id, sessionId),
-          isNull(sessions.revokedAt),
-          gt(sessions.absoluteExpiresAt, clock.now()),
-          isNull(users.disabledAt),
-        ),
-      );
+      .where(liveSession(sessionId, clock.now()));
     if (!row) return { active: false };
     userCache.set(row.user.id, row.user);
     return { active: true, userId: row.user.id, role: row.user.role, lastUsedAt: row.lastUsedAt };

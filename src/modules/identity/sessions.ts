@@ -5,7 +5,7 @@ import { randomToken, sha256Hex } from "../../platform/crypto";
 import { database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
-import { forgetSession } from "./session-cache";
+import { forgetSession, liveSession } from "./session-cache";
 import { refreshTokens, sessions, users } from "./tables";
 import { signAccessToken } from "./tokens";
 
@@ -58,15 +58,7 @@ async function issueChild(env: Env, config: Config, sessionId: string, parentHas
     .select({ userId: sessions.userId, absoluteExpiresAt: sessions.absoluteExpiresAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(
-      and(
-        eq(sessions.id, sessionId),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, now),
-        gt(sessions.absoluteExpiresAt, now),
-        isNull(users.disabledAt),
-      ),
-    );
+    .where(and(liveSession(sessionId, now), gt(sessions.expiresAt, now)));
   if (!row) throw invalidRefresh();
   const refreshToken = randomToken();
   await db.batch([
