@@ -8,9 +8,11 @@ import { emailRouter } from "./modules/email";
 import { healthRouter } from "./modules/health";
 import { identityRouter } from "./modules/identity";
 import { plansRouter } from "./modules/plans";
+import { requestLimitsOf } from "./modules/plans/request-limits";
 import { mountApiDocs } from "./platform/api-docs";
 import { handleError, notFoundOrMethodNotAllowed } from "./platform/error-handler";
 import { createRouter } from "./platform/openapi";
+import { useLimitPolicy } from "./platform/rate-limit/middleware";
 
 /**
  * The Hono app: the middleware chain, every module's router, the OpenAPI document.
@@ -18,6 +20,7 @@ import { createRouter } from "./platform/openapi";
  * the security headers wrap everything, including answers refused for bad configuration.
  */
 export function createApp() {
+  useLimitPolicy(requestLimitsOf);
   const app = createRouter();
   app.use(requestId, requestLog, securityHeaders, loadConfig, cors, serverTiming);
 

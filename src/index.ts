@@ -5,7 +5,9 @@ import { createLogger } from "./platform/logger";
 import { consumeDeadLetters, consumeTasks } from "./platform/queue/consumer";
 import { cronTasks, queueTasks } from "./tasks";
 
-/** Worker entry: HTTP, the JOBS queue (and its dead-letter queue), and cron. */
+/** Worker entry: HTTP, the JOBS queue (and its dead-letter queue), cron, and the Durable Object classes. */
+
+export { RateLimiter } from "../durable-objects/rate-limiter";
 
 const app = createApp();
 

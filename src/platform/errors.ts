@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   config_invalid: { status: 500, title: "Configuration invalid" },
   provider_unavailable: { status: 503, title: "Provider unavailable" },
   not_ready: { status: 503, title: "Not ready" },
+  limiter_unavailable: { status: 503, title: "Rate limiter unavailable" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

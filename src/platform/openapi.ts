@@ -4,6 +4,7 @@ import type { AppEnv } from "./context";
 import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
 import { IdempotencyKeyHeader, idempotency } from "./idempotency/middleware";
 import { jsonBody } from "./json-body";
+import { limitRequests, type RouteClass } from "./rate-limit/middleware";
 
 /**
  * Route contracts: one source of truth for validation and the OpenAPI document. Modules
@@ -47,6 +48,16 @@ export function createRouter() {
   });
 }
 
+const headerDoc = (description: string) => ({ description, schema: { type: "integer" as const } });
+
+/** The headers of every limited answer (see `rate-limit/limiter.ts`). */
+const RATE_LIMIT_HEADERS = {
+  "RateLimit-Limit": headerDoc("Requests allowed in the binding window (per minute for request limits)."),
+  "RateLimit-Remaining": headerDoc("Requests left in that window now."),
+  "RateLimit-Reset": headerDoc("Seconds until that window is full again."),
+};
+const RETRY_AFTER_HEADER = { "Retry-After": headerDoc("Seconds to wait before retrying.") };
+
 function problemResponses(codes: Iterable<ErrorCode>) {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
@@ -59,6 +70,8 @@ function problemResponses(codes: Iterable<ErrorCode>) {
       {
         description: list.join(", "),
         content: { "application/problem+json": { schema: ProblemSchema } },
+        ...(status === 429 ? { headers: { ...RATE_LIMIT_HEADERS, ...RETRY_AFTER_HEADER } } : {}),
+        ...(status === 503 ? { headers: RETRY_AFTER_HEADER } : {}),
       },
     ]),
   );
@@ -71,7 +84,23 @@ export type RouteOptions = {
   maxBodyBytes?: number;
   /** Honour `Idempotency-Key` (routes that spend money or credits). */
   idempotent?: boolean;
+  /**
+   * The route's class for request limits (default `default`). `webhook` routes and `false`
+   * (health probes) are not limited.
+   */
+  rateLimit?: RouteClass | false;
 };
+
+/** Adds the rate limit headers to the documented 2xx answers of a limited route. */
+function withRateLimitHeaders(responses: RouteConfig["responses"]): RouteConfig["responses"] {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) =>
+      status.startsWith("2") && !("$ref" in response)
+        ? [status, { ...response, headers: { ...RATE_LIMIT_HEADERS, ...response.headers } }]
+        : [status, response],
+    ),
+  );
+}
 
 const asArray = (value: MiddlewareHandler | MiddlewareHandler[] | undefined) =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -93,10 +122,15 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     codes.add("idempotency_key_in_use");
     codes.add("idempotency_key_reused");
   }
-  // The route's own middleware (authentication, scopes, limits) runs first: nothing reads
-  // the body of a request that will be refused anyway.
+  const routeClass = options.rateLimit ?? "default";
+  const limited = routeClass === false || routeClass === "webhook" ? undefined : routeClass;
+  if (limited) codes.add("rate_limited");
+  if (limited === "auth") codes.add("limiter_unavailable");
+  // The route's own middleware (authentication, scopes) and then its rate limit run first:
+  // nothing reads the body of a request that will be refused anyway.
   const middleware = [
     ...asArray(config.middleware as MiddlewareHandler | MiddlewareHandler[] | undefined),
+    ...(limited ? [limitRequests(limited)] : []),
     ...(hasJsonBody ? [jsonBody(options.maxBodyBytes)] : []),
     ...(options.idempotent ? [idempotency()] : []),
   ];
@@ -111,7 +145,7 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
       ...(headers ? { headers } : {}),
     },
     middleware,
-    responses: { ...problemResponses(codes), ...config.responses },
+    responses: { ...problemResponses(codes), ...(limited ? withRateLimitHeaders(config.responses) : config.responses) },
   }) as R & { getRoutingPath(): string };
 }
 

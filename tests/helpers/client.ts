@@ -18,11 +18,26 @@ export type ApiRequest = {
 
 export const BASE_URL = "https://stratus.test";
 
+/**
+ * A random client address (198.18.0.0/15, the benchmarking range). Anonymous requests are
+ * rate limited per IP, so each call comes from its own address unless a test names one.
+ */
+export function randomClientIp(): string {
+  const [a = 0, b = 0, c = 0] = crypto.getRandomValues(new Uint8Array(3));
+  return `198.${18 + (a & 1)}.${b}.${c}`;
+}
+
+export function withClientIp(init: HeadersInit | undefined): Headers {
+  const headers = new Headers(init);
+  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", randomClientIp());
+  return headers;
+}
+
 export async function api<T = Record<string, unknown>>(
   path: string,
   request: ApiRequest = {},
 ): Promise<ApiResponse<T>> {
-  const headers = new Headers(request.headers);
+  const headers = withClientIp(request.headers);
   let body = request.body;
   if (request.json !== undefined) {
     body = JSON.stringify(request.json);

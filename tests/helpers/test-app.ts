@@ -1,6 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { createApp } from "../../src/app";
-import { BASE_URL } from "./client";
+import { BASE_URL, withClientIp } from "./client";
 
 /**
  * The real app (every middleware, error handler and router) with routes a test adds, for
@@ -11,7 +11,7 @@ export function testApp() {
   const call = async (path: string, init: RequestInit = {}, bindings: Env = env) => {
     const ctx = createExecutionContext();
     const url = path.startsWith("http") ? path : `${BASE_URL}${path}`;
-    const response = await app.request(url, init, bindings, ctx);
+    const response = await app.request(url, { ...init, headers: withClientIp(init.headers) }, bindings, ctx);
     await waitOnExecutionContext(ctx);
     const text = await response.text();
     let body: unknown = text;

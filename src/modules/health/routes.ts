@@ -1,15 +1,19 @@
 import { defineRoute, jsonResponse } from "../../platform/openapi";
 import { HealthSchema, ReadinessSchema } from "./schema";
 
-export const health = defineRoute({
-  method: "get",
-  path: "/health",
-  tags: ["Health"],
-  summary: "Liveness: the Worker answers",
-  responses: {
-    200: jsonResponse(HealthSchema, "Alive"),
+// Probes are not rate limited: load balancers and monitors call them from few addresses.
+export const health = defineRoute(
+  {
+    method: "get",
+    path: "/health",
+    tags: ["Health"],
+    summary: "Liveness: the Worker answers",
+    responses: {
+      200: jsonResponse(HealthSchema, "Alive"),
+    },
   },
-});
+  { rateLimit: false },
+);
 
 export const readiness = defineRoute(
   {
@@ -23,5 +27,5 @@ export const readiness = defineRoute(
       200: jsonResponse(ReadinessSchema, "Ready"),
     },
   },
-  { errors: ["not_ready"] },
+  { errors: ["not_ready"], rateLimit: false },
 );

@@ -34,7 +34,7 @@ export const register = defineRoute(
     request: { body: jsonRequestBody(RegisterBody) },
     responses: { 201: jsonResponse(AuthResultSchema, "The new user and a token pair") },
   },
-  { errors: ["conflict"] },
+  { errors: ["conflict"], rateLimit: "auth" },
 );
 
 export const login = defineRoute(
@@ -46,7 +46,7 @@ export const login = defineRoute(
     request: { body: jsonRequestBody(LoginBody) },
     responses: { 200: jsonResponse(AuthResultSchema, "The user and a token pair") },
   },
-  { errors: ["invalid_credentials"] },
+  { errors: ["invalid_credentials"], rateLimit: "auth" },
 );
 
 export const refresh = defineRoute(
@@ -58,7 +58,7 @@ export const refresh = defineRoute(
     request: { body: jsonRequestBody(RefreshBody) },
     responses: { 200: jsonResponse(TokenPairSchema, "A new token pair; the presented refresh token is spent") },
   },
-  { errors: ["invalid_refresh_token", "refresh_token_reused"] },
+  { errors: ["invalid_refresh_token", "refresh_token_reused"], rateLimit: "auth" },
 );
 
 export const logout = authRoute({
@@ -102,14 +102,17 @@ export const updateMe = authRoute({
   responses: { 200: jsonResponse(UserSchema, "The updated user") },
 });
 
-export const changePassword = authRoute({
-  method: "post",
-  path: "/v1/me/password",
-  tags,
-  summary: "Change the password; every other session ends",
-  request: { body: jsonRequestBody(ChangePasswordBody) },
-  responses: noContent,
-});
+export const changePassword = authRoute(
+  {
+    method: "post",
+    path: "/v1/me/password",
+    tags,
+    summary: "Change the password; every other session ends",
+    request: { body: jsonRequestBody(ChangePasswordBody) },
+    responses: noContent,
+  },
+  { rateLimit: "auth" },
+);
 
 export const listSessions = authRoute({
   method: "get",
@@ -141,29 +144,35 @@ export const verifyEmail = defineRoute(
     request: { body: jsonRequestBody(VerifyEmailBody) },
     responses: noContent,
   },
-  { errors: ["invalid_token", "conflict"] },
+  { errors: ["invalid_token", "conflict"], rateLimit: "auth" },
 );
 
-export const resendVerification = defineRoute({
-  method: "post",
-  path: "/v1/auth/verify-email/resend",
-  tags,
-  summary: "Email a new verification link",
-  description:
-    "Always 202: a link goes out only when the account exists and is not verified yet, which the answer does not reveal.",
-  request: { body: jsonRequestBody(ResendVerificationBody) },
-  responses: accepted("If the account needs one, a link is on its way"),
-});
+export const resendVerification = defineRoute(
+  {
+    method: "post",
+    path: "/v1/auth/verify-email/resend",
+    tags,
+    summary: "Email a new verification link",
+    description:
+      "Always 202: a link goes out only when the account exists and is not verified yet, which the answer does not reveal.",
+    request: { body: jsonRequestBody(ResendVerificationBody) },
+    responses: accepted("If the account needs one, a link is on its way"),
+  },
+  { rateLimit: "auth" },
+);
 
-export const forgotPassword = defineRoute({
-  method: "post",
-  path: "/v1/auth/password/forgot",
-  tags,
-  summary: "Email a password-reset link",
-  description: "Always 202, whether or not the account exists, so it reveals nothing.",
-  request: { body: jsonRequestBody(ForgotPasswordBody) },
-  responses: accepted("If the account exists, a link is on its way"),
-});
+export const forgotPassword = defineRoute(
+  {
+    method: "post",
+    path: "/v1/auth/password/forgot",
+    tags,
+    summary: "Email a password-reset link",
+    description: "Always 202, whether or not the account exists, so it reveals nothing.",
+    request: { body: jsonRequestBody(ForgotPasswordBody) },
+    responses: accepted("If the account exists, a link is on its way"),
+  },
+  { rateLimit: "auth" },
+);
 
 export const resetPassword = defineRoute(
   {
@@ -174,7 +183,7 @@ export const resetPassword = defineRoute(
     request: { body: jsonRequestBody(ResetPasswordBody) },
     responses: noContent,
   },
-  { errors: ["invalid_token"] },
+  { errors: ["invalid_token"], rateLimit: "auth" },
 );
 
 export const changeEmail = authRoute(
@@ -186,5 +195,5 @@ export const changeEmail = authRoute(
     request: { body: jsonRequestBody(ChangeEmailBody) },
     responses: accepted("A confirmation link was sent to the new address"),
   },
-  { errors: ["conflict"] },
+  { errors: ["conflict"], rateLimit: "auth" },
 );

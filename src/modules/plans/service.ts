@@ -48,6 +48,15 @@ async function planById(env: Env, planId: string): Promise<PlanRow | undefined> 
   return plan;
 }
 
+/** The plan of anonymous callers (limited by IP): the default plan. */
+export function defaultPlan(env: Env): Promise<PlanRow> {
+  return effectiveCache.getOrLoad("", async () => {
+    const plan = await planById(env, DEFAULT_PLAN_ID);
+    if (!plan) throw new Error(`the default plan "${DEFAULT_PLAN_ID}" is missing: are migrations applied?`);
+    return plan;
+  });
+}
+
 export function effectivePlan(env: Env, accountId: string): Promise<PlanRow> {
   return effectiveCache.getOrLoad(accountId, async () => {
     const [override] = await database(env)
@@ -57,9 +66,7 @@ export function effectivePlan(env: Env, accountId: string): Promise<PlanRow> {
       .where(eq(planOverrides.accountId, accountId));
     if (override) return override.plan;
     const subscribed = await subscriptionPlan(env, accountId);
-    const plan = (subscribed && (await planById(env, subscribed))) || (await planById(env, DEFAULT_PLAN_ID));
-    if (!plan) throw new Error(`the default plan "${DEFAULT_PLAN_ID}" is missing: are migrations applied?`);
-    return plan;
+    return (subscribed && (await planById(env, subscribed))) || (await defaultPlan(env));
   });
 }
 

@@ -1,0 +1,81 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { Account, AppEnv, Principal } from "../context";
+import { consult, ipKey, type LimitCheck, rateLimitHeaders, refusal } from "./limiter";
+
+/**
+ * Request limiting: one limiter call per request, keyed by the most specific principal (API
+ * key › user › client IP), with the per-minute limit of the route's class in the plan of the
+ * account the request acts for. An org whose plan sets an org-wide cap costs a second call,
+ * made in parallel. Platform admins signed in (never their keys) are not limited.
+ */
+
+/** `webhook` routes are not limited: their callers are verified by signature instead. */
+export const ROUTE_CLASSES = ["default", "auth", "ai", "upload", "webhook"] as const;
+export type RouteClass = (typeof ROUTE_CLASSES)[number];
+export type LimitedClass = Exclude<RouteClass, "webhook">;
+
+export type RequestLimits = {
+  perMinute: Record<LimitedClass, number>;
+  /** Over all of an org's members and keys together, when the org's plan sets one. */
+  orgPerMinute: number | null;
+};
+
+/** The limits of an account's plan; `undefined` is an anonymous caller. */
+export type LimitPolicy = (env: Env, account: Account | undefined) => Promise<RequestLimits>;
+
+let policy: LimitPolicy | undefined;
+
+/** The app wires the plans module's policy here once, at start (platform code may not import modules). */
+export function useLimitPolicy(next: LimitPolicy): void {
+  policy = next;
+}
+
+const MINUTE_MS = 60_000;
+
+function principalKey(c: Context<AppEnv>, principal: Principal | undefined): string {
+  if (principal?.keyId) return `key:${principal.keyId}`;
+  if (principal) return `usr:${principal.id}`;
+  return ipKey(c.req.header("cf-connecting-ip"));
+}
+
+export function limitRequests(routeClass: LimitedClass): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const principal = c.get("principal");
+    if (principal?.via === "session" && principal.platformRole === "admin") return next();
+    if (!policy) throw new Error("no rate limit policy: the app must call useLimitPolicy()");
+    const started = performance.now();
+    const account = c.get("account");
+    const limits = await policy(c.env, account);
+    const checks: LimitCheck[] = [
+      {
+        key: principalKey(c, principal),
+        windows: [{ name: routeClass, limit: limits.perMinute[routeClass], windowMs: MINUTE_MS }],
+      },
+    ];
+    if (account?.type === "org" && limits.orgPerMinute) {
+      checks.push({
+        key: `org:${account.id}`,
+        windows: [{ name: "org", limit: limits.orgPerMinute, windowMs: MINUTE_MS }],
+      });
+    }
+    // `auth` fails closed: without the limiter, password guessing would be unlimited.
+    const consulted = await consult(
+      c.env,
+      checks,
+      routeClass === "auth" ? "fail_closed" : "fail_open",
+      c.get("logger"),
+    );
+    if (!consulted) return next();
+    const { verdict, refundOthers } = consulted;
+    if (!verdict.allowed) {
+      c.executionCtx.waitUntil(refundOthers().catch(() => {}));
+      throw refusal(verdict);
+    }
+    const decidedIn = performance.now() - started;
+    await next();
+    const headers = c.res.headers;
+    for (const [name, value] of Object.entries(rateLimitHeaders(verdict))) headers.set(name, value);
+    headers.append("Server-Timing", `limit;dur=${decidedIn.toFixed(1)}`);
+  });
+}
