@@ -4,6 +4,7 @@ import type { CronTask } from "./platform/cron";
 import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
 import { taskRegistry } from "./platform/queue/consumer";
 import { purgeProcessedTasks, requeueStuckTasks } from "./platform/queue/maintenance";
+import { purgeOldRefusals } from "./platform/rate-limit/refusals";
 
 /** Every queue task handler, by kind. Modules add theirs here. */
 export const queueTasks = taskRegistry([heartbeatTask, deliverEmailTask]);
@@ -21,5 +22,10 @@ export const cronTasks: readonly CronTask[] = [
     name: "idempotency.purge-expired",
     schedule: "*/5 * * * *",
     run: async (env, { now }) => ({ deleted: await purgeExpiredIdempotencyKeys(env, now) }),
+  },
+  {
+    name: "rate-limit.purge-refusals",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ deleted: await purgeOldRefusals(env, now) }),
   },
 ];

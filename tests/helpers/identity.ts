@@ -19,6 +19,21 @@ export async function registerUser(overrides: { email?: string; password?: strin
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+/** The Authorization header of a registered user's access token. */
+export const as = (user: Registered) => bearer(user.tokens.accessToken);
+
+/** A fresh user promoted to platform admin, signed in again (the registration's session cache still says "user"). */
+export async function platformAdmin(): Promise<Registered> {
+  const admin = await registerUser({ email: `admin-${crypto.randomUUID().slice(0, 6)}@stratus.test` });
+  const { env } = await import("cloudflare:test");
+  await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(admin.user.id).run();
+  const login = await api<{ tokens: Tokens }>("/v1/auth/login", {
+    json: { email: admin.email, password: admin.password },
+  });
+  if (login.status !== 200) throw new Error(`admin login failed: ${login.status} ${login.text}`);
+  return { ...admin, tokens: login.body.tokens };
+}
+
 /** The token in the newest email of `template` sent to `to` (read from the outbox). */
 export async function emailedToken(to: string, template: string): Promise<string> {
   const { env } = await import("cloudflare:test");

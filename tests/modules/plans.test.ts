@@ -3,20 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { effectivePlan, registerSubscriptionPlanResolver } from "../../src/modules/plans/service";
 import { testClock } from "../../src/platform/clock";
 import { api, expectProblem } from "../helpers/client";
-import { bearer, type Registered, registerUser } from "../helpers/identity";
+import { as, bearer, platformAdmin, type Registered, registerUser } from "../helpers/identity";
 
 afterEach(() => testClock.reset());
-
-const as = (user: Registered) => bearer(user.tokens.accessToken);
-
-async function platformAdmin() {
-  const admin = await registerUser();
-  await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(admin.user.id).run();
-  const login = await api<{ tokens: Registered["tokens"] }>("/v1/auth/login", {
-    json: { email: admin.email, password: admin.password },
-  });
-  return { ...admin, tokens: login.body.tokens };
-}
 
 const override = (admin: Registered, accountId: string, json: unknown) =>
   api(`/v1/admin/plans/overrides/${accountId}`, { method: "PUT", json, headers: as(admin) });

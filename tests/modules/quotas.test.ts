@@ -4,11 +4,10 @@ import { consume, periodOf, refund } from "../../src/modules/plans/quotas";
 import { testClock } from "../../src/platform/clock";
 import type { AppError } from "../../src/platform/errors";
 import { api, expectProblem } from "../helpers/client";
-import { bearer, type Registered, registerUser } from "../helpers/identity";
+import { as, registerUser } from "../helpers/identity";
 
 afterEach(() => testClock.reset());
 
-const as = (user: Registered) => bearer(user.tokens.accessToken);
 /** The free plan allows 50 000 translated characters a month. */
 const FREE_CHARACTERS = 50_000;
 

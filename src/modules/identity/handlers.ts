@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../platform/context";
 import { describeError } from "../../platform/logger";
 import { principalOf } from "./auth";
+import { chargeEmailAction, chargeLoginAttempt } from "./brute-force";
 import * as flows from "./email-flows";
 import type * as routes from "./routes";
 import * as service from "./service";
@@ -16,11 +17,20 @@ const clientOf = (c: Context<AppEnv>): ClientInfo => ({
   ip: c.req.header("cf-connecting-ip") ?? null,
 });
 
-export const register: Handler<"register"> = async (c) =>
-  c.json(await service.register(c.env, c.get("config"), c.req.valid("json"), clientOf(c)), 201);
+export const register: Handler<"register"> = async (c) => {
+  const input = c.req.valid("json");
+  await chargeEmailAction(c, "register", input.email);
+  return c.json(await service.register(c.env, c.get("config"), input, clientOf(c)), 201);
+};
 
-export const login: Handler<"login"> = async (c) =>
-  c.json(await service.login(c.env, c.get("config"), c.req.valid("json"), clientOf(c)), 200);
+export const login: Handler<"login"> = async (c) => {
+  const input = c.req.valid("json");
+  const refundAttempt = await chargeLoginAttempt(c, input.email);
+  const result = await service.login(c.env, c.get("config"), input, clientOf(c));
+  // Before answering, so the caller's next attempt finds the refund made.
+  await refundAttempt().catch((error: unknown) => c.get("logger").warn("login refund failed", describeError(error)));
+  return c.json(result, 200);
+};
 
 export const refresh: Handler<"refresh"> = async (c) =>
   c.json(await rotateRefreshToken(c.env, c.get("config"), c.req.valid("json").refreshToken), 200);
@@ -71,12 +81,16 @@ function afterAnswer(c: Context<AppEnv>, what: string, work: Promise<void>) {
 }
 
 export const resendVerification: Handler<"resendVerification"> = async (c) => {
-  afterAnswer(c, "verification email", flows.resendVerification(c.env, c.req.valid("json").email));
+  const { email } = c.req.valid("json");
+  await chargeEmailAction(c, "verification_resend", email);
+  afterAnswer(c, "verification email", flows.resendVerification(c.env, email));
   return c.body(null, 202);
 };
 
 export const forgotPassword: Handler<"forgotPassword"> = async (c) => {
-  afterAnswer(c, "password reset email", flows.requestPasswordReset(c.env, c.req.valid("json").email));
+  const { email } = c.req.valid("json");
+  await chargeEmailAction(c, "password_reset", email);
+  afterAnswer(c, "password reset email", flows.requestPasswordReset(c.env, email));
   return c.body(null, 202);
 };
 

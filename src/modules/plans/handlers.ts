@@ -1,5 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../platform/context";
+import { mostRefused } from "../../platform/rate-limit/refusals";
 import { actorOf, principalOf } from "../identity/auth";
 import { requireOrgPermission } from "../identity/service";
 import { limitsOf } from "./quotas";
@@ -28,3 +29,6 @@ export const orgLimits: Handler<"orgLimits"> = async (c) => {
   await requireOrgPermission(c.env, principalOf(c).id, orgId, "org:read");
   return c.json(await limitsOf(c.env, orgId), 200);
 };
+
+export const topRefused: Handler<"topRefused"> = async (c) =>
+  c.json(await mostRefused(c.env, c.req.valid("query").limit), 200);

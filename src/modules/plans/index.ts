@@ -7,4 +7,5 @@ export const plansRouter = createRouter()
   .openapi(routes.setOverride, handlers.setOverride)
   .openapi(routes.deleteOverride, handlers.deleteOverride)
   .openapi(routes.myLimits, handlers.myLimits)
-  .openapi(routes.orgLimits, handlers.orgLimits);
+  .openapi(routes.orgLimits, handlers.orgLimits)
+  .openapi(routes.topRefused, handlers.topRefused);

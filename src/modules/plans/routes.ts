@@ -7,6 +7,8 @@ import {
   PlanListSchema,
   PlanOverrideSchema,
   SetOverrideBody,
+  TopRefusedQuery,
+  TopRefusedSchema,
 } from "./schema";
 
 export const listPlans = defineRoute({
@@ -57,3 +59,17 @@ export const orgLimits = authRoute({
   request: { params: OrgIdParams },
   responses: { 200: jsonResponse(LimitsSchema, "Plan, limits and usage") },
 });
+
+export const topRefused = authRoute(
+  {
+    method: "get",
+    path: "/v1/admin/rate-limits/top",
+    tags: ["Admin"],
+    summary: "The limit keys refused most in the last hour and day",
+    description:
+      "Refusals reach this list within about a minute (each limiter object adds its own every 30 s) and are counted per 5-minute bucket, kept 2 days. Keys: `key:` API key, `usr:` user, `ip:` address or IPv6 /64, `org:` org-wide cap, `login:` / `email:` a hashed email under brute-force limits.",
+    request: { query: TopRefusedQuery },
+    responses: { 200: jsonResponse(TopRefusedSchema, "Most refused keys, most first") },
+  },
+  { admin: true },
+);

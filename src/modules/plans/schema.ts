@@ -63,3 +63,27 @@ export const LimitsSchema = z
 export const OrgIdParams = z
   .object({ orgId: z.string().regex(/^org_[0-9A-HJKMNP-TV-Z]{26}$/, "must be an org id") })
   .strict();
+
+export const TopRefusedQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }) })
+  .strict();
+
+const RefusedListSchema = z.object({
+  since: z.string().openapi({ description: "Start of the first bucket counted" }),
+  items: z.array(
+    z.object({
+      key: z.string().openapi({ example: "usr:usr_01JD0000000000000000000000" }),
+      kind: z.string().openapi({ description: "key, usr, ip, org, login or email", example: "usr" }),
+      refused: z.number().int(),
+      lastBucketAt: z.string().openapi({ description: "Start of the newest bucket with refusals" }),
+    }),
+  ),
+});
+
+export const TopRefusedSchema = z
+  .object({
+    bucketSeconds: z.number().int().openapi({ description: "Counts are kept per bucket of this length" }),
+    hour: RefusedListSchema,
+    day: RefusedListSchema,
+  })
+  .openapi("RateLimitTop");

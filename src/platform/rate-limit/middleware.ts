@@ -47,10 +47,12 @@ export function limitRequests(routeClass: LimitedClass): MiddlewareHandler<AppEn
     const started = performance.now();
     const account = c.get("account");
     const limits = await policy(c.env, account);
+    // Acting for an org, a user has a budget per org: each org's plan sets its own limit.
+    const window = account && account.id !== principal?.id ? `${routeClass}@${account.id}` : routeClass;
     const checks: LimitCheck[] = [
       {
         key: principalKey(c, principal),
-        windows: [{ name: routeClass, limit: limits.perMinute[routeClass], windowMs: MINUTE_MS }],
+        windows: [{ name: window, limit: limits.perMinute[routeClass], windowMs: MINUTE_MS }],
       },
     ];
     if (account?.type === "org" && limits.orgPerMinute) {

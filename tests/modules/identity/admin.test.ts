@@ -1,22 +1,9 @@
-import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { testClock } from "../../../src/platform/clock";
 import { api, expectProblem } from "../../helpers/client";
-import { bearer, type Registered, registerUser } from "../../helpers/identity";
+import { as, platformAdmin, registerUser } from "../../helpers/identity";
 
 afterEach(() => testClock.reset());
-
-const as = (user: Registered) => bearer(user.tokens.accessToken);
-
-async function platformAdmin() {
-  const admin = await registerUser({ email: `admin-${crypto.randomUUID().slice(0, 6)}@stratus.test` });
-  await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(admin.user.id).run();
-  // A fresh sign-in: the session cache of the registration still says "user".
-  const login = await api<{ tokens: Registered["tokens"] }>("/v1/auth/login", {
-    json: { email: admin.email, password: admin.password },
-  });
-  return { ...admin, tokens: login.body.tokens };
-}
 
 describe("GET /v1/admin/users", () => {
   it("lists users with filters and pagination, for platform admins only", async () => {

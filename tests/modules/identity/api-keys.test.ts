@@ -5,14 +5,13 @@ import { authRoute } from "../../../src/modules/identity/auth";
 import { LAST_USED_RESOLUTION_MS } from "../../../src/modules/identity/session-cache";
 import { testClock } from "../../../src/platform/clock";
 import { api, expectProblem } from "../../helpers/client";
-import { bearer, emailedToken, type Registered, registerUser } from "../../helpers/identity";
+import { as, bearer, emailedToken, type Registered, registerUser } from "../../helpers/identity";
 import { testApp } from "../../helpers/test-app";
 
 afterEach(() => testClock.reset());
 
 type Created = { apiKey: { id: string; prefix: string; scopes: string[]; orgId: string | null }; secret: string };
 
-const as = (user: Registered) => bearer(user.tokens.accessToken);
 const createKey = (user: Registered, json: Record<string, unknown>) =>
   api<Created>("/v1/api-keys", { json: { name: "ci", scopes: ["ai"], ...json }, headers: as(user) });
 

@@ -2,31 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { registerOrgDeletionGuard } from "../../../src/modules/identity/orgs/guards";
 import { api, expectProblem } from "../../helpers/client";
-import { bearer, emailedToken, type Registered, registerUser } from "../../helpers/identity";
-
-type Org = { id: string; name: string; role: string };
-
-const as = (user: Registered) => bearer(user.tokens.accessToken);
-const createOrg = async (owner: Registered, name = "Acme") =>
-  (await api<Org>("/v1/orgs", { json: { name }, headers: as(owner) })).body;
-
-async function verified() {
-  const user = await registerUser();
-  await api("/v1/auth/verify-email", { json: { token: await emailedToken(user.email, "verifyEmail") } });
-  return user;
-}
-
-/** Invites `user` with `role` and has them accept. */
-async function join(org: Org, inviter: Registered, user: Registered, role: string) {
-  const invited = await api(`/v1/orgs/${org.id}/invitations`, {
-    json: { email: user.email, role },
-    headers: as(inviter),
-  });
-  if (invited.status !== 201) throw new Error(`invite failed: ${invited.text}`);
-  const token = await emailedToken(user.email, "invitation");
-  const accepted = await api("/v1/invitations/accept", { json: { token }, headers: as(user) });
-  if (accepted.status !== 200) throw new Error(`accept failed: ${accepted.text}`);
-}
+import { as, emailedToken, type Registered, registerUser } from "../../helpers/identity";
+import { createOrg, join, type Org, verified } from "../../helpers/orgs";
 
 const role = (org: Org, user: Registered, asUser: Registered) =>
   api<{ items: { userId: string; role: string }[] }>(`/v1/orgs/${org.id}/members`, { headers: as(asUser) }).then(

@@ -1,0 +1,72 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../../platform/context";
+import { sha256Hex } from "../../platform/crypto";
+import { consult, ipKey, type LimitCheck, refundCharge, refusal } from "../../platform/rate-limit/limiter";
+
+/**
+ * Brute-force limits on top of the per-IP `auth` request limit, keyed by a hash of the
+ * target email whether or not an account has it, so a 429 reveals nothing. They fail closed
+ * like every `auth` limit. GCRA turns each limit into a burst then a steady trickle (see
+ * `gcra.ts`), which is the behaviour wanted here.
+ */
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * Failed sign-ins: 5 per (account, IP) in 15 minutes lock that pair (one more try every 3
+ * minutes); across all IPs, past 60 an hour every IP is slowed to one try a minute, never
+ * blocked, so an attacker cannot lock the owner out.
+ */
+export const LOGIN_LIMITS = {
+  perAddress: { limit: 5, windowMs: 15 * MINUTE_MS },
+  perAccount: { limit: 60, windowMs: HOUR_MS },
+};
+
+/** Emails one address may be sent (or registered) per action, whoever asks. */
+export const EMAIL_ACTION_LIMITS = {
+  register: [{ limit: 5, windowMs: HOUR_MS }],
+  password_reset: [
+    { limit: 5, windowMs: HOUR_MS },
+    { limit: 20, windowMs: DAY_MS },
+  ],
+  verification_resend: [
+    { limit: 5, windowMs: HOUR_MS },
+    { limit: 20, windowMs: DAY_MS },
+  ],
+};
+export type EmailAction = keyof typeof EMAIL_ACTION_LIMITS;
+
+const emailHash = async (email: string) => (await sha256Hex(email)).slice(0, 32);
+
+async function charge(c: Context<AppEnv>, check: LimitCheck, detail: string): Promise<void> {
+  const consulted = await consult(c.env, [check], "fail_closed", c.get("logger"));
+  if (consulted && !consulted.verdict.allowed) throw refusal(consulted.verdict, detail);
+}
+
+/**
+ * Charges a sign-in attempt before the password is checked (so concurrent guesses cannot
+ * slip past the count), and returns the refund to call once it succeeds: only failures count.
+ */
+export async function chargeLoginAttempt(c: Context<AppEnv>, email: string): Promise<() => Promise<void>> {
+  const address = ipKey(c.req.header("cf-connecting-ip"));
+  const check: LimitCheck = {
+    key: `login:${await emailHash(email)}`,
+    windows: [
+      { name: address, ...LOGIN_LIMITS.perAddress },
+      { name: "all", ...LOGIN_LIMITS.perAccount },
+    ],
+  };
+  await charge(c, check, "Too many failed sign-ins for this account; retry after the time in Retry-After.");
+  return () => refundCharge(c.env, check);
+}
+
+/** Counts one email `action` aimed at `email`; 429 past its limits. */
+export async function chargeEmailAction(c: Context<AppEnv>, action: EmailAction, email: string): Promise<void> {
+  const check: LimitCheck = {
+    key: `email:${await emailHash(email)}`,
+    windows: EMAIL_ACTION_LIMITS[action].map((window) => ({ name: `${action}:${window.windowMs}`, ...window })),
+  };
+  await charge(c, check, "Too many requests for this email address; retry after the time in Retry-After.");
+}
