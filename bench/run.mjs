@@ -4,7 +4,9 @@
 // Prints requests/s, p50 and p99 per route, the ratio to the baseline, and the gzip bundle
 // size. Rounds alternate baseline and Stratus so machine noise hits both alike.
 // Then identity: authenticated GET /v1/me as a ratio to Stratus's own GET /health in the
-// same rounds, and the latency of login (one client, sequential: PBKDF2 dominates).
+// same rounds; rate limiting: GET /v1/me limited (one limiter call), with an org-wide cap (two)
+// and as an exempt admin (none), and the decision's p50/p99 from `Server-Timing: limit`; and
+// the latency of login (one client, sequential: PBKDF2 dominates).
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
 import { generateKeyPairSync } from "node:crypto";
@@ -40,7 +42,7 @@ await build({
   logLevel: "warning",
 });
 
-async function serve(scriptPath) {
+async function serve(scriptPath, extra = {}) {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       // The bundle and the text modules beside it (the common-password list, by wrangler's default rule).
@@ -59,6 +61,7 @@ async function serve(scriptPath) {
       bindings: { ENVIRONMENT: "development", LOG_LEVEL: "error", CORS_ORIGINS: "", JWT_SIGNING_KEYS: SIGNING_KEYS },
       host: "127.0.0.1",
       port: 0,
+      ...extra,
     }),
   );
   const url = await mf.ready;
@@ -91,7 +94,9 @@ const median = (values) => {
 
 const servers = {
   baseline: await serve(join(out, "baseline", "index.js")),
-  stratus: await serve(join(out, "stratus", "index.js")),
+  stratus: await serve(join(out, "stratus", "index.js"), {
+    durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
+  }),
 };
 const samples = {};
 const record = (key, sample) => {
@@ -99,6 +104,11 @@ const record = (key, sample) => {
 };
 const credentials = { email: "bench@example.com", password: "a bench passphrase nobody uses" };
 const loginLatencies = [];
+const decisionTimes = {};
+const DECISIONS = 2000;
+const DECISION_CLIENTS = 4;
+/** Anonymous requests are limited per IP: each bench client request comes from its own. */
+const randomIp = () => `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
 try {
   for (const route of ROUTES) {
     // Warm both isolates before measuring.
@@ -112,27 +122,79 @@ try {
   }
 
   const stratus = servers.stratus.url;
-  const registered = await fetch(`${stratus}/v1/auth/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ ...credentials, name: "Bench" }),
-  });
-  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
-  const { tokens } = await registered.json();
+  const db = await servers.stratus.mf.getD1Database("DB");
+  const signUp = async (json) => {
+    const response = await post("/v1/auth/register", { ...json, name: "Bench" });
+    if (response.status !== 201) throw new Error(`register failed: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  const post = (path, json, headers = {}) =>
+    fetch(`${stratus}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": randomIp(), ...headers },
+      body: JSON.stringify(json),
+    });
+  // Limits far above what the load reaches, so every request is decided and none refused.
+  await db
+    .prepare(
+      `INSERT INTO plans SELECT 'bench', 'Bench', 99, 1000000000, 1000000000, 1000000000, 1000000000, 1000000000,
+         monthly_included_millicredits, max_upload_bytes, storage_quota_bytes, translated_characters_per_month,
+         bulk_jobs, max_org_members FROM plans WHERE id = 'pro'`,
+    )
+    .run();
+  const onBenchPlan = (accountId) =>
+    db
+      .prepare("INSERT INTO plan_overrides (account_id, plan_id, set_by, created_at) VALUES (?, 'bench', 'bench', 0)")
+      .bind(accountId)
+      .run();
+
+  const { user, tokens } = await signUp(credentials);
+  await onBenchPlan(user.id);
   const auth = { authorization: `Bearer ${tokens.accessToken}` };
-  await autocannon({ url: `${stratus}/v1/me`, connections, amount: 500, headers: auth });
+  const org = await (await post("/v1/orgs", { name: "Bench Org" }, auth)).json();
+  await onBenchPlan(org.id);
+  const inOrg = { ...auth, "x-stratus-org": org.id };
+  const adminCredentials = { email: "bench-admin@example.com", password: credentials.password };
+  const admin = await signUp(adminCredentials);
+  await db.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(admin.user.id).run();
+  const adminLogin = await (await post("/v1/auth/login", adminCredentials)).json();
+  const exempt = { authorization: `Bearer ${adminLogin.tokens.accessToken}` };
+
+  for (const headers of [auth, inOrg, exempt]) {
+    await autocannon({ url: `${stratus}/v1/me`, connections, amount: 500, headers });
+  }
   for (let round = 0; round < rounds; round++) {
     record("me /health", await load(`${stratus}/health`));
-    record("me /v1/me", await load(`${stratus}/v1/me`, auth));
+    const limited = await load(`${stratus}/v1/me`, auth);
+    record("me /v1/me", limited);
+    record("limits on", limited);
+    record("limits off", await load(`${stratus}/v1/me`, exempt));
+    record("limits org", await load(`${stratus}/v1/me`, inOrg));
+  }
+  // The decision's own time, from `Server-Timing: limit;dur=…`, at a load the machine is not
+  // saturated by (at saturation every latency is mostly queueing for the CPU).
+  for (const [name, headers] of [
+    ["user", auth],
+    ["org", inOrg],
+  ]) {
+    decisionTimes[name] = (
+      await Promise.all(
+        Array.from({ length: DECISION_CLIENTS }, async () => {
+          const times = [];
+          for (let i = 0; i < DECISIONS / DECISION_CLIENTS; i++) {
+            const response = await fetch(`${stratus}/v1/me`, { headers });
+            await response.arrayBuffer();
+            times.push(Number(/limit;dur=([\d.]+)/.exec(response.headers.get("server-timing") ?? "")?.[1]));
+          }
+          return times;
+        }),
+      )
+    ).flat();
   }
 
   for (let i = 0; i < LOGINS; i++) {
     const started = performance.now();
-    const response = await fetch(`${stratus}/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(credentials),
-    });
+    const response = await post("/v1/auth/login", credentials);
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`login failed: ${response.status}`);
     loginLatencies.push(performance.now() - started);
@@ -162,6 +224,18 @@ console.log("\nidentity (ratio to Stratus's own GET /health, same rounds)");
 const health = median(samples["me /health"].map((s) => s.rps));
 row("/health", "stratus", samples["me /health"], health);
 row("/v1/me", "stratus", samples["me /v1/me"], health);
+console.log(
+  "\nrate limits: GET /v1/me limited (user), limited with an org-wide cap (2 calls), admin (exempt: 0 calls)",
+);
+const off = median(samples["limits off"].map((s) => s.rps));
+row("limits off", "stratus", samples["limits off"], off);
+row("limits on", "stratus", samples["limits on"], off);
+row("limits org", "stratus", samples["limits org"], off);
+for (const [name, times] of Object.entries(decisionTimes)) {
+  console.log(
+    `limiter decision (${name}), ${times.length} requests from ${DECISION_CLIENTS} clients: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms (target p99 < 5 ms)`,
+  );
+}
 console.log(
   `\nlogin, one client, ${LOGINS} sequential: p50 ${percentile(loginLatencies, 50).toFixed(1)} ms, p95 ${percentile(loginLatencies, 95).toFixed(1)} ms (target p95 < 150 ms)`,
 );

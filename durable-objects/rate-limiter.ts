@@ -5,13 +5,15 @@ import { database } from "../src/platform/db";
 import { judge, refund, type Verdict, type Window } from "../src/platform/rate-limit/gcra";
 import { REFUSAL_BUCKET_MS, REFUSAL_FLUSH_MS, rateLimitRefusals } from "../src/platform/rate-limit/tables";
 
+/** The shortest sleep between two housekeeping alarms of one object. */
+const ALARM_MIN_DELAY_MS = 60_000;
+
 /**
  * One object per limit key (an API key, a user, an IP, an org, a login target): every window
- * of that key lives here, so one call decides a request. The algorithm is GCRA (see
- * `gcra.ts` for why). Exactness comes from the object itself: `decide` reads, judges and
- * writes with the synchronous SQLite API and never awaits in between, so concurrent calls
- * run one after another and none sees a stale count. Its answer leaves only once the write
- * is durable (output gate), so counts survive eviction.
+ * of that key lives here, so one call decides a request. The algorithm is GCRA (see `gcra.ts` for why). Exactness comes from the object itself: `decide`
+ * reads, judges and writes with the synchronous SQLite API and never awaits in between, so
+ * concurrent calls run one after another and none sees a stale count. Its answer leaves only
+ * once the write is durable (output gate), so counts survive eviction.
  *
  * One alarm does the housekeeping: it adds the key's refusals to D1 (aggregated, at most
  * every `REFUSAL_FLUSH_MS`), drops windows that are full again and, once nothing is left
@@ -19,6 +21,10 @@ import { REFUSAL_BUCKET_MS, REFUSAL_FLUSH_MS, rateLimitRefusals } from "../src/p
  */
 export class RateLimiter extends DurableObject<Env> {
   private schemaReady = false;
+  /** The alarm's time as last read or set here; `undefined`: not known yet. */
+  private alarmAt: number | undefined;
+  /** Each window's TAT as stored (`undefined`: none); see `load`. */
+  private readonly known = new Map<string, number | undefined>();
 
   private get sql() {
     return this.ctx.storage.sql;
@@ -32,30 +38,41 @@ export class RateLimiter extends DurableObject<Env> {
     this.schemaReady = true;
   }
 
-  private tats(windows: readonly Window[]): Map<string, number> {
-    const names = windows.map((window) => window.name);
+  /**
+   * Loads the TATs of `windows` into `known`. Memory mirrors storage (this object is the only
+   * writer), so a busy key reads SQLite once per window per lifetime; changes are written through.
+   */
+  private load(windows: readonly Window[]) {
+    const missing = windows.map((window) => window.name).filter((name) => !this.known.has(name));
+    if (missing.length === 0) return;
+    for (const name of missing) this.known.set(name, undefined);
     const rows = this.sql
       .exec<{ name: string; tat: number }>(
-        `SELECT name, tat FROM counters WHERE name IN (${names.map(() => "?").join(",")})`,
-        ...names,
+        `SELECT name, tat FROM counters WHERE name IN (${missing.map(() => "?").join(",")})`,
+        ...missing,
       )
       .toArray();
-    return new Map(rows.map((row) => [row.name, row.tat]));
+    for (const row of rows) this.known.set(row.name, row.tat);
+  }
+
+  private store(name: string, tat: number | undefined) {
+    this.known.set(name, tat);
+    if (tat === undefined) this.sql.exec("DELETE FROM counters WHERE name = ?", name);
+    else
+      this.sql.exec(
+        "INSERT INTO counters (name, tat) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET tat = excluded.tat",
+        name,
+        tat,
+      );
   }
 
   /** Charges one request to every window of `key`, or refuses it without charging any. */
   async decide(key: string, windows: readonly Window[]): Promise<Verdict> {
     this.ensureSchema();
     const now = clock.now();
-    const current = this.tats(windows);
-    const { verdict, updates } = judge(windows, (name) => current.get(name), now);
-    for (const [name, tat] of updates) {
-      this.sql.exec(
-        "INSERT INTO counters (name, tat) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET tat = excluded.tat",
-        name,
-        tat,
-      );
-    }
+    this.load(windows);
+    const { verdict, updates } = judge(windows, (name) => this.known.get(name), now);
+    for (const [name, tat] of updates) this.store(name, tat);
     if (!verdict.allowed) {
       const bucket = Math.floor(now / REFUSAL_BUCKET_MS) * REFUSAL_BUCKET_MS;
       this.sql.exec(
@@ -65,45 +82,57 @@ export class RateLimiter extends DurableObject<Env> {
         bucket,
       );
     }
-    await this.scheduleAlarm(now);
+    // With an alarm set, only a refusal can need it sooner.
+    if (this.alarmAt === undefined || !verdict.allowed) {
+      const wake = this.nextWake(now);
+      if (wake !== null) await this.wakeBy(wake);
+    }
     return verdict;
   }
 
   /** Gives back one earlier charge on each window (the request turned out not to count). */
   async refund(windows: readonly Window[]): Promise<void> {
     this.ensureSchema();
-    const current = this.tats(windows);
-    for (const [name, tat] of refund(windows, (name) => current.get(name), clock.now())) {
-      if (tat === undefined) this.sql.exec("DELETE FROM counters WHERE name = ?", name);
-      else this.sql.exec("UPDATE counters SET tat = ? WHERE name = ?", tat, name);
-    }
+    this.load(windows);
+    for (const [name, tat] of refund(windows, (name) => this.known.get(name), clock.now())) this.store(name, tat);
   }
 
-  /** Soon when refusals await D1, else when every window is full again; null: nothing left. */
+  /**
+   * When the alarm is next needed: soon when refusals await D1, else once every window is full
+   * again, but not sooner than `ALARM_MIN_DELAY_MS` (a busy key would otherwise wake it
+   * constantly); null when nothing is left.
+   */
   private nextWake(now: number): number | null {
     const { pending } = this.sql.exec<{ pending: number }>("SELECT count(*) AS pending FROM refusals").one();
     if (pending > 0) return now + REFUSAL_FLUSH_MS;
-    return this.sql.exec<{ latest: number | null }>("SELECT max(tat) AS latest FROM counters").one().latest;
+    const { latest } = this.sql.exec<{ latest: number | null }>("SELECT max(tat) AS latest FROM counters").one();
+    return latest === null ? null : Math.max(latest, now + ALARM_MIN_DELAY_MS);
   }
 
-  private async scheduleAlarm(now: number) {
-    const wanted = this.nextWake(now);
-    if (wanted === null) return;
-    const scheduled = await this.ctx.storage.getAlarm();
-    if (scheduled === null || scheduled > wanted) await this.ctx.storage.setAlarm(wanted);
+  /**
+   * Sets the alarm only when none is set or it must come sooner. It reschedules itself, so in
+   * steady traffic `decide` touches no alarm (reading one costs about as much as deciding).
+   */
+  private async wakeBy(time: number) {
+    this.alarmAt ??= (await this.ctx.storage.getAlarm()) ?? undefined;
+    if (this.alarmAt !== undefined && this.alarmAt <= time) return;
+    this.alarmAt = time;
+    await this.ctx.storage.setAlarm(time);
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = undefined;
     this.ensureSchema();
     await this.flushRefusals();
     const now = clock.now();
     this.sql.exec("DELETE FROM counters WHERE tat <= ?", now);
+    this.known.clear();
     const wake = this.nextWake(now);
     if (wake === null) {
       await this.ctx.storage.deleteAll();
       this.schemaReady = false;
     } else {
-      await this.ctx.storage.setAlarm(wake);
+      await this.wakeBy(wake);
     }
   }
 

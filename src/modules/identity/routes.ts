@@ -43,6 +43,8 @@ export const login = defineRoute(
     path: "/v1/auth/login",
     tags,
     summary: "Sign in with email and password",
+    description:
+      "429 `rate_limited` after 5 failed sign-ins for one account from one IP in 15 minutes, or past 60 an hour for the account from any IP (then one try a minute); the same for an email without an account.",
     request: { body: jsonRequestBody(LoginBody) },
     responses: { 200: jsonResponse(AuthResultSchema, "The user and a token pair") },
   },

@@ -14,7 +14,7 @@ export const LIMITER_TIMEOUT_MS = 1_000;
 
 export type LimitCheck = { key: string; windows: Window[] };
 
-/** What to do when the limiter cannot be reached: let the request through, or refuse it. */
+/** What to do when the limiter cannot be reached (an error, or no answer in time): let the request through, or refuse it. */
 export type Unreachable = "fail_open" | "fail_closed";
 
 const stubOf = (env: Env, key: string) => env.RATE_LIMITER.getByName(key);
