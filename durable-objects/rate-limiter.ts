@@ -10,10 +10,12 @@ const ALARM_MIN_DELAY_MS = 60_000;
 
 /**
  * One object per limit key (an API key, a user, an IP, an org, a login target): every window
- * of that key lives here, so one call decides a request. The algorithm is GCRA (see `gcra.ts` for why). Exactness comes from the object itself: `decide`
- * reads, judges and writes with the synchronous SQLite API and never awaits in between, so
- * concurrent calls run one after another and none sees a stale count. Its answer leaves only
- * once the write is durable (output gate), so counts survive eviction.
+ * of that key lives here, so one call decides a request. The algorithm is GCRA (see `gcra.ts`
+ * for why). Exactness comes from the object itself: `decide` judges and charges in memory
+ * without awaiting in between, so concurrent calls run one after another and none sees a stale
+ * count. It answers only once its charge is written to SQLite (the writes of concurrent calls
+ * share one commit) and the output gate has seen that commit durable, so counts survive
+ * eviction and restarts.
  *
  * One alarm does the housekeeping: it adds the key's refusals to D1 (aggregated, at most
  * every `REFUSAL_FLUSH_MS`), drops windows that are full again and, once nothing is left
@@ -25,6 +27,9 @@ export class RateLimiter extends DurableObject<Env> {
   private alarmAt: number | undefined;
   /** Each window's TAT as stored (`undefined`: none); see `load`. */
   private readonly known = new Map<string, number | undefined>();
+  /** Windows changed in memory and not written yet, and the write they wait for. */
+  private readonly dirty = new Set<string>();
+  private written: Promise<void> | undefined;
 
   private get sql() {
     return this.ctx.storage.sql;
@@ -40,7 +45,7 @@ export class RateLimiter extends DurableObject<Env> {
 
   /**
    * Loads the TATs of `windows` into `known`. Memory mirrors storage (this object is the only
-   * writer), so a busy key reads SQLite once per window per lifetime; changes are written through.
+   * writer), so a busy key reads SQLite once per window per lifetime; `persist` writes changes.
    */
   private load(windows: readonly Window[]) {
     const missing = windows.map((window) => window.name).filter((name) => !this.known.has(name));
@@ -55,15 +60,44 @@ export class RateLimiter extends DurableObject<Env> {
     for (const row of rows) this.known.set(row.name, row.tat);
   }
 
-  private store(name: string, tat: number | undefined) {
+  /**
+   * Writes the changed windows on the next macrotask and resolves then, so the calls that
+   * arrived meanwhile share one SQLite commit (under load, one commit serves many calls).
+   * Callers answer only after it: the output gate then holds the answer until it is durable.
+   */
+  private persist(): Promise<void> {
+    this.written ??= new Promise((resolve, reject) =>
+      setTimeout(() => {
+        this.written = undefined;
+        try {
+          this.writeDirty();
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      }, 0),
+    );
+    return this.written;
+  }
+
+  private change(name: string, tat: number | undefined) {
     this.known.set(name, tat);
-    if (tat === undefined) this.sql.exec("DELETE FROM counters WHERE name = ?", name);
-    else
-      this.sql.exec(
-        "INSERT INTO counters (name, tat) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET tat = excluded.tat",
-        name,
-        tat,
-      );
+    this.dirty.add(name);
+  }
+
+  private writeDirty() {
+    for (const name of this.dirty) {
+      const tat = this.known.get(name);
+      if (tat === undefined) this.sql.exec("DELETE FROM counters WHERE name = ?", name);
+      else {
+        this.sql.exec(
+          "INSERT INTO counters (name, tat) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET tat = excluded.tat",
+          name,
+          tat,
+        );
+      }
+    }
+    this.dirty.clear();
   }
 
   /** Charges one request to every window of `key`, or refuses it without charging any. */
@@ -72,7 +106,8 @@ export class RateLimiter extends DurableObject<Env> {
     const now = clock.now();
     this.load(windows);
     const { verdict, updates } = judge(windows, (name) => this.known.get(name), now);
-    for (const [name, tat] of updates) this.store(name, tat);
+    for (const [name, tat] of updates) this.change(name, tat);
+    const written = updates.size > 0 ? this.persist() : undefined;
     if (!verdict.allowed) {
       const bucket = Math.floor(now / REFUSAL_BUCKET_MS) * REFUSAL_BUCKET_MS;
       this.sql.exec(
@@ -87,6 +122,7 @@ export class RateLimiter extends DurableObject<Env> {
       const wake = this.nextWake(now);
       if (wake !== null) await this.wakeBy(wake);
     }
+    await written;
     return verdict;
   }
 
@@ -94,7 +130,8 @@ export class RateLimiter extends DurableObject<Env> {
   async refund(windows: readonly Window[]): Promise<void> {
     this.ensureSchema();
     this.load(windows);
-    for (const [name, tat] of refund(windows, (name) => this.known.get(name), clock.now())) this.store(name, tat);
+    for (const [name, tat] of refund(windows, (name) => this.known.get(name), clock.now())) this.change(name, tat);
+    await this.persist();
   }
 
   /**
@@ -105,8 +142,11 @@ export class RateLimiter extends DurableObject<Env> {
   private nextWake(now: number): number | null {
     const { pending } = this.sql.exec<{ pending: number }>("SELECT count(*) AS pending FROM refusals").one();
     if (pending > 0) return now + REFUSAL_FLUSH_MS;
-    const { latest } = this.sql.exec<{ latest: number | null }>("SELECT max(tat) AS latest FROM counters").one();
-    return latest === null ? null : Math.max(latest, now + ALARM_MIN_DELAY_MS);
+    // Memory may hold charges not written yet.
+    const stored = this.sql.exec<{ latest: number | null }>("SELECT max(tat) AS latest FROM counters").one().latest;
+    const inMemory = [...this.known.values()].filter((tat) => tat !== undefined);
+    if (stored === null && inMemory.length === 0) return null;
+    return Math.max(stored ?? 0, ...inMemory, now + ALARM_MIN_DELAY_MS);
   }
 
   /**
@@ -124,15 +164,19 @@ export class RateLimiter extends DurableObject<Env> {
     this.alarmAt = undefined;
     this.ensureSchema();
     await this.flushRefusals();
+    if (this.dirty.size > 0) await this.persist();
+    // Decisions may have run during those awaits: their windows are unwritten (dirty) and kept.
     const now = clock.now();
     this.sql.exec("DELETE FROM counters WHERE tat <= ?", now);
-    this.known.clear();
+    for (const [name, tat] of this.known) {
+      if (!this.dirty.has(name) && (tat === undefined || tat <= now)) this.known.delete(name);
+    }
     const wake = this.nextWake(now);
-    if (wake === null) {
+    if (wake === null && this.dirty.size === 0) {
       await this.ctx.storage.deleteAll();
       this.schemaReady = false;
     } else {
-      await this.wakeBy(wake);
+      await this.wakeBy(wake ?? now + ALARM_MIN_DELAY_MS);
     }
   }
 

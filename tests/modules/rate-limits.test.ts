@@ -94,6 +94,9 @@ describe("request limits", () => {
     }
     const remaining = answers.filter((a) => a.status === 200).map((a) => Number(header(a, "ratelimit-remaining")));
     expect(remaining.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // The charges of concurrent calls are written together; none is lost if the object dies.
+    await abortAllDurableObjects();
+    expectProblem(await me(as(user)), 429, "rate_limited");
   });
 
   it("puts the headers on allowed answers: limit, what is left, seconds until full", async () => {
