@@ -4,6 +4,7 @@ import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { serverTiming } from "./middleware/server-timing";
+import { billingRouter } from "./modules/billing";
 import { emailRouter } from "./modules/email";
 import { healthRouter } from "./modules/health";
 import { identityRouter } from "./modules/identity";
@@ -28,6 +29,7 @@ export function createApp() {
   app.route("/", identityRouter);
   app.route("/", emailRouter);
   app.route("/", plansRouter);
+  app.route("/", billingRouter);
   mountApiDocs(app);
 
   app.onError(handleError);

@@ -75,6 +75,8 @@ export const configSchema = z
     JWT_ISSUER: z.string().min(1).default("stratus"),
     JWT_AUDIENCE: z.string().min(1).default("stratus-api"),
     REFRESH_REUSE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+    /** How long a credit hold may stay open before the cron releases it: longer than any AI call. */
+    CREDIT_HOLD_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
     /** Where links in emails point: the app that handles verification and reset tokens. */
     APP_URL: z.url().default("http://localhost:8787"),
     EMAIL_PROVIDER: z.enum(["log", "resend"]).default("log"),
@@ -85,6 +87,7 @@ export const configSchema = z
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),
     JOBS: binding<Queue>("Queue"),
+    RATE_LIMITER: binding<DurableObjectNamespace>("Durable Object"),
   })
   .superRefine((config, ctx) => {
     if (config.EMAIL_PROVIDER === "resend" && !config.RESEND_API_KEY) {

@@ -1,3 +1,4 @@
+import { releaseExpiredHolds } from "./modules/billing/ledger";
 import { deliverEmailTask } from "./modules/email/consumers";
 import { heartbeatTask, sendHeartbeat } from "./modules/health/consumers";
 import type { CronTask } from "./platform/cron";
@@ -22,6 +23,11 @@ export const cronTasks: readonly CronTask[] = [
     name: "idempotency.purge-expired",
     schedule: "*/5 * * * *",
     run: async (env, { now }) => ({ deleted: await purgeExpiredIdempotencyKeys(env, now) }),
+  },
+  {
+    name: "credits.release-expired-holds",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ released: await releaseExpiredHolds(env, now) }),
   },
   {
     name: "rate-limit.purge-refusals",

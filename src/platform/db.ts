@@ -7,6 +7,12 @@ export function database(env: Pick<Env, "DB">) {
 
 export type Database = ReturnType<typeof database>;
 
+/** A drizzle query as a D1 statement, to batch it with hand-written SQL. */
+export function asStatement(env: Pick<Env, "DB">, query: { toSQL(): { sql: string; params: unknown[] } }) {
+  const { sql, params } = query.toSQL();
+  return env.DB.prepare(sql).bind(...params);
+}
+
 /** D1 reports a violated constraint only in its message (or its cause's, through drizzle). */
 function constraintFailed(error: unknown, kind: "UNIQUE" | "CHECK"): boolean {
   const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : "";

@@ -111,5 +111,8 @@ export function authRoute<P extends string, R extends Omit<RouteConfig, "path"> 
 /** The signed-in principal of a route built with `authRoute` (its middleware set it). */
 export const principalOf = (c: Context<AppEnv>): Principal => c.get("principal") as Principal;
 
+/** The account a route built with `authRoute` acts for (ARCHITECTURE.md, Account context). */
+export const accountOf = (c: Context<AppEnv>): Account => c.get("account") as Account;
+
 /** Who acts, and the request id their audit entries carry. */
 export const actorOf = (c: Context<AppEnv>) => ({ userId: principalOf(c).id, requestId: c.get("requestId") });

@@ -1,0 +1,8 @@
+import { createRouter } from "../../platform/openapi";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export const billingRouter = createRouter()
+  .openapi(routes.getCredits, handlers.getCredits)
+  .openapi(routes.getLedger, handlers.getLedger)
+  .openapi(routes.adjustCredits, handlers.adjustCredits);

@@ -1,0 +1,234 @@
+import { and, eq, isNull, lte } from "drizzle-orm";
+import { configOf } from "../../env";
+import { clock } from "../../platform/clock";
+import { database, isCheckViolation, isUniqueViolation } from "../../platform/db";
+import { AppError } from "../../platform/errors";
+import { newId } from "../../platform/ids";
+import { keyset, toPage } from "../../platform/pagination";
+import { type CreditBucket, creditBalances, creditHoldClosures, creditHolds, creditLedger } from "./tables";
+
+/**
+ * The credit ledger's service API for other modules: `grant`, `adjust`, `reserve` → hold,
+ * `settle(hold, actual)`, `release(hold)`. Every change is one D1 batch whose invariants are
+ * constraints (see `tables.ts`): a batch that would break one fails as a whole, so nothing is
+ * half-applied and concurrent callers can never overspend. Amounts are millicredits.
+ */
+
+/** A SQL expression for an amount, and its bound values. */
+type Amount = { sql: string; params: unknown[] };
+const literal = (value: number): Amount => ({ sql: "?", params: [value] });
+
+/**
+ * One movement on a bucket: make sure its balance row exists, change it unconditionally (its
+ * CHECK refuses a negative result; SQLite checks an upsert's candidate row before the
+ * conflict, so a negative upsert would fail even with funds), and append the ledger row with
+ * the balance after it. A zero amount changes nothing and writes no ledger row.
+ */
+function movement(
+  env: Env,
+  move: { accountId: string; bucket: CreditBucket; amount: Amount; reason: string; reference: string; now: number },
+) {
+  const { accountId, bucket, amount, reason, reference, now } = move;
+  return [
+    env.DB.prepare(
+      "INSERT INTO credit_balances (account_id, bucket, balance) VALUES (?, ?, 0) ON CONFLICT (account_id, bucket) DO NOTHING",
+    ).bind(accountId, bucket),
+    env.DB.prepare(
+      `UPDATE credit_balances SET balance = balance + coalesce((${amount.sql}), 0) WHERE account_id = ? AND bucket = ?`,
+    ).bind(...amount.params, accountId, bucket),
+    env.DB.prepare(
+      `INSERT INTO credit_ledger (id, account_id, bucket, amount, reason, reference, balance_after, created_at)
+       SELECT ?, ?, ?, amount, ?, ?,
+         (SELECT balance FROM credit_balances WHERE account_id = ? AND bucket = ?), ?
+       FROM (SELECT (${amount.sql}) AS amount) WHERE amount <> 0`,
+    ).bind(newId("led", now), accountId, bucket, reason, reference, accountId, bucket, now, ...amount.params),
+  ];
+}
+
+export type Grant = { accountId: string; bucket: CreditBucket; amount: number; reason: string; reference: string };
+
+/**
+ * Adds (or, negative, removes) credits once per `reference`, with `alongside` statements in the
+ * same batch (an audit entry). Returns false when the reference was applied before; a removal
+ * that would go below zero is `insufficient_credits`.
+ */
+export async function grant(env: Env, entry: Grant, alongside: D1PreparedStatement[] = []): Promise<boolean> {
+  if (!Number.isSafeInteger(entry.amount) || entry.amount === 0) throw new Error("a grant needs a non-zero integer");
+  try {
+    await env.DB.batch([...movement(env, { ...entry, amount: literal(entry.amount), now: clock.now() }), ...alongside]);
+    return true;
+  } catch (error) {
+    if (isUniqueViolation(error)) return false;
+    if (isCheckViolation(error)) throw new AppError("insufficient_credits", "The balance would go below zero.");
+    throw error;
+  }
+}
+
+export type Hold = typeof creditHolds.$inferSelect;
+
+/**
+ * Sets `amount` aside for `reference`, from `included` first, then `purchased`; 402
+ * `insufficient_credits` when both together fall short. Reserving a reference again returns
+ * its hold (a retry), unless the amount differs (409).
+ */
+export async function reserve(env: Env, accountId: string, amount: number, reference: string): Promise<Hold> {
+  if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error("a reservation needs a positive integer");
+  const now = clock.now();
+  const holdId = newId("hld", now);
+  const expiresAt = now + configOf(env).CREDIT_HOLD_TTL_SECONDS * 1000;
+  const part = (column: "from_included" | "from_purchased"): Amount => ({
+    sql: `-(SELECT ${column} FROM credit_holds WHERE id = ?)`,
+    params: [holdId],
+  });
+  try {
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO credit_holds (id, account_id, reference, amount, from_included, from_purchased, created_at, expires_at)
+         SELECT ?1, ?2, ?3, ?4, included, ?4 - included, ?5, ?6 FROM (SELECT min(?4, coalesce(
+           (SELECT balance FROM credit_balances WHERE account_id = ?2 AND bucket = 'included'), 0)) AS included)`,
+      ).bind(holdId, accountId, reference, amount, now, expiresAt),
+      ...movement(env, {
+        accountId,
+        bucket: "included",
+        amount: part("from_included"),
+        reason: "hold",
+        reference: `hold:${holdId}:included`,
+        now,
+      }),
+      ...movement(env, {
+        accountId,
+        bucket: "purchased",
+        amount: part("from_purchased"),
+        reason: "hold",
+        reference: `hold:${holdId}:purchased`,
+        now,
+      }),
+    ]);
+  } catch (error) {
+    if (isCheckViolation(error)) throw new AppError("insufficient_credits", "Not enough credits for this request.");
+    if (!isUniqueViolation(error)) throw error;
+    const [existing] = await database(env).select().from(creditHolds).where(eq(creditHolds.reference, reference));
+    if (existing?.accountId === accountId && existing.amount === amount) return existing;
+    throw new AppError("conflict", "This reference already holds a different reservation.");
+  }
+  const [hold] = await database(env).select().from(creditHolds).where(eq(creditHolds.id, holdId));
+  if (!hold) throw new Error(`hold ${holdId} is missing after its batch`);
+  return hold;
+}
+
+export type Closure = typeof creditHoldClosures.$inferSelect;
+
+/**
+ * Ends a hold once: charges `min(actual, held)`, records what `actual` exceeded the hold by as
+ * a shortfall (never charged), and returns the rest, purchased credits first (they never
+ * expire). A hold already ended is 409.
+ */
+async function close(env: Env, hold: Hold, kind: Closure["kind"], actual: number): Promise<Closure> {
+  if (!Number.isSafeInteger(actual) || actual < 0) throw new Error("a settlement needs a non-negative integer");
+  const now = clock.now();
+  const returned = (column: "returned_included" | "returned_purchased"): Amount => ({
+    sql: `(SELECT ${column} FROM credit_hold_closures WHERE hold_id = ?)`,
+    params: [hold.id],
+  });
+  try {
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO credit_hold_closures (hold_id, kind, charged, returned_included, returned_purchased, shortfall, closed_at)
+         SELECT id, ?2, charged, amount - charged - back_purchased, back_purchased, max(?3 - amount, 0), ?4
+         FROM (SELECT id, amount, min(?3, amount) AS charged, min(amount - min(?3, amount), from_purchased) AS back_purchased
+               FROM credit_holds WHERE id = ?1)`,
+      ).bind(hold.id, kind, actual, now),
+      ...movement(env, {
+        accountId: hold.accountId,
+        bucket: "purchased",
+        amount: returned("returned_purchased"),
+        reason: `hold_${kind}`,
+        reference: `return:${hold.id}:purchased`,
+        now,
+      }),
+      ...movement(env, {
+        accountId: hold.accountId,
+        bucket: "included",
+        amount: returned("returned_included"),
+        reason: `hold_${kind}`,
+        reference: `return:${hold.id}:included`,
+        now,
+      }),
+    ]);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError("conflict", "This hold was already settled or released.");
+    throw error;
+  }
+  const [closure] = await database(env).select().from(creditHoldClosures).where(eq(creditHoldClosures.holdId, hold.id));
+  if (!closure) throw new Error(`hold ${hold.id} has no closure after closing`);
+  return closure;
+}
+
+export const settle = (env: Env, hold: Hold, actual: number) => close(env, hold, "settled", actual);
+export const release = (env: Env, hold: Hold) => close(env, hold, "released", 0);
+
+/** Releases holds left open past their expiry (their work died); returns how many. */
+export async function releaseExpiredHolds(env: Env, now: number, limit = 100): Promise<number> {
+  const expired = await database(env)
+    .select({ hold: creditHolds })
+    .from(creditHolds)
+    .leftJoin(creditHoldClosures, eq(creditHoldClosures.holdId, creditHolds.id))
+    .where(and(isNull(creditHoldClosures.holdId), lte(creditHolds.expiresAt, now)))
+    .limit(limit);
+  let released = 0;
+  for (const { hold } of expired) {
+    try {
+      await close(env, hold, "expired", 0);
+      released += 1;
+    } catch (error) {
+      // Settled meanwhile by its owner: nothing to release.
+      if (!(error instanceof AppError && error.code === "conflict")) throw error;
+    }
+  }
+  return released;
+}
+
+/** Balances per bucket, open holds and what is available to reserve. */
+export async function creditsOf(env: Env, accountId: string) {
+  const db = database(env);
+  const [balances, holds] = await Promise.all([
+    db.select().from(creditBalances).where(eq(creditBalances.accountId, accountId)),
+    db
+      .select({ hold: creditHolds })
+      .from(creditHolds)
+      .leftJoin(creditHoldClosures, eq(creditHoldClosures.holdId, creditHolds.id))
+      .where(and(eq(creditHolds.accountId, accountId), isNull(creditHoldClosures.holdId))),
+  ]);
+  const balance = (bucket: CreditBucket) => balances.find((row) => row.bucket === bucket)?.balance ?? 0;
+  return {
+    accountId,
+    balances: { included: balance("included"), purchased: balance("purchased") },
+    available: balance("included") + balance("purchased"),
+    held: holds.reduce((sum, { hold }) => sum + hold.amount, 0),
+    holds: holds.map(({ hold }) => ({
+      id: hold.id,
+      reference: hold.reference,
+      amount: hold.amount,
+      createdAt: clock.iso(hold.createdAt),
+      expiresAt: clock.iso(hold.expiresAt),
+    })),
+  };
+}
+
+/** The account's ledger, newest first, by cursor. */
+export async function ledgerOf(env: Env, accountId: string, page: { limit: number; cursor?: string }) {
+  const { after, orderBy } = keyset(page.cursor, creditLedger.createdAt, creditLedger.id, "desc");
+  const rows = await database(env)
+    .select()
+    .from(creditLedger)
+    .where(and(eq(creditLedger.accountId, accountId), after))
+    .orderBy(...orderBy)
+    .limit(page.limit + 1);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => ({ key: row.createdAt, id: row.id }));
+  return { items: items.map(publicLedgerEntry), nextCursor };
+}
+
+export function publicLedgerEntry(row: typeof creditLedger.$inferSelect) {
+  const { accountId: _account, createdAt, ...entry } = row;
+  return { ...entry, createdAt: clock.iso(createdAt) };
+}

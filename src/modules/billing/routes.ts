@@ -1,0 +1,39 @@
+import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
+import { PaginationQuery } from "../../platform/pagination";
+import { authRoute } from "../identity/auth";
+import { AdjustCreditsBody, AdjustmentSchema, CreditsSchema, LedgerPageSchema } from "./schema";
+
+const accountNote =
+  "For the request's account: the caller, or the org named by `X-Stratus-Org` (any member may read it).";
+
+export const getCredits = authRoute({
+  method: "get",
+  path: "/v1/credits",
+  tags: ["Credits"],
+  summary: "Credit balances per bucket and open holds",
+  description: accountNote,
+  responses: { 200: jsonResponse(CreditsSchema, "Balances and holds") },
+});
+
+export const getLedger = authRoute({
+  method: "get",
+  path: "/v1/credits/ledger",
+  tags: ["Credits"],
+  summary: "The credit ledger, newest first",
+  description: accountNote,
+  request: { query: PaginationQuery },
+  responses: { 200: jsonResponse(LedgerPageSchema, "A page of ledger entries") },
+});
+
+export const adjustCredits = authRoute(
+  {
+    method: "post",
+    path: "/v1/admin/credits/adjust",
+    tags: ["Admin"],
+    summary: "Add or remove an account's credits (audited)",
+    description: "409 when a removal would take the bucket below zero. Honours `Idempotency-Key`.",
+    request: { body: jsonRequestBody(AdjustCreditsBody) },
+    responses: { 201: jsonResponse(AdjustmentSchema, "The ledger entry and the new balances") },
+  },
+  { admin: true, idempotent: true, errors: ["conflict"] },
+);

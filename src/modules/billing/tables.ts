@@ -1,0 +1,101 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * The credit ledger (ARCHITECTURE.md, Data rules). Amounts are integer millicredits
+ * (1 credit = 1 000). Each account has two buckets: `included` (the plan's monthly credits,
+ * spent first) and `purchased` (never expiring). Invariants, each a constraint that fails
+ * the whole batch: no balance below zero (CHECK), a reference applies at most once (UNIQUE),
+ * and a balance equals the sum of its ledger rows (both are written in the same batch, the
+ * balance by an unconditional upsert, `balance_after` by a subquery).
+ */
+
+export const CREDIT_BUCKETS = ["included", "purchased"] as const;
+export type CreditBucket = (typeof CREDIT_BUCKETS)[number];
+
+export const creditBalances = sqliteTable(
+  "credit_balances",
+  {
+    accountId: text("account_id").notNull(),
+    bucket: text("bucket", { enum: CREDIT_BUCKETS }).notNull(),
+    balance: integer("balance").notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.accountId, table.bucket] }),
+    check("credit_balances_not_negative", sql`${table.balance} >= 0`),
+    check("credit_balances_bucket_known", sql`${table.bucket} IN ('included', 'purchased')`),
+  ],
+);
+
+/** Append-only: never updated or deleted. */
+export const creditLedger = sqliteTable(
+  "credit_ledger",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    bucket: text("bucket", { enum: CREDIT_BUCKETS }).notNull(),
+    /** Signed millicredits: a grant is positive, a hold negative, a release positive. */
+    amount: integer("amount").notNull(),
+    reason: text("reason").notNull(),
+    /** What this row applies, once: `hold:<id>:included`, `pack:<checkout id>`, `adjust:<id>`… */
+    reference: text("reference").notNull().unique(),
+    balanceAfter: integer("balance_after").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [
+    index("credit_ledger_account").on(table.accountId, table.createdAt, table.id),
+    check("credit_ledger_amount_not_zero", sql`${table.amount} <> 0`),
+  ],
+);
+
+/**
+ * Credits set aside for work whose cost is known only afterwards (an AI call): taken from the
+ * buckets when reserved (included first), then settled or released exactly once.
+ */
+export const creditHolds = sqliteTable(
+  "credit_holds",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    /** The caller's reference: one hold per reference. */
+    reference: text("reference").notNull().unique(),
+    amount: integer("amount").notNull(),
+    fromIncluded: integer("from_included").notNull(),
+    fromPurchased: integer("from_purchased").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (table) => [
+    index("credit_holds_account").on(table.accountId),
+    index("credit_holds_expires").on(table.expiresAt),
+    check(
+      "credit_holds_split",
+      sql`${table.fromIncluded} >= 0 AND ${table.fromPurchased} >= 0 AND ${table.fromIncluded} + ${table.fromPurchased} = ${table.amount} AND ${table.amount} > 0`,
+    ),
+  ],
+);
+
+/**
+ * How a hold ended, one row per hold: its primary key makes a second settle or release fail.
+ * `shortfall` is what the work cost beyond the hold: recorded, never charged.
+ */
+export const creditHoldClosures = sqliteTable(
+  "credit_hold_closures",
+  {
+    holdId: text("hold_id")
+      .primaryKey()
+      .references(() => creditHolds.id),
+    kind: text("kind", { enum: ["settled", "released", "expired"] }).notNull(),
+    charged: integer("charged").notNull(),
+    returnedIncluded: integer("returned_included").notNull(),
+    returnedPurchased: integer("returned_purchased").notNull(),
+    shortfall: integer("shortfall").notNull(),
+    closedAt: integer("closed_at").notNull(),
+  },
+  (table) => [
+    check(
+      "credit_hold_closures_amounts",
+      sql`${table.charged} >= 0 AND ${table.returnedIncluded} >= 0 AND ${table.returnedPurchased} >= 0 AND ${table.shortfall} >= 0`,
+    ),
+  ],
+);
