@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { clock } from "../src/platform/clock";
 import { database } from "../src/platform/db";
-import { judge, refund, type Verdict, type Window } from "../src/platform/rate-limit/gcra";
+import { judge, refund, tatOf, type Verdict, type Window, type WindowState } from "../src/platform/rate-limit/gcra";
 import { REFUSAL_BUCKET_MS, REFUSAL_FLUSH_MS, rateLimitRefusals } from "../src/platform/rate-limit/tables";
 
 /** The shortest sleep between two housekeeping alarms of one object. */
@@ -26,7 +26,7 @@ export class RateLimiter extends DurableObject<Env> {
   /** The alarm's time as last read or set here; `undefined`: not known yet. */
   private alarmAt: number | undefined;
   /** Each window's TAT as stored (`undefined`: none); see `load`. */
-  private readonly known = new Map<string, number | undefined>();
+  private readonly known = new Map<string, WindowState | undefined>();
   /** Windows changed in memory and not written yet, and the write they wait for. */
   private readonly dirty = new Set<string>();
   private written: Promise<void> | undefined;
@@ -37,14 +37,16 @@ export class RateLimiter extends DurableObject<Env> {
 
   private ensureSchema() {
     if (this.schemaReady) return;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, tat REAL NOT NULL);
+    // `tat` is derived (see `gcra.ts`), kept for the alarm's queries.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS windows (name TEXT PRIMARY KEY, base INTEGER NOT NULL,
+        count INTEGER NOT NULL, limit_value INTEGER NOT NULL, window_ms INTEGER NOT NULL, tat REAL NOT NULL);
       CREATE TABLE IF NOT EXISTS refusals (limit_key TEXT NOT NULL, bucket_start INTEGER NOT NULL,
         refused INTEGER NOT NULL, PRIMARY KEY (limit_key, bucket_start))`);
     this.schemaReady = true;
   }
 
   /**
-   * Loads the TATs of `windows` into `known`. Memory mirrors storage (this object is the only
+   * Loads the states of `windows` into `known`. Memory mirrors storage (this object is the only
    * writer), so a busy key reads SQLite once per window per lifetime; `persist` writes changes.
    */
   private load(windows: readonly Window[]) {
@@ -52,12 +54,14 @@ export class RateLimiter extends DurableObject<Env> {
     if (missing.length === 0) return;
     for (const name of missing) this.known.set(name, undefined);
     const rows = this.sql
-      .exec<{ name: string; tat: number }>(
-        `SELECT name, tat FROM counters WHERE name IN (${missing.map(() => "?").join(",")})`,
+      .exec<{ name: string; base: number; count: number; limit_value: number; window_ms: number }>(
+        `SELECT name, base, count, limit_value, window_ms FROM windows WHERE name IN (${missing.map(() => "?").join(",")})`,
         ...missing,
       )
       .toArray();
-    for (const row of rows) this.known.set(row.name, row.tat);
+    for (const row of rows) {
+      this.known.set(row.name, { base: row.base, count: row.count, limit: row.limit_value, windowMs: row.window_ms });
+    }
   }
 
   /**
@@ -80,20 +84,26 @@ export class RateLimiter extends DurableObject<Env> {
     return this.written;
   }
 
-  private change(name: string, tat: number | undefined) {
-    this.known.set(name, tat);
+  private change(name: string, state: WindowState | undefined) {
+    this.known.set(name, state);
     this.dirty.add(name);
   }
 
   private writeDirty() {
     for (const name of this.dirty) {
-      const tat = this.known.get(name);
-      if (tat === undefined) this.sql.exec("DELETE FROM counters WHERE name = ?", name);
+      const state = this.known.get(name);
+      if (state === undefined) this.sql.exec("DELETE FROM windows WHERE name = ?", name);
       else {
         this.sql.exec(
-          "INSERT INTO counters (name, tat) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET tat = excluded.tat",
+          `INSERT INTO windows (name, base, count, limit_value, window_ms, tat) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET base = excluded.base, count = excluded.count,
+             limit_value = excluded.limit_value, window_ms = excluded.window_ms, tat = excluded.tat`,
           name,
-          tat,
+          state.base,
+          state.count,
+          state.limit,
+          state.windowMs,
+          tatOf(state),
         );
       }
     }
@@ -106,7 +116,7 @@ export class RateLimiter extends DurableObject<Env> {
     const now = clock.now();
     this.load(windows);
     const { verdict, updates } = judge(windows, (name) => this.known.get(name), now);
-    for (const [name, tat] of updates) this.change(name, tat);
+    for (const [name, state] of updates) this.change(name, state);
     const written = updates.size > 0 ? this.persist() : undefined;
     if (!verdict.allowed) {
       const bucket = Math.floor(now / REFUSAL_BUCKET_MS) * REFUSAL_BUCKET_MS;
@@ -117,8 +127,8 @@ export class RateLimiter extends DurableObject<Env> {
         bucket,
       );
     }
-    // With an alarm set, only a refusal can need it sooner.
-    if (this.alarmAt === undefined || !verdict.allowed) {
+    // With an alarm set (and still ahead), only a refusal can need it sooner.
+    if (this.alarmAt === undefined || this.alarmAt <= now || !verdict.allowed) {
       const wake = this.nextWake(now);
       if (wake !== null) await this.wakeBy(wake);
     }
@@ -130,7 +140,7 @@ export class RateLimiter extends DurableObject<Env> {
   async refund(windows: readonly Window[]): Promise<void> {
     this.ensureSchema();
     this.load(windows);
-    for (const [name, tat] of refund(windows, (name) => this.known.get(name), clock.now())) this.change(name, tat);
+    for (const [name, state] of refund(windows, (name) => this.known.get(name), clock.now())) this.change(name, state);
     await this.persist();
   }
 
@@ -143,8 +153,8 @@ export class RateLimiter extends DurableObject<Env> {
     const { pending } = this.sql.exec<{ pending: number }>("SELECT count(*) AS pending FROM refusals").one();
     if (pending > 0) return now + REFUSAL_FLUSH_MS;
     // Memory may hold charges not written yet.
-    const stored = this.sql.exec<{ latest: number | null }>("SELECT max(tat) AS latest FROM counters").one().latest;
-    const inMemory = [...this.known.values()].filter((tat) => tat !== undefined);
+    const stored = this.sql.exec<{ latest: number | null }>("SELECT max(tat) AS latest FROM windows").one().latest;
+    const inMemory = [...this.known.values()].filter((state) => state !== undefined).map(tatOf);
     if (stored === null && inMemory.length === 0) return null;
     return Math.max(stored ?? 0, ...inMemory, now + ALARM_MIN_DELAY_MS);
   }
@@ -154,6 +164,8 @@ export class RateLimiter extends DurableObject<Env> {
    * steady traffic `decide` touches no alarm (reading one costs about as much as deciding).
    */
   private async wakeBy(time: number) {
+    // An alarm time already past means it ran or gave up retrying: read the truth again.
+    if (this.alarmAt !== undefined && this.alarmAt <= clock.now()) this.alarmAt = undefined;
     this.alarmAt ??= (await this.ctx.storage.getAlarm()) ?? undefined;
     if (this.alarmAt !== undefined && this.alarmAt <= time) return;
     this.alarmAt = time;
@@ -167,14 +179,16 @@ export class RateLimiter extends DurableObject<Env> {
     if (this.dirty.size > 0) await this.persist();
     // Decisions may have run during those awaits: their windows are unwritten (dirty) and kept.
     const now = clock.now();
-    this.sql.exec("DELETE FROM counters WHERE tat <= ?", now);
-    for (const [name, tat] of this.known) {
-      if (!this.dirty.has(name) && (tat === undefined || tat <= now)) this.known.delete(name);
+    this.sql.exec("DELETE FROM windows WHERE tat <= ?", now);
+    for (const [name, state] of this.known) {
+      if (!this.dirty.has(name) && (state === undefined || tatOf(state) <= now)) this.known.delete(name);
     }
     const wake = this.nextWake(now);
     if (wake === null && this.dirty.size === 0) {
+      // Deletes the alarm too: decisions made while this alarm awaited may have set one.
       await this.ctx.storage.deleteAll();
       this.schemaReady = false;
+      this.alarmAt = undefined;
     } else {
       await this.wakeBy(wake ?? now + ALARM_MIN_DELAY_MS);
     }
@@ -185,8 +199,11 @@ export class RateLimiter extends DurableObject<Env> {
    * then subtracts what was sent: refusals counted while D1 answered stay pending.
    */
   private async flushRefusals() {
+    // 30 rows × 3 values stay under D1's 100 bound parameters; the rest waits for the next alarm.
     const pending = this.sql
-      .exec<{ limit_key: string; bucket_start: number; refused: number }>("SELECT * FROM refusals")
+      .exec<{ limit_key: string; bucket_start: number; refused: number }>(
+        "SELECT * FROM refusals ORDER BY bucket_start LIMIT 30",
+      )
       .toArray();
     if (pending.length === 0) return;
     await database(this.env)

@@ -274,7 +274,7 @@ describe("the limiter object's storage", () => {
       runInDurableObject(
         stub,
         (_, state) =>
-          state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'counters'").toArray()
+          state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'windows'").toArray()
             .length,
       );
     testClock.advance(30_000);

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { judge, refund, type Window } from "../../src/platform/rate-limit/gcra";
+import { judge, refund, tatOf, type Window, type WindowState } from "../../src/platform/rate-limit/gcra";
 import { ipKey } from "../../src/platform/rate-limit/limiter";
 
 /** Runs arrivals (ms, ascending) through `windows`; returns the times let through. */
 function simulate(windows: Window[], arrivals: number[]) {
-  const tats = new Map<string, number>();
+  const tats = new Map<string, WindowState>();
   const passed: number[] = [];
   for (const now of arrivals) {
     const { verdict, updates } = judge(windows, (name) => tats.get(name), now);
@@ -53,7 +53,7 @@ describe("GCRA", () => {
     ];
     const { passed, tats } = simulate(windows, [0, 0, 0, 5_000, 5_000]);
     expect(passed).toEqual([0, 0, 5_000]);
-    expect(tats.get("second")).toBe(5_500);
+    expect(tatOf(tats.get("second") as WindowState)).toBe(5_500);
     const refused = judge(windows, (name) => tats.get(name), 5_000);
     expect(refused.verdict).toMatchObject({ allowed: false, window: "hour", remaining: 0 });
     expect(refused.updates.size).toBe(0);
@@ -78,7 +78,7 @@ describe("GCRA", () => {
         const now = arrivals.at(-1) ?? 0;
         const { verdict, updates } = judge([window], (name) => tats.get(name), now);
         fc.pre(verdict.allowed);
-        const charged = new Map([...tats, ...updates]);
+        const charged = new Map<string, WindowState>([...tats, ...updates]);
         const refunded = refund([window], (name) => charged.get(name), now);
         const after = judge([window], (name) => (refunded.has(name) ? refunded.get(name) : charged.get(name)), now);
         expect(after.verdict.remaining).toBe(verdict.remaining);
@@ -86,9 +86,29 @@ describe("GCRA", () => {
     );
   });
 
+  it("lets exactly the limit through at epoch-sized times, whatever the limit", () => {
+    const now = 1_764_000_000_123;
+    for (const limit of [7, 9, 17, 33, 700, 7_777, 100_000]) {
+      const window = { name: "minute", limit, windowMs: 60_000 };
+      expect(simulate([window], Array(limit + 1).fill(now)).passed).toHaveLength(limit);
+      // Clocks read whole milliseconds: the first one at or after the refill.
+      const refill = Math.ceil(now + 60_000 / limit);
+      expect(simulate([window], [...Array(limit).fill(now), refill - 1, refill]).passed).toHaveLength(limit + 1);
+    }
+  });
+
+  it("keeps what is owed when the plan changes the limit", () => {
+    const before = { name: "minute", limit: 10, windowMs: 60_000 };
+    const { tats } = simulate([before], Array(10).fill(0));
+    const after = { name: "minute", limit: 600, windowMs: 60_000 };
+    // 60 s owed at 10/min is 600 requests at 600/min: the bucket stays empty.
+    expect(judge([after], (name) => tats.get(name), 0).verdict.allowed).toBe(false);
+    expect(judge([after], (name) => tats.get(name), 30_000).verdict).toMatchObject({ allowed: true, remaining: 299 });
+  });
+
   it("caps a wait at one window when the clock went back", () => {
     const window = { name: "minute", limit: 1, windowMs: 60_000 };
-    const { verdict } = judge([window], () => 10 * 3_600_000, 0);
+    const { verdict } = judge([window], () => ({ base: 10 * 3_600_000, count: 1, limit: 1, windowMs: 60_000 }), 0);
     expect(verdict.retryAfterMs).toBe(60_000);
   });
 });

@@ -3,7 +3,7 @@ import { asStatement, database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { accountExists, auditInsert } from "../identity/service";
-import { creditsOf, grant, } from "./ledger";
+import { creditsOf, grant } from "./ledger";
 import { type CreditBucket, creditLedger } from "./tables";
 
 type Actor = { userId: string; requestId?: string };

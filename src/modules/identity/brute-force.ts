@@ -16,12 +16,14 @@ const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Failed sign-ins: 5 per (account, IP) in 15 minutes lock that pair (one more try every 3
- * minutes); across all IPs, past 60 an hour every IP is slowed to one try a minute, never
- * blocked, so an attacker cannot lock the owner out.
+ * minutes). Past 60 an hour for the account from all IPs together, each IP is slowed to one
+ * try a minute of its own: an attacker's many addresses cannot take the owner's turn, so
+ * nobody can lock the owner out.
  */
 export const LOGIN_LIMITS = {
   perAddress: { limit: 5, windowMs: 15 * MINUTE_MS },
   perAccount: { limit: 60, windowMs: HOUR_MS },
+  perAddressWhenBusy: { limit: 1, windowMs: MINUTE_MS },
 };
 
 /** Emails one address may be sent (or registered) per action, whoever asks. */
@@ -40,25 +42,24 @@ export type EmailAction = keyof typeof EMAIL_ACTION_LIMITS;
 
 const emailHash = async (email: string) => (await sha256Hex(email)).slice(0, 32);
 
-async function charge(c: Context<AppEnv>, check: LimitCheck, detail: string): Promise<void> {
-  const consulted = await consult(c.env, [check], "fail_closed", c.get("logger"));
-  if (consulted && !consulted.verdict.allowed) throw refusal(consulted.verdict, detail);
-}
-
 /**
  * Charges a sign-in attempt before the password is checked (so concurrent guesses cannot
  * slip past the count), and returns the refund to call once it succeeds: only failures count.
  */
 export async function chargeLoginAttempt(c: Context<AppEnv>, email: string): Promise<() => Promise<void>> {
   const address = ipKey(c.req.header("cf-connecting-ip"));
-  const check: LimitCheck = {
-    key: `login:${await emailHash(email)}`,
-    windows: [
-      { name: address, ...LOGIN_LIMITS.perAddress },
-      { name: "all", ...LOGIN_LIMITS.perAccount },
-    ],
-  };
-  await charge(c, check, "Too many failed sign-ins for this account; retry after the time in Retry-After.");
+  const key = `login:${await emailHash(email)}`;
+  const pair = { name: address, ...LOGIN_LIMITS.perAddress };
+  let check: LimitCheck = { key, windows: [pair, { name: "all", ...LOGIN_LIMITS.perAccount }] };
+  let consulted = await consult(c.env, [check], "fail_closed", c.get("logger"));
+  if (consulted && !consulted.verdict.allowed && consulted.verdict.window === "all") {
+    // A refusal charged nothing: try this address's own slow lane instead.
+    check = { key, windows: [pair, { name: `slow:${address}`, ...LOGIN_LIMITS.perAddressWhenBusy }] };
+    consulted = await consult(c.env, [check], "fail_closed", c.get("logger"));
+  }
+  if (consulted && !consulted.verdict.allowed) {
+    throw refusal(consulted.verdict, "Too many failed sign-ins for this account; retry after the time in Retry-After.");
+  }
   return () => refundCharge(c.env, check);
 }
 
@@ -68,5 +69,8 @@ export async function chargeEmailAction(c: Context<AppEnv>, action: EmailAction,
     key: `email:${await emailHash(email)}`,
     windows: EMAIL_ACTION_LIMITS[action].map((window) => ({ name: `${action}:${window.windowMs}`, ...window })),
   };
-  await charge(c, check, "Too many requests for this email address; retry after the time in Retry-After.");
+  const consulted = await consult(c.env, [check], "fail_closed", c.get("logger"));
+  if (consulted && !consulted.verdict.allowed) {
+    throw refusal(consulted.verdict, "Too many requests for this email address; retry after the time in Retry-After.");
+  }
 }

@@ -1,14 +1,17 @@
 /**
  * The limiter's algorithm: GCRA (the generic cell rate algorithm, token bucket's exact twin).
  *
- * Why GCRA: it is exact (each request conforms or not, decided in one place), one number of
+ * Why GCRA: it is exact (each request conforms or not, decided in one place), a few numbers of
  * state per window whatever the limit (a sliding-window log keeps a timestamp per request:
  * millions for a day window), no doubled burst at window edges (fixed windows let 2 × limit
  * through across a boundary), and it answers "when may I retry?" exactly.
  *
  * A window "`limit` per `windowMs`" allows `limit` at once, then refills one every
- * `windowMs / limit`; it is full again `windowMs` after a burst. The state is the theoretical
- * arrival time (TAT): when the window would be full again. No state means full.
+ * `windowMs / limit`; it is full again `windowMs` after a burst. Its theoretical arrival time
+ * (TAT) is when it would be full again. The state keeps the TAT as `count` requests charged
+ * since `base` (the last time the window was full): TAT = base + count × interval, computed
+ * with one multiplication, so float rounding never accumulates (adding an interval per request
+ * to an epoch-sized number would lose a request at limits like 7 or 700 per minute).
  */
 
 export type Window = {
@@ -17,6 +20,8 @@ export type Window = {
   limit: number;
   windowMs: number;
 };
+
+export type WindowState = { base: number; count: number; limit: number; windowMs: number };
 
 /** The answer for a set of windows, described by the one that binds most. */
 export type Verdict = {
@@ -31,51 +36,73 @@ export type Verdict = {
   window: string;
 };
 
-/** Floating-point slack, in ms: intervals like 60 000 / 7 do not add up exactly. */
-const EPSILON_MS = 1e-6;
+/** Slack for comparisons of window-sized numbers (their rounding error is far below it). */
+const EPSILON = 1e-6;
 
-const intervalOf = (window: Window) => window.windowMs / window.limit;
+export const tatOf = (state: WindowState) => state.base + (state.count * state.windowMs) / state.limit;
+
+/** The window's charges at `now`, in its current parameters: none once it is full again. */
+function chargesAt(window: Window, state: WindowState | undefined, now: number): { base: number; count: number } {
+  if (!state) return { base: now, count: 0 };
+  const interval = window.windowMs / window.limit;
+  if (state.limit !== window.limit || state.windowMs !== window.windowMs) {
+    // The plan changed: keep what is owed, in whole requests of the new interval.
+    const owed = Math.max(0, tatOf(state) - now);
+    return { base: now, count: Math.ceil(owed / interval - EPSILON) };
+  }
+  const owed = state.base - now + state.count * interval;
+  if (owed <= 0) return { base: now, count: 0 };
+  // More than a window owed can only come from a clock that went back: cap it there.
+  if (owed > window.windowMs) return { base: now, count: window.limit };
+  return { base: state.base, count: state.count };
+}
 
 /**
  * Decides one request against every window: allowed only if each window has room, and then
- * each is charged. Returns the verdict and the TATs to store (empty when refused).
+ * each is charged. Returns the verdict and the states to store (empty when refused).
  */
 export function judge(
   windows: readonly Window[],
-  tatOf: (name: string) => number | undefined,
+  stateOf: (name: string) => WindowState | undefined,
   now: number,
-): { verdict: Verdict; updates: Map<string, number> } {
-  const updates = new Map<string, number>();
+): { verdict: Verdict; updates: Map<string, WindowState> } {
+  const updates = new Map<string, WindowState>();
   let binding: Verdict | undefined;
   let refused: Verdict | undefined;
   for (const window of windows) {
-    const interval = intervalOf(window);
-    // A TAT beyond one window can only come from a clock that went back: cap it there.
-    const tat = Math.min(Math.max(tatOf(window.name) ?? now, now), now + window.windowMs);
-    const next = tat + interval;
-    if (next - now <= window.windowMs + EPSILON_MS) {
-      updates.set(window.name, next);
-      const remaining = Math.floor((window.windowMs - (next - now)) / interval + EPSILON_MS);
+    if (window.limit < 1) {
+      // A limit of zero allows nothing; without this its interval would be infinite.
+      const closed = {
+        allowed: false,
+        limit: 0,
+        remaining: 0,
+        resetMs: window.windowMs,
+        retryAfterMs: window.windowMs,
+      };
+      if (!refused || closed.retryAfterMs > refused.retryAfterMs) refused = { ...closed, window: window.name };
+      continue;
+    }
+    const interval = window.windowMs / window.limit;
+    const { base, count } = chargesAt(window, stateOf(window.name), now);
+    // How long until full again if this request is charged.
+    const owed = base - now + ((count + 1) * window.windowMs) / window.limit;
+    if (owed <= window.windowMs + EPSILON) {
+      updates.set(window.name, { base, count: count + 1, limit: window.limit, windowMs: window.windowMs });
+      const remaining = Math.floor((window.windowMs - owed) / interval + EPSILON);
       const verdict = {
         allowed: true,
         limit: window.limit,
         remaining,
-        resetMs: next - now,
+        resetMs: owed,
         retryAfterMs: 0,
         window: window.name,
       };
       if (!binding || remaining < binding.remaining) binding = verdict;
     } else {
-      const retryAfterMs = next - window.windowMs - now;
+      const retryAfterMs = owed - window.windowMs;
       if (!refused || retryAfterMs > refused.retryAfterMs) {
-        refused = {
-          allowed: false,
-          limit: window.limit,
-          remaining: 0,
-          resetMs: tat - now,
-          retryAfterMs,
-          window: window.name,
-        };
+        const resetMs = owed - interval;
+        refused = { allowed: false, limit: window.limit, remaining: 0, resetMs, retryAfterMs, window: window.name };
       }
     }
   }
@@ -86,19 +113,22 @@ export function judge(
 
 /**
  * Gives back one request's charge on each window (a login that succeeded, a request refused
- * elsewhere). Returns the TATs to store; `undefined` means the window is full: drop its state.
+ * elsewhere). Returns the states to store; `undefined` means the window is full: drop it.
  */
 export function refund(
   windows: readonly Window[],
-  tatOf: (name: string) => number | undefined,
+  stateOf: (name: string) => WindowState | undefined,
   now: number,
-): Map<string, number | undefined> {
-  const updates = new Map<string, number | undefined>();
+): Map<string, WindowState | undefined> {
+  const updates = new Map<string, WindowState | undefined>();
   for (const window of windows) {
-    const tat = tatOf(window.name);
-    if (tat === undefined) continue;
-    const earlier = tat - intervalOf(window);
-    updates.set(window.name, earlier > now ? earlier : undefined);
+    const state = stateOf(window.name);
+    if (!state) continue;
+    const { base, count } = chargesAt(window, state, now);
+    updates.set(
+      window.name,
+      count > 1 ? { base, count: count - 1, limit: window.limit, windowMs: window.windowMs } : undefined,
+    );
   }
   return updates;
 }

@@ -55,7 +55,7 @@ export function limitRequests(routeClass: LimitedClass): MiddlewareHandler<AppEn
         windows: [{ name: window, limit: limits.perMinute[routeClass], windowMs: MINUTE_MS }],
       },
     ];
-    if (account?.type === "org" && limits.orgPerMinute) {
+    if (account?.type === "org" && limits.orgPerMinute !== null) {
       checks.push({
         key: `org:${account.id}`,
         windows: [{ name: "org", limit: limits.orgPerMinute, windowMs: MINUTE_MS }],
