@@ -4,6 +4,7 @@ import type { AppEnv } from "./context";
 import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
 import { IdempotencyKeyHeader, idempotency } from "./idempotency/middleware";
 import { jsonBody } from "./json-body";
+import type { Unreachable } from "./rate-limit/limiter";
 import { limitRequests, type RouteClass } from "./rate-limit/middleware";
 
 /**
@@ -89,6 +90,11 @@ export type RouteOptions = {
    * (health probes) are not limited.
    */
   rateLimit?: RouteClass | false;
+  /**
+   * When the limiter cannot be reached: `auth` routes refuse (503) by default, others proceed.
+   * Routes whose secret is a long random token (refresh, links) may proceed too.
+   */
+  whenLimiterDown?: Unreachable;
 };
 
 /** Adds the rate limit headers to the documented 2xx answers of a limited route. */
@@ -124,13 +130,14 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
   }
   const routeClass = options.rateLimit ?? "default";
   const limited = routeClass === false || routeClass === "webhook" ? undefined : routeClass;
+  const whenDown = options.whenLimiterDown ?? (limited === "auth" ? "fail_closed" : "fail_open");
   if (limited) codes.add("rate_limited");
-  if (limited === "auth") codes.add("limiter_unavailable");
+  if (limited && whenDown === "fail_closed") codes.add("limiter_unavailable");
   // The route's own middleware (authentication, scopes) and then its rate limit run first:
   // nothing reads the body of a request that will be refused anyway.
   const middleware = [
     ...asArray(config.middleware as MiddlewareHandler | MiddlewareHandler[] | undefined),
-    ...(limited ? [limitRequests(limited)] : []),
+    ...(limited ? [limitRequests(limited, whenDown)] : []),
     ...(hasJsonBody ? [jsonBody(options.maxBodyBytes)] : []),
     ...(options.idempotent ? [idempotency()] : []),
   ];

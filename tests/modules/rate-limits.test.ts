@@ -193,11 +193,12 @@ describe("request limits", () => {
   });
 });
 
-describe("when the limiter cannot be reached", () => {
-  const broken = {
-    getByName: () => ({ decide: () => Promise.reject(new Error("limiter down")) }),
-  } as unknown as Env["RATE_LIMITER"];
+/** A limiter namespace whose objects cannot be reached. */
+const broken = {
+  getByName: () => ({ decide: () => Promise.reject(new Error("limiter down")) }),
+} as unknown as Env["RATE_LIMITER"];
 
+describe("when the limiter cannot be reached", () => {
   it("lets ordinary requests through, with a log line and no limit headers", async () => {
     const user = await registerUser();
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
@@ -225,6 +226,23 @@ describe("when the limiter cannot be reached", () => {
     expect(answer.body.code).toBe("limiter_unavailable");
     expect(answer.headers.get("retry-after")).toBe("5");
     expect(await env.DB.prepare("SELECT id FROM users WHERE email = ?").bind(email).first()).toBeNull();
+  });
+});
+
+describe("when the limiter cannot be reached, routes whose secret is a random token", () => {
+  it("proceed (a dead limiter must not end every session at refresh)", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const user = await registerUser();
+    const answer = await call(
+      "/v1/auth/refresh",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refreshToken: user.tokens.refreshToken }),
+      },
+      { ...env, RATE_LIMITER: broken },
+    );
+    expect(answer.status).toBe(200);
   });
 });
 

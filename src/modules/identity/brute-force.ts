@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../platform/context";
 import { sha256Hex } from "../../platform/crypto";
+import { describeError } from "../../platform/logger";
 import { consult, ipKey, type LimitCheck, refundCharge, refusal } from "../../platform/rate-limit/limiter";
 
 /**
@@ -43,10 +44,20 @@ export type EmailAction = keyof typeof EMAIL_ACTION_LIMITS;
 const emailHash = async (email: string) => (await sha256Hex(email)).slice(0, 32);
 
 /**
- * Charges a sign-in attempt before the password is checked (so concurrent guesses cannot
- * slip past the count), and returns the refund to call once it succeeds: only failures count.
+ * Runs `attempt`, which checks the password of `email`'s account (sign-in, or a signed-in
+ * change that asks for the current password), under the sign-in limits. The attempt is charged
+ * before the check, so concurrent guesses cannot slip past the count, and given back when it
+ * succeeds: only failures count.
  */
-export async function chargeLoginAttempt(c: Context<AppEnv>, email: string): Promise<() => Promise<void>> {
+export async function limitPasswordCheck<T>(c: Context<AppEnv>, email: string, attempt: () => Promise<T>): Promise<T> {
+  const refund = await chargeAttempt(c, email);
+  const result = await attempt();
+  // Before answering, so the caller's next attempt finds the refund made.
+  await refund().catch((error: unknown) => c.get("logger").warn("sign-in limit refund failed", describeError(error)));
+  return result;
+}
+
+async function chargeAttempt(c: Context<AppEnv>, email: string): Promise<() => Promise<void>> {
   const address = ipKey(c.req.header("cf-connecting-ip"));
   const key = `login:${await emailHash(email)}`;
   const pair = { name: address, ...LOGIN_LIMITS.perAddress };

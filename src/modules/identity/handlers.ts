@@ -3,10 +3,11 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../platform/context";
 import { describeError } from "../../platform/logger";
 import { principalOf } from "./auth";
-import { chargeEmailAction, chargeLoginAttempt } from "./brute-force";
+import { chargeEmailAction, limitPasswordCheck } from "./brute-force";
 import * as flows from "./email-flows";
 import type * as routes from "./routes";
 import * as service from "./service";
+import { cachedUser } from "./session-cache";
 import { type ClientInfo, revokeSession, revokeUserSessions, rotateRefreshToken } from "./sessions";
 import { publicJwks } from "./tokens";
 
@@ -25,11 +26,10 @@ export const register: Handler<"register"> = async (c) => {
 
 export const login: Handler<"login"> = async (c) => {
   const input = c.req.valid("json");
-  const refundAttempt = await chargeLoginAttempt(c, input.email);
-  const result = await service.login(c.env, c.get("config"), input, clientOf(c));
-  // Before answering, so the caller's next attempt finds the refund made.
-  await refundAttempt().catch((error: unknown) => c.get("logger").warn("login refund failed", describeError(error)));
-  return c.json(result, 200);
+  const signedIn = await limitPasswordCheck(c, input.email, () =>
+    service.login(c.env, c.get("config"), input, clientOf(c)),
+  );
+  return c.json(signedIn, 200);
 };
 
 export const refresh: Handler<"refresh"> = async (c) =>
@@ -56,8 +56,13 @@ export const getMe: Handler<"getMe"> = async (c) => c.json(await service.getMe(c
 export const updateMe: Handler<"updateMe"> = async (c) =>
   c.json(await service.updateMe(c.env, principalOf(c).id, c.req.valid("json")), 200);
 
+/** The signed-in user's email, for the sign-in limits of changes that ask for the password. */
+const ownEmail = async (c: Context<AppEnv>) => (await cachedUser(c.env, principalOf(c).id)).email;
+
 export const changePassword: Handler<"changePassword"> = async (c) => {
-  await service.changePassword(c.env, principalOf(c), c.req.valid("json"));
+  await limitPasswordCheck(c, await ownEmail(c), () =>
+    service.changePassword(c.env, principalOf(c), c.req.valid("json")),
+  );
   return c.body(null, 204);
 };
 
@@ -100,6 +105,8 @@ export const resetPassword: Handler<"resetPassword"> = async (c) => {
 };
 
 export const changeEmail: Handler<"changeEmail"> = async (c) => {
-  await flows.requestEmailChange(c.env, principalOf(c).id, c.req.valid("json"));
+  await limitPasswordCheck(c, await ownEmail(c), () =>
+    flows.requestEmailChange(c.env, principalOf(c).id, c.req.valid("json")),
+  );
   return c.body(null, 202);
 };

@@ -60,7 +60,7 @@ export const refresh = defineRoute(
     request: { body: jsonRequestBody(RefreshBody) },
     responses: { 200: jsonResponse(TokenPairSchema, "A new token pair; the presented refresh token is spent") },
   },
-  { errors: ["invalid_refresh_token", "refresh_token_reused"], rateLimit: "auth" },
+  { errors: ["invalid_refresh_token", "refresh_token_reused"], rateLimit: "auth", whenLimiterDown: "fail_open" },
 );
 
 export const logout = authRoute({
@@ -146,7 +146,7 @@ export const verifyEmail = defineRoute(
     request: { body: jsonRequestBody(VerifyEmailBody) },
     responses: noContent,
   },
-  { errors: ["invalid_token", "conflict"], rateLimit: "auth" },
+  { errors: ["invalid_token", "conflict"], rateLimit: "auth", whenLimiterDown: "fail_open" },
 );
 
 export const resendVerification = defineRoute(
@@ -185,7 +185,7 @@ export const resetPassword = defineRoute(
     request: { body: jsonRequestBody(ResetPasswordBody) },
     responses: noContent,
   },
-  { errors: ["invalid_token"], rateLimit: "auth" },
+  { errors: ["invalid_token"], rateLimit: "auth", whenLimiterDown: "fail_open" },
 );
 
 export const changeEmail = authRoute(

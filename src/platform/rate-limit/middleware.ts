@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Account, AppEnv, Principal } from "../context";
-import { consult, ipKey, type LimitCheck, rateLimitHeaders, refusal } from "./limiter";
+import { consult, ipKey, type LimitCheck, rateLimitHeaders, refusal, type Unreachable } from "./limiter";
 
 /**
  * Request limiting: one limiter call per request, keyed by the most specific principal (API
@@ -39,7 +39,7 @@ function principalKey(c: Context<AppEnv>, principal: Principal | undefined): str
   return ipKey(c.req.header("cf-connecting-ip"));
 }
 
-export function limitRequests(routeClass: LimitedClass): MiddlewareHandler<AppEnv> {
+export function limitRequests(routeClass: LimitedClass, whenDown: Unreachable): MiddlewareHandler<AppEnv> {
   return createMiddleware<AppEnv>(async (c, next) => {
     const principal = c.get("principal");
     if (principal?.via === "session" && principal.platformRole === "admin") return next();
@@ -61,13 +61,7 @@ export function limitRequests(routeClass: LimitedClass): MiddlewareHandler<AppEn
         windows: [{ name: "org", limit: limits.orgPerMinute, windowMs: MINUTE_MS }],
       });
     }
-    // `auth` fails closed: without the limiter, password guessing would be unlimited.
-    const consulted = await consult(
-      c.env,
-      checks,
-      routeClass === "auth" ? "fail_closed" : "fail_open",
-      c.get("logger"),
-    );
+    const consulted = await consult(c.env, checks, whenDown, c.get("logger"));
     if (!consulted) return next();
     const { verdict, refundOthers } = consulted;
     if (!verdict.allowed) {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { testClock } from "../../../src/platform/clock";
 import { type ApiResponse, api, expectProblem, randomClientIp } from "../../helpers/client";
-import { registerUser } from "../../helpers/identity";
+import { as, registerUser } from "../../helpers/identity";
 
 beforeEach(() => testClock.freeze());
 afterEach(() => testClock.reset());
@@ -65,6 +65,21 @@ describe("failed sign-ins", () => {
     expect((await login(user.email, user.password)).status).toBe(200);
     testClock.advance(60_000);
     expectProblem(await login(user.email, "a third guess", attacker), 401, "invalid_credentials");
+  });
+});
+
+describe("signed-in changes that ask for the current password", () => {
+  it("fall under the same sign-in limits, so a stolen session cannot guess the password", async () => {
+    const user = await registerUser();
+    const ip = randomClientIp();
+    const change = (currentPassword: string) =>
+      api("/v1/me/password", {
+        json: { currentPassword, newPassword: "another long passphrase" },
+        headers: { ...as(user), "cf-connecting-ip": ip },
+      });
+    for (let i = 0; i < 5; i++) expectProblem(await change("wrong guess"), 400, "validation_failed");
+    expectProblem(await change(user.password), 429, "rate_limited");
+    expectProblem(await login(user.email, user.password, ip), 429, "rate_limited");
   });
 });
 
