@@ -14,10 +14,11 @@ export function asStatement(env: Pick<Env, "DB">, query: { toSQL(): { sql: strin
 }
 
 /** D1 reports a violated constraint only in its message (or its cause's, through drizzle). */
-function constraintFailed(error: unknown, kind: "UNIQUE" | "CHECK"): boolean {
+function constraintFailed(error: unknown, kind: "UNIQUE" | "CHECK", name?: string): boolean {
   const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : "";
-  return text.includes(`${kind} constraint failed`);
+  return text.includes(`${kind} constraint failed${name ? `: ${name}` : ""}`);
 }
 
 export const isUniqueViolation = (error: unknown) => constraintFailed(error, "UNIQUE");
-export const isCheckViolation = (error: unknown) => constraintFailed(error, "CHECK");
+/** A CHECK constraint failed: any, or the one named. */
+export const isCheckViolation = (error: unknown, name?: string) => constraintFailed(error, "CHECK", name);

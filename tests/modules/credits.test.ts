@@ -142,6 +142,31 @@ describe("the credit ledger", () => {
     expect(await settle(env, fresh, CREDIT)).toMatchObject({ charged: CREDIT });
   });
 
+  it("holds a budget per key and period: refusals are 402 budget_exceeded, returns give back", async () => {
+    const id = account();
+    await give(id, "purchased", 100 * CREDIT);
+    const budget = { key: "key:ci", limit: 5 * CREDIT, period: "day" as const };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, () => reserve(env, id, CREDIT, ref("ai"), { budget })),
+    );
+    const held = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
+    expect(held).toHaveLength(5);
+    for (const outcome of outcomes) {
+      if (outcome.status === "rejected") expect((outcome.reason as AppError).code).toBe("budget_exceeded");
+    }
+    // Another key, or no budget, is not held back.
+    await reserve(env, id, CREDIT, ref("ai"), { budget: { ...budget, key: "key:other" } });
+    await reserve(env, id, CREDIT, ref("ai"));
+    await settle(env, held[0] as Hold, 400);
+    await release(env, held[1] as Hold);
+    // 400 + 3 000 used of 5 000: one more credit fits, two do not.
+    await failsWith(reserve(env, id, 2 * CREDIT, ref("ai"), { budget }), "budget_exceeded");
+    await reserve(env, id, CREDIT, ref("ai"), { budget });
+    testClock.advance(24 * 3_600_000);
+    await reserve(env, id, 5 * CREDIT, ref("ai"), { budget });
+    await expectInvariants(id);
+  });
+
   it("keeps every invariant over random interleavings of reserve, settle, release and grant", async () => {
     const operation = fc.oneof(
       fc.record({ op: fc.constant("reserve" as const), amount: fc.integer({ min: 1, max: 4_000 }) }),

@@ -66,16 +66,35 @@ export async function grant(env: Env, entry: Grant, alongside: D1PreparedStateme
 
 export type Hold = typeof creditHolds.$inferSelect;
 
+/** A spending cap for one key (say an API key) per calendar day or month, UTC. */
+export type Budget = { key: string; limit: number; period: "day" | "month" };
+
+function periodStart(period: Budget["period"], now: number): number {
+  const date = new Date(now);
+  return period === "day"
+    ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate())
+    : Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+}
+
 /**
  * Sets `amount` aside for `reference`, from `included` first, then `purchased`; 402
- * `insufficient_credits` when both together fall short. Reserving a reference again returns
- * its hold (a retry), unless the amount differs (409).
+ * `insufficient_credits` when both together fall short, 402 `budget_exceeded` when `budget`
+ * is given and the hold would pass it (what holds return is given back to the budget).
+ * Reserving a reference again returns its hold (a retry), unless the amount differs (409).
  */
-export async function reserve(env: Env, accountId: string, amount: number, reference: string): Promise<Hold> {
+export async function reserve(
+  env: Env,
+  accountId: string,
+  amount: number,
+  reference: string,
+  options: { budget?: Budget } = {},
+): Promise<Hold> {
   if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error("a reservation needs a positive integer");
   const now = clock.now();
   const holdId = newId("hld", now);
   const expiresAt = now + configOf(env).CREDIT_HOLD_TTL_SECONDS * 1000;
+  const { budget } = options;
+  const budgetPeriod = budget ? periodStart(budget.period, now) : null;
   const part = (column: "from_included" | "from_purchased"): Amount => ({
     sql: `-(SELECT ${column} FROM credit_holds WHERE id = ?)`,
     params: [holdId],
@@ -83,10 +102,20 @@ export async function reserve(env: Env, accountId: string, amount: number, refer
   try {
     await env.DB.batch([
       env.DB.prepare(
-        `INSERT INTO credit_holds (id, account_id, reference, amount, from_included, from_purchased, created_at, expires_at)
-         SELECT ?1, ?2, ?3, ?4, included, ?4 - included, ?5, ?6 FROM (SELECT min(?4, coalesce(
+        `INSERT INTO credit_holds (id, account_id, reference, amount, from_included, from_purchased, created_at,
+           expires_at, budget_key, budget_period_start)
+         SELECT ?1, ?2, ?3, ?4, included, ?4 - included, ?5, ?6, ?7, ?8 FROM (SELECT min(?4, coalesce(
            (SELECT balance FROM credit_balances WHERE account_id = ?2 AND bucket = 'included'), 0)) AS included)`,
-      ).bind(holdId, accountId, reference, amount, now, expiresAt),
+      ).bind(holdId, accountId, reference, amount, now, expiresAt, budget?.key ?? null, budgetPeriod),
+      ...(budget
+        ? [
+            env.DB.prepare(
+              `INSERT INTO credit_budget_usage (account_id, budget_key, period_start, used, limit_value)
+               VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, budget_key, period_start)
+               DO UPDATE SET used = used + excluded.used, limit_value = excluded.limit_value`,
+            ).bind(accountId, budget.key, budgetPeriod, amount, budget.limit),
+          ]
+        : []),
       ...movement(env, {
         accountId,
         bucket: "included",
@@ -105,6 +134,12 @@ export async function reserve(env: Env, accountId: string, amount: number, refer
       }),
     ]);
   } catch (error) {
+    if (isCheckViolation(error, "credit_budget_usage_within_limit")) {
+      throw new AppError(
+        "budget_exceeded",
+        `This request would pass the ${budget?.period}ly budget of "${budget?.key}".`,
+      );
+    }
     if (isCheckViolation(error)) throw new AppError("insufficient_credits", "Not enough credits for this request.");
     if (!isUniqueViolation(error)) throw error;
     const [existing] = await database(env).select().from(creditHolds).where(eq(creditHolds.reference, reference));
@@ -154,6 +189,13 @@ async function close(env: Env, hold: Hold, kind: Closure["kind"], actual: number
         reference: `return:${hold.id}:included`,
         now,
       }),
+      // What returns to the buckets returns to the hold's budget too (none: matches no row).
+      env.DB.prepare(
+        `UPDATE credit_budget_usage SET used = used -
+           (SELECT returned_included + returned_purchased FROM credit_hold_closures WHERE hold_id = ?1)
+         WHERE (account_id, budget_key, period_start) =
+           (SELECT account_id, budget_key, budget_period_start FROM credit_holds WHERE id = ?1)`,
+      ).bind(hold.id),
     ]);
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError("conflict", "This hold was already settled or released.");

@@ -64,6 +64,9 @@ export const creditHolds = sqliteTable(
     fromPurchased: integer("from_purchased").notNull(),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
+    /** The budget the hold counts against, if its caller gave one (see `creditBudgetUsage`). */
+    budgetKey: text("budget_key"),
+    budgetPeriodStart: integer("budget_period_start"),
   },
   (table) => [
     index("credit_holds_account").on(table.accountId),
@@ -97,5 +100,24 @@ export const creditHoldClosures = sqliteTable(
       "credit_hold_closures_amounts",
       sql`${table.charged} >= 0 AND ${table.returnedIncluded} >= 0 AND ${table.returnedPurchased} >= 0 AND ${table.shortfall} >= 0`,
     ),
+  ],
+);
+
+/**
+ * Spending budgets a caller sets per key and period (an API key's daily cap, say): what holds
+ * took, less what they returned. The CHECK refuses a reservation that would pass the limit.
+ */
+export const creditBudgetUsage = sqliteTable(
+  "credit_budget_usage",
+  {
+    accountId: text("account_id").notNull(),
+    budgetKey: text("budget_key").notNull(),
+    periodStart: integer("period_start").notNull(),
+    used: integer("used").notNull(),
+    limitValue: integer("limit_value").notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.accountId, table.budgetKey, table.periodStart] }),
+    check("credit_budget_usage_within_limit", sql`${table.used} >= 0 AND ${table.used} <= ${table.limitValue}`),
   ],
 );
