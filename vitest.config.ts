@@ -27,6 +27,12 @@ export default defineConfig(async () => ({
           LOG_LEVEL: "error",
           CORS_ORIGINS: "https://app.example.com",
           JWT_SIGNING_KEYS: signingKeys(),
+          STRIPE_SECRET_KEY: "sk_test_stratus_tests",
+          STRIPE_WEBHOOK_SECRET: "whsec_stratus_tests",
+          BILLING_CREDIT_PACKS: JSON.stringify([
+            { id: "credits-1000", credits: 1000, priceId: "price_credits_1000" },
+            { id: "credits-5000", credits: 5000, priceId: "price_credits_5000" },
+          ]),
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
       },

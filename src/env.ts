@@ -83,6 +83,25 @@ export const configSchema = z
     EMAIL_FROM: z.string().min(3).max(200).default("Stratus <no-reply@localhost>"),
     RESEND_API_KEY: z.string().min(1).optional(),
     RESEND_BASE_URL: z.url().default("https://api.resend.com"),
+    /** Billing is off (503 `provider_unavailable`) until both Stripe secrets are set. */
+    STRIPE_SECRET_KEY: z.string().min(1).optional(),
+    STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+    /** Another Stripe API endpoint (the local simulator); Stripe's own when unset. */
+    STRIPE_API_HOST: z.string().min(1).optional(),
+    STRIPE_API_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+    STRIPE_API_PROTOCOL: z.enum(["http", "https"]).optional(),
+    /** Credit packs on sale: `[{"id": "credits-5000", "credits": 5000, "priceId": "price_…"}]`. */
+    BILLING_CREDIT_PACKS: json(
+      z.array(
+        z
+          .object({
+            id: z.string().regex(/^[a-z0-9-]{1,40}$/),
+            credits: z.number().int().positive(),
+            priceId: z.string().min(1),
+          })
+          .strict(),
+      ),
+    ).default([]),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),

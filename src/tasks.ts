@@ -1,3 +1,4 @@
+import { stripeEventTask } from "./modules/billing/consumers";
 import { releaseExpiredHolds } from "./modules/billing/ledger";
 import { deliverEmailTask } from "./modules/email/consumers";
 import { heartbeatTask, sendHeartbeat } from "./modules/health/consumers";
@@ -8,7 +9,7 @@ import { purgeProcessedTasks, requeueStuckTasks } from "./platform/queue/mainten
 import { purgeOldRefusals } from "./platform/rate-limit/refusals";
 
 /** Every queue task handler, by kind. Modules add theirs here. */
-export const queueTasks = taskRegistry([heartbeatTask, deliverEmailTask]);
+export const queueTasks = taskRegistry([heartbeatTask, deliverEmailTask, stripeEventTask]);
 
 /** Every cron task. Each schedule must also be listed in wrangler.toml's `[triggers] crons`. */
 export const cronTasks: readonly CronTask[] = [

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   validation_failed: { status: 400, title: "Validation failed" },
   malformed_json: { status: 400, title: "Malformed JSON" },
   invalid_token: { status: 400, title: "Invalid or expired token" },
+  invalid_signature: { status: 400, title: "Invalid signature" },
   unauthorized: { status: 401, title: "Unauthorized" },
   invalid_credentials: { status: 401, title: "Invalid credentials" },
   invalid_refresh_token: { status: 401, title: "Invalid refresh token" },

@@ -17,7 +17,7 @@ function tooLarge(maxBytes: number): AppError {
 }
 
 /** Reads the body as text, refusing it as soon as it passes `maxBytes` (declared or streamed). */
-async function readLimitedText(request: Request, maxBytes: number): Promise<string> {
+export async function readLimitedText(request: Request, maxBytes: number): Promise<string> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return "";

@@ -5,4 +5,5 @@ import * as routes from "./routes";
 export const billingRouter = createRouter()
   .openapi(routes.getCredits, handlers.getCredits)
   .openapi(routes.getLedger, handlers.getLedger)
-  .openapi(routes.adjustCredits, handlers.adjustCredits);
+  .openapi(routes.adjustCredits, handlers.adjustCredits)
+  .openapi(routes.stripeWebhook, handlers.stripeWebhook);

@@ -1,4 +1,5 @@
-import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
+import { z } from "@hono/zod-openapi";
+import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { PaginationQuery } from "../../platform/pagination";
 import { authRoute } from "../identity/auth";
 import { AdjustCreditsBody, AdjustmentSchema, CreditsSchema, LedgerPageSchema } from "./schema";
@@ -36,4 +37,18 @@ export const adjustCredits = authRoute(
     responses: { 201: jsonResponse(AdjustmentSchema, "The ledger entry and the new balances") },
   },
   { admin: true, idempotent: true, errors: ["conflict"] },
+);
+
+export const stripeWebhook = defineRoute(
+  {
+    method: "post",
+    path: "/v1/billing/webhook",
+    tags: ["Billing"],
+    summary: "Stripe webhook endpoint",
+    description:
+      "Verifies `Stripe-Signature` over the raw body (300 s tolerance), stores the event by id and answers at once; the event is processed on the queue, at most once per id. Any verification failure is 400 and writes nothing. Not rate limited: callers are verified by signature.",
+    request: { headers: z.object({ "stripe-signature": z.string().min(1).max(4096) }) },
+    responses: { 200: jsonResponse(z.object({ received: z.literal(true) }), "Stored for processing") },
+  },
+  { rateLimit: "webhook", errors: ["invalid_signature", "payload_too_large", "provider_unavailable"] },
 );

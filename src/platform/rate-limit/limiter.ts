@@ -20,14 +20,16 @@ export type Unreachable = "fail_open" | "fail_closed";
 const stubOf = (env: Env, key: string) => env.RATE_LIMITER.getByName(key);
 
 function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new Error(`the rate limiter did not answer in ${LIMITER_TIMEOUT_MS} ms`)),
       LIMITER_TIMEOUT_MS,
     );
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([work, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 export type Consulted = { verdict: Verdict; refundOthers: () => Promise<void> };

@@ -1,0 +1,53 @@
+import Stripe from "stripe";
+import type { Config } from "../../env";
+import { AppError } from "../../platform/errors";
+
+/**
+ * The Stripe SDK inside the Worker: fetch as its HTTP client, SubtleCrypto for webhook
+ * signatures, and the API endpoint from configuration (the local simulator in tests and
+ * offline development). One client per configuration.
+ */
+
+/** Stripe's default tolerance for a webhook's timestamp. */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+const clients = new WeakMap<Config, Stripe>();
+const cryptoProvider = Stripe.createSubtleCryptoProvider();
+
+function secretsOf(config: Config) {
+  if (!config.STRIPE_SECRET_KEY || !config.STRIPE_WEBHOOK_SECRET) {
+    throw new AppError("provider_unavailable", "Billing is not configured on this deployment.");
+  }
+  return { secretKey: config.STRIPE_SECRET_KEY, webhookSecret: config.STRIPE_WEBHOOK_SECRET };
+}
+
+export function stripeOf(config: Config): Stripe {
+  let client = clients.get(config);
+  if (!client) {
+    client = new Stripe(secretsOf(config).secretKey, {
+      httpClient: Stripe.createFetchHttpClient(),
+      maxNetworkRetries: 2,
+      ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),
+      ...(config.STRIPE_API_PORT ? { port: config.STRIPE_API_PORT } : {}),
+      ...(config.STRIPE_API_PROTOCOL ? { protocol: config.STRIPE_API_PROTOCOL } : {}),
+    });
+    clients.set(config, client);
+  }
+  return client;
+}
+
+/** The event a webhook delivers, once its signature over the raw body checks out; else 400. */
+export async function verifiedEvent(config: Config, rawBody: string, signature: string): Promise<Stripe.Event> {
+  const { webhookSecret } = secretsOf(config);
+  try {
+    return await stripeOf(config).webhooks.constructEventAsync(
+      rawBody,
+      signature,
+      webhookSecret,
+      WEBHOOK_TOLERANCE_SECONDS,
+      cryptoProvider,
+    );
+  } catch {
+    throw new AppError("invalid_signature", "The Stripe-Signature header does not verify this body (or is too old).");
+  }
+}
