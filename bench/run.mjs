@@ -6,7 +6,7 @@
 // Then identity: authenticated GET /v1/me as a ratio to Stratus's own GET /health in the
 // same rounds; rate limiting: GET /v1/me limited (one limiter call), with an org-wide cap (two)
 // and as an exempt admin (none), and the decision's p50/p99 from `Server-Timing: limit`; and
-// the latency of login (one client, sequential: PBKDF2 dominates).
+// the latency of login (one client, sequential: PBKDF2 dominates); the Stripe webhook's latency.
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
 import { generateKeyPairSync } from "node:crypto";
@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
+import Stripe from "stripe";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { run } from "../scripts/run.mjs";
@@ -27,6 +28,8 @@ const LOGINS = Number(process.env.BENCH_LOGINS ?? 40);
 const SIGNING_KEYS = JSON.stringify([
   { ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid: "bench" },
 ]);
+const WEBHOOK_SECRET = "whsec_bench";
+const WEBHOOKS = Number(process.env.BENCH_WEBHOOKS ?? 400);
 const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))[1];
 
 mkdirSync(out, { recursive: true });
@@ -58,7 +61,14 @@ async function serve(scriptPath, extra = {}) {
       kvNamespaces: ["CACHE"],
       r2Buckets: ["FILES"],
       queueProducers: { JOBS: "stratus-jobs" },
-      bindings: { ENVIRONMENT: "development", LOG_LEVEL: "error", CORS_ORIGINS: "", JWT_SIGNING_KEYS: SIGNING_KEYS },
+      bindings: {
+        ENVIRONMENT: "development",
+        LOG_LEVEL: "error",
+        CORS_ORIGINS: "",
+        JWT_SIGNING_KEYS: SIGNING_KEYS,
+        STRIPE_SECRET_KEY: "sk_test_bench",
+        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      },
       host: "127.0.0.1",
       port: 0,
       ...extra,
@@ -105,6 +115,7 @@ const record = (key, sample) => {
 const credentials = { email: "bench@example.com", password: "a bench passphrase nobody uses" };
 const loginLatencies = [];
 const decisionTimes = {};
+const webhookLatencies = [];
 const DECISIONS = 2000;
 const DECISION_CLIENTS = [1, 4];
 /** Anonymous requests are limited per IP: each bench client request comes from its own. */
@@ -194,6 +205,37 @@ try {
     }
   }
 
+  // Stripe webhooks: verify the signature, store the event, enqueue it; each delivery a new
+  // event, from 4 clients at once. The queue's consumer is not part of the answer.
+  webhookLatencies.push(
+    ...(
+      await Promise.all(
+        Array.from({ length: 4 }, async (_, client) => {
+          const times = [];
+          for (let i = 0; i < WEBHOOKS / 4; i++) {
+            const payload = JSON.stringify({
+              id: `evt_bench_${client}_${i}`,
+              object: "event",
+              type: "customer.created",
+              data: { object: { id: `cus_bench_${client}_${i}`, object: "customer" } },
+            });
+            const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+            const started = performance.now();
+            const response = await fetch(`${stratus}/v1/billing/webhook`, {
+              method: "POST",
+              headers: { "content-type": "application/json", "stripe-signature": signature },
+              body: payload,
+            });
+            await response.arrayBuffer();
+            if (response.status !== 200) throw new Error(`webhook failed: ${response.status}`);
+            times.push(performance.now() - started);
+          }
+          return times;
+        }),
+      )
+    ).flat(),
+  );
+
   for (let i = 0; i < LOGINS; i++) {
     const started = performance.now();
     const response = await post("/v1/auth/login", credentials);
@@ -238,6 +280,9 @@ for (const [name, times] of Object.entries(decisionTimes)) {
     `limiter decision (${name}), ${times.length} requests: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms (target p99 < 5 ms)`,
   );
 }
+console.log(
+  `\nstripe webhook (verify + store + enqueue), ${webhookLatencies.length} events from 4 clients: p50 ${percentile(webhookLatencies, 50).toFixed(1)} ms, p99 ${percentile(webhookLatencies, 99).toFixed(1)} ms (target p99 < 50 ms)`,
+);
 console.log(
   `\nlogin, one client, ${LOGINS} sequential: p50 ${percentile(loginLatencies, 50).toFixed(1)} ms, p95 ${percentile(loginLatencies, 95).toFixed(1)} ms (target p95 < 150 ms)`,
 );
