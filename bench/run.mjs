@@ -14,9 +14,9 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
-import Stripe from "stripe";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import Stripe from "stripe";
 import { run } from "../scripts/run.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);

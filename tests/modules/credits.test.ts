@@ -152,7 +152,10 @@ describe("the credit ledger", () => {
     const held = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
     expect(held).toHaveLength(5);
     for (const outcome of outcomes) {
-      if (outcome.status === "rejected") expect((outcome.reason as AppError).code).toBe("budget_exceeded");
+      if (outcome.status === "rejected") {
+        expect((outcome.reason as AppError).code).toBe("budget_exceeded");
+        expect((outcome.reason as AppError).message).toBe('This request would pass the daily budget of "key:ci".');
+      }
     }
     // Another key, or no budget, is not held back.
     await reserve(env, id, CREDIT, ref("ai"), { budget: { ...budget, key: "key:other" } });

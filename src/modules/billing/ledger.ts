@@ -5,7 +5,14 @@ import { database, isCheckViolation, isUniqueViolation } from "../../platform/db
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { keyset, toPage } from "../../platform/pagination";
-import { type CreditBucket, creditBalances, creditHoldClosures, creditHolds, creditLedger } from "./tables";
+import {
+  CREDIT_BUCKETS,
+  type CreditBucket,
+  creditBalances,
+  creditHoldClosures,
+  creditHolds,
+  creditLedger,
+} from "./tables";
 
 /**
  * The credit ledger's service API for other modules: `grant`, `adjust`, `reserve` → hold,
@@ -95,8 +102,8 @@ export async function reserve(
   const expiresAt = now + configOf(env).CREDIT_HOLD_TTL_SECONDS * 1000;
   const { budget } = options;
   const budgetPeriod = budget ? periodStart(budget.period, now) : null;
-  const part = (column: "from_included" | "from_purchased"): Amount => ({
-    sql: `-(SELECT ${column} FROM credit_holds WHERE id = ?)`,
+  const part = (bucket: CreditBucket): Amount => ({
+    sql: `-(SELECT from_${bucket} FROM credit_holds WHERE id = ?)`,
     params: [holdId],
   });
   try {
@@ -116,29 +123,21 @@ export async function reserve(
             ).bind(accountId, budget.key, budgetPeriod, amount, budget.limit),
           ]
         : []),
-      ...movement(env, {
-        accountId,
-        bucket: "included",
-        amount: part("from_included"),
-        reason: "hold",
-        reference: `hold:${holdId}:included`,
-        now,
-      }),
-      ...movement(env, {
-        accountId,
-        bucket: "purchased",
-        amount: part("from_purchased"),
-        reason: "hold",
-        reference: `hold:${holdId}:purchased`,
-        now,
-      }),
+      ...CREDIT_BUCKETS.flatMap((bucket) =>
+        movement(env, {
+          accountId,
+          bucket,
+          amount: part(bucket),
+          reason: "hold",
+          reference: `hold:${holdId}:${bucket}`,
+          now,
+        }),
+      ),
     ]);
   } catch (error) {
     if (isCheckViolation(error, "credit_budget_usage_within_limit")) {
-      throw new AppError(
-        "budget_exceeded",
-        `This request would pass the ${budget?.period}ly budget of "${budget?.key}".`,
-      );
+      const period = budget?.period === "day" ? "daily" : "monthly";
+      throw new AppError("budget_exceeded", `This request would pass the ${period} budget of "${budget?.key}".`);
     }
     if (isCheckViolation(error)) throw new AppError("insufficient_credits", "Not enough credits for this request.");
     if (!isUniqueViolation(error)) throw error;
@@ -161,8 +160,8 @@ export type Closure = typeof creditHoldClosures.$inferSelect;
 async function close(env: Env, hold: Hold, kind: Closure["kind"], actual: number): Promise<Closure> {
   if (!Number.isSafeInteger(actual) || actual < 0) throw new Error("a settlement needs a non-negative integer");
   const now = clock.now();
-  const returned = (column: "returned_included" | "returned_purchased"): Amount => ({
-    sql: `(SELECT ${column} FROM credit_hold_closures WHERE hold_id = ?)`,
+  const returned = (bucket: CreditBucket): Amount => ({
+    sql: `(SELECT returned_${bucket} FROM credit_hold_closures WHERE hold_id = ?)`,
     params: [hold.id],
   });
   try {
@@ -173,22 +172,16 @@ async function close(env: Env, hold: Hold, kind: Closure["kind"], actual: number
          FROM (SELECT id, amount, min(?3, amount) AS charged, min(amount - min(?3, amount), from_purchased) AS back_purchased
                FROM credit_holds WHERE id = ?1)`,
       ).bind(hold.id, kind, actual, now),
-      ...movement(env, {
-        accountId: hold.accountId,
-        bucket: "purchased",
-        amount: returned("returned_purchased"),
-        reason: `hold_${kind}`,
-        reference: `return:${hold.id}:purchased`,
-        now,
-      }),
-      ...movement(env, {
-        accountId: hold.accountId,
-        bucket: "included",
-        amount: returned("returned_included"),
-        reason: `hold_${kind}`,
-        reference: `return:${hold.id}:included`,
-        now,
-      }),
+      ...CREDIT_BUCKETS.flatMap((bucket) =>
+        movement(env, {
+          accountId: hold.accountId,
+          bucket,
+          amount: returned(bucket),
+          reason: `hold_${kind}`,
+          reference: `return:${hold.id}:${bucket}`,
+          now,
+        }),
+      ),
       // What returns to the buckets returns to the hold's budget too (none: matches no row).
       env.DB.prepare(
         `UPDATE credit_budget_usage SET used = used -
