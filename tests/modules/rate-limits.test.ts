@@ -146,6 +146,16 @@ describe("request limits", () => {
     expect(header(await anonymous("203.0.113.9"), "ratelimit-remaining")).toBe("59");
   });
 
+  it("limits failed authentication per IP like sign-in attempts (10 a minute anonymous)", async () => {
+    const ip = "203.0.113.77";
+    const bogus = { authorization: `Bearer sk_${"x".repeat(43)}`, "cf-connecting-ip": ip };
+    const answers = await burst(11, () => api("/v1/me", { headers: bogus }));
+    expect(statuses(answers).sort()).toEqual([...Array(10).fill(401), 429]);
+    expect(header(answers.find((a) => a.status === 429) as ApiResponse, "retry-after")).toBe("6");
+    // Another address is not affected.
+    expect((await api("/v1/me", { headers: { ...bogus, "cf-connecting-ip": "203.0.113.78" } })).status).toBe(401);
+  });
+
   it("exempts a signed-in platform admin, but not the admin's API key", async () => {
     const boss = await platformAdmin();
     await putOnPlan(boss.user.id, await planWith({ perMinute: 2 }));

@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import type { Account, AppEnv, Principal } from "../../platform/context";
 import { AppError, type ErrorCode } from "../../platform/errors";
 import { defineRoute, type RouteOptions } from "../../platform/openapi";
+import { limitFailedAuthentication } from "../../platform/rate-limit/middleware";
 import { apiKeyState, KEY_PREFIX, touchApiKey } from "./api-keys/service";
 import { cachedMembershipRole, sessionState, touchSession } from "./session-cache";
 import type { ApiKeyScope } from "./tables";
@@ -78,9 +79,13 @@ export function authenticate(options: AuthOptions = {}): MiddlewareHandler<AppEn
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
     const credential = match?.[1];
     if (!credential) throw unauthorized("Send Authorization: Bearer <access token or API key>.");
-    const principal = credential.startsWith(KEY_PREFIX)
-      ? await principalFromApiKey(c, credential)
-      : await principalFromAccessToken(c, credential);
+    const principal = await (credential.startsWith(KEY_PREFIX)
+      ? principalFromApiKey(c, credential)
+      : principalFromAccessToken(c, credential)
+    ).catch(async (error: unknown) => {
+      await limitFailedAuthentication(c);
+      throw error;
+    });
     enforce(principal, options);
     c.set("principal", principal);
     c.set("account", await resolveAccount(c, principal));

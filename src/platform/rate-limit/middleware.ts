@@ -39,14 +39,31 @@ function principalKey(c: Context<AppEnv>, principal: Principal | undefined): str
   return ipKey(c.req.header("cf-connecting-ip"));
 }
 
+function policyOf(): LimitPolicy {
+  if (!policy) throw new Error("no rate limit policy: the app must call useLimitPolicy()");
+  return policy;
+}
+
+/**
+ * Charges a failed authentication to the client IP's anonymous `auth` window, so floods of
+ * bad tokens or keys are limited like sign-in attempts (they never reach `limitRequests`,
+ * which runs after authentication). Past the limit the failure becomes a 429.
+ */
+export async function limitFailedAuthentication(c: Context<AppEnv>): Promise<void> {
+  const limits = await policyOf()(c.env, undefined);
+  const key = ipKey(c.req.header("cf-connecting-ip"));
+  const checks = [{ key, windows: [{ name: "auth", limit: limits.perMinute.auth, windowMs: MINUTE_MS }] }];
+  const consulted = await consult(c.env, checks, "fail_open", c.get("logger"));
+  if (consulted && !consulted.verdict.allowed) throw refusal(consulted.verdict);
+}
+
 export function limitRequests(routeClass: LimitedClass, whenDown: Unreachable): MiddlewareHandler<AppEnv> {
   return createMiddleware<AppEnv>(async (c, next) => {
     const principal = c.get("principal");
     if (principal?.via === "session" && principal.platformRole === "admin") return next();
-    if (!policy) throw new Error("no rate limit policy: the app must call useLimitPolicy()");
     const started = performance.now();
     const account = c.get("account");
-    const limits = await policy(c.env, account);
+    const limits = await policyOf()(c.env, account);
     // Acting for an org, a user has a budget per org: each org's plan sets its own limit.
     const window = account && account.id !== principal?.id ? `${routeClass}@${account.id}` : routeClass;
     const checks: LimitCheck[] = [
