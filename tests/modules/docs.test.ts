@@ -49,6 +49,25 @@ describe("OpenAPI coverage", () => {
   });
 });
 
+describe("rate limits in the document", () => {
+  it("show the 429 with its headers on limited routes, and not on the webhook or the probes", async () => {
+    const doc = (await api<OpenApi>("/openapi.json")).body;
+    const responses = (path: string, method: string) =>
+      (doc.paths[path]?.[method]?.responses ?? {}) as Record<string, { headers?: Record<string, unknown> }>;
+    const me = responses("/v1/me", "get");
+    expect(Object.keys(me["429"]?.headers ?? {}).sort()).toEqual([
+      "RateLimit-Limit",
+      "RateLimit-Remaining",
+      "RateLimit-Reset",
+      "Retry-After",
+    ]);
+    expect(Object.keys(me["200"]?.headers ?? {})).toContain("RateLimit-Remaining");
+    expect(Object.keys(responses("/v1/auth/login", "post"))).toContain("503");
+    expect(Object.keys(responses("/v1/billing/webhook", "post"))).not.toContain("429");
+    expect(Object.keys(responses("/health", "get"))).not.toContain("429");
+  });
+});
+
 describe("GET /docs", () => {
   it("serves the reference page with its script from this Worker, never a CDN", async () => {
     const response = await api("/docs");
