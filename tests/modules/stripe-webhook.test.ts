@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { api, expectProblem } from "../helpers/client";
-import { registerUser } from "../helpers/identity";
+import { as, platformAdmin, registerUser } from "../helpers/identity";
 
 const SECRET = "whsec_stratus_tests";
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
@@ -133,5 +133,36 @@ describe("POST /v1/billing/webhook", () => {
     const event = { ...checkoutEvent("usr_nobody", { paid: true }), type: "customer.created" };
     expect((await deliver(event)).status).toBe(200);
     await processed(event.id);
+  });
+});
+
+describe("POST /v1/admin/billing/events/:eventId/replay", () => {
+  it("processes a stored event again for a platform admin, without applying its effect twice", async () => {
+    const admin = await platformAdmin();
+    const user = await registerUser();
+    const event = checkoutEvent(user.user.id, { paid: true });
+    await deliver(event);
+    await processed(event.id);
+    const replay = await api(`/v1/admin/billing/events/${event.id}/replay`, { method: "POST", headers: as(admin) });
+    expect(replay.status).toBe(202);
+    expect(replay.body).toMatchObject({ eventId: event.id, status: "received" });
+    await processed(event.id);
+    expect(await purchased(user.user.id)).toBe(5_000_000);
+    const audit = await env.DB.prepare(
+      "SELECT actor_id FROM audit_log WHERE action = 'admin.billing_event_replayed' AND target_id = ?",
+    )
+      .bind(event.id)
+      .first<{ actor_id: string }>();
+    expect(audit?.actor_id).toBe(admin.user.id);
+  });
+
+  it("is 404 for an unknown event, 400 for a malformed id, 403 for anyone but a platform admin", async () => {
+    const admin = await platformAdmin();
+    const user = await registerUser();
+    const replay = (id: string, by = admin) =>
+      api(`/v1/admin/billing/events/${id}/replay`, { method: "POST", headers: as(by) });
+    expectProblem(await replay("evt_never_seen"), 404, "not_found");
+    expectProblem(await replay("not-an-event"), 400, "validation_failed");
+    expectProblem(await replay("evt_never_seen", user), 403, "forbidden");
   });
 });

@@ -6,7 +6,7 @@ import { accountOf, actorOf } from "../identity/auth";
 import { stripeEventTask } from "./consumers";
 import { creditsOf, ledgerOf } from "./ledger";
 import type * as routes from "./routes";
-import { adjustCredits as adjust } from "./service";
+import { adjustCredits as adjust, replayStripeEvent as replay } from "./service";
 import { verifiedEvent } from "./stripe";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
@@ -34,3 +34,6 @@ export const stripeWebhook: Handler<"stripeWebhook"> = async (c) => {
   );
   return c.json({ received: true as const }, 200);
 };
+
+export const replayStripeEvent: Handler<"replayStripeEvent"> = async (c) =>
+  c.json(await replay(c.env, actorOf(c), c.req.valid("param").eventId), 202);

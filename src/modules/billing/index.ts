@@ -6,4 +6,5 @@ export const billingRouter = createRouter()
   .openapi(routes.getCredits, handlers.getCredits)
   .openapi(routes.getLedger, handlers.getLedger)
   .openapi(routes.adjustCredits, handlers.adjustCredits)
-  .openapi(routes.stripeWebhook, handlers.stripeWebhook);
+  .openapi(routes.stripeWebhook, handlers.stripeWebhook)
+  .openapi(routes.replayStripeEvent, handlers.replayStripeEvent);

@@ -52,3 +52,26 @@ export const stripeWebhook = defineRoute(
   },
   { rateLimit: "webhook", errors: ["invalid_signature", "payload_too_large", "provider_unavailable"] },
 );
+
+export const replayStripeEvent = authRoute(
+  {
+    method: "post",
+    path: "/v1/admin/billing/events/{eventId}/replay",
+    tags: ["Admin"],
+    summary: "Process a stored Stripe event again (audited)",
+    description:
+      "For an event that failed (after a fix) or needs re-applying: its effects are keyed, so replaying one already applied changes nothing. 409 while a consumer is processing it.",
+    request: {
+      params: z
+        .object({ eventId: z.string().regex(/^evt_[A-Za-z0-9_]{1,255}$/, "must be a Stripe event id") })
+        .strict(),
+    },
+    responses: {
+      202: jsonResponse(
+        z.object({ eventId: z.string(), taskId: z.string(), status: z.literal("received") }),
+        "Sent to the queue again",
+      ),
+    },
+  },
+  { admin: true, errors: ["conflict"] },
+);

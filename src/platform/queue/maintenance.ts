@@ -63,3 +63,30 @@ export async function purgeProcessedTasks(env: Pick<Env, "DB">, now: number = cl
     .run();
   return { deleted: result.meta.changes };
 }
+
+/**
+ * An operator's replay: sends the task of `reference` again whatever its status (a `failed`
+ * one after a fix, say). Effects are keyed by reference, so replaying processed work changes
+ * nothing. `missing` when there is no such task, `busy` while a consumer holds it.
+ */
+export async function replayTask(
+  env: Pick<Env, "DB" | "JOBS">,
+  reference: string,
+  now: number = clock.now(),
+): Promise<{ taskId: string } | "missing" | "busy"> {
+  const row = await env.DB.prepare(
+    `UPDATE queue_tasks SET status = 'received', last_error = NULL, processed_at = NULL, updated_at = ?1
+     WHERE reference = ?2 AND (leased_until IS NULL OR leased_until < ?1)
+     RETURNING id, kind`,
+  )
+    .bind(now, reference)
+    .first<{ id: string; kind: string }>();
+  if (!row) {
+    const exists = await env.DB.prepare("SELECT 1 AS found FROM queue_tasks WHERE reference = ?")
+      .bind(reference)
+      .first();
+    return exists ? "busy" : "missing";
+  }
+  await env.JOBS.send(envelope(row.id, row.kind), { contentType: "json" });
+  return { taskId: row.id };
+}
