@@ -117,6 +117,22 @@ describe("the credit ledger", () => {
     expect((await expectInvariants(id)).purchased).toBe(9 * CREDIT);
   });
 
+  it("scopes references per account, and refuses a retry once its hold has ended", async () => {
+    const [first, second] = [account(), account()];
+    await give(first, "purchased", 5 * CREDIT);
+    await give(second, "purchased", 5 * CREDIT);
+    const reference = ref("ai");
+    const mine = await reserve(env, first, CREDIT, reference);
+    const theirs = await reserve(env, second, CREDIT, reference);
+    expect(theirs.id).not.toBe(mine.id);
+    await settle(env, mine, CREDIT);
+    await failsWith(reserve(env, first, CREDIT, reference), "conflict");
+    // A forged copy of a hold cannot send its returns to another account.
+    await release(env, { ...theirs, accountId: first });
+    expect(await expectInvariants(first)).toMatchObject({ purchased: 4 * CREDIT });
+    expect(await expectInvariants(second)).toMatchObject({ purchased: 5 * CREDIT });
+  });
+
   it("lets exactly 50 of 100 concurrent one-credit reservations through a balance of 50", async () => {
     const id = account();
     await give(id, "included", 20 * CREDIT);

@@ -26,12 +26,14 @@ const CheckoutSession = z.object({
 /** A paid credit-pack checkout grants the pack's credits once (its session id is the reference). */
 async function grantPaidPack(env: Env, object: Record<string, unknown>, logger: Logger) {
   const session = CheckoutSession.parse(object);
-  if (session.mode !== "payment" || session.payment_status !== "paid") return;
+  // A 100 %-off checkout needs no payment, and is as good as paid.
+  if (session.mode !== "payment" || !["paid", "no_payment_required"].includes(session.payment_status)) return;
   const accountId = session.metadata?.account_id;
   const pack = configOf(env).BILLING_CREDIT_PACKS.find((candidate) => candidate.id === session.metadata?.pack_id);
   if (!accountId || !pack || !(await accountExists(env, accountId))) {
-    logger.warn("checkout session without a known account and pack", { sessionId: session.id });
-    return;
+    // Paid but not placeable: fail the task (retried, then `failed` and replayable), never drop it.
+    logger.error("paid checkout session without a known account and pack", { sessionId: session.id });
+    throw new Error(`checkout session ${session.id} names no known account and credit pack`);
   }
   await grant(env, {
     accountId,

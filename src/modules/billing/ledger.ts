@@ -141,9 +141,17 @@ export async function reserve(
     }
     if (isCheckViolation(error)) throw new AppError("insufficient_credits", "Not enough credits for this request.");
     if (!isUniqueViolation(error)) throw error;
-    const [existing] = await database(env).select().from(creditHolds).where(eq(creditHolds.reference, reference));
-    if (existing?.accountId === accountId && existing.amount === amount) return existing;
-    throw new AppError("conflict", "This reference already holds a different reservation.");
+    const [existing] = await database(env)
+      .select({ hold: creditHolds, closedAt: creditHoldClosures.closedAt })
+      .from(creditHolds)
+      .leftJoin(creditHoldClosures, eq(creditHoldClosures.holdId, creditHolds.id))
+      .where(and(eq(creditHolds.accountId, accountId), eq(creditHolds.reference, reference)));
+    const same = existing && existing.hold.amount === amount && existing.hold.budgetKey === (budget?.key ?? null);
+    if (same && existing.closedAt === null) return existing.hold;
+    throw new AppError(
+      "conflict",
+      same ? "This reference's hold has already ended." : "This reference already holds a different reservation.",
+    );
   }
   const [hold] = await database(env).select().from(creditHolds).where(eq(creditHolds.id, holdId));
   if (!hold) throw new Error(`hold ${holdId} is missing after its batch`);
@@ -157,7 +165,10 @@ export type Closure = typeof creditHoldClosures.$inferSelect;
  * a shortfall (never charged), and returns the rest, purchased credits first (they never
  * expire). A hold already ended is 409.
  */
-async function close(env: Env, hold: Hold, kind: Closure["kind"], actual: number): Promise<Closure> {
+async function close(env: Env, given: Hold, kind: Closure["kind"], actual: number): Promise<Closure> {
+  // The stored hold, not the caller's copy: returns go to the account that paid.
+  const [hold] = await database(env).select().from(creditHolds).where(eq(creditHolds.id, given.id));
+  if (!hold) throw new AppError("not_found", "No such hold.");
   if (!Number.isSafeInteger(actual) || actual < 0) throw new Error("a settlement needs a non-negative integer");
   const now = clock.now();
   const returned = (bucket: CreditBucket): Amount => ({

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * The credit ledger (ARCHITECTURE.md, Data rules). Amounts are integer millicredits
@@ -57,8 +57,8 @@ export const creditHolds = sqliteTable(
   {
     id: text("id").primaryKey(),
     accountId: text("account_id").notNull(),
-    /** The caller's reference: one hold per reference. */
-    reference: text("reference").notNull().unique(),
+    /** The caller's reference: one hold per (account, reference). */
+    reference: text("reference").notNull(),
     amount: integer("amount").notNull(),
     fromIncluded: integer("from_included").notNull(),
     fromPurchased: integer("from_purchased").notNull(),
@@ -69,6 +69,7 @@ export const creditHolds = sqliteTable(
     budgetPeriodStart: integer("budget_period_start"),
   },
   (table) => [
+    uniqueIndex("credit_holds_account_reference").on(table.accountId, table.reference),
     index("credit_holds_account").on(table.accountId),
     index("credit_holds_expires").on(table.expiresAt),
     check(
