@@ -154,8 +154,12 @@ describe("the credit ledger", () => {
     expect(await releaseExpiredHolds(env, clock.now())).toBeGreaterThanOrEqual(1);
     expect(await releaseExpiredHolds(env, clock.now())).toBe(0);
     expect((await expectInvariants(id)).purchased).toBe(3 * CREDIT);
-    await failsWith(settle(env, stale, CREDIT), "conflict");
     expect(await settle(env, fresh, CREDIT)).toMatchObject({ charged: CREDIT });
+    // The stale hold's work finished after all: it is charged late, from what is left, once.
+    expect((await settle(env, stale, 3_500)).late).toEqual({ charged: 3_000, shortfall: 500 });
+    expect((await settle(env, stale, 3_500)).late).toEqual({ charged: 3_000, shortfall: 500 });
+    expect(await expectInvariants(id)).toMatchObject({ included: 0, purchased: 0 });
+    await failsWith(release(env, stale), "conflict");
   });
 
   it("holds a budget per key and period: refusals are 402 budget_exceeded, returns give back", async () => {

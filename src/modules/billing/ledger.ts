@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte } from "drizzle-orm";
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import { database, isCheckViolation, isUniqueViolation } from "../../platform/db";
@@ -26,7 +26,8 @@ type Amount = { sql: string; params: unknown[] };
 const literal = (value: number): Amount => ({ sql: "?", params: [value] });
 
 /**
- * One movement on a bucket: make sure its balance row exists, change it unconditionally (its
+ * One movement on a bucket (its amount expression is evaluated twice, so it must not depend on
+ * the balance it changes): make sure its balance row exists, change it unconditionally (its
  * CHECK refuses a negative result; SQLite checks an upsert's candidate row before the
  * conflict, so a negative upsert would fail even with funds), and append the ledger row with
  * the balance after it. A zero amount changes nothing and writes no ledger row.
@@ -210,7 +211,77 @@ async function close(env: Env, given: Hold, kind: Closure["kind"], actual: numbe
   return closure;
 }
 
-export const settle = (env: Env, hold: Hold, actual: number) => close(env, hold, "settled", actual);
+/**
+ * Charges `actual` for the work of `hold` (see `close`). If the cron released the hold first
+ * (its work outlived `CREDIT_HOLD_TTL_SECONDS`), the work is charged late instead, from what
+ * the account has now: `late` says what was charged and what could not be.
+ */
+export async function settle(
+  env: Env,
+  hold: Hold,
+  actual: number,
+): Promise<Closure & { late?: { charged: number; shortfall: number } }> {
+  try {
+    return await close(env, hold, "settled", actual);
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === "conflict")) throw error;
+    const [closure] = await database(env)
+      .select()
+      .from(creditHoldClosures)
+      .where(eq(creditHoldClosures.holdId, hold.id));
+    if (closure?.kind !== "expired") throw error;
+    const charged = await chargeLate(env, closure.holdId, actual);
+    return { ...closure, late: { charged, shortfall: actual - charged } };
+  }
+}
+
+/** At most `actual`, included credits first, once per hold (`late:<hold>:<bucket>`). */
+async function chargeLate(env: Env, holdId: string, actual: number): Promise<number> {
+  const [hold] = await database(env).select().from(creditHolds).where(eq(creditHolds.id, holdId));
+  if (!hold) throw new Error(`hold ${holdId} vanished`);
+  const lateCharged = async () => {
+    const rows = await database(env)
+      .select({ amount: creditLedger.amount })
+      .from(creditLedger)
+      .where(
+        inArray(
+          creditLedger.reference,
+          CREDIT_BUCKETS.map((bucket) => `late:${holdId}:${bucket}`),
+        ),
+      );
+    return -rows.reduce((sum, row) => sum + row.amount, 0);
+  };
+  const already = await lateCharged();
+  if (already > 0) return already;
+  // Balances are read, then charged with a CHECK guard: a concurrent spend makes the batch
+  // fail, and it is worked out again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const { balances } = await creditsOf(env, hold.accountId);
+    const fromIncluded = Math.min(actual, balances.included);
+    const parts = { included: fromIncluded, purchased: Math.min(actual - fromIncluded, balances.purchased) };
+    const now = clock.now();
+    const statements = CREDIT_BUCKETS.filter((bucket) => parts[bucket] > 0).flatMap((bucket) =>
+      movement(env, {
+        accountId: hold.accountId,
+        bucket,
+        amount: literal(-parts[bucket]),
+        reason: "late_charge",
+        reference: `late:${holdId}:${bucket}`,
+        now,
+      }),
+    );
+    if (statements.length === 0) return 0;
+    try {
+      await env.DB.batch(statements);
+      return parts.included + parts.purchased;
+    } catch (error) {
+      if (isUniqueViolation(error)) return lateCharged();
+      if (!isCheckViolation(error)) throw error;
+    }
+  }
+  return lateCharged();
+}
+
 export const release = (env: Env, hold: Hold) => close(env, hold, "released", 0);
 
 /** Releases holds left open past their expiry (their work died); returns how many. */
