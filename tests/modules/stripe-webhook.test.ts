@@ -15,6 +15,7 @@ function checkoutEvent(
   type = "checkout.session.completed",
 ) {
   events += 1;
+  const id = session.id ?? `cs_test_${crypto.randomUUID().slice(0, 12)}`;
   return {
     id: `evt_test_${events}_${crypto.randomUUID().slice(0, 8)}`,
     object: "event",
@@ -23,8 +24,9 @@ function checkoutEvent(
     created: Math.floor(Date.now() / 1000),
     data: {
       object: {
-        id: session.id ?? `cs_test_${crypto.randomUUID().slice(0, 12)}`,
+        id,
         object: "checkout.session",
+        payment_intent: `pi_${id}`,
         mode: "payment",
         payment_status: session.paid ? "paid" : "unpaid",
         metadata: { account_id: accountId, pack_id: "credits-5000" },
@@ -133,6 +135,62 @@ describe("POST /v1/billing/webhook", () => {
     const event = { ...checkoutEvent("usr_nobody", { paid: true }), type: "customer.created" };
     expect((await deliver(event)).status).toBe(200);
     await processed(event.id);
+  });
+});
+
+describe("charge.refunded", () => {
+  let refunds = 0;
+  const refundEvent = (sessionId: string, amountRefunded: number) => ({
+    id: `evt_refund_${++refunds}_${crypto.randomUUID().slice(0, 8)}`,
+    object: "event",
+    type: "charge.refunded",
+    data: {
+      object: {
+        id: `ch_${sessionId}`,
+        object: "charge",
+        amount: 5_000,
+        amount_refunded: amountRefunded,
+        payment_intent: `pi_${sessionId}`,
+      },
+    },
+  });
+  const clawbacks = async (accountId: string) =>
+    (await env.DB.prepare(
+      "SELECT coalesce(sum(clawed), 0) AS clawed, coalesce(sum(shortfall), 0) AS shortfall FROM credit_clawbacks WHERE account_id = ?",
+    )
+      .bind(accountId)
+      .first<{ clawed: number; shortfall: number }>()) ?? { clawed: 0, shortfall: 0 };
+  async function boughtPack(accountId: string) {
+    const sessionId = `cs_test_${crypto.randomUUID().slice(0, 12)}`;
+    const paid = checkoutEvent(accountId, { id: sessionId, paid: true });
+    await deliver(paid);
+    await processed(paid.id);
+    return sessionId;
+  }
+
+  it("takes back a pack's credits in proportion to what was refunded, once, in any order", async () => {
+    const user = await registerUser();
+    const sessionId = await boughtPack(user.user.id);
+    const half = refundEvent(sessionId, 2_500);
+    const full = refundEvent(sessionId, 5_000);
+    for (const event of [half, half, full, half]) {
+      await deliver(event);
+      await processed(event.id);
+    }
+    expect(await purchased(user.user.id)).toBe(0);
+    expect(await clawbacks(user.user.id)).toEqual({ clawed: 5_000_000, shortfall: 0 });
+  });
+
+  it("never goes below zero: credits already spent are recorded as the shortfall", async () => {
+    const user = await registerUser();
+    const sessionId = await boughtPack(user.user.id);
+    const { reserve, settle } = await import("../../src/modules/billing/ledger");
+    await settle(env, await reserve(env, user.user.id, 4_000_000, `ai:${sessionId}`), 4_000_000);
+    const full = refundEvent(sessionId, 5_000);
+    await deliver(full);
+    await processed(full.id);
+    expect(await purchased(user.user.id)).toBe(0);
+    expect(await clawbacks(user.user.id)).toEqual({ clawed: 1_000_000, shortfall: 4_000_000 });
   });
 });
 

@@ -1,9 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { configOf } from "../../env";
+import { clock } from "../../platform/clock";
+import { asStatement, database } from "../../platform/db";
 import type { Logger } from "../../platform/logger";
 import { defineTask } from "../../platform/queue/tasks";
 import { accountExists } from "../identity/service";
 import { grant } from "./ledger";
+import { clawBackRefund } from "./refunds";
+import { creditPackPurchases } from "./tables";
 
 /**
  * Stripe events, processed from the JOBS queue after the webhook stored them (one task per
@@ -20,6 +24,7 @@ const CheckoutSession = z.object({
   id: z.string(),
   mode: z.string(),
   payment_status: z.string(),
+  payment_intent: z.string().nullable().optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
 });
 
@@ -35,19 +40,28 @@ async function grantPaidPack(env: Env, object: Record<string, unknown>, logger: 
     logger.error("paid checkout session without a known account and pack", { sessionId: session.id });
     throw new Error(`checkout session ${session.id} names no known account and credit pack`);
   }
-  await grant(env, {
-    accountId,
-    bucket: "purchased",
-    amount: pack.credits * 1000,
-    reason: "credit_pack",
-    reference: `pack:${session.id}`,
-  });
+  const millicredits = pack.credits * 1000;
+  const purchase = database(env)
+    .insert(creditPackPurchases)
+    .values({
+      sessionId: session.id,
+      accountId,
+      paymentIntent: session.payment_intent ?? null,
+      millicredits,
+      createdAt: clock.now(),
+    });
+  await grant(
+    env,
+    { accountId, bucket: "purchased", amount: millicredits, reason: "credit_pack", reference: `pack:${session.id}` },
+    [asStatement(env, purchase)],
+  );
 }
 
 const handlers: Record<string, (env: Env, object: Record<string, unknown>, logger: Logger) => Promise<void>> = {
   // Paid at once (cards), or later for delayed methods (an unpaid session grants nothing yet).
   "checkout.session.completed": grantPaidPack,
   "checkout.session.async_payment_succeeded": grantPaidPack,
+  "charge.refunded": (env, object) => clawBackRefund(env, object),
 };
 
 export const stripeEventTask = defineTask({

@@ -122,3 +122,30 @@ export const creditBudgetUsage = sqliteTable(
     check("credit_budget_usage_within_limit", sql`${table.used} >= 0 AND ${table.used} <= ${table.limitValue}`),
   ],
 );
+
+/** Credit packs sold, by checkout session: what a refund of its payment claws back from. */
+export const creditPackPurchases = sqliteTable(
+  "credit_pack_purchases",
+  {
+    sessionId: text("session_id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    paymentIntent: text("payment_intent"),
+    millicredits: integer("millicredits").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [index("credit_pack_purchases_payment_intent").on(table.paymentIntent)],
+);
+
+/**
+ * Credits taken back after a refund, once per refund state (`refund:<charge>:<amount refunded>`):
+ * `clawed` came out of the purchased bucket; `shortfall` had already been spent.
+ */
+export const creditClawbacks = sqliteTable("credit_clawbacks", {
+  reference: text("reference").primaryKey(),
+  accountId: text("account_id").notNull(),
+  sessionId: text("session_id").notNull(),
+  requested: integer("requested").notNull(),
+  clawed: integer("clawed").notNull(),
+  shortfall: integer("shortfall").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
