@@ -17,7 +17,7 @@ export type LimitCheck = { key: string; windows: Window[] };
 /** What to do when the limiter cannot be reached (an error, or no answer in time): let the request through, or refuse it. */
 export type Unreachable = "fail_open" | "fail_closed";
 
-const stubOf = (env: Env, key: string) => env.RATE_LIMITER.getByName(key);
+const limiterObject = (env: Env, key: string) => env.RATE_LIMITER.getByName(key);
 
 function withTimeout<T>(work: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -49,7 +49,7 @@ export async function consult(
   let verdicts: Verdict[];
   try {
     verdicts = await withTimeout(
-      Promise.all(checks.map((check) => stubOf(env, check.key).decide(check.key, check.windows))),
+      Promise.all(checks.map((check) => limiterObject(env, check.key).decide(check.key, check.windows))),
     );
   } catch (error) {
     if (unreachable === "fail_closed") {
@@ -69,14 +69,14 @@ export async function consult(
   const charged = checks.filter((_, index) => verdicts[index]?.allowed);
   const refundOthers = async () => {
     if (refused.length === 0) return;
-    await Promise.all(charged.map((check) => stubOf(env, check.key).refund(check.windows)));
+    await Promise.all(charged.map((check) => limiterObject(env, check.key).refund(check.windows)));
   };
   return { verdict, refundOthers };
 }
 
 /** Gives back a charge on `windows` of `key` (e.g. a login that succeeded). */
 export function refundCharge(env: Env, check: LimitCheck): Promise<void> {
-  return stubOf(env, check.key).refund(check.windows);
+  return limiterObject(env, check.key).refund(check.windows);
 }
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
