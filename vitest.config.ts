@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:net";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -17,31 +18,44 @@ function signingKeys(): string {
   );
 }
 
-export default defineConfig(async () => ({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          ENVIRONMENT: "test",
-          LOG_LEVEL: "error",
-          CORS_ORIGINS: "https://app.example.com",
-          JWT_SIGNING_KEYS: signingKeys(),
-          STRIPE_SECRET_KEY: "sk_test_stratus_tests",
-          STRIPE_WEBHOOK_SECRET: "whsec_stratus_tests",
-          BILLING_CREDIT_PACKS: JSON.stringify([
-            { id: "credits-1000", credits: 1000, priceId: "price_credits_1000" },
-            { id: "credits-5000", credits: 5000, priceId: "price_credits_5000" },
-          ]),
-          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+/** A free local port for the Stripe simulator, which the global setup starts on it. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === "string") throw new Error("no port for the Stripe simulator");
+  return address.port;
+}
+
+export default defineConfig(async () => {
+  process.env.STRIPE_SIMULATOR_PORT ??= String(await freePort());
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            ENVIRONMENT: "test",
+            LOG_LEVEL: "error",
+            CORS_ORIGINS: "https://app.example.com",
+            JWT_SIGNING_KEYS: signingKeys(),
+            STRIPE_SECRET_KEY: "sk_test_stratus_tests",
+            STRIPE_WEBHOOK_SECRET: "whsec_stratus_tests",
+            STRIPE_API_HOST: "127.0.0.1",
+            STRIPE_API_PORT: process.env.STRIPE_SIMULATOR_PORT,
+            STRIPE_API_PROTOCOL: "http",
+            BILLING_REDIRECT_ALLOWLIST: "https://app.example.com",
+            TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          },
         },
-      },
-    }),
-  ],
-  test: {
-    include: ["tests/**/*.test.ts"],
-    reporters: ["default", "./tests/node/summary-reporter.ts"],
-    globalSetup: ["./tests/node/global-setup.ts"],
-    setupFiles: ["./tests/setup/apply-migrations.ts"],
-  },
-}));
+      }),
+    ],
+    test: {
+      include: ["tests/**/*.test.ts"],
+      reporters: ["default", "./tests/node/summary-reporter.ts"],
+      globalSetup: ["./tests/node/global-setup.ts"],
+      setupFiles: ["./tests/setup/apply-migrations.ts"],
+    },
+  };
+});

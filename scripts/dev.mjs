@@ -1,8 +1,10 @@
 // `npm run dev`: migrates and seeds the local D1, then serves the Worker with every binding
 // local (D1, KV, R2 and Queues are simulated by wrangler under .wrangler/state). Local
-// secrets come from .dev.vars, created from .dev.vars.example on first run.
+// secrets come from .dev.vars, created from .dev.vars.example on first run. Without a real
+// Stripe key there, the Stripe simulator stands in for Stripe's API and sends its webhooks.
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
+import { loadCatalog, readDevVars, startStripeSimulator } from "../simulators/stripe.mjs";
 import { run } from "./run.mjs";
 
 if (!existsSync(".dev.vars")) copyFileSync(".dev.vars.example", ".dev.vars");
@@ -14,8 +16,41 @@ run("wrangler", ["d1", "migrations", "apply", "DB", "--local"]);
 run("node", ["scripts/seed.mjs"]);
 
 const port = process.env.PORT ?? "8787";
-const dev = spawn("wrangler", ["dev", "--port", port, "--test-scheduled", ...process.argv.slice(2)], {
-  stdio: "inherit",
-});
+const stripe = await startStripeWhenNoRealKey();
+const dev = spawn(
+  "wrangler",
+  ["dev", "--port", port, "--test-scheduled", ...(stripe?.vars ?? []), ...process.argv.slice(2)],
+  {
+    stdio: "inherit",
+  },
+);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
-dev.on("exit", (code) => process.exit(code ?? 0));
+dev.on("exit", async (code) => {
+  await stripe?.simulator.close();
+  process.exit(code ?? 0);
+});
+
+/** The placeholder key (a "dev-only-" value) cannot reach Stripe: the simulator answers instead. */
+async function startStripeWhenNoRealKey() {
+  const devVars = readDevVars();
+  if (!devVars.STRIPE_SECRET_KEY?.includes("dev-only-")) return undefined;
+  const simulatorPort = Number(process.env.STRIPE_SIMULATOR_PORT ?? 12111);
+  let simulator;
+  try {
+    simulator = await startStripeSimulator({
+      port: simulatorPort,
+      catalog: loadCatalog(),
+      webhook: { url: `http://127.0.0.1:${port}/v1/billing/webhook`, secret: devVars.STRIPE_WEBHOOK_SECRET ?? "" },
+    });
+  } catch (error) {
+    console.error(
+      `The Stripe simulator cannot listen on port ${simulatorPort} (${error.code ?? error.message}); set STRIPE_SIMULATOR_PORT.`,
+    );
+    process.exit(1);
+  }
+  console.log(
+    `Stripe: no real key in .dev.vars, so the Stripe simulator at ${simulator.url} is used (npm run stripe:event -- --help).`,
+  );
+  const vars = ["STRIPE_API_HOST:127.0.0.1", `STRIPE_API_PORT:${simulator.port}`, "STRIPE_API_PROTOCOL:http"];
+  return { simulator, vars: vars.flatMap((v) => ["--var", v]) };
+}

@@ -24,6 +24,19 @@ const origin = z
     }
   }, "must be a comma-separated list of origins like https://app.example.com");
 
+/** A comma-separated list of origins, empty by default. */
+const originList = () =>
+  z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(origin));
+
 /** A JSON-encoded value, parsed then checked; messages never echo the value. */
 const json = <T extends z.ZodType>(schema: T) =>
   z
@@ -55,16 +68,7 @@ export const configSchema = z
   .object({
     ENVIRONMENT: z.enum(["development", "test", "production"]),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
-    CORS_ORIGINS: z
-      .string()
-      .default("")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((item) => item.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(origin)),
+    CORS_ORIGINS: originList(),
     /** Signing keys, current first; the others still verify, so keys rotate without logging anyone out. */
     JWT_SIGNING_KEYS: json(
       z
@@ -102,6 +106,27 @@ export const configSchema = z
           .strict(),
       ),
     ).default([]),
+    /** Plans on sale by billing interval: `[{"plan": "pro", "interval": "month", "priceId": "price_…"}]`. */
+    BILLING_PLAN_PRICES: json(
+      z
+        .array(
+          z
+            .object({
+              plan: z.string().regex(/^[a-z0-9-]{1,40}$/),
+              interval: z.enum(["month", "year"]),
+              priceId: z.string().min(1),
+            })
+            .strict(),
+        )
+        .refine(
+          (prices) => new Set(prices.map((price) => `${price.plan}:${price.interval}`)).size === prices.length,
+          "one price per plan and interval",
+        ),
+    ).default([]),
+    /** Origins that checkout and portal sessions may send the customer back to. */
+    BILLING_REDIRECT_ALLOWLIST: originList(),
+    /** Days a subscription stays `past_due` with its plan before the cron downgrades it to free. */
+    BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),
@@ -128,6 +153,9 @@ function productionProblems(config: Config, raw: Record<string, unknown>): Field
   }));
   if (config.CORS_ORIGINS.some((origin) => !origin.startsWith("https://"))) {
     problems.push({ path: "CORS_ORIGINS", message: "production origins must use https" });
+  }
+  if (config.BILLING_REDIRECT_ALLOWLIST.some((origin) => !origin.startsWith("https://"))) {
+    problems.push({ path: "BILLING_REDIRECT_ALLOWLIST", message: "production redirects must use https" });
   }
   if (config.EMAIL_PROVIDER === "log") {
     problems.push({ path: "EMAIL_PROVIDER", message: "production must send email (resend), not only log it" });

@@ -1,4 +1,6 @@
 import { stripeEventTask } from "./modules/billing/consumers";
+import { downgradeAfterGrace } from "./modules/billing/dunning";
+import { expireEndedGrants, grantMonthlyToUnsubscribed, grantYearlyMonths } from "./modules/billing/included-credits";
 import { releaseExpiredHolds } from "./modules/billing/ledger";
 import { deliverEmailTask } from "./modules/email/consumers";
 import { heartbeatTask, sendHeartbeat } from "./modules/health/consumers";
@@ -29,6 +31,21 @@ export const cronTasks: readonly CronTask[] = [
     name: "credits.release-expired-holds",
     schedule: "*/5 * * * *",
     run: async (env, { now }) => ({ released: await releaseExpiredHolds(env, now) }),
+  },
+  {
+    name: "billing.included-credits",
+    schedule: "*/5 * * * *",
+    // Expiry first: a grant made in this run is never expired by it.
+    run: async (env, { now }) => ({
+      expired: await expireEndedGrants(env, now),
+      yearly: await grantYearlyMonths(env, now),
+      unsubscribed: await grantMonthlyToUnsubscribed(env, now),
+    }),
+  },
+  {
+    name: "billing.dunning-downgrade",
+    schedule: "*/5 * * * *",
+    run: async (env, { now, logger }) => ({ downgraded: await downgradeAfterGrace(env, now, logger) }),
   },
   {
     name: "rate-limit.purge-refusals",

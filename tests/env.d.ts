@@ -12,5 +12,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** Base URL of the scriptable fake upstream server (tests/node/fakes/upstream.ts). */
     fakeUpstreamUrl: string;
+    /** Base URL of the Stripe simulator (simulators/stripe.mjs) the Worker's Stripe SDK calls. */
+    stripeSimulatorUrl: string;
   }
 }

@@ -1,74 +1,10 @@
 import { env } from "cloudflare:test";
-import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { api, expectProblem } from "../helpers/client";
 import { as, platformAdmin, registerUser } from "../helpers/identity";
+import { balanceOf, buyPack, deliver, deliverInOrder, processed, sim } from "../helpers/stripe";
 
-const SECRET = "whsec_stratus_tests";
-const cryptoProvider = Stripe.createSubtleCryptoProvider();
-const stripe = new Stripe("sk_test_stratus_tests", { httpClient: Stripe.createFetchHttpClient() });
-
-let events = 0;
-function checkoutEvent(
-  accountId: string,
-  session: { id?: string; paid: boolean },
-  type = "checkout.session.completed",
-) {
-  events += 1;
-  const id = session.id ?? `cs_test_${crypto.randomUUID().slice(0, 12)}`;
-  return {
-    id: `evt_test_${events}_${crypto.randomUUID().slice(0, 8)}`,
-    object: "event",
-    type,
-    api_version: "2025-01-01",
-    created: Math.floor(Date.now() / 1000),
-    data: {
-      object: {
-        id,
-        object: "checkout.session",
-        payment_intent: `pi_${id}`,
-        mode: "payment",
-        payment_status: session.paid ? "paid" : "unpaid",
-        metadata: { account_id: accountId, pack_id: "credits-5000" },
-      },
-    },
-  };
-}
-
-async function deliver(event: unknown, options: { secret?: string; timestamp?: number; tamper?: boolean } = {}) {
-  const payload = JSON.stringify(event);
-  const signature = await stripe.webhooks.generateTestHeaderStringAsync({
-    payload,
-    secret: options.secret ?? SECRET,
-    timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
-    cryptoProvider,
-  });
-  return api("/v1/billing/webhook", {
-    method: "POST",
-    body: options.tamper ? payload.replace("credits-5000", "credits-1000") : payload,
-    headers: { "content-type": "application/json", "stripe-signature": signature },
-  });
-}
-
-const purchased = async (accountId: string) =>
-  (
-    await env.DB.prepare("SELECT balance FROM credit_balances WHERE account_id = ? AND bucket = 'purchased'")
-      .bind(accountId)
-      .first<{ balance: number }>()
-  )?.balance ?? 0;
-
-/** Waits until the queue has processed the event's task. */
-async function processed(eventId: string) {
-  for (let i = 0; i < 100; i++) {
-    const row = await env.DB.prepare("SELECT status FROM queue_tasks WHERE reference = ?")
-      .bind(`stripe:${eventId}`)
-      .first<{ status: string }>();
-    if (row?.status === "processed") return;
-    if (row?.status === "failed") throw new Error(`stripe:${eventId} failed`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`stripe:${eventId} was not processed`);
-}
+const purchased = (accountId: string) => balanceOf(accountId, "purchased");
 
 const storedEvents = async () =>
   (
@@ -80,7 +16,9 @@ const storedEvents = async () =>
 describe("POST /v1/billing/webhook", () => {
   it("refuses a missing, wrongly keyed, stale or altered signature with 400, and stores nothing", async () => {
     const user = await registerUser();
-    const event = checkoutEvent(user.user.id, { paid: true });
+    const {
+      events: [event],
+    } = await buyPack(as(user));
     const before = await storedEvents();
     expectProblem(
       await api("/v1/billing/webhook", {
@@ -93,14 +31,18 @@ describe("POST /v1/billing/webhook", () => {
     );
     expectProblem(await deliver(event, { secret: "whsec_someone_else" }), 400, "invalid_signature");
     expectProblem(await deliver(event, { timestamp: Math.floor(Date.now() / 1000) - 301 }), 400, "invalid_signature");
-    expectProblem(await deliver(event, { tamper: true }), 400, "invalid_signature");
+    const altered = JSON.stringify(event).replace('"paid"', '"unpaid"');
+    expectProblem(await deliver(event, { body: altered }), 400, "invalid_signature");
     expect(await storedEvents()).toBe(before);
     expect(await purchased(user.user.id)).toBe(0);
   });
 
   it("grants a paid credit pack once, however often the event is delivered", async () => {
     const user = await registerUser();
-    const event = checkoutEvent(user.user.id, { paid: true });
+    const {
+      events: [event],
+    } = await buyPack(as(user));
+    if (!event) throw new Error("no checkout event");
     const answers = await Promise.all(Array.from({ length: 10 }, () => deliver(event)));
     expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(200));
     await processed(event.id);
@@ -112,83 +54,63 @@ describe("POST /v1/billing/webhook", () => {
 
   it("grants nothing for an unpaid async checkout until its payment succeeds, then once", async () => {
     const user = await registerUser();
-    const session = { id: `cs_test_${crypto.randomUUID().slice(0, 12)}`, paid: false };
-    const completed = checkoutEvent(user.user.id, session);
-    await deliver(completed);
-    await processed(completed.id);
+    const { checkout, events } = await buyPack(as(user), "credits-5000", false);
+    await deliverInOrder(events);
     expect(await purchased(user.user.id)).toBe(0);
-    const succeeded = checkoutEvent(
-      user.user.id,
-      { ...session, paid: true },
-      "checkout.session.async_payment_succeeded",
-    );
-    for (let i = 0; i < 3; i++) await deliver(succeeded);
-    await processed(succeeded.id);
-    // A second, distinct event for the same session grants nothing more: the session id is the reference.
-    const again = checkoutEvent(user.user.id, { ...session, paid: true }, "checkout.session.async_payment_succeeded");
-    await deliver(again);
-    await processed(again.id);
+    const { events: succeeded } = await sim(`checkout_sessions/${checkout.id}/async_payment`, { succeeded: true });
+    for (let i = 0; i < 3; i++) await deliverInOrder(succeeded);
+    // The late `completed`, delivered again now that the session is paid, grants nothing more.
+    await deliverInOrder(events);
     expect(await purchased(user.user.id)).toBe(5_000_000);
   });
 
   it("stores and ignores event types it does not handle", async () => {
-    const event = { ...checkoutEvent("usr_nobody", { paid: true }), type: "customer.created" };
+    const event = {
+      id: `evt_test_${crypto.randomUUID().slice(0, 12)}`,
+      object: "event",
+      type: "customer.created",
+      data: { object: { id: "cus_nobody", object: "customer" } },
+    };
     expect((await deliver(event)).status).toBe(200);
     await processed(event.id);
   });
 });
 
 describe("charge.refunded", () => {
-  let refunds = 0;
-  const refundEvent = (sessionId: string, amountRefunded: number) => ({
-    id: `evt_refund_${++refunds}_${crypto.randomUUID().slice(0, 8)}`,
-    object: "event",
-    type: "charge.refunded",
-    data: {
-      object: {
-        id: `ch_${sessionId}`,
-        object: "charge",
-        amount: 5_000,
-        amount_refunded: amountRefunded,
-        payment_intent: `pi_${sessionId}`,
-      },
-    },
-  });
   const clawbacks = async (accountId: string) =>
     (await env.DB.prepare(
       "SELECT coalesce(sum(clawed), 0) AS clawed, coalesce(sum(shortfall), 0) AS shortfall FROM credit_clawbacks WHERE account_id = ?",
     )
       .bind(accountId)
       .first<{ clawed: number; shortfall: number }>()) ?? { clawed: 0, shortfall: 0 };
-  async function boughtPack(accountId: string) {
-    const sessionId = `cs_test_${crypto.randomUUID().slice(0, 12)}`;
-    const paid = checkoutEvent(accountId, { id: sessionId, paid: true });
-    await deliver(paid);
-    await processed(paid.id);
-    return sessionId;
+  /** A paid pack of 5 000 credits (US$20.00): its payment intent. */
+  async function boughtPack(user: Awaited<ReturnType<typeof registerUser>>) {
+    const { events } = await buyPack(as(user));
+    await deliverInOrder(events);
+    const paymentIntent = events[0]?.data.object.payment_intent;
+    if (!paymentIntent) throw new Error("no payment intent");
+    return paymentIntent;
   }
+  const refund = async (paymentIntent: string, amount: number) =>
+    (await sim(`payment_intents/${paymentIntent}/refund`, { amount })).events;
 
   it("takes back a pack's credits in proportion to what was refunded, once, in any order", async () => {
     const user = await registerUser();
-    const sessionId = await boughtPack(user.user.id);
-    const half = refundEvent(sessionId, 2_500);
-    const full = refundEvent(sessionId, 5_000);
-    for (const event of [half, half, full, half]) {
-      await deliver(event);
-      await processed(event.id);
-    }
+    const paymentIntent = await boughtPack(user);
+    const [half] = await refund(paymentIntent, 1_000);
+    const [full] = await refund(paymentIntent, 1_000);
+    if (!half || !full) throw new Error("no refund events");
+    await deliverInOrder([half, half, full, half]);
     expect(await purchased(user.user.id)).toBe(0);
     expect(await clawbacks(user.user.id)).toEqual({ clawed: 5_000_000, shortfall: 0 });
   });
 
   it("never goes below zero: credits already spent are recorded as the shortfall", async () => {
     const user = await registerUser();
-    const sessionId = await boughtPack(user.user.id);
+    const paymentIntent = await boughtPack(user);
     const { reserve, settle } = await import("../../src/modules/billing/ledger");
-    await settle(env, await reserve(env, user.user.id, 4_000_000, `ai:${sessionId}`), 4_000_000);
-    const full = refundEvent(sessionId, 5_000);
-    await deliver(full);
-    await processed(full.id);
+    await settle(env, await reserve(env, user.user.id, 4_000_000, `ai:${paymentIntent}`), 4_000_000);
+    await deliverInOrder(await refund(paymentIntent, 2_000));
     expect(await purchased(user.user.id)).toBe(0);
     expect(await clawbacks(user.user.id)).toEqual({ clawed: 1_000_000, shortfall: 4_000_000 });
   });
@@ -198,9 +120,11 @@ describe("POST /v1/admin/billing/events/:eventId/replay", () => {
   it("processes a stored event again for a platform admin, without applying its effect twice", async () => {
     const admin = await platformAdmin();
     const user = await registerUser();
-    const event = checkoutEvent(user.user.id, { paid: true });
-    await deliver(event);
-    await processed(event.id);
+    const {
+      events: [event],
+    } = await buyPack(as(user));
+    if (!event) throw new Error("no checkout event");
+    await deliverInOrder([event]);
     const replay = await api(`/v1/admin/billing/events/${event.id}/replay`, { method: "POST", headers: as(admin) });
     expect(replay.status).toBe(202);
     expect(replay.body).toMatchObject({ eventId: event.id, status: "received" });

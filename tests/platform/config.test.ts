@@ -70,9 +70,15 @@ describe("configuration", () => {
       ENVIRONMENT: "production",
       EMAIL_PROVIDER: "resend",
       RESEND_API_KEY: "re_live_key",
+      // wrangler.toml's prices are the simulator's dev-only ids, which production refuses.
+      BILLING_CREDIT_PACKS: "[]",
+      BILLING_PLAN_PRICES: "[]",
     };
     expect(() => parseConfig({ ...raw, CORS_ORIGINS: "https://app.example.com,http://localhost:3000" })).toThrow(
       /CORS_ORIGINS/,
+    );
+    expect(() => parseConfig({ ...raw, BILLING_REDIRECT_ALLOWLIST: "http://app.example.com" })).toThrow(
+      /BILLING_REDIRECT_ALLOWLIST/,
     );
     expect(parseConfig({ ...raw, CORS_ORIGINS: "https://app.example.com" }).CORS_ORIGINS).toEqual([
       "https://app.example.com",

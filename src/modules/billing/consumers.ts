@@ -4,15 +4,20 @@ import { clock } from "../../platform/clock";
 import { asStatement, database } from "../../platform/db";
 import type { Logger } from "../../platform/logger";
 import { defineTask } from "../../platform/queue/tasks";
-import { accountExists } from "../identity/service";
+import { accountOfCustomer } from "./customers";
+import { emailPastDue } from "./dunning";
+import { grantIncluded, monthOfYearlyPeriod } from "./included-credits";
 import { grant } from "./ledger";
 import { clawBackRefund } from "./refunds";
+import { stripeOf } from "./stripe";
+import { planOfPrice, syncSubscription } from "./subscriptions";
 import { creditPackPurchases } from "./tables";
 
 /**
  * Stripe events, processed from the JOBS queue after the webhook stored them (one task per
- * event id: a redelivered event that was processed does nothing). Every effect is keyed by a
- * unique reference, so a retried task never applies twice.
+ * event id: a redelivered event that was processed does nothing). Objects whose state matters
+ * are re-read from Stripe (events arrive late and out of order), and every effect is keyed by
+ * a unique reference, so a retried task never applies twice.
  */
 
 const StripeEventPayload = z
@@ -20,22 +25,41 @@ const StripeEventPayload = z
   .strict();
 type StripeEventPayload = z.infer<typeof StripeEventPayload>;
 
+const idOf = (value: string | { id: string }) => (typeof value === "string" ? value : value.id);
+const Expandable = z.union([z.string(), z.object({ id: z.string() })]);
+
+/** Syncs a subscription; the first time it is past due, its owners hear of it. */
+async function syncAndDun(env: Env, subscriptionId: string): Promise<void> {
+  const stored = await syncSubscription(env, subscriptionId);
+  if (stored?.becamePastDue) await emailPastDue(env, stored.row);
+}
+
 const CheckoutSession = z.object({
   id: z.string(),
   mode: z.string(),
-  payment_status: z.string(),
-  payment_intent: z.string().nullable().optional(),
-  metadata: z.record(z.string(), z.string()).nullable().optional(),
+  subscription: Expandable.nullable().optional(),
 });
 
-/** A paid credit-pack checkout grants the pack's credits once (its session id is the reference). */
-async function grantPaidPack(env: Env, object: Record<string, unknown>, logger: Logger) {
-  const session = CheckoutSession.parse(object);
+/**
+ * A subscription checkout syncs its subscription; a paid credit-pack checkout grants the pack
+ * of the price it sold, once (its session id is the reference). The session is re-read, so a
+ * late `completed` after `async_payment_succeeded` sees it paid either way.
+ */
+async function completeCheckout(env: Env, object: Record<string, unknown>, logger: Logger) {
+  const event = CheckoutSession.parse(object);
+  if (event.mode === "subscription") {
+    if (event.subscription) await syncAndDun(env, idOf(event.subscription));
+    return;
+  }
+  if (event.mode !== "payment") return;
+  const config = configOf(env);
+  const session = await stripeOf(config).checkout.sessions.retrieve(event.id, { expand: ["line_items"] });
   // A 100 %-off checkout needs no payment, and is as good as paid.
-  if (session.mode !== "payment" || !["paid", "no_payment_required"].includes(session.payment_status)) return;
-  const accountId = session.metadata?.account_id;
-  const pack = configOf(env).BILLING_CREDIT_PACKS.find((candidate) => candidate.id === session.metadata?.pack_id);
-  if (!accountId || !pack || !(await accountExists(env, accountId))) {
+  if (!["paid", "no_payment_required"].includes(session.payment_status)) return;
+  const priceIds = new Set(session.line_items?.data.map((item) => item.price?.id));
+  const pack = config.BILLING_CREDIT_PACKS.find((candidate) => priceIds.has(candidate.priceId));
+  const accountId = session.customer ? await accountOfCustomer(env, idOf(session.customer)) : null;
+  if (!accountId || !pack) {
     // Paid but not placeable: fail the task (retried, then `failed` and replayable), never drop it.
     logger.error("paid checkout session without a known account and pack", { sessionId: session.id });
     throw new Error(`checkout session ${session.id} names no known account and credit pack`);
@@ -46,7 +70,7 @@ async function grantPaidPack(env: Env, object: Record<string, unknown>, logger: 
     .values({
       sessionId: session.id,
       accountId,
-      paymentIntent: session.payment_intent ?? null,
+      paymentIntent: session.payment_intent ? idOf(session.payment_intent) : null,
       millicredits,
       createdAt: clock.now(),
     });
@@ -57,10 +81,67 @@ async function grantPaidPack(env: Env, object: Record<string, unknown>, logger: 
   );
 }
 
+const Invoice = z.object({
+  id: z.string(),
+  billing_reason: z.string().nullable().optional(),
+  parent: z
+    .object({ subscription_details: z.object({ subscription: Expandable }).nullable().optional() })
+    .nullable()
+    .optional(),
+  lines: z.object({
+    data: z.array(
+      z.object({
+        period: z.object({ start: z.number(), end: z.number() }),
+        pricing: z
+          .object({ price_details: z.object({ price: Expandable }).nullable().optional() })
+          .nullable()
+          .optional(),
+      }),
+    ),
+  }),
+});
+
+/** Invoices that start a period grant its included credits; proration invoices do not. */
+const PERIOD_INVOICES = new Set(["subscription_create", "subscription_cycle"]);
+
+/** A paid invoice brings the subscription up to date and grants the period's included credits. */
+async function invoicePaid(env: Env, object: Record<string, unknown>) {
+  const invoice = Invoice.parse(object);
+  const subscription = invoice.parent?.subscription_details?.subscription;
+  if (!subscription) return;
+  const stored = await syncSubscription(env, idOf(subscription));
+  if (!stored || !PERIOD_INVOICES.has(invoice.billing_reason ?? "")) return;
+  const config = configOf(env);
+  for (const line of invoice.lines.data) {
+    const price = line.pricing?.price_details?.price;
+    const sold = price ? planOfPrice(config, idOf(price)) : null;
+    if (!sold) continue;
+    const start = line.period.start * 1000;
+    const end = line.period.end * 1000;
+    // A yearly plan's credits come a month at a time: this is the first; the cron grants the rest.
+    const period =
+      sold.interval === "year" ? monthOfYearlyPeriod(start, end, start) : { periodStart: start, periodEnd: end };
+    if (period) await grantIncluded(env, { accountId: stored.row.accountId, planId: sold.plan, ...period });
+  }
+}
+
+async function invoicePaymentFailed(env: Env, object: Record<string, unknown>) {
+  const subscription = Invoice.parse(object).parent?.subscription_details?.subscription;
+  if (subscription) await syncAndDun(env, idOf(subscription));
+}
+
+const subscriptionChanged = (env: Env, object: Record<string, unknown>) =>
+  syncAndDun(env, z.object({ id: z.string() }).parse(object).id);
+
 const handlers: Record<string, (env: Env, object: Record<string, unknown>, logger: Logger) => Promise<void>> = {
   // Paid at once (cards), or later for delayed methods (an unpaid session grants nothing yet).
-  "checkout.session.completed": grantPaidPack,
-  "checkout.session.async_payment_succeeded": grantPaidPack,
+  "checkout.session.completed": completeCheckout,
+  "checkout.session.async_payment_succeeded": completeCheckout,
+  "customer.subscription.created": subscriptionChanged,
+  "customer.subscription.updated": subscriptionChanged,
+  "customer.subscription.deleted": subscriptionChanged,
+  "invoice.paid": invoicePaid,
+  "invoice.payment_failed": invoicePaymentFailed,
   "charge.refunded": (env, object) => clawBackRefund(env, object),
 };
 

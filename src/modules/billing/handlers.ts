@@ -2,12 +2,13 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../platform/context";
 import { readLimitedText } from "../../platform/json-body";
 import { enqueue } from "../../platform/queue/tasks";
-import { accountOf, actorOf } from "../identity/auth";
+import { accountOf, accountPermitting, actorOf } from "../identity/auth";
 import { stripeEventTask } from "./consumers";
 import { creditsOf, ledgerOf } from "./ledger";
 import type * as routes from "./routes";
 import { adjustCredits as adjust, replayStripeEvent as replay } from "./service";
 import { verifiedEvent } from "./stripe";
+import * as subscriptions from "./subscription-service";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
 
@@ -37,3 +38,30 @@ export const stripeWebhook: Handler<"stripeWebhook"> = async (c) => {
 
 export const replayStripeEvent: Handler<"replayStripeEvent"> = async (c) =>
   c.json(await replay(c.env, actorOf(c), c.req.valid("param").eventId), 202);
+
+/** Billing is managed by the account's owner: the user, or an org's owners and admins. */
+const managedAccount = (c: Parameters<typeof accountOf>[0]) => accountPermitting(c, "billing:manage");
+
+export const openCheckout: Handler<"openCheckout"> = async (c) =>
+  c.json(
+    await subscriptions.openCheckout(c.env, managedAccount(c), c.req.valid("json") as subscriptions.CheckoutInput),
+    201,
+  );
+
+export const openPortal: Handler<"openPortal"> = async (c) =>
+  c.json(await subscriptions.openPortal(c.env, managedAccount(c), c.req.valid("json")), 201);
+
+export const getSubscription: Handler<"getSubscription"> = async (c) =>
+  c.json(await subscriptions.subscriptionOf(c.env, accountOf(c).id), 200);
+
+export const cancelSubscription: Handler<"cancelSubscription"> = async (c) =>
+  c.json(await subscriptions.cancelSubscription(c.env, actorOf(c), managedAccount(c)), 200);
+
+export const resumeSubscription: Handler<"resumeSubscription"> = async (c) =>
+  c.json(await subscriptions.resumeSubscription(c.env, actorOf(c), managedAccount(c)), 200);
+
+export const changeSubscription: Handler<"changeSubscription"> = async (c) =>
+  c.json(await subscriptions.changeSubscription(c.env, actorOf(c), managedAccount(c), c.req.valid("json")), 200);
+
+export const listInvoices: Handler<"listInvoices"> = async (c) =>
+  c.json(await subscriptions.invoicesOf(c.env, managedAccount(c).id, c.req.valid("query")), 200);

@@ -22,8 +22,8 @@ import {
  */
 
 /** A SQL expression for an amount, and its bound values. */
-type Amount = { sql: string; params: unknown[] };
-const literal = (value: number): Amount => ({ sql: "?", params: [value] });
+export type Amount = { sql: string; params: unknown[] };
+export const literal = (value: number): Amount => ({ sql: "?", params: [value] });
 
 /**
  * One movement on a bucket (its amount expression is evaluated twice, so it must not depend on
@@ -32,7 +32,7 @@ const literal = (value: number): Amount => ({ sql: "?", params: [value] });
  * conflict, so a negative upsert would fail even with funds), and append the ledger row with
  * the balance after it. A zero amount changes nothing and writes no ledger row.
  */
-function movement(
+export function movement(
   env: Env,
   move: { accountId: string; bucket: CreditBucket; amount: Amount; reason: string; reference: string; now: number },
 ) {

@@ -1,8 +1,23 @@
 import { z } from "@hono/zod-openapi";
+import type { ErrorCode } from "../../platform/errors";
 import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { PaginationQuery } from "../../platform/pagination";
 import { authRoute } from "../identity/auth";
-import { AdjustCreditsBody, AdjustmentSchema, CreditsSchema, LedgerPageSchema } from "./schema";
+import {
+  AdjustCreditsBody,
+  AdjustmentSchema,
+  ChangeSubscriptionBody,
+  CheckoutBody,
+  CheckoutSessionSchema,
+  CreditsSchema,
+  InvoicePageSchema,
+  InvoicesQuery,
+  LedgerPageSchema,
+  PortalBody,
+  PortalSessionSchema,
+  SubscriptionSchema,
+  SubscriptionStateSchema,
+} from "./schema";
 
 const accountNote =
   "For the request's account: the caller, or the org named by `X-Stratus-Org` (any member may read it).";
@@ -74,4 +89,96 @@ export const replayStripeEvent = authRoute(
     },
   },
   { admin: true, errors: ["conflict"] },
+);
+
+const managerNote =
+  "For the request's account: the caller's own, or the org named by `X-Stratus-Org` (owners and admins only: members get 403). 503 when Stripe fails.";
+
+export const openCheckout = authRoute(
+  {
+    method: "post",
+    path: "/v1/billing/checkout",
+    tags: ["Billing"],
+    summary: "Open a Stripe Checkout for a plan or a credit pack",
+    description: `${managerNote} 409 for a plan while a subscription is live (change it instead). Honours \`Idempotency-Key\`.`,
+    request: { body: jsonRequestBody(CheckoutBody) },
+    responses: { 201: jsonResponse(CheckoutSessionSchema, "Send the customer to its URL") },
+  },
+  { idempotent: true, errors: ["conflict", "provider_unavailable"] },
+);
+
+export const openPortal = authRoute(
+  {
+    method: "post",
+    path: "/v1/billing/portal",
+    tags: ["Billing"],
+    summary: "Open the Stripe Billing Portal",
+    description: managerNote,
+    request: { body: jsonRequestBody(PortalBody) },
+    responses: { 201: jsonResponse(PortalSessionSchema, "Send the customer to its URL") },
+  },
+  { errors: ["provider_unavailable"] },
+);
+
+export const getSubscription = authRoute({
+  method: "get",
+  path: "/v1/billing/subscription",
+  tags: ["Billing"],
+  summary: "The account's plan and newest subscription",
+  description: accountNote,
+  responses: { 200: jsonResponse(SubscriptionStateSchema, "The effective plan and the subscription, if any") },
+});
+
+const subscriptionChange = { 200: jsonResponse(SubscriptionSchema, "The subscription as Stripe now describes it") };
+const subscriptionErrors = { errors: ["conflict", "provider_unavailable"] as ErrorCode[] };
+
+const subscriptionAction = (path: string, summary: string, description: string) =>
+  authRoute(
+    {
+      method: "post",
+      path,
+      tags: ["Billing"],
+      summary,
+      description: `${managerNote} ${description} 404 without a live subscription.`,
+      responses: subscriptionChange,
+    },
+    subscriptionErrors,
+  );
+
+export const cancelSubscription = subscriptionAction(
+  "/v1/billing/subscription/cancel",
+  "Cancel at the end of the paid period",
+  "The plan stays until the period ends.",
+);
+
+export const resumeSubscription = subscriptionAction(
+  "/v1/billing/subscription/resume",
+  "Undo a cancellation before the period ends",
+  "409 when it is not set to cancel.",
+);
+
+export const changeSubscription = authRoute(
+  {
+    method: "post",
+    path: "/v1/billing/subscription/change",
+    tags: ["Billing"],
+    summary: "Move to another plan or interval",
+    description: `${managerNote} Takes effect now; Stripe invoices the prorated difference at once (that invoice grants no included credits). 409 when already on it, 404 without a live subscription.`,
+    request: { body: jsonRequestBody(ChangeSubscriptionBody) },
+    responses: subscriptionChange,
+  },
+  subscriptionErrors,
+);
+
+export const listInvoices = authRoute(
+  {
+    method: "get",
+    path: "/v1/billing/invoices",
+    tags: ["Billing"],
+    summary: "The account's invoices, newest first",
+    description: `${managerNote} Read from Stripe.`,
+    request: { query: InvoicesQuery },
+    responses: { 200: jsonResponse(InvoicePageSchema, "A page of invoices") },
+  },
+  { errors: ["provider_unavailable"] },
 );

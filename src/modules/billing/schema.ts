@@ -63,3 +63,114 @@ export const AdjustCreditsBody = z
 export const AdjustmentSchema = z
   .object({ entry: LedgerEntrySchema, credits: CreditsSchema })
   .openapi("CreditAdjustment");
+
+const redirectUrl = (description: string) =>
+  z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .openapi({ description: `${description}; its origin must be in BILLING_REDIRECT_ALLOWLIST` });
+
+const planId = z.string().regex(/^[a-z0-9-]{1,40}$/, "must be a plan id");
+const interval = z.enum(["month", "year"]);
+
+export const CheckoutBody = z
+  .object({
+    plan: planId.optional().openapi({ description: "A plan to subscribe to (with `interval`)", example: "pro" }),
+    interval: interval.optional(),
+    creditPack: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/, "must be a credit pack id")
+      .optional()
+      .openapi({ description: "A credit pack to buy (instead of a plan)", example: "credits-5000" }),
+    successUrl: redirectUrl("Where Stripe sends the customer after paying"),
+    cancelUrl: redirectUrl("Where Stripe sends the customer if they leave"),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if ((body.plan === undefined) === (body.creditPack === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["plan"], message: "give either plan and interval, or creditPack" });
+    } else if (body.plan !== undefined && body.interval === undefined) {
+      ctx.addIssue({ code: "custom", path: ["interval"], message: "is required with plan" });
+    } else if (body.creditPack !== undefined && body.interval !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["interval"], message: "is only for plans" });
+    }
+  })
+  .openapi("CheckoutRequest");
+
+export const CheckoutSessionSchema = z
+  .object({
+    id: z.string(),
+    url: z.url().openapi({ description: "Send the customer here to pay" }),
+    expiresAt: z.string().nullable(),
+  })
+  .openapi("CheckoutSession");
+
+export const PortalBody = z
+  .object({ returnUrl: redirectUrl("Where the portal's back link goes") })
+  .strict()
+  .openapi("PortalRequest");
+
+export const PortalSessionSchema = z.object({ url: z.url() }).openapi("PortalSession");
+
+export const ChangeSubscriptionBody = z
+  .object({ plan: planId, interval })
+  .strict()
+  .openapi("ChangeSubscriptionRequest");
+
+export const SubscriptionSchema = z
+  .object({
+    id: z.string(),
+    status: z.string().openapi({ description: "Stripe's status: active, trialing, past_due, canceled…" }),
+    plan: z
+      .string()
+      .nullable()
+      .openapi({ description: "The plan it sells (null: a price this deployment does not sell)" }),
+    interval: interval.nullable(),
+    entitled: z.boolean().openapi({ description: "Whether it gives its plan now (paying, or past due within grace)" }),
+    currentPeriodStart: z.string(),
+    currentPeriodEnd: z.string(),
+    cancelAtPeriodEnd: z.boolean(),
+    pastDueSince: z.string().nullable(),
+    graceEndsAt: z.string().nullable().openapi({ description: "When an unpaid subscription moves to the free plan" }),
+    downgradedAt: z.string().nullable(),
+  })
+  .openapi("Subscription");
+
+export const SubscriptionStateSchema = z
+  .object({
+    plan: z.string().openapi({ description: "The account's effective plan now" }),
+    subscription: SubscriptionSchema.nullable().openapi({ description: "The newest subscription, live or ended" }),
+  })
+  .openapi("SubscriptionState");
+
+export const InvoicesQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z
+      .string()
+      .regex(/^in_[A-Za-z0-9_]{1,255}$/, "must be the nextCursor of the previous page")
+      .optional(),
+  })
+  .strict();
+
+export const InvoicePageSchema = z
+  .object({
+    items: z.array(
+      z.object({
+        id: z.string(),
+        number: z.string().nullable(),
+        status: z.string().nullable(),
+        billingReason: z.string().nullable(),
+        currency: z.string(),
+        amountDue: z.number().int().openapi({ description: "Minor currency units" }),
+        amountPaid: z.number().int(),
+        createdAt: z.string(),
+        periodStart: z.string(),
+        periodEnd: z.string(),
+        hostedInvoiceUrl: z.string().nullable(),
+        pdfUrl: z.string().nullable(),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("InvoicePage");

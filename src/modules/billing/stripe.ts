@@ -51,3 +51,17 @@ export async function verifiedEvent(config: Config, rawBody: string, signature: 
     throw new AppError("invalid_signature", "The Stripe-Signature header does not verify this body (or is too old).");
   }
 }
+
+/** A Stripe call made for a request: Stripe's failures answer 503, never a 500. */
+export async function viaStripe<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeError) {
+      throw new AppError("provider_unavailable", "Stripe did not complete the request; try again shortly.", {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}

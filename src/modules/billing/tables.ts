@@ -149,3 +149,73 @@ export const creditClawbacks = sqliteTable("credit_clawbacks", {
   shortfall: integer("shortfall").notNull(),
   createdAt: integer("created_at").notNull(),
 });
+
+/** Each billing account's Stripe customer: created once (see `customers.ts`). */
+export const billingCustomers = sqliteTable("billing_customers", {
+  accountId: text("account_id").primaryKey(),
+  customerId: text("customer_id").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Subscriptions as Stripe last described them (re-read on every event, so events in any order
+ * converge), plus what dunning adds: when payment first failed, and when the grace ends.
+ * `canceled` is final: no later write changes a canceled row.
+ */
+export const billingSubscriptions = sqliteTable(
+  "billing_subscriptions",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    customerId: text("customer_id").notNull(),
+    status: text("status").notNull(),
+    /** The plan its price sells, or null for a price this deployment does not sell. */
+    planId: text("plan_id"),
+    interval: text("interval", { enum: ["month", "year"] }),
+    priceId: text("price_id").notNull(),
+    currentPeriodStart: integer("current_period_start").notNull(),
+    currentPeriodEnd: integer("current_period_end").notNull(),
+    cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" }).notNull(),
+    pastDueSince: integer("past_due_since"),
+    graceEndsAt: integer("grace_ends_at"),
+    /** When the cron ended it for not paying within the grace period. */
+    downgradedAt: integer("downgraded_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [
+    index("billing_subscriptions_account").on(table.accountId, table.createdAt),
+    index("billing_subscriptions_grace").on(table.status, table.graceEndsAt),
+  ],
+);
+
+/**
+ * A plan's included credits for one period (`plan:<account>:<period start>`), once. The next
+ * grant, or the cron at `period_end`, expires what is left of it: `expired` is that amount,
+ * stored first so the ledger row can read it in the same batch.
+ */
+export const includedCreditGrants = sqliteTable(
+  "included_credit_grants",
+  {
+    reference: text("reference").primaryKey(),
+    accountId: text("account_id").notNull(),
+    planId: text("plan_id").notNull(),
+    periodStart: integer("period_start").notNull(),
+    periodEnd: integer("period_end").notNull(),
+    millicredits: integer("millicredits").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiredAt: integer("expired_at"),
+    expired: integer("expired"),
+  },
+  (table) => [
+    index("included_credit_grants_account").on(table.accountId, table.periodStart),
+    index("included_credit_grants_open").on(table.expiredAt, table.periodEnd),
+  ],
+);
+
+/** The cron's progress through verified users granting a calendar month's included credits. */
+export const includedCreditSweeps = sqliteTable("included_credit_sweeps", {
+  periodStart: integer("period_start").primaryKey(),
+  /** The last user id handled; the next run continues after it. */
+  cursor: text("cursor").notNull(),
+});

@@ -61,6 +61,16 @@ export const templates = {
       ],
       { label: "Accept the invitation", url: link(data.appUrl, "/accept-invitation", data.token) },
     ),
+  paymentFailed: (data: { appUrl: string; name: string; planName: string; graceEndsAt: string }) =>
+    render(
+      "Your payment did not go through",
+      [
+        `Hello ${data.name},`,
+        `We could not collect the payment for your ${data.planName} subscription.`,
+        `Update your payment method before ${data.graceEndsAt}: after that date the account moves to the free plan.`,
+      ],
+      { label: "Update payment method", url: `${data.appUrl.replace(/\/$/, "")}/billing` },
+    ),
 } satisfies Record<string, (data: never) => RenderedEmail>;
 
 export type TemplateName = keyof typeof templates;

@@ -6,8 +6,9 @@ import { AppError, type ErrorCode } from "../../platform/errors";
 import { defineRoute, type RouteOptions } from "../../platform/openapi";
 import { limitFailedAuthentication } from "../../platform/rate-limit/middleware";
 import { apiKeyState, KEY_PREFIX, touchApiKey } from "./api-keys/service";
+import { type Permission, requireRolePermission } from "./orgs/roles";
 import { cachedMembershipRole, sessionState, touchSession } from "./session-cache";
-import type { ApiKeyScope } from "./tables";
+import type { ApiKeyScope, OrgRole } from "./tables";
 import { verifyAccessToken } from "./tokens";
 
 /**
@@ -118,6 +119,16 @@ export const principalOf = (c: Context<AppEnv>): Principal => c.get("principal")
 
 /** The account a route built with `authRoute` acts for (ARCHITECTURE.md, Account context). */
 export const accountOf = (c: Context<AppEnv>): Account => c.get("account") as Account;
+
+/**
+ * The request's account when the caller may do `permission` there: always on their own
+ * account, by their role on an org's (403 otherwise).
+ */
+export function accountPermitting(c: Context<AppEnv>, permission: Permission): Account {
+  const account = accountOf(c);
+  if (account.type === "org") requireRolePermission(account.role as OrgRole, permission);
+  return account;
+}
 
 /** Who acts, and the request id their audit entries carry. */
 export const actorOf = (c: Context<AppEnv>) => ({ userId: principalOf(c).id, requestId: c.get("requestId") });

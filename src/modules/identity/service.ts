@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull } from "drizzle-orm";
 import type { Config } from "../../env";
 import { clock } from "../../platform/clock";
 import { database, isUniqueViolation } from "../../platform/db";
@@ -10,7 +10,7 @@ import { requireAcceptablePassword } from "./password-policy";
 import { hashPassword, spendOneDerivation, verifyPassword } from "./passwords";
 import { cachedUser, forgetUser } from "./session-cache";
 import { type ClientInfo, revokeSession, revokeUserSessions, startSession } from "./sessions";
-import { orgs, sessions, users } from "./tables";
+import { memberships, orgs, sessions, users } from "./tables";
 
 /** Accounts: registration, sign-in, the caller's own profile, password and sessions. */
 
@@ -185,7 +185,34 @@ export async function accountExists(env: Env, accountId: string): Promise<boolea
   return false;
 }
 
+/** Who hears about an account's billing: the user, or an org's owners (verified or not). */
+export async function billingContactsOf(env: Env, accountId: string): Promise<{ email: string; name: string }[]> {
+  const db = database(env);
+  const contact = { email: users.email, name: users.name };
+  if (accountId.startsWith("org_")) {
+    return db
+      .select(contact)
+      .from(memberships)
+      .innerJoin(users, eq(users.id, memberships.userId))
+      .where(and(eq(memberships.orgId, accountId), eq(memberships.role, "owner")));
+  }
+  return db.select(contact).from(users).where(eq(users.id, accountId));
+}
+
+/** Users with a verified email, by id after `afterId`: for sweeps over every such account. */
+export async function verifiedUserIds(env: Env, afterId: string, limit: number): Promise<string[]> {
+  const rows = await database(env)
+    .select({ id: users.id })
+    .from(users)
+    .where(and(gt(users.id, afterId), isNotNull(users.emailVerifiedAt)))
+    .orderBy(asc(users.id))
+    .limit(limit);
+  return rows.map((row) => row.id);
+}
+
 /** The audit-log insert, for other modules to batch with the change they record. */
 export { auditInsert, auditInsertIfChanged } from "./audit";
+/** For modules that must keep an org from being deleted (billing, while a subscription is live). */
+export { registerOrgDeletionGuard } from "./orgs/guards";
 /** Tenancy for other modules' org routes: 404 for non-members, 403 without the permission. */
 export { requireOrgPermission } from "./orgs/tenancy";

@@ -43,7 +43,8 @@ export function registerSubscriptionPlanResolver(resolver: SubscriptionPlanResol
 
 const effectiveCache = new TtlCache<PlanRow>(PLAN_CACHE_MS);
 
-async function planById(env: Env, planId: string): Promise<PlanRow | undefined> {
+/** A plan by id, read fresh (billing grants its included credits). */
+export async function planById(env: Env, planId: string): Promise<PlanRow | undefined> {
   const [plan] = await database(env).select().from(plans).where(eq(plans.id, planId));
   return plan;
 }
@@ -68,6 +69,11 @@ export function effectivePlan(env: Env, accountId: string): Promise<PlanRow> {
     const subscribed = await subscriptionPlan(env, accountId);
     return (subscribed && (await planById(env, subscribed))) || (await defaultPlan(env));
   });
+}
+
+/** Billing calls this when a subscription changes: this isolate sees the new plan at once. */
+export function forgetEffectivePlan(accountId: string): void {
+  effectiveCache.delete(accountId);
 }
 
 type Actor = { userId: string; requestId?: string };

@@ -1,3 +1,4 @@
+import { AppError } from "../../../platform/errors";
 import type { OrgRole } from "../tables";
 
 /**
@@ -14,6 +15,7 @@ export const PERMISSIONS = [
   "invitations:manage",
   "audit:read",
   "api_keys:create",
+  "billing:manage",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -27,10 +29,18 @@ export const ROLE_PERMISSIONS: Record<OrgRole, readonly Permission[]> = {
     "invitations:manage",
     "audit:read",
     "api_keys:create",
+    "billing:manage",
   ],
   member: ["org:read", "members:read"],
 };
 
 export function can(role: OrgRole, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].includes(permission);
+}
+
+/** 403 unless the role has the permission. */
+export function requireRolePermission(role: OrgRole, permission: Permission): void {
+  if (!can(role, permission)) {
+    throw new AppError("forbidden", `Your role (${role}) cannot do this: it needs ${permission}.`);
+  }
 }

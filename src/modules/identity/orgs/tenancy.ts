@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { memberships, type OrgRole } from "../tables";
-import { can, type Permission } from "./roles";
+import { type Permission, requireRolePermission } from "./roles";
 
 /**
  * Tenancy, in one place: an org the caller does not belong to does not exist for them (404),
@@ -19,8 +19,6 @@ export async function membershipRole(env: Env, orgId: string, userId: string): P
 export async function requireOrgPermission(env: Env, userId: string, orgId: string, permission: Permission) {
   const role = await membershipRole(env, orgId, userId);
   if (!role) throw new AppError("not_found", "No such organization.");
-  if (!can(role, permission)) {
-    throw new AppError("forbidden", `Your role (${role}) cannot do this: it needs ${permission}.`);
-  }
+  requireRolePermission(role, permission);
   return role;
 }

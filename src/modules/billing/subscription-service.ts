@@ -1,0 +1,239 @@
+import type Stripe from "stripe";
+import { type Config, configOf } from "../../env";
+import { clock } from "../../platform/clock";
+import { AppError, type FieldError } from "../../platform/errors";
+import { auditInsert } from "../identity/service";
+import { effectivePlan } from "../plans/service";
+import { customerIdOf, storedCustomerId } from "./customers";
+import { stripeOf, viaStripe } from "./stripe";
+import {
+  entitles,
+  latestSubscriptionOf,
+  liveSubscriptionOf,
+  type SubscriptionRow,
+  storeSubscription,
+} from "./subscriptions";
+
+/**
+ * What an account does with its billing: open a Checkout (a plan or a credit pack) or the
+ * Billing Portal, read, cancel, resume or change its subscription, list its invoices. Stripe
+ * stays the source of truth: every change is made there and its answer stored.
+ */
+
+type Actor = { userId: string; requestId?: string };
+type Account = { id: string; type: "user" | "org" };
+
+const iso = (epochMs: number | null) => (epochMs === null ? null : clock.iso(epochMs));
+
+function invalid(path: string, message: string): AppError {
+  return new AppError("validation_failed", `${path}: ${message}`, { errors: [{ path, message }] });
+}
+
+/** Checkout and portal return only to the allowlisted origins: never an open redirect. */
+function requireAllowedRedirects(config: Config, urls: Record<string, string>): void {
+  const refused: FieldError[] = Object.entries(urls)
+    .filter(([, url]) => !config.BILLING_REDIRECT_ALLOWLIST.includes(new URL(url).origin))
+    .map(([field, url]) => ({
+      path: `body.${field}`,
+      message: `${new URL(url).origin} is not an allowed redirect origin`,
+    }));
+  if (refused.length > 0) {
+    throw new AppError(
+      "validation_failed",
+      "Redirect URLs must be on an allowed origin (BILLING_REDIRECT_ALLOWLIST).",
+      {
+        errors: refused,
+      },
+    );
+  }
+}
+
+export type CheckoutInput = {
+  successUrl: string;
+  cancelUrl: string;
+} & ({ plan: string; interval: "month" | "year"; creditPack?: undefined } | { creditPack: string; plan?: undefined });
+
+/** What the checkout sells: a plan's price (subscription) or a credit pack's (one payment). */
+type CheckoutLine = { mode: "payment" | "subscription"; priceId: string; metadata: Record<string, string> };
+
+async function checkoutLine(env: Env, config: Config, accountId: string, input: CheckoutInput): Promise<CheckoutLine> {
+  if (input.creditPack !== undefined) {
+    const pack = config.BILLING_CREDIT_PACKS.find((candidate) => candidate.id === input.creditPack);
+    if (!pack) throw invalid("body.creditPack", "no credit pack has this id");
+    return { mode: "payment", priceId: pack.priceId, metadata: { account_id: accountId, pack_id: pack.id } };
+  }
+  const sold = config.BILLING_PLAN_PRICES.find(
+    (price) => price.plan === input.plan && price.interval === input.interval,
+  );
+  if (!sold) throw invalid("body.plan", `this plan is not sold by the ${input.interval}`);
+  if (await liveSubscriptionOf(env, accountId)) {
+    throw new AppError(
+      "conflict",
+      "This account already has a live subscription: change it with POST /v1/billing/subscription/change.",
+    );
+  }
+  return { mode: "subscription", priceId: sold.priceId, metadata: { account_id: accountId, plan: sold.plan } };
+}
+
+export async function openCheckout(env: Env, account: Account, input: CheckoutInput) {
+  const config = configOf(env);
+  requireAllowedRedirects(config, { successUrl: input.successUrl, cancelUrl: input.cancelUrl });
+  const line = await checkoutLine(env, config, account.id, input);
+  const session = await viaStripe(async () =>
+    stripeOf(config).checkout.sessions.create({
+      mode: line.mode,
+      customer: await customerIdOf(env, config, account.id),
+      client_reference_id: account.id,
+      line_items: [{ price: line.priceId, quantity: 1 }],
+      success_url: input.successUrl,
+      cancel_url: input.cancelUrl,
+      metadata: line.metadata,
+      ...(line.mode === "subscription" ? { subscription_data: { metadata: line.metadata } } : {}),
+    }),
+  );
+  if (!session.url) throw new Error(`checkout session ${session.id} has no URL`);
+  return {
+    id: session.id,
+    url: session.url,
+    expiresAt: session.expires_at ? clock.iso(session.expires_at * 1000) : null,
+  };
+}
+
+export async function openPortal(env: Env, account: Account, input: { returnUrl: string }) {
+  const config = configOf(env);
+  requireAllowedRedirects(config, { returnUrl: input.returnUrl });
+  const session = await viaStripe(async () =>
+    stripeOf(config).billingPortal.sessions.create({
+      customer: await customerIdOf(env, config, account.id),
+      return_url: input.returnUrl,
+    }),
+  );
+  return { url: session.url };
+}
+
+function publicSubscription(row: SubscriptionRow) {
+  return {
+    id: row.id,
+    status: row.status,
+    plan: row.planId,
+    interval: row.interval,
+    entitled: entitles(row),
+    currentPeriodStart: clock.iso(row.currentPeriodStart),
+    currentPeriodEnd: clock.iso(row.currentPeriodEnd),
+    cancelAtPeriodEnd: row.cancelAtPeriodEnd,
+    pastDueSince: iso(row.pastDueSince),
+    graceEndsAt: iso(row.graceEndsAt),
+    downgradedAt: iso(row.downgradedAt),
+  };
+}
+
+export async function subscriptionOf(env: Env, accountId: string) {
+  const row = await latestSubscriptionOf(env, accountId);
+  return { plan: (await effectivePlan(env, accountId)).id, subscription: row ? publicSubscription(row) : null };
+}
+
+async function requireLive(env: Env, accountId: string): Promise<SubscriptionRow> {
+  const live = await liveSubscriptionOf(env, accountId);
+  if (!live) throw new AppError("not_found", "This account has no live subscription.");
+  return live;
+}
+
+/** Applies a change at Stripe, stores Stripe's answer, audits it. */
+async function changeAtStripe(
+  env: Env,
+  actor: Actor,
+  account: Account,
+  action: string,
+  update: (stripe: Stripe) => Promise<Stripe.Subscription>,
+  details: Record<string, unknown> = {},
+) {
+  const updated = await viaStripe(() => update(stripeOf(configOf(env))));
+  const stored = await storeSubscription(env, updated);
+  if (!stored) throw new Error(`subscription ${updated.id} has no stored customer`);
+  await auditInsert(env, {
+    ...(account.type === "org" ? { orgId: account.id } : {}),
+    actorId: actor.userId,
+    action,
+    targetType: "subscription",
+    targetId: updated.id,
+    details,
+    requestId: actor.requestId,
+  });
+  return publicSubscription(stored.row);
+}
+
+/** Cancels at the end of the paid period (the plan stays until then). */
+export async function cancelSubscription(env: Env, actor: Actor, account: Account) {
+  const live = await requireLive(env, account.id);
+  return changeAtStripe(env, actor, account, "billing.subscription_canceled", (stripe) =>
+    stripe.subscriptions.update(live.id, { cancel_at_period_end: true }),
+  );
+}
+
+export async function resumeSubscription(env: Env, actor: Actor, account: Account) {
+  const live = await requireLive(env, account.id);
+  if (!live.cancelAtPeriodEnd) throw new AppError("conflict", "This subscription is not set to cancel.");
+  return changeAtStripe(env, actor, account, "billing.subscription_resumed", (stripe) =>
+    stripe.subscriptions.update(live.id, { cancel_at_period_end: false }),
+  );
+}
+
+/** Moves to another plan or interval now; Stripe invoices the prorated difference at once. */
+export async function changeSubscription(
+  env: Env,
+  actor: Actor,
+  account: Account,
+  input: { plan: string; interval: "month" | "year" },
+) {
+  const config = configOf(env);
+  const sold = config.BILLING_PLAN_PRICES.find(
+    (price) => price.plan === input.plan && price.interval === input.interval,
+  );
+  if (!sold) throw invalid("body.plan", `this plan is not sold by the ${input.interval}`);
+  const live = await requireLive(env, account.id);
+  if (live.priceId === sold.priceId)
+    throw new AppError("conflict", "The subscription is already on this plan and interval.");
+  return changeAtStripe(
+    env,
+    actor,
+    account,
+    "billing.subscription_changed",
+    async (stripe) => {
+      const current = await stripe.subscriptions.retrieve(live.id);
+      const item = current.items.data[0];
+      if (!item) throw new Error(`subscription ${live.id} has no item`);
+      return stripe.subscriptions.update(live.id, {
+        items: [{ id: item.id, price: sold.priceId }],
+        proration_behavior: "always_invoice",
+      });
+    },
+    { from: { plan: live.planId, interval: live.interval }, to: input },
+  );
+}
+
+export async function invoicesOf(env: Env, accountId: string, page: { limit: number; cursor?: string }) {
+  const customer = await storedCustomerId(env, accountId);
+  if (!customer) return { items: [], nextCursor: null };
+  const list = await viaStripe(() =>
+    stripeOf(configOf(env)).invoices.list({
+      customer,
+      limit: page.limit,
+      ...(page.cursor ? { starting_after: page.cursor } : {}),
+    }),
+  );
+  const items = list.data.map((invoice) => ({
+    id: invoice.id,
+    number: invoice.number,
+    status: invoice.status,
+    billingReason: invoice.billing_reason,
+    currency: invoice.currency,
+    amountDue: invoice.amount_due,
+    amountPaid: invoice.amount_paid,
+    createdAt: clock.iso(invoice.created * 1000),
+    periodStart: clock.iso(invoice.period_start * 1000),
+    periodEnd: clock.iso(invoice.period_end * 1000),
+    hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+    pdfUrl: invoice.invoice_pdf ?? null,
+  }));
+  return { items, nextCursor: list.has_more ? (items.at(-1)?.id ?? null) : null };
+}

@@ -1,0 +1,160 @@
+import { and, desc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
+import type Stripe from "stripe";
+import { type Config, configOf } from "../../env";
+import { clock } from "../../platform/clock";
+import { database } from "../../platform/db";
+import { forgetEffectivePlan } from "../plans/service";
+import { accountOfCustomer } from "./customers";
+import { stripeOf } from "./stripe";
+import { billingSubscriptions } from "./tables";
+
+/**
+ * Subscriptions, stored as Stripe last described them. Every subscription event re-reads the
+ * subscription from Stripe rather than trusting the event's copy, so events arriving late or
+ * out of order converge on Stripe's latest state; `canceled` is final on our side too, so a
+ * late re-read can never bring one back.
+ */
+
+export type SubscriptionRow = typeof billingSubscriptions.$inferSelect;
+
+/** Statuses of a subscription that still exists and bills: a second one must not start. */
+export const LIVE_STATUSES = ["active", "trialing", "past_due", "unpaid", "incomplete"] as const;
+
+const DAY_MS = 86_400_000;
+
+/** The plan and interval a Stripe price sells here, or null. */
+export function planOfPrice(config: Config, priceId: string) {
+  return config.BILLING_PLAN_PRICES.find((price) => price.priceId === priceId) ?? null;
+}
+
+/** The account's newest live subscription, or null. */
+export async function liveSubscriptionOf(env: Env, accountId: string): Promise<SubscriptionRow | null> {
+  const [row] = await database(env)
+    .select()
+    .from(billingSubscriptions)
+    .where(and(eq(billingSubscriptions.accountId, accountId), inArray(billingSubscriptions.status, LIVE_STATUSES)))
+    .orderBy(desc(billingSubscriptions.createdAt))
+    .limit(1);
+  return row ?? null;
+}
+
+/** The newest subscription of the account, live or ended, or null. */
+export async function latestSubscriptionOf(env: Env, accountId: string): Promise<SubscriptionRow | null> {
+  const [row] = await database(env)
+    .select()
+    .from(billingSubscriptions)
+    .where(eq(billingSubscriptions.accountId, accountId))
+    .orderBy(desc(billingSubscriptions.createdAt))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Whether the subscription still gives its plan: paying, or past due within its grace. */
+export function entitles(row: SubscriptionRow, now: number = clock.now()): boolean {
+  if (row.status === "active" || row.status === "trialing") return true;
+  return row.status === "past_due" && row.downgradedAt === null && (row.graceEndsAt ?? now + 1) > now;
+}
+
+/** Plans' resolver (registered in `index.ts`): the plan the live subscription gives, or null. */
+export async function subscribedPlan(env: Env, accountId: string): Promise<string | null> {
+  const live = await liveSubscriptionOf(env, accountId);
+  return live && entitles(live) ? live.planId : null;
+}
+
+/** Identity's org-deletion guard: an org with a live subscription stays. */
+export async function liveSubscriptionKeepsOrg(env: Env, orgId: string): Promise<string | null> {
+  return (await liveSubscriptionOf(env, orgId)) ? "it has a live subscription; cancel it first." : null;
+}
+
+type StoredSubscription = { row: SubscriptionRow; becamePastDue: boolean };
+
+/**
+ * Stores Stripe's description of a subscription and answers the stored row, or null when its
+ * customer is not one of ours. The first time it is `past_due`, its grace period starts
+ * (`becamePastDue` tells the caller to send the dunning email); paying again clears it.
+ */
+export async function storeSubscription(
+  env: Env,
+  subscription: Stripe.Subscription,
+): Promise<StoredSubscription | null> {
+  const config = configOf(env);
+  const customerId = typeof subscription.customer === "string" ? subscription.customer : subscription.customer.id;
+  const accountId = await accountOfCustomer(env, customerId);
+  if (!accountId) return null;
+  const item = subscription.items.data[0];
+  if (!item) throw new Error(`subscription ${subscription.id} has no item`);
+  const sold = planOfPrice(config, item.price.id);
+  const now = clock.now();
+  const paying = subscription.status === "active" || subscription.status === "trialing";
+  const values = {
+    status: subscription.status,
+    planId: sold?.plan ?? null,
+    interval: sold?.interval ?? null,
+    priceId: item.price.id,
+    currentPeriodStart: item.current_period_start * 1000,
+    currentPeriodEnd: item.current_period_end * 1000,
+    cancelAtPeriodEnd: subscription.cancel_at_period_end,
+    updatedAt: now,
+  };
+  const db = database(env);
+  const grace = now + config.BILLING_GRACE_DAYS * DAY_MS;
+  const [, pastDue] = await db.batch([
+    db
+      .insert(billingSubscriptions)
+      .values({ id: subscription.id, accountId, customerId, createdAt: subscription.created * 1000, ...values })
+      .onConflictDoUpdate({
+        target: billingSubscriptions.id,
+        set: {
+          ...values,
+          ...(paying ? { pastDueSince: null, graceEndsAt: null } : {}),
+        },
+        setWhere: sql`${billingSubscriptions.status} <> 'canceled'`,
+      }),
+    db
+      .update(billingSubscriptions)
+      .set({ pastDueSince: now, graceEndsAt: grace })
+      .where(
+        and(
+          eq(billingSubscriptions.id, subscription.id),
+          eq(billingSubscriptions.status, "past_due"),
+          isNull(billingSubscriptions.pastDueSince),
+        ),
+      )
+      .returning({ id: billingSubscriptions.id }),
+  ]);
+  forgetEffectivePlan(accountId);
+  const [row] = await db.select().from(billingSubscriptions).where(eq(billingSubscriptions.id, subscription.id));
+  if (!row) throw new Error(`subscription ${subscription.id} is missing after its store`);
+  return { row, becamePastDue: pastDue.length > 0 };
+}
+
+/** Re-reads a subscription from Stripe and stores it (see `storeSubscription`). */
+export async function syncSubscription(env: Env, subscriptionId: string): Promise<StoredSubscription | null> {
+  const subscription = await stripeOf(configOf(env)).subscriptions.retrieve(subscriptionId);
+  return storeSubscription(env, subscription);
+}
+
+/** Subscriptions still past due when their grace ended, oldest first. */
+export function graceEnded(env: Env, now: number, limit: number) {
+  return database(env)
+    .select()
+    .from(billingSubscriptions)
+    .where(
+      and(
+        eq(billingSubscriptions.status, "past_due"),
+        isNull(billingSubscriptions.downgradedAt),
+        lte(billingSubscriptions.graceEndsAt, now),
+      ),
+    )
+    .orderBy(billingSubscriptions.graceEndsAt)
+    .limit(limit);
+}
+
+export function markDowngraded(env: Env, subscriptionId: string, now: number) {
+  return database(env)
+    .update(billingSubscriptions)
+    .set({ downgradedAt: now, updatedAt: now })
+    .where(eq(billingSubscriptions.id, subscriptionId))
+    .returning({ accountId: billingSubscriptions.accountId })
+    .then(([row]) => row && forgetEffectivePlan(row.accountId));
+}
