@@ -6,7 +6,9 @@
 // Then identity: authenticated GET /v1/me as a ratio to Stratus's own GET /health in the
 // same rounds; rate limiting: GET /v1/me limited (one limiter call), with an org-wide cap (two)
 // and as an exempt admin (none), and the decision's p50/p99 from `Server-Timing: limit`; and
-// the latency of login (one client, sequential: PBKDF2 dominates); the Stripe webhook's latency.
+// the latency of login (one client, sequential: PBKDF2 dominates); the Stripe webhook's latency;
+// and the credit ledger's reserve + settle round trip (bench/ledger-worker.ts, the service API
+// behind HTTP) against a no-op route of the same worker.
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
 import { generateKeyPairSync } from "node:crypto";
@@ -45,6 +47,27 @@ await build({
   logLevel: "warning",
 });
 
+await build({
+  entryPoints: ["bench/ledger-worker.ts"],
+  bundle: true,
+  minify: true,
+  format: "esm",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  conditions: ["workerd", "worker", "import"],
+  outfile: join(out, "ledger", "index.js"),
+  logLevel: "warning",
+});
+
+const BINDINGS = {
+  ENVIRONMENT: "development",
+  LOG_LEVEL: "error",
+  CORS_ORIGINS: "",
+  JWT_SIGNING_KEYS: SIGNING_KEYS,
+  STRIPE_SECRET_KEY: "sk_test_bench",
+  STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+};
+
 async function serve(scriptPath, extra = {}) {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -61,14 +84,7 @@ async function serve(scriptPath, extra = {}) {
       kvNamespaces: ["CACHE"],
       r2Buckets: ["FILES"],
       queueProducers: { JOBS: "stratus-jobs" },
-      bindings: {
-        ENVIRONMENT: "development",
-        LOG_LEVEL: "error",
-        CORS_ORIGINS: "",
-        JWT_SIGNING_KEYS: SIGNING_KEYS,
-        STRIPE_SECRET_KEY: "sk_test_bench",
-        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      },
+      bindings: BINDINGS,
       host: "127.0.0.1",
       port: 0,
       ...extra,
@@ -86,9 +102,9 @@ async function serve(scriptPath, extra = {}) {
   return { mf, url: url.toString().replace(/\/$/, "") };
 }
 
-function load(url, headers = {}) {
+function load(url, headers = {}, method = "GET") {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration: seconds, headers }, (error, result) => {
+    autocannon({ url, connections, duration: seconds, headers, method }, (error, result) => {
       if (error) reject(error);
       else if (result.non2xx > 0 || result.errors > 0)
         reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
@@ -107,6 +123,8 @@ const servers = {
   stratus: await serve(join(out, "stratus", "index.js"), {
     durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
   }),
+  // Configuration requires every binding; the ledger never calls the limiter.
+  ledger: await serve(join(out, "ledger", "index.js"), { bindings: { ...BINDINGS, RATE_LIMITER: { unused: true } } }),
 };
 const samples = {};
 const record = (key, sample) => {
@@ -236,6 +254,18 @@ try {
     ).flat(),
   );
 
+  // The credit ledger: every round trip is two D1 batches on one account's balance rows.
+  const ledger = servers.ledger.url;
+  for (const path of ["/fund", "/roundtrip"]) {
+    const response = await fetch(`${ledger}${path}`, { method: "POST" });
+    if (response.status !== 200) throw new Error(`ledger ${path} failed: ${await response.text()}`);
+  }
+  await autocannon({ url: `${ledger}/roundtrip`, method: "POST", connections, amount: 300 });
+  for (let round = 0; round < rounds; round++) {
+    record("ledger noop", await load(`${ledger}/noop`));
+    record("ledger roundtrip", await load(`${ledger}/roundtrip`, {}, "POST"));
+  }
+
   for (let i = 0; i < LOGINS; i++) {
     const started = performance.now();
     const response = await post("/v1/auth/login", credentials);
@@ -283,6 +313,10 @@ for (const [name, times] of Object.entries(decisionTimes)) {
 console.log(
   `\nstripe webhook (verify + store + enqueue), ${webhookLatencies.length} events from 4 clients: p50 ${percentile(webhookLatencies, 50).toFixed(1)} ms, p99 ${percentile(webhookLatencies, 99).toFixed(1)} ms (target p99 < 50 ms)`,
 );
+console.log("\ncredit ledger: reserve + settle round trip (ratio to a no-op route of the same worker)");
+const noop = median(samples["ledger noop"].map((s) => s.rps));
+row("noop", "ledger", samples["ledger noop"], noop);
+row("reserve+settle", "ledger", samples["ledger roundtrip"], noop);
 console.log(
   `\nlogin, one client, ${LOGINS} sequential: p50 ${percentile(loginLatencies, 50).toFixed(1)} ms, p95 ${percentile(loginLatencies, 95).toFixed(1)} ms (target p95 < 150 ms)`,
 );

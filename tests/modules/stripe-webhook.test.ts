@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { api, expectProblem } from "../helpers/client";
 import { as, platformAdmin, registerUser } from "../helpers/identity";
 import { balanceOf, buyPack, deliver, deliverInOrder, processed, sim } from "../helpers/stripe";
@@ -61,6 +61,25 @@ describe("POST /v1/billing/webhook", () => {
     for (let i = 0; i < 3; i++) await deliverInOrder(succeeded);
     // The late `completed`, delivered again now that the session is paid, grants nothing more.
     await deliverInOrder(events);
+    expect(await purchased(user.user.id)).toBe(5_000_000);
+  });
+
+  it("processes an event stored while the queue was down when Stripe delivers it again", async () => {
+    const user = await registerUser();
+    const {
+      events: [event],
+    } = await buyPack(as(user));
+    if (!event) throw new Error("no checkout event");
+    const send = vi.spyOn(env.JOBS, "send").mockRejectedValue(new Error("queue unavailable"));
+    expect((await deliver(event)).status).toBe(200);
+    expect(send).toHaveBeenCalled();
+    send.mockRestore();
+    const stored = await env.DB.prepare("SELECT status FROM queue_tasks WHERE reference = ?")
+      .bind(`stripe:${event.id}`)
+      .first<{ status: string }>();
+    expect(stored?.status).toBe("received");
+    expect(await purchased(user.user.id)).toBe(0);
+    await deliverInOrder([event]);
     expect(await purchased(user.user.id)).toBe(5_000_000);
   });
 
