@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   invalid_refresh_token: { status: 401, title: "Invalid refresh token" },
   refresh_token_reused: { status: 401, title: "Refresh token reused" },
   insufficient_credits: { status: 402, title: "Insufficient credits" },
+  payment_failed: { status: 402, title: "Payment failed" },
   budget_exceeded: { status: 402, title: "Budget exceeded" },
   forbidden: { status: 403, title: "Forbidden" },
   not_found: { status: 404, title: "Not found" },

@@ -4,13 +4,14 @@ import { clock } from "../../platform/clock";
 import { asStatement, database } from "../../platform/db";
 import type { Logger } from "../../platform/logger";
 import { defineTask } from "../../platform/queue/tasks";
+import { accountExists } from "../identity/service";
 import { accountOfCustomer } from "./customers";
-import { emailPastDue } from "./dunning";
+import { syncAndDun } from "./dunning";
 import { grantIncluded, monthOfYearlyPeriod } from "./included-credits";
 import { grant } from "./ledger";
 import { clawBackRefund } from "./refunds";
 import { stripeOf } from "./stripe";
-import { planOfPrice, syncSubscription } from "./subscriptions";
+import { planOfPrice } from "./subscriptions";
 import { creditPackPurchases } from "./tables";
 
 /**
@@ -27,12 +28,6 @@ type StripeEventPayload = z.infer<typeof StripeEventPayload>;
 
 const idOf = (value: string | { id: string }) => (typeof value === "string" ? value : value.id);
 const Expandable = z.union([z.string(), z.object({ id: z.string() })]);
-
-/** Syncs a subscription; the first time it is past due, its owners hear of it. */
-async function syncAndDun(env: Env, subscriptionId: string): Promise<void> {
-  const stored = await syncSubscription(env, subscriptionId);
-  if (stored?.becamePastDue) await emailPastDue(env, stored.row);
-}
 
 const CheckoutSession = z.object({
   id: z.string(),
@@ -59,7 +54,7 @@ async function completeCheckout(env: Env, object: Record<string, unknown>, logge
   const priceIds = new Set(session.line_items?.data.map((item) => item.price?.id));
   const pack = config.BILLING_CREDIT_PACKS.find((candidate) => priceIds.has(candidate.priceId));
   const accountId = session.customer ? await accountOfCustomer(env, idOf(session.customer)) : null;
-  if (!accountId || !pack) {
+  if (!accountId || !pack || !(await accountExists(env, accountId))) {
     // Paid but not placeable: fail the task (retried, then `failed` and replayable), never drop it.
     logger.error("paid checkout session without a known account and pack", { sessionId: session.id });
     throw new Error(`checkout session ${session.id} names no known account and credit pack`);
@@ -96,6 +91,10 @@ const Invoice = z.object({
           .object({ price_details: z.object({ price: Expandable }).nullable().optional() })
           .nullable()
           .optional(),
+        parent: z
+          .object({ subscription_item_details: z.object({ proration: z.boolean() }).nullable().optional() })
+          .nullable()
+          .optional(),
       }),
     ),
   }),
@@ -104,24 +103,29 @@ const Invoice = z.object({
 /** Invoices that start a period grant its included credits; proration invoices do not. */
 const PERIOD_INVOICES = new Set(["subscription_create", "subscription_cycle"]);
 
-/** A paid invoice brings the subscription up to date and grants the period's included credits. */
+/**
+ * A paid invoice brings the subscription up to date and grants the period's included credits:
+ * those of its first plan line that is not a proration (a cycle invoice can carry proration
+ * lines of a mid-period change, each with its own partial period).
+ */
 async function invoicePaid(env: Env, object: Record<string, unknown>) {
   const invoice = Invoice.parse(object);
   const subscription = invoice.parent?.subscription_details?.subscription;
   if (!subscription) return;
-  const stored = await syncSubscription(env, idOf(subscription));
+  const stored = await syncAndDun(env, idOf(subscription));
   if (!stored || !PERIOD_INVOICES.has(invoice.billing_reason ?? "")) return;
   const config = configOf(env);
   for (const line of invoice.lines.data) {
     const price = line.pricing?.price_details?.price;
     const sold = price ? planOfPrice(config, idOf(price)) : null;
-    if (!sold) continue;
+    if (!sold || line.parent?.subscription_item_details?.proration) continue;
     const start = line.period.start * 1000;
     const end = line.period.end * 1000;
     // A yearly plan's credits come a month at a time: this is the first; the cron grants the rest.
     const period =
       sold.interval === "year" ? monthOfYearlyPeriod(start, end, start) : { periodStart: start, periodEnd: end };
-    if (period) await grantIncluded(env, { accountId: stored.row.accountId, planId: sold.plan, ...period });
+    if (period) await grantIncluded(env, { accountId: stored.accountId, planId: sold.plan, ...period });
+    return;
   }
 }
 
@@ -130,8 +134,9 @@ async function invoicePaymentFailed(env: Env, object: Record<string, unknown>) {
   if (subscription) await syncAndDun(env, idOf(subscription));
 }
 
-const subscriptionChanged = (env: Env, object: Record<string, unknown>) =>
-  syncAndDun(env, z.object({ id: z.string() }).parse(object).id);
+async function subscriptionChanged(env: Env, object: Record<string, unknown>) {
+  await syncAndDun(env, z.object({ id: z.string() }).parse(object).id);
+}
 
 const handlers: Record<string, (env: Env, object: Record<string, unknown>, logger: Logger) => Promise<void>> = {
   // Paid at once (cards), or later for delayed methods (an unpaid session grants nothing yet).

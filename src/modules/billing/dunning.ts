@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import type { Logger } from "../../platform/logger";
@@ -5,43 +6,77 @@ import { sendEmail } from "../email/service";
 import { billingContactsOf } from "../identity/service";
 import { planById } from "../plans/service";
 import { stripeOf } from "./stripe";
-import { graceEnded, markDowngraded, type SubscriptionRow, storeSubscription, syncSubscription } from "./subscriptions";
+import {
+  claimDunningEmail,
+  graceEnded,
+  markDowngraded,
+  releaseDunningEmail,
+  type SubscriptionRow,
+  storeSubscription,
+  syncSubscription,
+} from "./subscriptions";
 
 /**
- * Dunning: when a subscription first turns `past_due`, its owners are emailed and a grace
- * period starts (BILLING_GRACE_DAYS) during which the plan stays; when it ends unpaid, the
- * cron cancels the subscription at Stripe and the account is on the free plan. If Stripe's
+ * Dunning: when a subscription's payment fails (`past_due`), its owners are emailed once and a
+ * grace period starts (BILLING_GRACE_DAYS) during which the plan stays; when it ends unpaid,
+ * the cron cancels the subscription at Stripe and the account is on the free plan. If Stripe's
  * own retry settings cancel it first, its `deleted` event ends it the same way.
  */
 
-export async function emailPastDue(env: Env, subscription: SubscriptionRow): Promise<void> {
-  const plan = subscription.planId ? await planById(env, subscription.planId) : undefined;
-  const graceEndsAt = new Date(subscription.graceEndsAt ?? clock.now()).toUTCString();
-  for (const contact of await billingContactsOf(env, subscription.accountId)) {
-    await sendEmail(env, contact.email, "paymentFailed", {
-      name: contact.name,
-      planName: plan?.name ?? "paid",
-      graceEndsAt,
-    });
+/** Emails the owners of a past-due subscription, once: claimed first, given back on failure. */
+async function emailPastDue(env: Env, subscription: SubscriptionRow): Promise<void> {
+  if (!(await claimDunningEmail(env, subscription.id, clock.now()))) return;
+  try {
+    const plan = subscription.planId ? await planById(env, subscription.planId) : undefined;
+    const graceEndsAt = new Date(subscription.graceEndsAt ?? clock.now()).toUTCString();
+    for (const contact of await billingContactsOf(env, subscription.accountId)) {
+      await sendEmail(env, contact.email, "paymentFailed", {
+        name: contact.name,
+        planName: plan?.name ?? "paid",
+        graceEndsAt,
+      });
+    }
+  } catch (error) {
+    await releaseDunningEmail(env, subscription.id);
+    throw error;
   }
 }
 
-/** Cancels subscriptions whose grace ended unpaid; the plan falls back to free. */
-export async function downgradeAfterGrace(env: Env, now: number, logger: Logger, limit = 25): Promise<number> {
+/** Stores Stripe's answer; if it is past due and its owners were not told yet, tells them. */
+export async function storeAndDun(env: Env, subscription: Stripe.Subscription): Promise<SubscriptionRow | null> {
+  const row = await storeSubscription(env, subscription);
+  if (row?.status === "past_due" && row.dunningEmailedAt === null) await emailPastDue(env, row);
+  return row;
+}
+
+/** Re-reads a subscription from Stripe, then as `storeAndDun`. */
+export async function syncAndDun(env: Env, subscriptionId: string): Promise<SubscriptionRow | null> {
+  return storeAndDun(env, await stripeOf(configOf(env)).subscriptions.retrieve(subscriptionId));
+}
+
+/**
+ * Cancels subscriptions whose grace ended unpaid; the plan falls back to free. Each is re-read
+ * first: one paid meanwhile (its event not processed yet) is stored as paid and kept.
+ */
+export async function downgradeAfterGrace(env: Env, now: number, logger: Logger, limit = 10): Promise<number> {
   const stripe = stripeOf(configOf(env));
   let downgraded = 0;
-  for (const subscription of await graceEnded(env, now, limit)) {
+  for (const candidate of await graceEnded(env, now, limit)) {
     try {
-      await storeSubscription(env, await stripe.subscriptions.cancel(subscription.id));
-    } catch {
-      // Canceled meanwhile (by Stripe's own retry settings, say) is as good; else next run.
-      const synced = await syncSubscription(env, subscription.id).catch(() => null);
-      if (synced?.row.status !== "canceled") {
-        logger.error("could not cancel a subscription past its grace", { subscriptionId: subscription.id });
+      const current = await syncSubscription(env, candidate.id);
+      if (current?.status === "past_due" || current?.status === "unpaid") {
+        await storeSubscription(env, await stripe.subscriptions.cancel(candidate.id));
+      } else if (current?.status !== "canceled") {
         continue;
       }
+    } catch (error) {
+      logger.error("could not cancel a subscription past its grace; the next run tries again", {
+        subscriptionId: candidate.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      continue;
     }
-    await markDowngraded(env, subscription.id, now);
+    await markDowngraded(env, candidate.id, now);
     downgraded += 1;
   }
   return downgraded;

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lte, ne } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lte, ne, notExists, sql } from "drizzle-orm";
 import { clock } from "../../platform/clock";
 import { database, isUniqueViolation } from "../../platform/db";
 import { verifiedUserIds } from "../identity/service";
@@ -22,8 +22,9 @@ export const includedReference = (accountId: string, periodStart: number) => `pl
 
 /**
  * What is left in the included bucket leaves it: the amount is stored on the grant row first
- * (a ledger amount must not read the balance it changes). A grant already expired keeps its
- * stored amount, so its ledger row collides on `expire:<grant>` and the batch fails.
+ * (a ledger amount must not read the balance it changes). For a grant already expired, the
+ * UPDATE matches nothing and the stored amount is reused: its ledger row collides on
+ * `expire:<grant>` and the batch fails (or, if that amount was 0, nothing changes).
  */
 function expiry(env: Env, accountId: string, grantReference: string, now: number): D1PreparedStatement[] {
   return [
@@ -52,20 +53,22 @@ const grantExists = async (env: Env, reference: string) =>
   ).length > 0;
 
 /**
- * Grants a period's included credits once (false when granted before, or when the plan
- * includes none), expiring the account's earlier unexpired grants in the same batch.
+ * Grants a period's included credits once, expiring the account's earlier unexpired grants in
+ * the same batch. False when granted before, when the plan includes none, and when it comes
+ * too late: its period is over, or a later period was granted (a replayed or late invoice must
+ * not take the current period's credits away).
  */
 export async function grantIncluded(env: Env, period: IncludedPeriod): Promise<boolean> {
   const plan = await planById(env, period.planId);
   const millicredits = plan?.monthlyIncludedMillicredits ?? 0;
-  if (millicredits <= 0) return false;
+  if (millicredits <= 0 || period.periodEnd <= clock.now()) return false;
   const reference = includedReference(period.accountId, period.periodStart);
   if (await grantExists(env, reference)) return false;
   const db = database(env);
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = clock.now();
-    const earlier = await db
-      .select({ reference: includedCreditGrants.reference })
+    const others = await db
+      .select({ reference: includedCreditGrants.reference, periodStart: includedCreditGrants.periodStart })
       .from(includedCreditGrants)
       .where(
         and(
@@ -74,9 +77,10 @@ export async function grantIncluded(env: Env, period: IncludedPeriod): Promise<b
           ne(includedCreditGrants.reference, reference),
         ),
       );
+    if (others.some((grant) => grant.periodStart > period.periodStart)) return false;
     try {
       await env.DB.batch([
-        ...earlier.flatMap((grant) => expiry(env, period.accountId, grant.reference, now)),
+        ...others.flatMap((grant) => expiry(env, period.accountId, grant.reference, now)),
         env.DB.prepare(
           `INSERT INTO included_credit_grants (reference, account_id, plan_id, period_start, period_end, millicredits, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -139,8 +143,12 @@ export function monthOfYearlyPeriod(periodStart: number, periodEnd: number, now:
     : null;
 }
 
-/** Yearly subscriptions get their plan's credits each month of the year. */
-export async function grantYearlyMonths(env: Env, now: number, limit = 100): Promise<number> {
+/**
+ * Yearly subscriptions get their plan's credits each month of the year: those whose account
+ * holds no grant covering now, a page per run (each costs a few queries; the cron shares the
+ * invocation's query budget).
+ */
+export async function grantYearlyMonths(env: Env, now: number, limit = 20): Promise<number> {
   const yearly = await database(env)
     .select()
     .from(billingSubscriptions)
@@ -149,11 +157,23 @@ export async function grantYearlyMonths(env: Env, now: number, limit = 100): Pro
         eq(billingSubscriptions.interval, "year"),
         inArray(billingSubscriptions.status, ["active", "trialing", "past_due"]),
         lte(billingSubscriptions.currentPeriodStart, now),
+        notExists(
+          database(env)
+            .select({ one: sql`1` })
+            .from(includedCreditGrants)
+            .where(
+              and(
+                eq(includedCreditGrants.accountId, billingSubscriptions.accountId),
+                lte(includedCreditGrants.periodStart, now),
+                gt(includedCreditGrants.periodEnd, now),
+              ),
+            ),
+        ),
       ),
-    );
+    )
+    .limit(limit);
   let granted = 0;
   for (const subscription of yearly) {
-    if (granted >= limit) break;
     const month = monthOfYearlyPeriod(subscription.currentPeriodStart, subscription.currentPeriodEnd, now);
     if (!subscription.planId || !month || !entitles(subscription, now)) continue;
     const period = { accountId: subscription.accountId, planId: subscription.planId, ...month };
@@ -172,7 +192,7 @@ const monthStart = (now: number) => {
  * or an admin override's), a page of users per run after the month's cursor: users who sign
  * up later in the month are reached by later runs.
  */
-export async function grantMonthlyToUnsubscribed(env: Env, now: number, pageSize = 100): Promise<number> {
+export async function grantMonthlyToUnsubscribed(env: Env, now: number, pageSize = 20): Promise<number> {
   const periodStart = monthStart(now);
   const db = database(env);
   await db.insert(includedCreditSweeps).values({ periodStart, cursor: "" }).onConflictDoNothing();

@@ -163,11 +163,11 @@ export const changeSubscription = authRoute(
     path: "/v1/billing/subscription/change",
     tags: ["Billing"],
     summary: "Move to another plan or interval",
-    description: `${managerNote} Takes effect now; Stripe invoices the prorated difference at once (that invoice grants no included credits). 409 when already on it, 404 without a live subscription.`,
+    description: `${managerNote} Takes effect once Stripe has charged the prorated difference, at once (402 \`payment_failed\` and no change if that fails; that invoice grants no included credits). 409 when already on it, 404 without a live subscription.`,
     request: { body: jsonRequestBody(ChangeSubscriptionBody) },
     responses: subscriptionChange,
   },
-  subscriptionErrors,
+  { errors: ["conflict", "provider_unavailable", "payment_failed"] },
 );
 
 export const listInvoices = authRoute(

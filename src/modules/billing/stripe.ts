@@ -52,11 +52,19 @@ export async function verifiedEvent(config: Config, rawBody: string, signature: 
   }
 }
 
-/** A Stripe call made for a request: Stripe's failures answer 503, never a 500. */
-export async function viaStripe<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * A Stripe call made for a request: Stripe's failures answer 503, never a 500; `refusal` may
+ * turn Stripe's refusal of something the client sent into that client's 4xx.
+ */
+export async function viaStripe<T>(
+  call: () => Promise<T>,
+  refusal?: (error: Stripe.errors.StripeInvalidRequestError) => AppError | undefined,
+): Promise<T> {
   try {
     return await call();
   } catch (error) {
+    const refused = error instanceof Stripe.errors.StripeInvalidRequestError ? refusal?.(error) : undefined;
+    if (refused) throw refused;
     if (error instanceof Stripe.errors.StripeError) {
       throw new AppError("provider_unavailable", "Stripe did not complete the request; try again shortly.", {
         cause: error,

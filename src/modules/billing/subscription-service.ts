@@ -5,14 +5,9 @@ import { AppError, type FieldError } from "../../platform/errors";
 import { auditInsert } from "../identity/service";
 import { effectivePlan } from "../plans/service";
 import { customerIdOf, storedCustomerId } from "./customers";
+import { storeAndDun } from "./dunning";
 import { stripeOf, viaStripe } from "./stripe";
-import {
-  entitles,
-  latestSubscriptionOf,
-  liveSubscriptionOf,
-  type SubscriptionRow,
-  storeSubscription,
-} from "./subscriptions";
+import { entitles, latestSubscriptionOf, liveSubscriptionOf, priceOfPlan, type SubscriptionRow } from "./subscriptions";
 
 /**
  * What an account does with its billing: open a Checkout (a plan or a credit pack) or the
@@ -62,9 +57,7 @@ async function checkoutLine(env: Env, config: Config, accountId: string, input: 
     if (!pack) throw invalid("body.creditPack", "no credit pack has this id");
     return { mode: "payment", priceId: pack.priceId, metadata: { account_id: accountId, pack_id: pack.id } };
   }
-  const sold = config.BILLING_PLAN_PRICES.find(
-    (price) => price.plan === input.plan && price.interval === input.interval,
-  );
+  const sold = priceOfPlan(config, input.plan, input.interval);
   if (!sold) throw invalid("body.plan", `this plan is not sold by the ${input.interval}`);
   if (await liveSubscriptionOf(env, accountId)) {
     throw new AppError(
@@ -148,7 +141,7 @@ async function changeAtStripe(
   details: Record<string, unknown> = {},
 ) {
   const updated = await viaStripe(() => update(stripeOf(configOf(env))));
-  const stored = await storeSubscription(env, updated);
+  const stored = await storeAndDun(env, updated);
   if (!stored) throw new Error(`subscription ${updated.id} has no stored customer`);
   await auditInsert(env, {
     ...(account.type === "org" ? { orgId: account.id } : {}),
@@ -159,7 +152,7 @@ async function changeAtStripe(
     details,
     requestId: actor.requestId,
   });
-  return publicSubscription(stored.row);
+  return publicSubscription(stored);
 }
 
 /** Cancels at the end of the paid period (the plan stays until then). */
@@ -186,9 +179,7 @@ export async function changeSubscription(
   input: { plan: string; interval: "month" | "year" },
 ) {
   const config = configOf(env);
-  const sold = config.BILLING_PLAN_PRICES.find(
-    (price) => price.plan === input.plan && price.interval === input.interval,
-  );
+  const sold = priceOfPlan(config, input.plan, input.interval);
   if (!sold) throw invalid("body.plan", `this plan is not sold by the ${input.interval}`);
   const live = await requireLive(env, account.id);
   if (live.priceId === sold.priceId)
@@ -202,10 +193,16 @@ export async function changeSubscription(
       const current = await stripe.subscriptions.retrieve(live.id);
       const item = current.items.data[0];
       if (!item) throw new Error(`subscription ${live.id} has no item`);
-      return stripe.subscriptions.update(live.id, {
+      // Applied only once its prorated invoice is paid: a failed card leaves the plan as it was.
+      const changed = await stripe.subscriptions.update(live.id, {
         items: [{ id: item.id, price: sold.priceId }],
         proration_behavior: "always_invoice",
+        payment_behavior: "pending_if_incomplete",
       });
+      if (changed.pending_update) {
+        throw new AppError("payment_failed", "The prorated payment did not go through; the plan was not changed.");
+      }
+      return changed;
     },
     { from: { plan: live.planId, interval: live.interval }, to: input },
   );
@@ -214,12 +211,18 @@ export async function changeSubscription(
 export async function invoicesOf(env: Env, accountId: string, page: { limit: number; cursor?: string }) {
   const customer = await storedCustomerId(env, accountId);
   if (!customer) return { items: [], nextCursor: null };
-  const list = await viaStripe(() =>
-    stripeOf(configOf(env)).invoices.list({
-      customer,
-      limit: page.limit,
-      ...(page.cursor ? { starting_after: page.cursor } : {}),
-    }),
+  const list = await viaStripe(
+    () =>
+      stripeOf(configOf(env)).invoices.list({
+        customer,
+        limit: page.limit,
+        ...(page.cursor ? { starting_after: page.cursor } : {}),
+      }),
+    // Stripe refuses a cursor that is not one of this customer's invoices.
+    (error) =>
+      error.param === "starting_after" || error.code === "resource_missing"
+        ? invalid("query.cursor", "is not the nextCursor of a previous page")
+        : undefined,
   );
   const items = list.data.map((invoice) => ({
     id: invoice.id,

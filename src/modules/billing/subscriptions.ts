@@ -17,14 +17,22 @@ import { billingSubscriptions } from "./tables";
 
 export type SubscriptionRow = typeof billingSubscriptions.$inferSelect;
 
-/** Statuses of a subscription that still exists and bills: a second one must not start. */
-export const LIVE_STATUSES = ["active", "trialing", "past_due", "unpaid", "incomplete"] as const;
+/** Statuses of a subscription that still exists and may bill again: a second one must not start. */
+export const LIVE_STATUSES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused"] as const;
+
+/** Statuses of a subscription whose payment failed: its grace period runs. */
+const UNPAID_STATUSES = ["past_due", "unpaid"];
 
 const DAY_MS = 86_400_000;
 
 /** The plan and interval a Stripe price sells here, or null. */
 export function planOfPrice(config: Config, priceId: string) {
   return config.BILLING_PLAN_PRICES.find((price) => price.priceId === priceId) ?? null;
+}
+
+/** The price of a plan by interval, or null when it is not on sale so. */
+export function priceOfPlan(config: Config, plan: string, interval: "month" | "year") {
+  return config.BILLING_PLAN_PRICES.find((price) => price.plan === plan && price.interval === interval) ?? null;
 }
 
 /** The account's newest live subscription, or null. */
@@ -66,17 +74,12 @@ export async function liveSubscriptionKeepsOrg(env: Env, orgId: string): Promise
   return (await liveSubscriptionOf(env, orgId)) ? "it has a live subscription; cancel it first." : null;
 }
 
-type StoredSubscription = { row: SubscriptionRow; becamePastDue: boolean };
-
 /**
  * Stores Stripe's description of a subscription and answers the stored row, or null when its
- * customer is not one of ours. The first time it is `past_due`, its grace period starts
- * (`becamePastDue` tells the caller to send the dunning email); paying again clears it.
+ * customer is not one of ours. The first time a payment failed (`past_due`, `unpaid`), its
+ * grace period starts; paying again clears it (and the dunning email's mark).
  */
-export async function storeSubscription(
-  env: Env,
-  subscription: Stripe.Subscription,
-): Promise<StoredSubscription | null> {
+export async function storeSubscription(env: Env, subscription: Stripe.Subscription): Promise<SubscriptionRow | null> {
   const config = configOf(env);
   const customerId = typeof subscription.customer === "string" ? subscription.customer : subscription.customer.id;
   const accountId = await accountOfCustomer(env, customerId);
@@ -98,7 +101,7 @@ export async function storeSubscription(
   };
   const db = database(env);
   const grace = now + config.BILLING_GRACE_DAYS * DAY_MS;
-  const [, pastDue] = await db.batch([
+  await db.batch([
     db
       .insert(billingSubscriptions)
       .values({ id: subscription.id, accountId, customerId, createdAt: subscription.created * 1000, ...values })
@@ -106,7 +109,7 @@ export async function storeSubscription(
         target: billingSubscriptions.id,
         set: {
           ...values,
-          ...(paying ? { pastDueSince: null, graceEndsAt: null } : {}),
+          ...(paying ? { pastDueSince: null, graceEndsAt: null, dunningEmailedAt: null } : {}),
         },
         setWhere: sql`${billingSubscriptions.status} <> 'canceled'`,
       }),
@@ -116,38 +119,55 @@ export async function storeSubscription(
       .where(
         and(
           eq(billingSubscriptions.id, subscription.id),
-          eq(billingSubscriptions.status, "past_due"),
+          inArray(billingSubscriptions.status, UNPAID_STATUSES),
           isNull(billingSubscriptions.pastDueSince),
         ),
-      )
-      .returning({ id: billingSubscriptions.id }),
+      ),
   ]);
   forgetEffectivePlan(accountId);
   const [row] = await db.select().from(billingSubscriptions).where(eq(billingSubscriptions.id, subscription.id));
   if (!row) throw new Error(`subscription ${subscription.id} is missing after its store`);
-  return { row, becamePastDue: pastDue.length > 0 };
+  return row;
 }
 
 /** Re-reads a subscription from Stripe and stores it (see `storeSubscription`). */
-export async function syncSubscription(env: Env, subscriptionId: string): Promise<StoredSubscription | null> {
+export async function syncSubscription(env: Env, subscriptionId: string): Promise<SubscriptionRow | null> {
   const subscription = await stripeOf(configOf(env)).subscriptions.retrieve(subscriptionId);
   return storeSubscription(env, subscription);
 }
 
-/** Subscriptions still past due when their grace ended, oldest first. */
+/** Subscriptions still unpaid (as stored) when their grace ended, oldest first. */
 export function graceEnded(env: Env, now: number, limit: number) {
   return database(env)
     .select()
     .from(billingSubscriptions)
     .where(
       and(
-        eq(billingSubscriptions.status, "past_due"),
+        inArray(billingSubscriptions.status, UNPAID_STATUSES),
         isNull(billingSubscriptions.downgradedAt),
         lte(billingSubscriptions.graceEndsAt, now),
       ),
     )
     .orderBy(billingSubscriptions.graceEndsAt)
     .limit(limit);
+}
+
+/** Claims the dunning email of a subscription: true for the one caller that should send it. */
+export async function claimDunningEmail(env: Env, subscriptionId: string, now: number): Promise<boolean> {
+  const claimed = await database(env)
+    .update(billingSubscriptions)
+    .set({ dunningEmailedAt: now })
+    .where(and(eq(billingSubscriptions.id, subscriptionId), isNull(billingSubscriptions.dunningEmailedAt)))
+    .returning({ id: billingSubscriptions.id });
+  return claimed.length > 0;
+}
+
+/** Gives a claim back when its email could not be sent, so a retry sends it. */
+export function releaseDunningEmail(env: Env, subscriptionId: string) {
+  return database(env)
+    .update(billingSubscriptions)
+    .set({ dunningEmailedAt: null })
+    .where(eq(billingSubscriptions.id, subscriptionId));
 }
 
 export function markDowngraded(env: Env, subscriptionId: string, now: number) {

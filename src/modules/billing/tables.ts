@@ -178,6 +178,8 @@ export const billingSubscriptions = sqliteTable(
     cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" }).notNull(),
     pastDueSince: integer("past_due_since"),
     graceEndsAt: integer("grace_ends_at"),
+    /** When its owners were told it is past due (claimed before sending; cleared when paid). */
+    dunningEmailedAt: integer("dunning_emailed_at"),
     /** When the cron ended it for not paying within the grace period. */
     downgradedAt: integer("downgraded_at"),
     createdAt: integer("created_at").notNull(),

@@ -1,0 +1,1 @@
+ALTER TABLE `billing_subscriptions` ADD `dunning_emailed_at` integer;
