@@ -565,6 +565,26 @@ class SimulatedStripe {
     return expanded ? { ...session, line_items: this.lineItemsOf(id) } : session;
   }
 
+  /** GET /v1/checkout/sessions: newest first, filtered by customer and status (one page). */
+  listCheckoutSessions(/** @type {Obj} */ params) {
+    const limit = intParam(params.limit, "limit", 10);
+    const sessions = [...this.checkoutSessions.values()]
+      .filter((session) => params.customer === undefined || session.customer === params.customer)
+      .filter((session) => params.status === undefined || session.status === params.status)
+      .reverse();
+    return list(sessions.slice(0, limit), "/v1/checkout/sessions", sessions.length > limit);
+  }
+
+  /** POST /v1/checkout/sessions/:id/expire: an open session can no longer be paid. */
+  expireCheckoutSession(/** @type {string} */ id) {
+    const session = this.checkoutSession(id);
+    if (session.status !== "open") {
+      throw invalid(`Only Checkout Sessions with a status in ["open"] can be expired.`, undefined);
+    }
+    session.status = "expired";
+    return session;
+  }
+
   lineItemsOf(/** @type {string} */ id) {
     this.checkoutSession(id);
     return list(this.checkoutDetails.get(id)?.lineItems ?? [], `/v1/checkout/sessions/${id}/line_items`);
@@ -1156,6 +1176,8 @@ const API_ROUTES = [
     ["line_items"],
   ],
   ["GET", /^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/, (s, _params, id = "") => s.lineItemsOf(id)],
+  ["GET", /^\/v1\/checkout\/sessions$/, (s, params) => s.listCheckoutSessions(params)],
+  ["POST", /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/, (s, _params, id = "") => s.expireCheckoutSession(id)],
   ["POST", /^\/v1\/billing_portal\/sessions$/, (s, params) => s.createPortalSession(params)],
   ["GET", /^\/v1\/subscriptions\/([^/]+)$/, (s, _params, id) => s.subscription(id)],
   [

@@ -95,6 +95,16 @@ describe("POST /v1/billing/checkout", () => {
     await openCheckout(as(user), { creditPack: "credits-1000" });
   });
 
+  it("expires an older open subscription checkout when a newer one opens: only one can be paid", async () => {
+    const user = await registerUser();
+    const first = await openCheckout(as(user), { plan: "pro", interval: "month" });
+    const pack = await openCheckout(as(user), { creditPack: "credits-1000" });
+    const second = await openCheckout(as(user), { plan: "premium", interval: "month" });
+    await expect(sim(`checkout_sessions/${first.id}/complete`, {})).rejects.toThrow(/expired/);
+    await sim(`checkout_sessions/${pack.id}/complete`, {});
+    await sim(`checkout_sessions/${second.id}/complete`, {});
+  });
+
   it("refuses bad bodies and foreign redirects with 400, creating nothing at Stripe", async () => {
     const user = await registerUser();
     const checkout = (body: Record<string, unknown>) => api("/v1/billing/checkout", { json: body, headers: as(user) });

@@ -68,22 +68,37 @@ async function checkoutLine(env: Env, config: Config, accountId: string, input: 
   return { mode: "subscription", priceId: sold.priceId, metadata: { account_id: accountId, plan: sold.plan } };
 }
 
+/**
+ * Only the newest subscription checkout of a customer can be paid: two tabs (or two admins)
+ * must not end with two subscriptions, so opening one expires the others still open.
+ */
+async function expireOpenSubscriptionCheckouts(stripe: Stripe, customer: string): Promise<void> {
+  const open = await stripe.checkout.sessions.list({ customer, status: "open", limit: 100 });
+  for (const session of open.data) {
+    if (session.mode === "subscription") await stripe.checkout.sessions.expire(session.id);
+  }
+}
+
 export async function openCheckout(env: Env, account: Account, input: CheckoutInput) {
   const config = configOf(env);
   requireAllowedRedirects(config, { successUrl: input.successUrl, cancelUrl: input.cancelUrl });
   const line = await checkoutLine(env, config, account.id, input);
-  const session = await viaStripe(async () =>
-    stripeOf(config).checkout.sessions.create({
+  const session = await viaStripe(async () => {
+    const stripe = stripeOf(config);
+    const customer = await customerIdOf(env, config, account.id);
+    if (line.mode === "subscription") await expireOpenSubscriptionCheckouts(stripe, customer);
+    return stripe.checkout.sessions.create({
       mode: line.mode,
-      customer: await customerIdOf(env, config, account.id),
+      customer,
       client_reference_id: account.id,
       line_items: [{ price: line.priceId, quantity: 1 }],
       success_url: input.successUrl,
       cancel_url: input.cancelUrl,
+      // For people reading the Stripe dashboard: events are placed by the customer, not by these.
       metadata: line.metadata,
       ...(line.mode === "subscription" ? { subscription_data: { metadata: line.metadata } } : {}),
-    }),
-  );
+    });
+  });
   if (!session.url) throw new Error(`checkout session ${session.id} has no URL`);
   return {
     id: session.id,
