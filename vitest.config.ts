@@ -18,7 +18,7 @@ function signingKeys(): string {
   );
 }
 
-/** A free local port for the Stripe simulator, which the global setup starts on it. */
+/** A free local port for a simulator, which the global setup starts on it. */
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -30,6 +30,8 @@ async function freePort(): Promise<number> {
 
 export default defineConfig(async () => {
   process.env.STRIPE_SIMULATOR_PORT ??= String(await freePort());
+  process.env.OPENAI_SIMULATOR_PORT ??= String(await freePort());
+  process.env.ANTHROPIC_SIMULATOR_PORT ??= String(await freePort());
   return {
     plugins: [
       cloudflareTest({
@@ -45,6 +47,10 @@ export default defineConfig(async () => {
             STRIPE_API_HOST: "127.0.0.1",
             STRIPE_API_PORT: process.env.STRIPE_SIMULATOR_PORT,
             STRIPE_API_PROTOCOL: "http",
+            OPENAI_API_KEY: "sk-stratus-tests",
+            OPENAI_BASE_URL: `http://127.0.0.1:${process.env.OPENAI_SIMULATOR_PORT}/v1`,
+            ANTHROPIC_API_KEY: "sk-ant-stratus-tests",
+            ANTHROPIC_BASE_URL: `http://127.0.0.1:${process.env.ANTHROPIC_SIMULATOR_PORT}`,
             BILLING_REDIRECT_ALLOWLIST: "https://app.example.com",
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },

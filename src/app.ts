@@ -4,6 +4,7 @@ import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { serverTiming } from "./middleware/server-timing";
+import { aiRouter } from "./modules/ai";
 import { billingRouter } from "./modules/billing";
 import { emailRouter } from "./modules/email";
 import { healthRouter } from "./modules/health";
@@ -30,6 +31,7 @@ export function createApp() {
   app.route("/", emailRouter);
   app.route("/", plansRouter);
   app.route("/", billingRouter);
+  app.route("/", aiRouter);
   mountApiDocs(app);
 
   app.onError(handleError);

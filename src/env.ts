@@ -127,6 +127,15 @@ export const configSchema = z
     BILLING_REDIRECT_ALLOWLIST: originList(),
     /** Days a subscription stays `past_due` with its plan before the cron downgrades it to free. */
     BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
+    /** AI providers: a provider's models are offered only when its key is set. */
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
+    ANTHROPIC_API_KEY: z.string().min(1).optional(),
+    ANTHROPIC_BASE_URL: z.url().default("https://api.anthropic.com"),
+    /** An upstream that has not sent its first token by then is abandoned (retried, or the next). */
+    AI_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
+    /** The most an AI call may take, end to end; credit holds must outlive it. */
+    AI_TOTAL_TIMEOUT_MS: z.coerce.number().int().min(5_000).max(3_600_000).default(300_000),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),
@@ -134,6 +143,13 @@ export const configSchema = z
     RATE_LIMITER: binding<DurableObjectNamespace>("Durable Object"),
   })
   .superRefine((config, ctx) => {
+    if (config.CREDIT_HOLD_TTL_SECONDS * 1000 <= config.AI_TOTAL_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["CREDIT_HOLD_TTL_SECONDS"],
+        message: "must be longer than AI_TOTAL_TIMEOUT_MS, or holds of running AI calls expire",
+      });
+    }
     if (config.EMAIL_PROVIDER === "resend" && !config.RESEND_API_KEY) {
       ctx.addIssue({ code: "custom", path: ["RESEND_API_KEY"], message: "is required when EMAIL_PROVIDER is resend" });
     }

@@ -14,5 +14,8 @@ declare module "vitest" {
     fakeUpstreamUrl: string;
     /** Base URL of the Stripe simulator (simulators/stripe.mjs) the Worker's Stripe SDK calls. */
     stripeSimulatorUrl: string;
+    /** Base URLs of the OpenAI and Anthropic simulators (simulators/openai.mjs, anthropic.mjs). */
+    openaiSimulatorUrl: string;
+    anthropicSimulatorUrl: string;
   }
 }

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   budget_exceeded: { status: 402, title: "Budget exceeded" },
   forbidden: { status: 403, title: "Forbidden" },
   not_found: { status: 404, title: "Not found" },
+  model_not_found: { status: 404, title: "Model not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
   idempotency_key_in_use: { status: 409, title: "Idempotency key in use" },

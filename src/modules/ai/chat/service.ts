@@ -1,0 +1,213 @@
+import { configOf } from "../../../env";
+import { clock } from "../../../platform/clock";
+import { AppError } from "../../../platform/errors";
+import type { Logger } from "../../../platform/logger";
+import { creditsOf, type Hold, release, reserve, settle } from "../../billing/ledger";
+import { budgetOf, chargeOf, costOf, estimateInputTokens } from "../pricing";
+import type { ChatPart, ChatRequest } from "../providers/types";
+import type { Model } from "../registry";
+import { deploymentsOf } from "../registry";
+import { recordUsage, type UsageStatus } from "../usage";
+import { Answer } from "./answer";
+import { type ChatCompletionBody, capabilitiesNeeded, chatRequestOf } from "./schema";
+import { firstPart, withFallbacks } from "./upstream";
+import { ChunkWriter, completion, type Envelope } from "./wire";
+
+/**
+ * A chat completion, end to end: pick the deployments, hold the most the answer can cost
+ * (and cap its tokens to what the hold covers), reach an upstream (retries and fallbacks
+ * before the first byte), answer as JSON or as an SSE stream, then settle what was actually
+ * used (or what the client received, when it left or the stream broke) and record the usage.
+ */
+
+export type ChatCaller = {
+  env: Env;
+  accountId: string;
+  userId: string;
+  apiKeyId?: string;
+  requestId: string;
+  logger: Logger;
+  waitUntil(promise: Promise<unknown>): void;
+};
+
+type Metered = { caller: ChatCaller; body: ChatCompletionBody; hold: Hold; estimatedInput: number; started: number };
+
+/** Settles the hold for what the answer used (released if nothing) and writes the usage row. */
+async function finish(
+  run: Metered,
+  model: Model | null,
+  answer: Answer,
+  status: UsageStatus,
+  firstTokenAt: number | null,
+) {
+  const { caller, hold } = run;
+  const inputTokens = answer.usage?.inputTokens ?? (model ? run.estimatedInput : 0);
+  const outputTokens =
+    status === "completed" && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
+  const cost = model ? costOf(model.prices, inputTokens, outputTokens) : 0;
+  const charged = chargeOf(cost);
+  if (charged > 0) await settle(caller.env, hold, charged);
+  else await release(caller.env, hold);
+  await recordUsage(caller.env, {
+    id: caller.requestId,
+    accountId: caller.accountId,
+    userId: caller.userId,
+    apiKeyId: caller.apiKeyId ?? null,
+    endpoint: "chat.completions",
+    requestedModel: run.body.model,
+    model: model?.id ?? null,
+    provider: model?.provider ?? null,
+    inputTokens,
+    outputTokens,
+    cost,
+    charged,
+    timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - run.started,
+    latencyMs: Date.now() - run.started,
+    status,
+    createdAt: clock.now(),
+  });
+  return { inputTokens, outputTokens, charged };
+}
+
+/** Holds the credits for the request, or 402. */
+async function hold(caller: ChatCaller, body: ChatCompletionBody, deployments: Model[], estimatedInput: number) {
+  const requested = body.max_completion_tokens ?? body.max_tokens ?? undefined;
+  const { available } = await creditsOf(caller.env, caller.accountId);
+  const budget = budgetOf({
+    deployments,
+    inputTokens: estimatedInput,
+    requestedMaxTokens: requested,
+    n: body.n ?? 1,
+    availableMillicredits: available,
+  });
+  try {
+    return {
+      maxTokens: budget.maxTokens,
+      hold: await reserve(caller.env, caller.accountId, budget.hold, `ai:${caller.requestId}`),
+    };
+  } catch (error) {
+    if (error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded")) {
+      throw new AppError(error.code, error.detail, { headers: { "x-should-retry": "false" } });
+    }
+    throw error;
+  }
+}
+
+export type ChatOutcome =
+  | { kind: "json"; body: unknown; chargedMillicredits: number }
+  | { kind: "stream"; stream: ReadableStream<Uint8Array> };
+
+export async function completeChat(
+  caller: ChatCaller,
+  body: ChatCompletionBody,
+  clientSignal: AbortSignal,
+): Promise<ChatOutcome> {
+  const config = configOf(caller.env);
+  const request = chatRequestOf(body);
+  const deployments = deploymentsOf(config, body.model, capabilitiesNeeded(body)).filter(
+    // Anthropic's API has no `n`.
+    (model) => request.n === 1 || model.provider !== "anthropic",
+  );
+  if (deployments.length === 0) {
+    throw new AppError("validation_failed", `The model "${body.model}" answers one choice at a time (n = 1).`, {
+      errors: [{ path: "body.n", message: "must be 1 for this model" }],
+    });
+  }
+  const estimatedInput = estimateInputTokens(request.messages);
+  const { maxTokens, hold: held } = await hold(caller, body, deployments, estimatedInput);
+  const run: Metered = { caller, body, hold: held, estimatedInput, started: Date.now() };
+  const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(config.AI_TOTAL_TIMEOUT_MS)]);
+  const full: Omit<ChatRequest, "model"> = { ...request, maxTokens };
+  const envelope: Envelope = {
+    id: `chatcmpl-${caller.requestId}`,
+    created: Math.floor(Date.now() / 1000),
+    model: body.model,
+  };
+  try {
+    const opened = await withFallbacks(deployments, signal, caller.logger, async (attempt) => {
+      const started = await firstPart(config, attempt, full);
+      if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };
+      // Not streamed: the whole answer is the attempt, so a break is retried like any failure.
+      const answer = new Answer();
+      answer.add(started.first);
+      for (let next = await started.rest.next(); !next.done; next = await started.rest.next()) answer.add(next.value);
+      return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer };
+    });
+    if (opened.answer) {
+      const usage = await finish(run, opened.model, opened.answer, "completed", opened.firstTokenAt);
+      return { kind: "json", body: completion(envelope, opened.answer, usage), chargedMillicredits: usage.charged };
+    }
+    return {
+      kind: "stream",
+      stream: streamOf(run, opened, envelope, Boolean(body.stream_options?.include_usage)),
+    };
+  } catch (error) {
+    caller.waitUntil(finish(run, null, new Answer(), "failed", null));
+    if (signal.aborted && !clientSignal.aborted) {
+      throw new AppError("provider_unavailable", "The provider did not finish within the time limit.");
+    }
+    throw error;
+  }
+}
+
+/**
+ * The SSE stream of an opened answer. The client leaving cancels it, which aborts the upstream
+ * at once; settling runs in `waitUntil` and charges what the client received.
+ */
+function streamOf(
+  run: Metered,
+  opened: {
+    first: ChatPart;
+    rest: AsyncIterator<ChatPart>;
+    abort: AbortController;
+    model: Model;
+    firstTokenAt: number;
+  },
+  envelope: Envelope,
+  includeUsage: boolean,
+): ReadableStream<Uint8Array> {
+  const answer = new Answer();
+  const writer = new ChunkWriter(envelope);
+  let settled = false;
+  const settleOnce = (status: UsageStatus) => {
+    if (settled) return null;
+    settled = true;
+    return finish(run, opened.model, answer, status, opened.firstTokenAt);
+  };
+  let pending: ChatPart | null = opened.first;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const part = pending ?? (await nextPart(opened.rest));
+        pending = null;
+        if (part === null) {
+          const usage = await settleOnce("completed");
+          if (includeUsage && usage) controller.enqueue(writer.usage(usage));
+          controller.enqueue(ChunkWriter.done());
+          controller.close();
+          return;
+        }
+        answer.add(part);
+        for (const bytes of writer.part(part)) controller.enqueue(bytes);
+      } catch (error) {
+        run.caller.logger.warn("ai stream broke after its first byte", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        controller.enqueue(ChunkWriter.error("The provider's stream broke off; the answer is incomplete."));
+        controller.close();
+        const settling = settleOnce("incomplete");
+        if (settling) run.caller.waitUntil(settling);
+      }
+    },
+    cancel() {
+      opened.abort.abort(new DOMException("the client went away", "AbortError"));
+      const settling = settleOnce("incomplete");
+      if (settling) run.caller.waitUntil(settling);
+    },
+  });
+}
+
+async function nextPart(iterator: AsyncIterator<ChatPart>): Promise<ChatPart | null> {
+  const next = await iterator.next();
+  return next.done ? null : next.value;
+}

@@ -1,0 +1,113 @@
+import type { Config } from "../../../env";
+import { AppError } from "../../../platform/errors";
+import type { Logger } from "../../../platform/logger";
+import { chatProviderOf } from "../providers";
+import { type ChatPart, type ChatRequest, ProviderError } from "../providers/types";
+import type { Model } from "../registry";
+
+/**
+ * Reaching an answer: each deployment of the requested model in turn, each tried up to
+ * three times on retryable failures (429, 5xx, network, no first token in time) with
+ * exponential backoff and jitter. All of it happens before the client has a byte; after the
+ * first byte nothing is retried (the caller ends the stream with an error instead).
+ */
+
+const ATTEMPTS_PER_DEPLOYMENT = 3;
+const BACKOFF_BASE_MS = 100;
+/** A longer `Retry-After` than this moves on to the next deployment instead of waiting. */
+const MAX_WAIT_MS = 2_000;
+
+export type Attempt = { model: Model; signal: AbortSignal; started: number };
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+
+const backoff = (attempt: number) => BACKOFF_BASE_MS * 2 ** attempt * (0.5 + Math.random());
+
+/** The upstream's refusal of the request itself: the client's 400, not ours to retry. */
+function refusal(error: ProviderError, model: Model): AppError {
+  if (error.status === 401 || error.status === 403) {
+    return new AppError(
+      "provider_unavailable",
+      `The ${model.provider} provider refused this deployment's credentials.`,
+    );
+  }
+  return new AppError("validation_failed", `The provider refused the request: ${error.message}`);
+}
+
+/**
+ * Runs `work` against each deployment until one succeeds; `work` gets the attempt's signal,
+ * which the first-token timeout and the caller's `signal` (client gone, total timeout) abort.
+ */
+export async function withFallbacks<T>(
+  deployments: readonly Model[],
+  signal: AbortSignal,
+  logger: Logger,
+  work: (attempt: Attempt) => Promise<T>,
+): Promise<T> {
+  let last: ProviderError | undefined;
+  for (const model of deployments) {
+    for (let attempt = 0; attempt < ATTEMPTS_PER_DEPLOYMENT; attempt++) {
+      signal.throwIfAborted();
+      try {
+        return await work({ model, signal, started: Date.now() });
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        if (!error.retryable) throw refusal(error, model);
+        last = error;
+        logger.warn("ai upstream failed", { model: model.id, attempt, status: error.status, error: error.message });
+        const wait = error.retryAfterMs ?? backoff(attempt);
+        if (wait > MAX_WAIT_MS || attempt === ATTEMPTS_PER_DEPLOYMENT - 1) break;
+        await sleep(wait, signal);
+      }
+    }
+  }
+  throw new AppError("provider_unavailable", "No provider could answer this request; try again shortly.", {
+    headers: { "retry-after": "5" },
+    cause: last,
+  });
+}
+
+/**
+ * Starts a streamed answer on one deployment and waits for its first part, at most
+ * `firstTokenMs`: a slow start is a retryable failure. Answers the first part and the rest.
+ */
+export async function firstPart(
+  config: Config,
+  attempt: Attempt,
+  request: Omit<ChatRequest, "model">,
+): Promise<{ first: ChatPart; rest: AsyncIterator<ChatPart>; abort: AbortController }> {
+  const abort = new AbortController();
+  const signal = AbortSignal.any([attempt.signal, abort.signal]);
+  const iterator = chatProviderOf(config, attempt.model.provider)
+    .chat(
+      { ...request, model: attempt.model.upstream, maxTokens: Math.min(request.maxTokens, attempt.model.maxOutput) },
+      signal,
+    )
+    [Symbol.asyncIterator]();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort(new ProviderError("no first token in time", true));
+  }, config.AI_FIRST_TOKEN_TIMEOUT_MS);
+  try {
+    const result = await iterator.next();
+    if (result.done) throw new ProviderError("the upstream answered nothing", true);
+    return { first: result.value, rest: iterator, abort };
+  } catch (error) {
+    if (timedOut)
+      throw new ProviderError(
+        `${attempt.model.provider}: no first token within ${config.AI_FIRST_TOKEN_TIMEOUT_MS} ms`,
+        true,
+      );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

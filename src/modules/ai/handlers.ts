@@ -1,0 +1,65 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { configOf } from "../../env";
+import type { AppEnv } from "../../platform/context";
+import { accountOf, principalOf } from "../identity/auth";
+import { completeChat } from "./chat/service";
+import { availableModels } from "./registry";
+import type * as routes from "./routes";
+
+type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
+
+/** Models are listed with a fixed `created`: the registry has no dates, and clients only sort by it. */
+const REGISTRY_EPOCH = 1_767_225_600;
+
+export const listModels: Handler<"listModels"> = async (c) => {
+  const models = availableModels(configOf(c.env), c.req.valid("query").capability);
+  return c.json(
+    {
+      object: "list" as const,
+      data: models.map((model) => ({
+        id: model.id,
+        object: "model" as const,
+        created: REGISTRY_EPOCH,
+        owned_by: model.provider,
+        capabilities: [...model.capabilities],
+        context_window: model.contextWindow,
+        max_output_tokens: model.maxOutput,
+        pricing: {
+          input_per_million_tokens_usd: model.prices.inputPerMillion,
+          output_per_million_tokens_usd: model.prices.outputPerMillion,
+        },
+        fallbacks: [...model.fallbacks],
+      })),
+    },
+    200,
+  );
+};
+
+export const chatCompletions: Handler<"chatCompletions"> = async (c) => {
+  const principal = principalOf(c);
+  const outcome = await completeChat(
+    {
+      env: c.env,
+      accountId: accountOf(c).id,
+      userId: principal.id,
+      ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
+      requestId: c.get("requestId"),
+      logger: c.get("logger"),
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    },
+    c.req.valid("json"),
+    c.req.raw.signal,
+  );
+  if (outcome.kind === "json") {
+    c.header("x-stratus-cost-millicredits", String(outcome.chargedMillicredits));
+    return c.json(outcome.body as never, 200);
+  }
+  return new Response(outcome.stream, {
+    status: 200,
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    },
+  }) as never;
+};

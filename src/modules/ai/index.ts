@@ -1,0 +1,7 @@
+import { createRouter } from "../../platform/openapi";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export const aiRouter = createRouter()
+  .openapi(routes.listModels, handlers.listModels)
+  .openapi(routes.chatCompletions, handlers.chatCompletions);

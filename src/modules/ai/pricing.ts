@@ -1,0 +1,76 @@
+import { AppError } from "../../platform/errors";
+import type { ChatMessage } from "./providers/types";
+import type { Model } from "./registry";
+
+/**
+ * What a chat request may cost, before it runs, and what it did cost after. Prices are US$
+ * per million tokens, which is millicredits per token (1 millicredit = US$0.000001). The
+ * unrounded cost is kept in the usage row; the charge is rounded up once, to a millicredit.
+ */
+
+/** Fewer answer tokens than this is not worth a call: 402 instead. */
+export const MIN_OUTPUT_TOKENS = 16;
+
+/** What an image input may cost at most, in tokens (a high-detail image at OpenAI's rates). */
+const IMAGE_TOKENS = 1_105;
+
+/** An upper estimate of the prompt's tokens: 3 characters per token is below every tokenizer's average. */
+export function estimateInputTokens(messages: readonly ChatMessage[]): number {
+  let tokens = 0;
+  for (const message of messages) {
+    tokens += 4;
+    if (message.role === "assistant") {
+      tokens += Math.ceil((message.content ?? "").length / 3);
+      for (const call of message.toolCalls ?? []) tokens += Math.ceil((call.name.length + call.arguments.length) / 3);
+    } else if (typeof message.content === "string") {
+      tokens += Math.ceil(message.content.length / 3);
+    } else {
+      for (const part of message.content) {
+        tokens += part.type === "text" ? Math.ceil(part.text.length / 3) : IMAGE_TOKENS;
+      }
+    }
+  }
+  return tokens;
+}
+
+/** The highest prices among the deployments a request may end up on. */
+export function ceilingPrices(deployments: readonly Model[]) {
+  return {
+    inputPerMillion: Math.max(...deployments.map((model) => model.prices.inputPerMillion)),
+    outputPerMillion: Math.max(...deployments.map((model) => model.prices.outputPerMillion)),
+  };
+}
+
+/** Unrounded millicredits. */
+export const costOf = (prices: Model["prices"], inputTokens: number, outputTokens: number) =>
+  inputTokens * prices.inputPerMillion + outputTokens * prices.outputPerMillion;
+
+/** The charge of a cost: rounded up once, to a whole millicredit. */
+export const chargeOf = (cost: number) => Math.ceil(cost - 1e-9);
+
+/**
+ * How many answer tokens to allow and how much to hold: what the client asked (or the model's
+ * default), no more than the model allows, and no more than the account can pay for at the
+ * highest price among the deployments. 402 when not even a minimal answer is affordable.
+ */
+export function budgetOf(input: {
+  deployments: readonly Model[];
+  inputTokens: number;
+  requestedMaxTokens: number | undefined;
+  n: number;
+  availableMillicredits: number;
+}) {
+  const [model] = input.deployments;
+  if (!model) throw new Error("a request needs a deployment");
+  const prices = ceilingPrices(input.deployments);
+  const inputCost = costOf(prices, input.inputTokens, 0);
+  const affordable = Math.floor((input.availableMillicredits - inputCost) / (prices.outputPerMillion * input.n));
+  const maxTokens = Math.min(input.requestedMaxTokens ?? model.defaultMaxOutput, model.maxOutput, affordable);
+  const wanted = Math.min(input.requestedMaxTokens ?? MIN_OUTPUT_TOKENS, MIN_OUTPUT_TOKENS);
+  if (maxTokens < wanted) {
+    throw new AppError("insufficient_credits", "Your credits do not cover a minimal answer from this model.", {
+      headers: { "x-should-retry": "false" },
+    });
+  }
+  return { maxTokens, hold: chargeOf(inputCost + costOf(prices, 0, maxTokens * input.n)) };
+}

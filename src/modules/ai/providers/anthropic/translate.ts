@@ -1,0 +1,337 @@
+/**
+ * Mapping between the normalized chat request/parts and Anthropic's Messages API: the request
+ * body one way, the streamed events the other. Pure functions and a small state machine, no I/O
+ * (chat.ts does the fetch and the SSE decoding).
+ */
+import {
+  type ChatContentPart,
+  type ChatMessage,
+  type ChatPart,
+  type ChatRequest,
+  type ChatTool,
+  type FinishReason,
+  ProviderError,
+} from "../types";
+
+// ---------------------------------------------------------------------------------------------
+// Request
+// ---------------------------------------------------------------------------------------------
+
+type ImageSource = { type: "base64"; media_type: string; data: string } | { type: "url"; url: string };
+
+export type AnthropicBlock =
+  | { type: "text"; text: string }
+  | { type: "image"; source: ImageSource }
+  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> }
+  | { type: "tool_result"; tool_use_id: string; content: string };
+
+export type AnthropicMessage = { role: "user" | "assistant"; content: AnthropicBlock[] };
+
+export type AnthropicRequest = {
+  model: string;
+  max_tokens: number;
+  messages: AnthropicMessage[];
+  system?: string;
+  temperature?: number;
+  top_p?: number;
+  stop_sequences?: string[];
+  tools?: { name: string; description?: string; input_schema: Record<string, unknown> }[];
+  tool_choice?: { type: "auto" | "any" | "none" } | { type: "tool"; name: string };
+  stream: true;
+};
+
+const invalid = (message: string) => new ProviderError(message, false, 400);
+
+/** The Messages API body for a normalized request (always streamed). */
+export function toAnthropicRequest(request: ChatRequest): AnthropicRequest {
+  if (request.n > 1) throw new ProviderError("n > 1 is not supported by Anthropic models", false, 400);
+
+  const body: AnthropicRequest = {
+    model: request.model,
+    max_tokens: request.maxTokens,
+    messages: toMessages(request.messages),
+    stream: true,
+  };
+  const system = systemPrompt(request);
+  if (system) body.system = system;
+  // Anthropic's range is 0..1 where OpenAI's is 0..2; clamp rather than fail the request.
+  if (request.temperature !== undefined) body.temperature = Math.min(Math.max(request.temperature, 0), 1);
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.stop?.length) body.stop_sequences = request.stop;
+  if (request.tools?.length) {
+    body.tools = request.tools.map(toTool);
+    // Anthropic refuses tool_choice without tools, so it is only sent alongside them.
+    if (request.toolChoice !== undefined) body.tool_choice = toToolChoice(request.toolChoice);
+  }
+  return body;
+}
+
+/**
+ * System and developer messages, wherever they sit, joined into the top-level system prompt.
+ * Anthropic has no native JSON mode on the Messages API (short of forcing a tool), so a JSON
+ * response format becomes an instruction appended to the system prompt.
+ */
+function systemPrompt(request: ChatRequest): string {
+  const parts: string[] = [];
+  for (const message of request.messages) {
+    if ((message.role === "system" || message.role === "developer") && message.content) parts.push(message.content);
+  }
+  const format = request.responseFormat;
+  if (format?.type === "json_object") {
+    parts.push("Respond with a single valid JSON object only: no prose, no Markdown code fences.");
+  } else if (format?.type === "json_schema") {
+    parts.push(
+      `Respond with a single valid JSON value only (no prose, no Markdown code fences) that conforms to this JSON ` +
+        `Schema, named "${format.name}":\n${JSON.stringify(format.schema)}`,
+    );
+  }
+  return parts.join("\n\n");
+}
+
+/**
+ * The conversation as Anthropic messages: tool results become user turns, and consecutive turns
+ * of one role are merged, since Anthropic requires user and assistant to alternate.
+ */
+function toMessages(messages: ChatMessage[]): AnthropicMessage[] {
+  const result: AnthropicMessage[] = [];
+  for (const message of messages) {
+    const turn = toTurn(message);
+    if (!turn || turn.content.length === 0) continue;
+    const previous = result.at(-1);
+    if (previous?.role === turn.role) previous.content.push(...turn.content);
+    else result.push(turn);
+  }
+  // In a user turn, tool results must come before anything else.
+  for (const turn of result) {
+    if (turn.role !== "user") continue;
+    const results = turn.content.filter((block) => block.type === "tool_result");
+    if (results.length > 0)
+      turn.content = [...results, ...turn.content.filter((block) => block.type !== "tool_result")];
+  }
+  return result;
+}
+
+function toTurn(message: ChatMessage): AnthropicMessage | undefined {
+  switch (message.role) {
+    case "system":
+    case "developer":
+      return undefined;
+    case "user":
+      return {
+        role: "user",
+        content: typeof message.content === "string" ? textBlocks(message.content) : message.content.map(toUserBlock),
+      };
+    case "assistant":
+      return {
+        role: "assistant",
+        content: [
+          ...textBlocks(message.content ?? ""),
+          ...(message.toolCalls ?? []).map(
+            (call): AnthropicBlock => ({
+              type: "tool_use",
+              id: call.id,
+              name: call.name,
+              input: toolInput(call.arguments),
+            }),
+          ),
+        ],
+      };
+    case "tool":
+      return {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: message.toolCallId, content: message.content }],
+      };
+  }
+}
+
+/** Anthropic refuses empty text blocks, so an empty text is no block at all. */
+const textBlocks = (text: string): AnthropicBlock[] => (text ? [{ type: "text", text }] : []);
+
+function toUserBlock(part: ChatContentPart): AnthropicBlock {
+  if (part.type === "text") return { type: "text", text: part.text };
+  return { type: "image", source: imageSource(part.url) };
+}
+
+/** A `data:` URL as a base64 source, a remote `https:` URL as a url source (Anthropic fetches it). */
+export function imageSource(url: string): ImageSource {
+  if (url.startsWith("data:")) {
+    const match = /^data:([\w.+-]+\/[\w.+-]+)((?:;[^;,]*)*?);base64,(.*)$/s.exec(url);
+    if (!match?.[1] || match[3] === undefined) throw invalid("image data URLs must be base64-encoded images");
+    return { type: "base64", media_type: match[1].toLowerCase(), data: match[3] };
+  }
+  if (url.startsWith("https://")) return { type: "url", url };
+  throw invalid("image URLs must be https: or data: URLs");
+}
+
+/** A tool call's arguments as Anthropic's `input` object; anything but a JSON object becomes {}. */
+function toolInput(args: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(args);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // not JSON: fall through
+  }
+  return {};
+}
+
+function toTool(tool: ChatTool): NonNullable<AnthropicRequest["tools"]>[number] {
+  return {
+    name: tool.name,
+    ...(tool.description !== undefined && { description: tool.description }),
+    input_schema: tool.parameters ?? { type: "object" },
+  };
+}
+
+function toToolChoice(choice: NonNullable<ChatRequest["toolChoice"]>): NonNullable<AnthropicRequest["tool_choice"]> {
+  if (choice === "auto") return { type: "auto" };
+  if (choice === "required") return { type: "any" };
+  if (choice === "none") return { type: "none" };
+  return { type: "tool", name: choice.name };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response stream
+// ---------------------------------------------------------------------------------------------
+
+/** One decoded server-sent event: its `event:` name and its `data:` (lines joined). */
+export type SseEvent = { event: string; data: string };
+
+const RETRYABLE_ERROR_TYPES = new Set(["overloaded_error", "api_error", "rate_limit_error"]);
+const ERROR_STATUS: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  overloaded_error: 529,
+};
+
+/** Anthropic's stop reason as a finish reason. */
+export function finishReason(stopReason: unknown): FinishReason {
+  switch (stopReason) {
+    case "max_tokens":
+    case "model_context_window_exceeded":
+      return "length";
+    case "tool_use":
+      return "tool_calls";
+    case "refusal":
+      return "content_filter";
+    default:
+      // end_turn, stop_sequence, pause_turn
+      return "stop";
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (value: unknown): value is Obj => typeof value === "object" && value !== null && !Array.isArray(value);
+const count = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : 0);
+
+/**
+ * Turns Anthropic's stream events into parts, one event at a time. `done` is set by
+ * message_stop; an `error` event throws a ProviderError.
+ */
+export class StreamTranslator {
+  done = false;
+  private inputTokens = 0;
+  private outputTokens = 0;
+  private reason: FinishReason = "stop";
+  /** Content block index → tool call index, and whether the call has had any argument text. */
+  private readonly toolCalls = new Map<number, { call: number; hasArguments: boolean }>();
+
+  /** The parts an event yields (often none). */
+  handle(event: SseEvent): ChatPart[] {
+    if (!event.data) return [];
+    let data: unknown;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      throw new ProviderError("anthropic: the upstream sent an unreadable stream event", true);
+    }
+    if (!isObj(data)) return [];
+    const type = typeof data.type === "string" ? data.type : event.event;
+    switch (type) {
+      case "message_start": {
+        const usage = isObj(data.message) && isObj(data.message.usage) ? data.message.usage : {};
+        this.readUsage(usage);
+        return [];
+      }
+      case "content_block_start":
+        return this.blockStart(data);
+      case "content_block_delta":
+        return this.blockDelta(data);
+      case "content_block_stop":
+        return this.blockStop(data);
+      case "message_delta": {
+        if (isObj(data.delta) && data.delta.stop_reason != null) this.reason = finishReason(data.delta.stop_reason);
+        if (isObj(data.usage)) this.readUsage(data.usage);
+        return [];
+      }
+      case "message_stop":
+        this.done = true;
+        return [
+          { type: "finish", choice: 0, reason: this.reason },
+          { type: "usage", inputTokens: this.inputTokens, outputTokens: this.outputTokens },
+        ];
+      case "error":
+        throw streamError(data);
+      default:
+        // ping, and event types added after this adapter was written
+        return [];
+    }
+  }
+
+  /**
+   * Token counts as reported so far (message_delta's are cumulative). Anthropic's input_tokens
+   * leave out prompt-cache reads and writes, which are input all the same, so they are added.
+   */
+  private readUsage(usage: Obj) {
+    if ("input_tokens" in usage) {
+      this.inputTokens =
+        count(usage.input_tokens) + count(usage.cache_creation_input_tokens) + count(usage.cache_read_input_tokens);
+    }
+    if ("output_tokens" in usage) this.outputTokens = count(usage.output_tokens);
+  }
+
+  private blockStart(data: Obj): ChatPart[] {
+    const block = isObj(data.content_block) ? data.content_block : {};
+    if (block.type !== "tool_use" || typeof data.index !== "number") return [];
+    const call = this.toolCalls.size;
+    this.toolCalls.set(data.index, { call, hasArguments: false });
+    return [
+      { type: "tool_call", choice: 0, call, id: String(block.id ?? ""), name: String(block.name ?? ""), arguments: "" },
+    ];
+  }
+
+  private blockDelta(data: Obj): ChatPart[] {
+    const delta = isObj(data.delta) ? data.delta : {};
+    if (delta.type === "text_delta" && typeof delta.text === "string" && delta.text) {
+      return [{ type: "text", choice: 0, text: delta.text }];
+    }
+    if (delta.type === "input_json_delta" && typeof delta.partial_json === "string" && delta.partial_json) {
+      const tool = typeof data.index === "number" ? this.toolCalls.get(data.index) : undefined;
+      if (!tool) return [];
+      tool.hasArguments = true;
+      return [{ type: "tool_call", choice: 0, call: tool.call, arguments: delta.partial_json }];
+    }
+    // thinking_delta, signature_delta, citations_delta: nothing the normalized parts carry
+    return [];
+  }
+
+  /** A tool call without input streams no JSON at all; its arguments are then "{}". */
+  private blockStop(data: Obj): ChatPart[] {
+    const tool = typeof data.index === "number" ? this.toolCalls.get(data.index) : undefined;
+    if (!tool || tool.hasArguments) return [];
+    tool.hasArguments = true;
+    return [{ type: "tool_call", choice: 0, call: tool.call, arguments: "{}" }];
+  }
+}
+
+/** An `error` event (or error body) `{type: "error", error: {type, message}}` as a ProviderError. */
+function streamError(data: Obj): ProviderError {
+  const error = isObj(data.error) ? data.error : {};
+  const type = typeof error.type === "string" ? error.type : "api_error";
+  const message = typeof error.message === "string" && error.message ? error.message : type;
+  return new ProviderError(`anthropic: ${type}: ${message}`, RETRYABLE_ERROR_TYPES.has(type), ERROR_STATUS[type]);
+}

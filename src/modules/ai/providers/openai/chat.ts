@@ -1,0 +1,182 @@
+import OpenAI from "openai";
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+} from "openai/resources/chat/completions";
+import {
+  type ChatMessage,
+  type ChatPart,
+  type ChatProvider,
+  type ChatRequest,
+  isRetryableStatus,
+  ProviderError,
+  retryAfterMs,
+} from "../types";
+
+/**
+ * OpenAI's chat through the `openai` SDK; also any OpenAI-compatible server (Ollama, vLLM,
+ * Groq) by base URL. The SDK's own retries are off: the module retries and falls back, so
+ * that nothing is retried once the client has bytes.
+ */
+
+const clients = new Map<string, OpenAI>();
+
+function clientOf(apiKey: string, baseURL: string): OpenAI {
+  const key = `${baseURL}\n${apiKey}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = new OpenAI({ apiKey, baseURL, maxRetries: 0 });
+    clients.set(key, client);
+  }
+  return client;
+}
+
+function toOpenAiMessage(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case "system":
+    case "developer":
+      return { role: message.role, content: message.content };
+    case "user":
+      return {
+        role: "user",
+        content:
+          typeof message.content === "string"
+            ? message.content
+            : message.content.map((part) =>
+                part.type === "text"
+                  ? { type: "text" as const, text: part.text }
+                  : {
+                      type: "image_url" as const,
+                      image_url: { url: part.url, ...(part.detail ? { detail: part.detail } : {}) },
+                    },
+              ),
+      };
+    case "assistant":
+      return {
+        role: "assistant",
+        content: message.content,
+        ...(message.toolCalls?.length
+          ? {
+              tool_calls: message.toolCalls.map((call) => ({
+                id: call.id,
+                type: "function" as const,
+                function: { name: call.name, arguments: call.arguments },
+              })),
+            }
+          : {}),
+      };
+    case "tool":
+      return { role: "tool", tool_call_id: message.toolCallId, content: message.content };
+  }
+}
+
+function toOpenAiParams(request: ChatRequest): ChatCompletionCreateParamsStreaming {
+  const { responseFormat, toolChoice } = request;
+  return {
+    model: request.model,
+    messages: request.messages.map(toOpenAiMessage),
+    max_tokens: request.maxTokens,
+    n: request.n,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.topP !== undefined ? { top_p: request.topP } : {}),
+    ...(request.stop ? { stop: request.stop } : {}),
+    ...(request.tools
+      ? {
+          tools: request.tools.map((tool) => ({
+            type: "function" as const,
+            function: {
+              name: tool.name,
+              ...(tool.description ? { description: tool.description } : {}),
+              ...(tool.parameters ? { parameters: tool.parameters } : {}),
+              ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
+            },
+          })),
+        }
+      : {}),
+    ...(toolChoice
+      ? {
+          tool_choice:
+            typeof toolChoice === "string"
+              ? toolChoice
+              : { type: "function" as const, function: { name: toolChoice.name } },
+        }
+      : {}),
+    ...(responseFormat
+      ? {
+          response_format:
+            responseFormat.type === "json_schema"
+              ? {
+                  type: "json_schema" as const,
+                  json_schema: {
+                    name: responseFormat.name,
+                    schema: responseFormat.schema,
+                    ...(responseFormat.strict !== undefined ? { strict: responseFormat.strict } : {}),
+                  },
+                }
+              : { type: responseFormat.type },
+        }
+      : {}),
+  };
+}
+
+function* partsOf(chunk: ChatCompletionChunk): Generator<ChatPart> {
+  for (const choice of chunk.choices) {
+    if (choice.delta.content) yield { type: "text", choice: choice.index, text: choice.delta.content };
+    for (const call of choice.delta.tool_calls ?? []) {
+      yield {
+        type: "tool_call",
+        choice: choice.index,
+        call: call.index,
+        ...(call.id ? { id: call.id } : {}),
+        ...(call.function?.name ? { name: call.function.name } : {}),
+        arguments: call.function?.arguments ?? "",
+      };
+    }
+    if (choice.finish_reason) {
+      const reason = choice.finish_reason === "function_call" ? "tool_calls" : choice.finish_reason;
+      yield { type: "finish", choice: choice.index, reason };
+    }
+  }
+  if (chunk.usage) {
+    yield { type: "usage", inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+  }
+}
+
+/** The SDK's errors as the module's: an abort stays an abort. */
+function providerErrorOf(error: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted || error instanceof OpenAI.APIUserAbortError) return signal.reason ?? error;
+  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+    return new ProviderError(
+      `openai: ${error.status} ${error.message}`,
+      isRetryableStatus(error.status),
+      error.status,
+      retryAfterMs(error.headers),
+    );
+  }
+  if (error instanceof OpenAI.APIError) return new ProviderError(`openai: ${error.message}`, true);
+  return new ProviderError(`openai: ${error instanceof Error ? error.message : String(error)}`, true);
+}
+
+export function openAiChat(config: { apiKey: string; baseUrl: string }): ChatProvider {
+  const client = clientOf(config.apiKey, config.baseUrl);
+  return {
+    async *chat(request, signal) {
+      const finished = new Set<number>();
+      try {
+        const stream = await client.chat.completions.create(toOpenAiParams(request), { signal });
+        for await (const chunk of stream) {
+          for (const part of partsOf(chunk)) {
+            if (part.type === "finish") finished.add(part.choice);
+            yield part;
+          }
+        }
+      } catch (error) {
+        throw providerErrorOf(error, signal);
+      }
+      if (finished.size < request.n) throw new ProviderError("openai: the stream ended early", true);
+    },
+  };
+}

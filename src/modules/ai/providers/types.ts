@@ -1,0 +1,83 @@
+/**
+ * The chat capability every provider adapter implements. Adapters translate between this one
+ * normalized request and their provider's API, and emit typed parts; the OpenAI wire format,
+ * SSE framing, retries, fallbacks and credit metering happen once, in the module.
+ */
+
+export type ChatContentPart =
+  | { type: "text"; text: string }
+  /** A remote `https:` URL (passed to providers that fetch it themselves) or a `data:` URL. */
+  | { type: "image_url"; url: string; detail?: "auto" | "low" | "high" };
+
+export type ChatToolCall = { id: string; name: string; arguments: string };
+
+export type ChatMessage =
+  | { role: "system" | "developer"; content: string }
+  | { role: "user"; content: string | ChatContentPart[] }
+  | { role: "assistant"; content: string | null; toolCalls?: ChatToolCall[] }
+  | { role: "tool"; toolCallId: string; content: string };
+
+export type ChatTool = { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+
+export type ChatRequest = {
+  /** The provider's own model name. */
+  model: string;
+  messages: ChatMessage[];
+  /** Already bounded by what the caller's credit hold covers. */
+  maxTokens: number;
+  n: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  tools?: ChatTool[];
+  toolChoice?: "auto" | "none" | "required" | { name: string };
+  responseFormat?:
+    | { type: "text" }
+    | { type: "json_object" }
+    | { type: "json_schema"; name: string; schema: Record<string, unknown>; strict?: boolean };
+};
+
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+
+/** What an adapter emits while the answer arrives; `choice` is the index among `n` answers. */
+export type ChatPart =
+  | { type: "text"; choice: number; text: string }
+  /** A tool call's fragment: the first of a call carries `id` and `name`; `arguments` accumulate. */
+  | { type: "tool_call"; choice: number; call: number; id?: string; name?: string; arguments: string }
+  | { type: "finish"; choice: number; reason: FinishReason }
+  /** The provider's own token counts, once, at the end. */
+  | { type: "usage"; inputTokens: number; outputTokens: number };
+
+export type ChatProvider = {
+  /** Streams the answer's parts; aborting `signal` must abort the upstream request at once. */
+  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatPart>;
+};
+
+/**
+ * An upstream failure. `retryable` (429, 5xx, network, timeout) lets the module retry or fall
+ * back, but only before anything reached the client; `status` is the upstream's, if any.
+ */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "ProviderError";
+  }
+}
+
+/** Whether an HTTP status of an upstream is worth another attempt (here or at the next deployment). */
+export const isRetryableStatus = (status: number) =>
+  status === 408 || status === 409 || status === 429 || status >= 500;
+
+/** `Retry-After` (seconds or an HTTP date) in milliseconds, if present and sane. */
+export function retryAfterMs(headers: Headers | undefined, now: number = Date.now()): number | undefined {
+  const value = headers?.get("retry-after");
+  if (!value) return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, 60_000) : undefined;
+}

@@ -1,0 +1,119 @@
+import type { Config } from "../../env";
+import { AppError } from "../../platform/errors";
+
+/**
+ * The model registry, in one place: every model Stratus offers, the provider and upstream name
+ * that serve it, what it can do, its limits and its prices, and the ordered fallbacks tried
+ * when it fails before answering. A provider's models are offered only when it is configured.
+ */
+
+export const PROVIDERS = ["openai", "anthropic"] as const;
+export type ProviderId = (typeof PROVIDERS)[number];
+
+export const CAPABILITIES = ["chat", "vision", "tools", "json_schema", "embeddings"] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** US$ per 1 million tokens. 1 millicredit is US$0.000001, so this is also millicredits per token. */
+export type TokenPrices = { inputPerMillion: number; outputPerMillion: number };
+
+export type Model = {
+  id: string;
+  provider: ProviderId;
+  upstream: string;
+  capabilities: readonly Capability[];
+  contextWindow: number;
+  defaultMaxOutput: number;
+  maxOutput: number;
+  prices: TokenPrices;
+  /** Other models tried in order when this one fails before its first byte. */
+  fallbacks: readonly string[];
+};
+
+const CHAT: readonly Capability[] = ["chat", "vision", "tools", "json_schema"];
+
+export const MODELS: readonly Model[] = [
+  {
+    id: "gpt-4o-mini",
+    provider: "openai",
+    upstream: "gpt-4o-mini",
+    capabilities: CHAT,
+    contextWindow: 128_000,
+    defaultMaxOutput: 4_096,
+    maxOutput: 16_384,
+    prices: { inputPerMillion: 0.15, outputPerMillion: 0.6 },
+    fallbacks: ["claude-3-5-haiku"],
+  },
+  {
+    id: "gpt-4o",
+    provider: "openai",
+    upstream: "gpt-4o",
+    capabilities: CHAT,
+    contextWindow: 128_000,
+    defaultMaxOutput: 4_096,
+    maxOutput: 16_384,
+    prices: { inputPerMillion: 2.5, outputPerMillion: 10 },
+    fallbacks: ["claude-sonnet-4"],
+  },
+  {
+    id: "claude-3-5-haiku",
+    provider: "anthropic",
+    upstream: "claude-3-5-haiku-latest",
+    capabilities: CHAT,
+    contextWindow: 200_000,
+    defaultMaxOutput: 4_096,
+    maxOutput: 8_192,
+    prices: { inputPerMillion: 0.8, outputPerMillion: 4 },
+    fallbacks: ["gpt-4o-mini"],
+  },
+  {
+    id: "claude-sonnet-4",
+    provider: "anthropic",
+    upstream: "claude-sonnet-4-0",
+    capabilities: CHAT,
+    contextWindow: 200_000,
+    defaultMaxOutput: 4_096,
+    maxOutput: 64_000,
+    prices: { inputPerMillion: 3, outputPerMillion: 15 },
+    fallbacks: ["gpt-4o"],
+  },
+];
+
+const PROVIDER_KEYS: Record<ProviderId, (config: Config) => string | undefined> = {
+  openai: (config) => config.OPENAI_API_KEY,
+  anthropic: (config) => config.ANTHROPIC_API_KEY,
+};
+
+export const isConfigured = (config: Config, provider: ProviderId) => Boolean(PROVIDER_KEYS[provider](config));
+
+/** The models this deployment offers, optionally those with a capability. */
+export function availableModels(config: Config, capability?: Capability): Model[] {
+  return MODELS.filter(
+    (model) => isConfigured(config, model.provider) && (!capability || model.capabilities.includes(capability)),
+  );
+}
+
+/**
+ * The deployments to try for a requested model: itself, then its configured fallbacks that
+ * can do the same; 404 `model_not_found` for a model not offered here.
+ */
+export function deploymentsOf(config: Config, modelId: string, needs: readonly Capability[]): Model[] {
+  const offered = availableModels(config);
+  const model = offered.find((candidate) => candidate.id === modelId);
+  if (!model) {
+    throw new AppError("model_not_found", `The model "${modelId}" does not exist or is not available here.`, {
+      errors: [{ path: "body.model", message: "unknown model: see GET /v1/models" }],
+    });
+  }
+  const missing = needs.filter((capability) => !model.capabilities.includes(capability));
+  if (missing.length > 0) {
+    throw new AppError("validation_failed", `The model "${modelId}" cannot do ${missing.join(", ")}.`, {
+      errors: [{ path: "body.model", message: `lacks ${missing.join(", ")}` }],
+    });
+  }
+  const fallbacks = model.fallbacks
+    .map((id) => offered.find((candidate) => candidate.id === id))
+    .filter(
+      (candidate): candidate is Model => !!candidate && needs.every((need) => candidate.capabilities.includes(need)),
+    );
+  return [model, ...fallbacks];
+}

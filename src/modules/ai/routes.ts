@@ -1,0 +1,60 @@
+import { z } from "@hono/zod-openapi";
+import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
+import { authRoute } from "../identity/auth";
+import { ChatCompletionBody } from "./chat/schema";
+import { ChatCompletionSchema, ModelListSchema, ModelsQuery } from "./schema";
+
+const openAiNote =
+  "OpenAI-compatible: errors come in OpenAI's `{error: {message, type, code, param}}` shape; 402 answers carry `x-should-retry: false`.";
+
+export const listModels = authRoute(
+  {
+    method: "get",
+    path: "/v1/models",
+    tags: ["AI"],
+    summary: "The models this deployment offers",
+    description: `Only models of configured providers are listed. ${openAiNote}`,
+    request: { query: ModelsQuery },
+    responses: { 200: jsonResponse(ModelListSchema, "Models with capabilities, limits and prices") },
+  },
+  { scope: "ai", rateLimit: "ai" },
+);
+
+/** Base64 images ride in the body: a larger limit than other JSON routes. */
+const CHAT_BODY_BYTES = 20 * 1024 * 1024;
+
+export const chatCompletions = authRoute(
+  {
+    method: "post",
+    path: "/v1/chat/completions",
+    tags: ["AI"],
+    summary: "Create a chat completion (OpenAI-compatible, streaming or not)",
+    description: [
+      "For the request's account (its credits pay). The most the answer can cost is held first, and `max_tokens` is capped to what the hold covers; the charge is what was used (or, for a stream the client left or that broke, what it received).",
+      'Non-streamed answers carry the charge in `x-stratus-cost-millicredits`; streams carry it in the usage chunk (`stream_options.include_usage`) as `usage.cost_millicredits`. A stream that breaks after its first byte ends with a `data: {"error": …}` event and no `[DONE]`.',
+      "Image inputs: https URLs are passed to providers that fetch them (Stratus never fetches them); `data:` images up to 5 MB each.",
+      openAiNote,
+    ].join("\n\n"),
+    request: { body: jsonRequestBody(ChatCompletionBody) },
+    responses: {
+      200: {
+        description: "The completion, or its chunks as Server-Sent Events when `stream` is true",
+        headers: {
+          "x-stratus-cost-millicredits": { schema: { type: "integer" }, description: "Charged (non-streamed answers)" },
+        },
+        content: {
+          "application/json": { schema: ChatCompletionSchema },
+          "text/event-stream": {
+            schema: z.string().openapi({ description: "`data: {chat.completion.chunk}` lines, then `data: [DONE]`" }),
+          },
+        },
+      },
+    },
+  },
+  {
+    scope: "ai",
+    rateLimit: "ai",
+    maxBodyBytes: CHAT_BODY_BYTES,
+    errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"],
+  },
+);

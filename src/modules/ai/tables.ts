@@ -1,0 +1,35 @@
+import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * One row per AI request (ARCHITECTURE.md: "the unrounded cost is kept in the usage row"):
+ * who asked for which account, what answered, the tokens, the exact cost and the charge,
+ * the timings and how it ended. `id` is the request id every answer carries (`x-request-id`).
+ */
+export const aiUsage = sqliteTable(
+  "ai_usage",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    userId: text("user_id").notNull(),
+    apiKeyId: text("api_key_id"),
+    endpoint: text("endpoint").notNull(),
+    /** The model asked for, and the model that answered (a fallback, maybe). */
+    requestedModel: text("requested_model").notNull(),
+    model: text("model"),
+    provider: text("provider"),
+    inputTokens: integer("input_tokens").notNull(),
+    outputTokens: integer("output_tokens").notNull(),
+    /** Millicredits, unrounded. */
+    cost: real("cost").notNull(),
+    charged: integer("charged").notNull(),
+    timeToFirstTokenMs: integer("time_to_first_token_ms"),
+    latencyMs: integer("latency_ms").notNull(),
+    /** `completed`, `incomplete` (the client left or the stream broke), `failed`. */
+    status: text("status", { enum: ["completed", "incomplete", "failed"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [
+    index("ai_usage_account").on(table.accountId, table.createdAt),
+    index("ai_usage_user").on(table.userId, table.createdAt),
+  ],
+);

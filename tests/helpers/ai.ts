@@ -1,0 +1,91 @@
+import { env, SELF } from "cloudflare:test";
+import OpenAI from "openai";
+import { inject } from "vitest";
+import { grant } from "../../src/modules/billing/ledger";
+import { randomClientIp } from "./client";
+
+/**
+ * The AI gateway in tests: the official `openai` client pointed at Stratus (through the
+ * Worker's real fetch handler), and the LLM simulators' scenarios (simulators/llm-scripts.mjs).
+ */
+
+export function openaiFor(token: string, headers: Record<string, string> = {}): OpenAI {
+  return new OpenAI({
+    apiKey: token,
+    baseURL: "https://stratus.test/v1",
+    maxRetries: 0,
+    defaultHeaders: { "cf-connecting-ip": randomClientIp(), ...headers },
+    fetch: (url, init) => SELF.fetch(url as string, init as RequestInit),
+  });
+}
+
+export type Step = {
+  status?: number;
+  error?: { type?: string; message?: string; code?: string };
+  headers?: Record<string, string>;
+  delayMs?: number;
+  tokenDelayMs?: number;
+  reply?: string;
+  toolCall?: { name: string; arguments: Record<string, unknown> };
+  breakAfterChunks?: number;
+  usage?: { prompt?: number; completion?: number };
+};
+
+export type RecordedRequest = { path: string; body: Record<string, unknown>; aborted: boolean; chunksSent: number };
+
+/** A scripted scenario on a simulator: put `scenario.marker` in a message to follow its steps. */
+export async function scenario(provider: "openai" | "anthropic", steps: Step[] = [{}]) {
+  const base = inject(provider === "openai" ? "openaiSimulatorUrl" : "anthropicSimulatorUrl");
+  const id = crypto.randomUUID();
+  const created = await fetch(`${base}/__sim/scenarios/${id}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ steps }),
+  });
+  if (!created.ok) throw new Error(`scenario: ${created.status} ${await created.text()}`);
+  return {
+    marker: `[scenario:${id}]`,
+    async requests(): Promise<RecordedRequest[]> {
+      const answer = await fetch(`${base}/__sim/scenarios/${id}/requests`);
+      return ((await answer.json()) as { data: RecordedRequest[] }).data;
+    },
+  };
+}
+
+export const fund = (accountId: string, millicredits: number) =>
+  grant(env, {
+    accountId,
+    bucket: "purchased",
+    amount: millicredits,
+    reason: "test",
+    reference: `test:${crypto.randomUUID()}`,
+  });
+
+export const purchasedBalance = async (accountId: string) =>
+  (
+    await env.DB.prepare("SELECT balance FROM credit_balances WHERE account_id = ? AND bucket = 'purchased'")
+      .bind(accountId)
+      .first<{ balance: number }>()
+  )?.balance ?? 0;
+
+export const usageRowsOf = async (accountId: string) =>
+  (
+    await env.DB.prepare("SELECT * FROM ai_usage WHERE account_id = ? ORDER BY created_at").bind(accountId).all<{
+      status: string;
+      charged: number;
+      input_tokens: number;
+      output_tokens: number;
+      model: string;
+      cost: number;
+    }>()
+  ).results;
+
+/** Waits for the usage rows that `waitUntil` writes after a stream. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = await read();
+    if (done(value)) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return read();
+}
