@@ -1,9 +1,12 @@
 // `npm run dev`: migrates and seeds the local D1, then serves the Worker with every binding
 // local (D1, KV, R2 and Queues are simulated by wrangler under .wrangler/state). Local
 // secrets come from .dev.vars, created from .dev.vars.example on first run. Without a real
-// Stripe key there, the Stripe simulator stands in for Stripe's API and sends its webhooks.
+// Stripe key there, the Stripe simulator stands in for Stripe's API and sends its webhooks;
+// without OPENAI_API_KEY / ANTHROPIC_API_KEY, the OpenAI and Anthropic simulators answer.
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
+import { startAnthropicSimulator } from "../simulators/anthropic.mjs";
+import { startOpenAISimulator } from "../simulators/openai.mjs";
 import { loadCatalog, readDevVars, startStripeSimulator } from "../simulators/stripe.mjs";
 import { run } from "./run.mjs";
 
@@ -17,18 +20,36 @@ run("node", ["scripts/seed.mjs"]);
 
 const port = process.env.PORT ?? "8787";
 const stripe = await startStripeWhenNoRealKey();
-const dev = spawn(
-  "wrangler",
-  ["dev", "--port", port, "--test-scheduled", ...(stripe?.vars ?? []), ...process.argv.slice(2)],
-  {
-    stdio: "inherit",
-  },
-);
+const llms = [
+  await llmProvider("OPENAI", startOpenAISimulator, 12112, "/v1"),
+  await llmProvider("ANTHROPIC", startAnthropicSimulator, 12113, ""),
+];
+const vars = [...(stripe?.vars ?? []), ...llms.flatMap((llm) => llm.vars)];
+const dev = spawn("wrangler", ["dev", "--port", port, "--test-scheduled", ...vars, ...process.argv.slice(2)], {
+  stdio: "inherit",
+});
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", async (code) => {
-  await stripe?.simulator.close();
+  await Promise.all([stripe?.simulator.close(), ...llms.map((llm) => llm.simulator?.close())]);
   process.exit(code ?? 0);
 });
+
+/**
+ * An AI provider for local development: the key in .dev.vars if there is one (wrangler dev
+ * loads only the required secrets from that file, so it is passed on here), else its simulator.
+ */
+async function llmProvider(name, start, defaultPort, apiPath) {
+  const key = readDevVars()[`${name}_API_KEY`];
+  if (key) return { simulator: undefined, vars: ["--var", `${name}_API_KEY:${key}`] };
+  const simulatorPort = Number(process.env[`${name}_SIMULATOR_PORT`] ?? defaultPort);
+  const simulator = await start({ port: simulatorPort }).catch((error) => {
+    console.error(`The ${name} simulator cannot listen on port ${simulatorPort} (${error.code ?? error.message}).`);
+    process.exit(1);
+  });
+  console.log(`${name}: no ${name}_API_KEY in .dev.vars, so the simulator at ${simulator.url} answers.`);
+  const settings = [`${name}_API_KEY:dev-only-simulator`, `${name}_BASE_URL:${simulator.url}${apiPath}`];
+  return { simulator, vars: settings.flatMap((setting) => ["--var", setting]) };
+}
 
 /** The placeholder key (a "dev-only-" value) cannot reach Stripe: the simulator answers instead. */
 async function startStripeWhenNoRealKey() {
