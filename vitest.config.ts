@@ -51,6 +51,13 @@ export default defineConfig(async () => {
             OPENAI_BASE_URL: `http://127.0.0.1:${process.env.OPENAI_SIMULATOR_PORT}/v1`,
             ANTHROPIC_API_KEY: "sk-ant-stratus-tests",
             ANTHROPIC_BASE_URL: `http://127.0.0.1:${process.env.ANTHROPIC_SIMULATOR_PORT}`,
+            // Gemini, Mistral and a self-hosted server speak OpenAI's API: the OpenAI simulator answers for them.
+            GOOGLE_API_KEY: "google-stratus-tests",
+            GOOGLE_BASE_URL: `http://127.0.0.1:${process.env.OPENAI_SIMULATOR_PORT}/v1`,
+            MISTRAL_API_KEY: "mistral-stratus-tests",
+            MISTRAL_BASE_URL: `http://127.0.0.1:${process.env.OPENAI_SIMULATOR_PORT}/v1`,
+            OPENAI_COMPATIBLE_BASE_URL: `http://127.0.0.1:${process.env.OPENAI_SIMULATOR_PORT}/v1`,
+            OPENAI_COMPATIBLE_MODELS: "llama3.1:8b",
             BILLING_REDIRECT_ALLOWLIST: "https://app.example.com",
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },

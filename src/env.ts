@@ -132,6 +132,24 @@ export const configSchema = z
     OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
     ANTHROPIC_API_KEY: z.string().min(1).optional(),
     ANTHROPIC_BASE_URL: z.url().default("https://api.anthropic.com"),
+    /** Gemini and Mistral through their OpenAI-compatible endpoints. */
+    GOOGLE_API_KEY: z.string().min(1).optional(),
+    GOOGLE_BASE_URL: z.url().default("https://generativelanguage.googleapis.com/v1beta/openai"),
+    MISTRAL_API_KEY: z.string().min(1).optional(),
+    MISTRAL_BASE_URL: z.url().default("https://api.mistral.ai/v1"),
+    /** Any OpenAI-compatible server (Ollama, vLLM, Groq): its base URL, key if any, and the models to offer. */
+    OPENAI_COMPATIBLE_BASE_URL: z.url().optional(),
+    OPENAI_COMPATIBLE_API_KEY: z.string().min(1).optional(),
+    OPENAI_COMPATIBLE_MODELS: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((item) => item.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[\w.:/-]{1,100}$/, "model names: letters, digits and . : / _ -"))),
     /** An upstream that has not sent its first token by then is abandoned (retried, or the next). */
     AI_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
     /** The most an AI call may take, end to end; credit holds must outlive it. */

@@ -165,6 +165,36 @@ describe("POST /v1/chat/completions", () => {
   });
 });
 
+describe("providers", () => {
+  it("reaches Gemini, Mistral and a self-hosted server through their OpenAI-compatible APIs", async () => {
+    const { client } = await fundedUser();
+    for (const [model, upstream, key] of [
+      ["gemini-2.0-flash", "gemini-2.0-flash", "Bearer g"],
+      ["mistral-small", "mistral-small-latest", "Bearer m"],
+      ["compatible/llama3.1:8b", "llama3.1:8b", "Bearer n"],
+    ] as const) {
+      const recorded = await scenario("openai");
+      const answer = await client.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: `Hi ${recorded.marker}` }],
+      });
+      expect(answer.model).toBe(model);
+      const [request] = await recorded.requests();
+      expect(request?.body).toMatchObject({ model: upstream });
+      expect((request as unknown as { headers: Record<string, string> }).headers.authorization).toBe(key);
+    }
+  });
+
+  it("lets a self-hosted model answer for free, even without credits", async () => {
+    const broke = await registerUser();
+    const answer = await openaiFor(broke.tokens.accessToken).chat.completions.create({
+      model: "compatible/llama3.1:8b",
+      messages: [{ role: "user", content: "Free?" }],
+    });
+    expect((answer.usage as { cost_millicredits?: number }).cost_millicredits).toBe(0);
+  });
+});
+
 describe("reliability", () => {
   it("retries a 500 and a 429, then answers", async () => {
     const { client } = await fundedUser();
@@ -246,7 +276,9 @@ describe("credits", () => {
   it("never overdraws: 50 concurrent requests against a small balance", async () => {
     const { user, client } = await fundedUser(3_000);
     // On pro, so that the plan's AI request limit is not what refuses them.
-    await env.DB.prepare("INSERT INTO plan_overrides (account_id, plan_id, set_by, created_at) VALUES (?, 'pro', 'test', 0)")
+    await env.DB.prepare(
+      "INSERT INTO plan_overrides (account_id, plan_id, set_by, created_at) VALUES (?, 'pro', 'test', 0)",
+    )
       .bind(user.user.id)
       .run();
     const answers = await Promise.allSettled(

@@ -64,7 +64,10 @@ export function budgetOf(input: {
   if (!model) throw new Error("a request needs a deployment");
   const prices = ceilingPrices(input.deployments);
   const inputCost = costOf(prices, input.inputTokens, 0);
-  const affordable = Math.floor((input.availableMillicredits - inputCost) / (prices.outputPerMillion * input.n));
+  const affordable =
+    prices.outputPerMillion === 0
+      ? Number.POSITIVE_INFINITY
+      : Math.floor((input.availableMillicredits - inputCost) / (prices.outputPerMillion * input.n));
   const maxTokens = Math.min(input.requestedMaxTokens ?? model.defaultMaxOutput, model.maxOutput, affordable);
   const wanted = Math.min(input.requestedMaxTokens ?? MIN_OUTPUT_TOKENS, MIN_OUTPUT_TOKENS);
   if (maxTokens < wanted) {

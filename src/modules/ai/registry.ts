@@ -7,7 +7,7 @@ import { AppError } from "../../platform/errors";
  * when it fails before answering. A provider's models are offered only when it is configured.
  */
 
-export const PROVIDERS = ["openai", "anthropic"] as const;
+export const PROVIDERS = ["openai", "anthropic", "google", "mistral", "compatible"] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
 export const CAPABILITIES = ["chat", "vision", "tools", "json_schema", "embeddings"] as const;
@@ -55,6 +55,28 @@ export const MODELS: readonly Model[] = [
     fallbacks: ["claude-sonnet-4"],
   },
   {
+    id: "gemini-2.0-flash",
+    provider: "google",
+    upstream: "gemini-2.0-flash",
+    capabilities: CHAT,
+    contextWindow: 1_048_576,
+    defaultMaxOutput: 4_096,
+    maxOutput: 8_192,
+    prices: { inputPerMillion: 0.1, outputPerMillion: 0.4 },
+    fallbacks: ["gpt-4o-mini"],
+  },
+  {
+    id: "mistral-small",
+    provider: "mistral",
+    upstream: "mistral-small-latest",
+    capabilities: CHAT,
+    contextWindow: 128_000,
+    defaultMaxOutput: 4_096,
+    maxOutput: 32_000,
+    prices: { inputPerMillion: 0.1, outputPerMillion: 0.3 },
+    fallbacks: ["gpt-4o-mini"],
+  },
+  {
     id: "claude-3-5-haiku",
     provider: "anthropic",
     upstream: "claude-3-5-haiku-latest",
@@ -78,16 +100,38 @@ export const MODELS: readonly Model[] = [
   },
 ];
 
-const PROVIDER_KEYS: Record<ProviderId, (config: Config) => string | undefined> = {
+/** What configures each provider: its key (a self-hosted compatible server may need none). */
+const CONFIGURED: Record<ProviderId, (config: Config) => unknown> = {
   openai: (config) => config.OPENAI_API_KEY,
   anthropic: (config) => config.ANTHROPIC_API_KEY,
+  google: (config) => config.GOOGLE_API_KEY,
+  mistral: (config) => config.MISTRAL_API_KEY,
+  compatible: (config) => config.OPENAI_COMPATIBLE_BASE_URL,
 };
 
-export const isConfigured = (config: Config, provider: ProviderId) => Boolean(PROVIDER_KEYS[provider](config));
+export const isConfigured = (config: Config, provider: ProviderId) => Boolean(CONFIGURED[provider](config));
+
+/**
+ * The models of an OpenAI-compatible server, as `compatible/<name>`: self-hosted, so priced at
+ * zero, with conservative limits (the server's real ones are not known here).
+ */
+function compatibleModels(config: Config): Model[] {
+  return config.OPENAI_COMPATIBLE_MODELS.map((name) => ({
+    id: `compatible/${name}`,
+    provider: "compatible",
+    upstream: name,
+    capabilities: ["chat", "tools"],
+    contextWindow: 32_768,
+    defaultMaxOutput: 2_048,
+    maxOutput: 8_192,
+    prices: { inputPerMillion: 0, outputPerMillion: 0 },
+    fallbacks: [],
+  }));
+}
 
 /** The models this deployment offers, optionally those with a capability. */
 export function availableModels(config: Config, capability?: Capability): Model[] {
-  return MODELS.filter(
+  return [...MODELS, ...compatibleModels(config)].filter(
     (model) => isConfigured(config, model.provider) && (!capability || model.capabilities.includes(capability)),
   );
 }

@@ -30,7 +30,14 @@ export type ChatCaller = {
   waitUntil(promise: Promise<unknown>): void;
 };
 
-type Metered = { caller: ChatCaller; body: ChatCompletionBody; hold: Hold; estimatedInput: number; started: number };
+/** `hold` is null for free (self-hosted) models: nothing to hold or charge. */
+type Metered = {
+  caller: ChatCaller;
+  body: ChatCompletionBody;
+  hold: Hold | null;
+  estimatedInput: number;
+  started: number;
+};
 
 /** Settles the hold for what the answer used (released if nothing) and writes the usage row. */
 async function finish(
@@ -46,8 +53,8 @@ async function finish(
     status === "completed" && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
   const cost = model ? costOf(model.prices, inputTokens, outputTokens) : 0;
   const charged = chargeOf(cost);
-  if (charged > 0) await settle(caller.env, hold, charged);
-  else await release(caller.env, hold);
+  if (hold && charged > 0) await settle(caller.env, hold, charged);
+  else if (hold) await release(caller.env, hold);
   await recordUsage(caller.env, {
     id: caller.requestId,
     accountId: caller.accountId,
@@ -80,6 +87,7 @@ async function hold(caller: ChatCaller, body: ChatCompletionBody, deployments: M
     n: body.n ?? 1,
     availableMillicredits: available,
   });
+  if (budget.hold === 0) return { maxTokens: budget.maxTokens, hold: null };
   try {
     return {
       maxTokens: budget.maxTokens,

@@ -146,21 +146,23 @@ function* partsOf(chunk: ChatCompletionChunk): Generator<ChatPart> {
 }
 
 /** The SDK's errors as the module's: an abort stays an abort. */
-function providerErrorOf(error: unknown, signal: AbortSignal): unknown {
+function providerErrorOf(error: unknown, signal: AbortSignal, label: string): unknown {
   if (signal.aborted || error instanceof OpenAI.APIUserAbortError) return signal.reason ?? error;
   if (error instanceof OpenAI.APIError && error.status !== undefined) {
     return new ProviderError(
-      `openai: ${error.status} ${error.message}`,
+      `${label}: ${error.status} ${error.message}`,
       isRetryableStatus(error.status),
       error.status,
       retryAfterMs(error.headers),
     );
   }
-  if (error instanceof OpenAI.APIError) return new ProviderError(`openai: ${error.message}`, true);
-  return new ProviderError(`openai: ${error instanceof Error ? error.message : String(error)}`, true);
+  if (error instanceof OpenAI.APIError) return new ProviderError(`${label}: ${error.message}`, true);
+  return new ProviderError(`${label}: ${error instanceof Error ? error.message : String(error)}`, true);
 }
 
-export function openAiChat(config: { apiKey: string; baseUrl: string }): ChatProvider {
+/** `label` names the provider in errors (Gemini, Mistral and others use this adapter too). */
+export function openAiChat(config: { apiKey: string; baseUrl: string; label?: string }): ChatProvider {
+  const label = config.label ?? "openai";
   const client = clientOf(config.apiKey, config.baseUrl);
   return {
     async *chat(request, signal) {
@@ -174,9 +176,9 @@ export function openAiChat(config: { apiKey: string; baseUrl: string }): ChatPro
           }
         }
       } catch (error) {
-        throw providerErrorOf(error, signal);
+        throw providerErrorOf(error, signal, label);
       }
-      if (finished.size < request.n) throw new ProviderError("openai: the stream ended early", true);
+      if (finished.size < request.n) throw new ProviderError(`${label}: the stream ended early`, true);
     },
   };
 }
