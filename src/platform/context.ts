@@ -16,6 +16,8 @@ export type Principal = {
   keyId?: string;
   scopes?: readonly string[];
   keyOrgId?: string;
+  /** For an API key with a spending cap: millicredits per calendar month. */
+  keyMonthlyBudget?: number;
 };
 
 /**

@@ -303,4 +303,36 @@ describe("credits", () => {
     const charged = (await usageRowsOf(user.user.id)).reduce((sum, row) => sum + row.charged, 0);
     expect(3_000 - balance).toBe(charged);
   });
+
+  it("holds an API key to its monthly budget under concurrency", async () => {
+    const { user } = await fundedUser();
+    await env.DB.prepare(
+      "INSERT INTO plan_overrides (account_id, plan_id, set_by, created_at) VALUES (?, 'pro', 'test', 0)",
+    )
+      .bind(user.user.id)
+      .run();
+    const created = await api<{ secret: string; apiKey: { monthlyCreditBudget: number } }>("/v1/api-keys", {
+      json: { name: "capped", scopes: ["ai"], monthlyCreditBudget: 500 },
+      headers: as(user),
+    });
+    expect(created.body.apiKey.monthlyCreditBudget).toBe(500);
+    const capped = openaiFor(created.body.secret);
+    const answers = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        capped.chat.completions.create({
+          model: "gpt-4o-mini",
+          max_tokens: 100,
+          messages: [{ role: "user", content: `Budget ${i}` }],
+        }),
+      ),
+    );
+    const refused = answers.filter((answer) => answer.status === "rejected");
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(answer.status === "rejected" && (answer.reason as { code?: string }).code).toBe("budget_exceeded");
+    }
+    const charged = (await usageRowsOf(user.user.id)).reduce((sum, row) => sum + row.charged, 0);
+    expect(charged).toBeGreaterThan(0);
+    expect(charged).toBeLessThanOrEqual(500);
+  });
 });

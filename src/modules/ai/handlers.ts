@@ -43,6 +43,7 @@ export const chatCompletions: Handler<"chatCompletions"> = async (c) => {
       accountId: accountOf(c).id,
       userId: principal.id,
       ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
+      ...(principal.keyMonthlyBudget ? { keyMonthlyBudget: principal.keyMonthlyBudget } : {}),
       requestId: c.get("requestId"),
       logger: c.get("logger"),
       waitUntil: (promise) => c.executionCtx.waitUntil(promise),

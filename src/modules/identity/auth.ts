@@ -47,6 +47,7 @@ async function principalFromApiKey(c: Context<AppEnv>, secret: string): Promise<
     keyId: state.keyId,
     scopes: state.scopes,
     ...(state.orgId ? { keyOrgId: state.orgId } : {}),
+    ...(state.monthlyCreditBudget !== null ? { keyMonthlyBudget: state.monthlyCreditBudget } : {}),
   };
 }
 

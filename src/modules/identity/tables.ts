@@ -166,6 +166,8 @@ export const apiKeys = sqliteTable(
     /** JSON array of ApiKeyScope. */
     scopes: text("scopes").notNull(),
     expiresAt: integer("expires_at"),
+    /** The most the key may spend per calendar month (UTC), in millicredits; null: no cap. */
+    monthlyCreditBudget: integer("monthly_credit_budget"),
     lastUsedAt: integer("last_used_at"),
     revokedAt: integer("revoked_at"),
     createdAt: integer("created_at").notNull(),

@@ -25,6 +25,8 @@ export type ChatCaller = {
   accountId: string;
   userId: string;
   apiKeyId?: string;
+  /** The API key's monthly spending cap, enforced in the hold's batch. */
+  keyMonthlyBudget?: number;
   requestId: string;
   logger: Logger;
   waitUntil(promise: Promise<unknown>): void;
@@ -91,7 +93,11 @@ async function hold(caller: ChatCaller, body: ChatCompletionBody, deployments: M
   try {
     return {
       maxTokens: budget.maxTokens,
-      hold: await reserve(caller.env, caller.accountId, budget.hold, `ai:${caller.requestId}`),
+      hold: await reserve(caller.env, caller.accountId, budget.hold, `ai:${caller.requestId}`, {
+        ...(caller.apiKeyId && caller.keyMonthlyBudget
+          ? { budget: { key: `api_key:${caller.apiKeyId}`, limit: caller.keyMonthlyBudget, period: "month" } }
+          : {}),
+      }),
     };
   } catch (error) {
     if (error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded")) {

@@ -31,6 +31,7 @@ const publicKey = (row: KeyRow) => ({
   scopes: JSON.parse(row.scopes) as ApiKeyScope[],
   orgId: row.orgId,
   expiresAt: row.expiresAt === null ? null : clock.iso(row.expiresAt),
+  monthlyCreditBudget: row.monthlyCreditBudget,
   lastUsedAt: row.lastUsedAt === null ? null : clock.iso(row.lastUsedAt),
   createdAt: clock.iso(row.createdAt),
 });
@@ -38,7 +39,7 @@ const publicKey = (row: KeyRow) => ({
 export async function createApiKey(
   env: Env,
   actor: Actor,
-  input: { name: string; scopes: ApiKeyScope[]; orgId?: string; expiresAt?: string },
+  input: { name: string; scopes: ApiKeyScope[]; orgId?: string; expiresAt?: string; monthlyCreditBudget?: number },
 ) {
   if (input.orgId) await requireOrgPermission(env, actor.userId, input.orgId, "api_keys:create");
   const now = clock.now();
@@ -58,6 +59,7 @@ export async function createApiKey(
     keyHash: await sha256Hex(secret),
     scopes: JSON.stringify([...new Set(input.scopes)]),
     expiresAt,
+    monthlyCreditBudget: input.monthlyCreditBudget ?? null,
     lastUsedAt: null,
     revokedAt: null,
     createdAt: now,
@@ -130,6 +132,7 @@ export type KeyState =
       orgId: string | null;
       scopes: string[];
       expiresAt: number | null;
+      monthlyCreditBudget: number | null;
       lastUsedAt: number | null;
     };
 
@@ -153,6 +156,7 @@ export async function apiKeyState(env: Env, secret: string): Promise<{ hash: str
       orgId: key.orgId,
       scopes: JSON.parse(key.scopes) as string[],
       expiresAt: key.expiresAt,
+      monthlyCreditBudget: key.monthlyCreditBudget,
       lastUsedAt: key.lastUsedAt,
     };
   });
