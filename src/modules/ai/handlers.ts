@@ -1,10 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { configOf } from "../../env";
 import type { AppEnv } from "../../platform/context";
-import { accountOf, principalOf } from "../identity/auth";
+import { accountOf, accountPermitting, principalOf } from "../identity/auth";
 import { completeChat } from "./chat/service";
 import { availableModels } from "./registry";
 import type * as routes from "./routes";
+import { usageSummary } from "./usage";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
 
@@ -64,3 +65,7 @@ export const chatCompletions: Handler<"chatCompletions"> = async (c) => {
     },
   }) as never;
 };
+
+/** An org's usage is for the people who manage its spending. */
+export const getUsage: Handler<"getUsage"> = async (c) =>
+  c.json(await usageSummary(c.env, accountPermitting(c, "billing:manage").id, c.req.valid("query")), 200);

@@ -4,4 +4,5 @@ import * as routes from "./routes";
 
 export const aiRouter = createRouter()
   .openapi(routes.listModels, handlers.listModels)
-  .openapi(routes.chatCompletions, handlers.chatCompletions);
+  .openapi(routes.chatCompletions, handlers.chatCompletions)
+  .openapi(routes.getUsage, handlers.getUsage);

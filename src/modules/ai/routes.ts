@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { authRoute } from "../identity/auth";
 import { ChatCompletionBody } from "./chat/schema";
-import { ChatCompletionSchema, ModelListSchema, ModelsQuery } from "./schema";
+import { ChatCompletionSchema, ModelListSchema, ModelsQuery, UsageQuery, UsageSummarySchema } from "./schema";
 
 const openAiNote =
   "OpenAI-compatible: errors come in OpenAI's `{error: {message, type, code, param}}` shape; 402 answers carry `x-should-retry: false`.";
@@ -57,4 +57,18 @@ export const chatCompletions = authRoute(
     maxBodyBytes: CHAT_BODY_BYTES,
     errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"],
   },
+);
+
+export const getUsage = authRoute(
+  {
+    method: "get",
+    path: "/v1/usage",
+    tags: ["AI"],
+    summary: "AI usage of the request's account, by day or by model",
+    description:
+      "The caller's own usage, or an org's (the org named by `X-Stratus-Org`; its owners and admins only: members get 403). Ranges up to 366 days.",
+    request: { query: UsageQuery },
+    responses: { 200: jsonResponse(UsageSummarySchema, "Requests, tokens, cost and charge per group, and totals") },
+  },
+  { scope: "ai" },
 );

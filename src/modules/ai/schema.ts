@@ -59,3 +59,33 @@ export const ChatCompletionSchema = z
     usage: Usage,
   })
   .openapi("ChatCompletion");
+
+export const UsageQuery = z
+  .object({
+    from: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: "Inclusive; default 30 days before `to`" }),
+    to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exclusive; default now" }),
+    groupBy: z.enum(["day", "model"]).default("day"),
+  })
+  .strict();
+
+const UsageFigures = {
+  requests: z.number().int(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  cost: z.number().openapi({ description: "Exact cost in millicredits, unrounded" }),
+  charged: z.number().int().openapi({ description: "What was charged, in millicredits" }),
+};
+
+export const UsageSummarySchema = z
+  .object({
+    accountId: z.string(),
+    from: z.string(),
+    to: z.string(),
+    groupBy: z.enum(["day", "model"]),
+    items: z.array(z.object({ key: z.string().openapi({ description: "The UTC day or the model" }), ...UsageFigures })),
+    totals: z.object(UsageFigures),
+  })
+  .openapi("UsageSummary");

@@ -1,11 +1,66 @@
+import { and, eq, gte, lt, sql } from "drizzle-orm";
+import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
+import { AppError } from "../../platform/errors";
 import { aiUsage } from "./tables";
 
-/** Usage rows: one per AI request, written after it settles. */
+/** Usage rows: one per AI request, written after it settles, and their summaries. */
 
 export type UsageRow = typeof aiUsage.$inferInsert;
 export type UsageStatus = UsageRow["status"];
 
 export async function recordUsage(env: Env, row: UsageRow): Promise<void> {
   await database(env).insert(aiUsage).values(row);
+}
+
+const DAY_MS = 86_400_000;
+const MAX_RANGE_DAYS = 366;
+
+export type UsageQuery = { from?: string; to?: string; groupBy: "day" | "model" };
+
+/**
+ * An account's AI usage between `from` (inclusive) and `to` (exclusive), by UTC day or by the
+ * model that answered: requests, tokens, the exact cost and the charge. Default: 30 days.
+ */
+export async function usageSummary(env: Env, accountId: string, query: UsageQuery) {
+  const to = query.to ? Date.parse(query.to) : clock.now();
+  const from = query.from ? Date.parse(query.from) : to - 30 * DAY_MS;
+  if (from >= to) {
+    throw new AppError("validation_failed", "`from` must be before `to`.", {
+      errors: [{ path: "query.from", message: "must be before to" }],
+    });
+  }
+  if (to - from > MAX_RANGE_DAYS * DAY_MS) {
+    throw new AppError("validation_failed", `A range covers at most ${MAX_RANGE_DAYS} days.`, {
+      errors: [{ path: "query.from", message: `at most ${MAX_RANGE_DAYS} days before to` }],
+    });
+  }
+  const key =
+    query.groupBy === "day"
+      ? sql<string>`strftime('%Y-%m-%d', ${aiUsage.createdAt} / 1000, 'unixepoch')`
+      : sql<string>`coalesce(${aiUsage.model}, ${aiUsage.requestedModel})`;
+  const rows = await database(env)
+    .select({
+      key,
+      requests: sql<number>`count(*)`,
+      inputTokens: sql<number>`sum(${aiUsage.inputTokens})`,
+      outputTokens: sql<number>`sum(${aiUsage.outputTokens})`,
+      cost: sql<number>`sum(${aiUsage.cost})`,
+      charged: sql<number>`sum(${aiUsage.charged})`,
+    })
+    .from(aiUsage)
+    .where(and(eq(aiUsage.accountId, accountId), gte(aiUsage.createdAt, from), lt(aiUsage.createdAt, to)))
+    .groupBy(key)
+    .orderBy(key);
+  const totals = rows.reduce(
+    (sum, row) => ({
+      requests: sum.requests + row.requests,
+      inputTokens: sum.inputTokens + row.inputTokens,
+      outputTokens: sum.outputTokens + row.outputTokens,
+      cost: sum.cost + row.cost,
+      charged: sum.charged + row.charged,
+    }),
+    { requests: 0, inputTokens: 0, outputTokens: 0, cost: 0, charged: 0 },
+  );
+  return { accountId, from: clock.iso(from), to: clock.iso(to), groupBy: query.groupBy, items: rows, totals };
 }

@@ -11,16 +11,10 @@ export const CreateApiKeyBody = z
       .optional()
       .openapi({ description: "Bind the key to an organization (admins and owners): it spends for the org" }),
     expiresAt: z.iso.datetime({ offset: true }).optional().openapi({ example: "2027-01-01T00:00:00Z" }),
-    monthlyCreditBudget: z
-      .number()
-      .int()
-      .min(1)
-      .max(1_000_000_000_000)
-      .optional()
-      .openapi({
-        description: "The most the key may spend per calendar month (UTC), in millicredits",
-        example: 5_000_000,
-      }),
+    monthlyCreditBudget: z.number().int().min(1).max(1_000_000_000_000).optional().openapi({
+      description: "The most the key may spend per calendar month (UTC), in millicredits",
+      example: 5_000_000,
+    }),
   })
   .strict()
   .openapi("CreateApiKeyRequest");

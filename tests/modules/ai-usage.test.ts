@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { fund, openaiFor } from "../helpers/ai";
+import { api, expectProblem } from "../helpers/client";
+import { as, registerUser } from "../helpers/identity";
+import { createOrg, join, verified } from "../helpers/orgs";
+
+type Summary = {
+  groupBy: string;
+  items: { key: string; requests: number; charged: number }[];
+  totals: { requests: number; charged: number; inputTokens: number };
+};
+
+const ask = (client: ReturnType<typeof openaiFor>, model: string) =>
+  client.chat.completions.create({ model, messages: [{ role: "user", content: "How much?" }] });
+
+describe("GET /v1/usage", () => {
+  it("sums the caller's requests by model and by day", async () => {
+    const user = await registerUser();
+    await fund(user.user.id, 10_000_000);
+    const client = openaiFor(user.tokens.accessToken);
+    const answers = [
+      await ask(client, "gpt-4o-mini"),
+      await ask(client, "gpt-4o-mini"),
+      await ask(client, "claude-3-5-haiku"),
+    ];
+    const charged = answers.reduce(
+      (sum, answer) => sum + (answer.usage as unknown as { cost_millicredits: number }).cost_millicredits,
+      0,
+    );
+    const byModel = await api<Summary>("/v1/usage?groupBy=model", { headers: as(user) });
+    expect(byModel.body.items.map((item) => [item.key, item.requests])).toEqual([
+      ["claude-3-5-haiku", 1],
+      ["gpt-4o-mini", 2],
+    ]);
+    expect(byModel.body.totals).toMatchObject({ requests: 3, charged });
+    const byDay = await api<Summary>("/v1/usage", { headers: as(user) });
+    expect(byDay.body.items).toEqual([
+      expect.objectContaining({ key: new Date().toISOString().slice(0, 10), requests: 3 }),
+    ]);
+  });
+
+  it("shows an org's usage to its owners and admins only", async () => {
+    const owner = await verified();
+    const member = await verified();
+    const outsider = await verified();
+    const org = await createOrg(owner);
+    await join(org, owner, member, "member");
+    await fund(org.id, 10_000_000);
+    await ask(openaiFor(member.tokens.accessToken, { "x-stratus-org": org.id }), "gpt-4o-mini");
+    const inOrg = (user: typeof owner) => ({ ...as(user), "x-stratus-org": org.id });
+    const seen = await api<Summary>("/v1/usage", { headers: inOrg(owner) });
+    expect(seen.body.totals.requests).toBe(1);
+    expect((await api<Summary>("/v1/usage", { headers: as(member) })).body.totals.requests).toBe(0);
+    expectProblem(await api("/v1/usage", { headers: inOrg(member) }), 403, "forbidden");
+    expectProblem(await api("/v1/usage", { headers: inOrg(outsider) }), 404, "not_found");
+  });
+
+  it("refuses bad ranges and parameters with 400", async () => {
+    const user = await registerUser();
+    for (const query of [
+      "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+      "from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+      "from=yesterday",
+      "groupBy=week",
+      "extra=1",
+    ]) {
+      expectProblem(await api(`/v1/usage?${query}`, { headers: as(user) }), 400, "validation_failed");
+    }
+  });
+});
