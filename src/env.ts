@@ -154,6 +154,9 @@ export const configSchema = z
     AI_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
     /** The most an AI call may take, end to end; credit holds must outlive it. */
     AI_TOTAL_TIMEOUT_MS: z.coerce.number().int().min(5_000).max(3_600_000).default(300_000),
+    /** A provider failing this many times in a row is skipped for the cool-down, then tried once. */
+    AI_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+    AI_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),

@@ -33,10 +33,12 @@ export type Step = {
 
 export type RecordedRequest = { path: string; body: Record<string, unknown>; aborted: boolean; chunksSent: number };
 
-/** A scripted scenario on a simulator: put `scenario.marker` in a message to follow its steps. */
-export async function scenario(provider: "openai" | "anthropic", steps: Step[] = [{}]) {
+/**
+ * A scripted scenario on a simulator: put `scenario.marker` in a message to follow its steps.
+ * Simulators read the first marker only: to script both, give both scenarios the same `id`.
+ */
+export async function scenario(provider: "openai" | "anthropic", steps: Step[] = [{}], id = crypto.randomUUID()) {
   const base = inject(provider === "openai" ? "openaiSimulatorUrl" : "anthropicSimulatorUrl");
-  const id = crypto.randomUUID();
   const created = await fetch(`${base}/__sim/scenarios/${id}`, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -138,7 +138,8 @@ export async function completeChat(
     model: body.model,
   };
   try {
-    const opened = await withFallbacks(deployments, signal, caller.logger, async (attempt) => {
+    const circuit = { threshold: config.AI_CIRCUIT_FAILURES, cooldownMs: config.AI_CIRCUIT_COOLDOWN_MS };
+    const opened = await withFallbacks(deployments, signal, { logger: caller.logger, circuit }, async (attempt) => {
       const started = await firstPart(config, attempt, full);
       if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };
       // Not streamed: the whole answer is the attempt, so a break is retried like any failure.

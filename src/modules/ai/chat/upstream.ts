@@ -1,6 +1,7 @@
 import type { Config } from "../../../env";
 import { AppError } from "../../../platform/errors";
 import type { Logger } from "../../../platform/logger";
+import { abandonTrial, type CircuitSettings, mayCall, msUntilTrial, recordFailure, recordSuccess } from "../circuit";
 import { chatProviderOf } from "../providers";
 import { type ChatPart, type ChatRequest, ProviderError } from "../providers/types";
 import type { Model } from "../registry";
@@ -44,22 +45,34 @@ function refusal(error: ProviderError, model: Model): AppError {
 /**
  * Runs `work` against each deployment until one succeeds; `work` gets the attempt's signal,
  * which the first-token timeout and the caller's `signal` (client gone, total timeout) abort.
+ * Deployments whose provider's circuit is open are skipped.
  */
 export async function withFallbacks<T>(
   deployments: readonly Model[],
   signal: AbortSignal,
-  logger: Logger,
+  context: { logger: Logger; circuit: CircuitSettings },
   work: (attempt: Attempt) => Promise<T>,
 ): Promise<T> {
   let last: ProviderError | undefined;
+  const { logger, circuit } = context;
   for (const model of deployments) {
-    for (let attempt = 0; attempt < ATTEMPTS_PER_DEPLOYMENT; attempt++) {
-      signal.throwIfAborted();
+    for (let attempt = 0; attempt < ATTEMPTS_PER_DEPLOYMENT && mayCall(model.provider, circuit); attempt++) {
       try {
-        return await work({ model, signal, started: Date.now() });
+        signal.throwIfAborted();
+        const result = await work({ model, signal, started: Date.now() });
+        recordSuccess(model.provider);
+        return result;
       } catch (error) {
-        if (!(error instanceof ProviderError)) throw error;
-        if (!error.retryable) throw refusal(error, model);
+        if (!(error instanceof ProviderError)) {
+          abandonTrial(model.provider);
+          throw error;
+        }
+        if (!error.retryable) {
+          // It answered: the provider is up, the request is the problem.
+          recordSuccess(model.provider);
+          throw refusal(error, model);
+        }
+        recordFailure(model.provider, circuit);
         last = error;
         logger.warn("ai upstream failed", { model: model.id, attempt, status: error.status, error: error.message });
         const wait = error.retryAfterMs ?? backoff(attempt);
@@ -68,8 +81,16 @@ export async function withFallbacks<T>(
       }
     }
   }
+  const retryAfter = last
+    ? 5
+    : Math.ceil(
+        msUntilTrial(
+          deployments.map((model) => model.provider),
+          circuit,
+        ) / 1000,
+      );
   throw new AppError("provider_unavailable", "No provider could answer this request; try again shortly.", {
-    headers: { "retry-after": "5" },
+    headers: { "retry-after": String(Math.max(1, retryAfter)) },
     cause: last,
   });
 }
