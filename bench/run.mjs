@@ -8,7 +8,9 @@
 // and as an exempt admin (none), and the decision's p50/p99 from `Server-Timing: limit`; and
 // the latency of login (one client, sequential: PBKDF2 dominates); the Stripe webhook's latency;
 // and the credit ledger's reserve + settle round trip (bench/ledger-worker.ts, the service API
-// behind HTTP) against a no-op route of the same worker.
+// behind HTTP) against a no-op route of the same worker; and the AI gateway's overhead: a chat
+// completion through Stratus versus straight to the OpenAI simulator, streamed (time to the
+// first event and to the end) and not (requests/s).
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
 import { generateKeyPairSync } from "node:crypto";
@@ -20,6 +22,7 @@ import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import Stripe from "stripe";
 import { run } from "../scripts/run.mjs";
+import { startOpenAISimulator } from "../simulators/openai.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -59,7 +62,10 @@ await build({
   logLevel: "warning",
 });
 
+const openaiSimulator = await startOpenAISimulator();
 const BINDINGS = {
+  OPENAI_API_KEY: "sk-bench",
+  OPENAI_BASE_URL: `${openaiSimulator.url}/v1`,
   ENVIRONMENT: "development",
   LOG_LEVEL: "error",
   CORS_ORIGINS: "",
@@ -102,9 +108,9 @@ async function serve(scriptPath, extra = {}) {
   return { mf, url: url.toString().replace(/\/$/, "") };
 }
 
-function load(url, headers = {}, method = "GET") {
+function load(url, headers = {}, method = "GET", body = undefined) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration: seconds, headers, method }, (error, result) => {
+    autocannon({ url, connections, duration: seconds, headers, method, body }, (error, result) => {
       if (error) reject(error);
       else if (result.non2xx > 0 || result.errors > 0)
         reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
@@ -134,6 +140,8 @@ const credentials = { email: "bench@example.com", password: "a bench passphrase 
 const loginLatencies = [];
 const decisionTimes = {};
 const webhookLatencies = [];
+const AI_STREAMS = Number(process.env.BENCH_AI_STREAMS ?? 100);
+const aiStreams = { direct: [], stratus: [] };
 const DECISIONS = 2000;
 const DECISION_CLIENTS = [1, 4];
 /** Anonymous requests are limited per IP: each bench client request comes from its own. */
@@ -266,6 +274,58 @@ try {
     record("ledger roundtrip", await load(`${ledger}/roundtrip`, {}, "POST"));
   }
 
+  // The AI gateway: the bench user gets credits (a ledger row and its balance, as a grant).
+  await db.batch([
+    db
+      .prepare("INSERT INTO credit_balances (account_id, bucket, balance) VALUES (?, 'purchased', 1000000000000)")
+      .bind(user.id),
+    db
+      .prepare(
+        `INSERT INTO credit_ledger (id, account_id, bucket, amount, reason, reference, balance_after, created_at)
+         VALUES ('led_bench', ?, 'purchased', 1000000000000, 'bench', 'bench:credits', 1000000000000, 0)`,
+      )
+      .bind(user.id),
+  ]);
+  const chatBody = (stream) =>
+    JSON.stringify({
+      model: "gpt-4o-mini",
+      max_tokens: 64,
+      stream,
+      messages: [{ role: "user", content: "Tell me about the edge." }],
+    });
+  const targets = {
+    direct: { url: `${openaiSimulator.url}/v1/chat/completions`, headers: { authorization: "Bearer sk-bench" } },
+    stratus: { url: `${stratus}/v1/chat/completions`, headers: auth },
+  };
+  /** One streamed completion: ms to the first SSE event and to the end. */
+  async function streamed(target) {
+    const started = performance.now();
+    const response = await fetch(target.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...target.headers },
+      body: chatBody(true),
+    });
+    if (response.status !== 200) throw new Error(`chat stream failed: ${response.status} ${await response.text()}`);
+    let first;
+    for await (const _chunk of response.body) first ??= performance.now() - started;
+    return { first, total: performance.now() - started };
+  }
+  for (const target of Object.values(targets)) for (let i = 0; i < 20; i++) await streamed(target);
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 === 0 ? ["direct", "stratus"] : ["stratus", "direct"]) {
+      for (let i = 0; i < AI_STREAMS; i++) aiStreams[name].push(await streamed(targets[name]));
+      record(
+        `ai ${name}`,
+        await load(
+          targets[name].url,
+          { "content-type": "application/json", ...targets[name].headers },
+          "POST",
+          chatBody(false),
+        ),
+      );
+    }
+  }
+
   for (let i = 0; i < LOGINS; i++) {
     const started = performance.now();
     const response = await post("/v1/auth/login", credentials);
@@ -274,7 +334,7 @@ try {
     loginLatencies.push(performance.now() - started);
   }
 } finally {
-  await Promise.all(Object.values(servers).map((server) => server.mf.dispose()));
+  await Promise.all([...Object.values(servers).map((server) => server.mf.dispose()), openaiSimulator.close()]);
 }
 
 const percentile = (values, p) => {
@@ -317,6 +377,29 @@ console.log("\ncredit ledger: reserve + settle round trip (ratio to a no-op rout
 const noop = median(samples["ledger noop"].map((s) => s.rps));
 row("noop", "ledger", samples["ledger noop"], noop);
 row("reserve+settle", "ledger", samples["ledger roundtrip"], noop);
+console.log(
+  `\nAI gateway: streamed chat completion, one client, ${aiStreams.stratus.length} per side (added = Stratus − direct; target added p99 < 25 ms)`,
+);
+for (const [label, key] of [
+  ["first event", "first"],
+  ["total", "total"],
+]) {
+  const pick = (name, p) =>
+    percentile(
+      aiStreams[name].map((sample) => sample[key]),
+      p,
+    );
+  const line = [50, 99]
+    .map(
+      (p) =>
+        `p${p} ${pick("stratus", p).toFixed(1)} vs ${pick("direct", p).toFixed(1)} ms (added ${(pick("stratus", p) - pick("direct", p)).toFixed(1)} ms, ratio ${(pick("stratus", p) / pick("direct", p)).toFixed(2)})`,
+    )
+    .join("; ");
+  console.log(`${label.padEnd(12)} ${line}`);
+}
+const direct = median(samples["ai direct"].map((s) => s.rps));
+row("chat direct", "simulator", samples["ai direct"], direct);
+row("chat stratus", "stratus", samples["ai stratus"], direct);
 console.log(
   `\nlogin, one client, ${LOGINS} sequential: p50 ${percentile(loginLatencies, 50).toFixed(1)} ms, p95 ${percentile(loginLatencies, 95).toFixed(1)} ms (target p95 < 150 ms)`,
 );

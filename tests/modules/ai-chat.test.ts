@@ -40,8 +40,11 @@ describe("POST /v1/chat/completions", () => {
     expect(usage.cost_millicredits).toBe(charged);
     expect(response.headers.get("x-stratus-cost-millicredits")).toBe(String(charged));
     expect(response.headers.get("x-request-id")).toBeTruthy();
+    const [row] = await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length === 1,
+    );
     expect(await purchasedBalance(user.user.id)).toBe(10_000_000 - charged);
-    const [row] = await usageRowsOf(user.user.id);
     expect(row).toMatchObject({ status: "completed", charged, model: "gpt-4o-mini" });
   });
 
@@ -216,7 +219,10 @@ describe("reliability", () => {
     });
     expect(answer.choices[0]?.message.content).toContain("Echo:");
     expect(await down.requests()).toHaveLength(3);
-    const [row] = await usageRowsOf(user.user.id);
+    const [row] = await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length === 1,
+    );
     expect(row).toMatchObject({ model: "claude-3-5-haiku", status: "completed" });
   });
 
@@ -294,14 +300,18 @@ describe("credits", () => {
     expect(refused.length).toBeGreaterThan(0);
     for (const answer of refused)
       expect(answer.status === "rejected" && (answer.reason as { status?: number }).status).toBe(402);
+    const rows = await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length === answers.length - refused.length,
+    );
     const balance = await purchasedBalance(user.user.id);
     expect(balance).toBeGreaterThanOrEqual(0);
     const ledger = await env.DB.prepare("SELECT sum(amount) AS total FROM credit_ledger WHERE account_id = ?")
       .bind(user.user.id)
       .first<{ total: number }>();
     expect(ledger?.total).toBe(balance);
-    const charged = (await usageRowsOf(user.user.id)).reduce((sum, row) => sum + row.charged, 0);
-    expect(3_000 - balance).toBe(charged);
+    const charged = rows.reduce((sum, row) => sum + row.charged, 0);
+    expect(3_000 - (await purchasedBalance(user.user.id))).toBe(charged);
   });
 
   it("holds an API key to its monthly budget under concurrency", async () => {
@@ -331,7 +341,11 @@ describe("credits", () => {
     for (const answer of refused) {
       expect(answer.status === "rejected" && (answer.reason as { code?: string }).code).toBe("budget_exceeded");
     }
-    const charged = (await usageRowsOf(user.user.id)).reduce((sum, row) => sum + row.charged, 0);
+    const rows = await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length === answers.length - refused.length,
+    );
+    const charged = rows.reduce((sum, row) => sum + row.charged, 0);
     expect(charged).toBeGreaterThan(0);
     expect(charged).toBeLessThanOrEqual(500);
   });

@@ -41,70 +41,86 @@ type Metered = {
   started: number;
 };
 
-/** Settles the hold for what the answer used (released if nothing) and writes the usage row. */
-async function finish(
-  run: Metered,
-  model: Model | null,
-  answer: Answer,
-  status: UsageStatus,
-  firstTokenAt: number | null,
-) {
-  const { caller, hold } = run;
+/**
+ * What the answer used: the provider's counts when it finished, else what the client received
+ * (counted). Settling it (and the usage row) runs after the answer, in `waitUntil`: a hold
+ * the isolate never settles is released by the cron and settled late if it runs after all.
+ */
+function finish(run: Metered, model: Model | null, answer: Answer, status: UsageStatus, firstTokenAt: number | null) {
   const inputTokens = answer.usage?.inputTokens ?? (model ? run.estimatedInput : 0);
   const outputTokens =
     status === "completed" && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
   const cost = model ? costOf(model.prices, inputTokens, outputTokens) : 0;
   const charged = chargeOf(cost);
-  if (hold && charged > 0) await settle(caller.env, hold, charged);
-  else if (hold) await release(caller.env, hold);
-  await recordUsage(caller.env, {
-    id: caller.requestId,
-    accountId: caller.accountId,
-    userId: caller.userId,
-    apiKeyId: caller.apiKeyId ?? null,
-    endpoint: "chat.completions",
-    requestedModel: run.body.model,
-    model: model?.id ?? null,
-    provider: model?.provider ?? null,
-    inputTokens,
-    outputTokens,
-    cost,
-    charged,
-    timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - run.started,
-    latencyMs: Date.now() - run.started,
-    status,
-    createdAt: clock.now(),
-  });
+  const latencyMs = Date.now() - run.started;
+  const { caller, hold } = run;
+  caller.waitUntil(
+    (async () => {
+      if (hold && charged > 0) await settle(caller.env, hold, charged);
+      else if (hold) await release(caller.env, hold);
+      await recordUsage(caller.env, {
+        id: caller.requestId,
+        accountId: caller.accountId,
+        userId: caller.userId,
+        apiKeyId: caller.apiKeyId ?? null,
+        endpoint: "chat.completions",
+        requestedModel: run.body.model,
+        model: model?.id ?? null,
+        provider: model?.provider ?? null,
+        inputTokens,
+        outputTokens,
+        cost,
+        charged,
+        timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - run.started,
+        latencyMs,
+        status,
+        createdAt: clock.now(),
+      });
+    })().catch((error: unknown) =>
+      caller.logger.error("ai settlement failed; the cron releases the hold", {
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    ),
+  );
   return { inputTokens, outputTokens, charged };
 }
 
-/** Holds the credits for the request, or 402. */
+/**
+ * Holds the credits for the request, or 402. Optimistic: the full answer is held in one batch;
+ * only when that is refused is the balance read, to fit the answer to what is left.
+ */
 async function hold(caller: ChatCaller, body: ChatCompletionBody, deployments: Model[], estimatedInput: number) {
-  const requested = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const { available } = await creditsOf(caller.env, caller.accountId);
-  const budget = budgetOf({
-    deployments,
-    inputTokens: estimatedInput,
-    requestedMaxTokens: requested,
-    n: body.n ?? 1,
-    availableMillicredits: available,
-  });
-  if (budget.hold === 0) return { maxTokens: budget.maxTokens, hold: null };
-  try {
-    return {
-      maxTokens: budget.maxTokens,
-      hold: await reserve(caller.env, caller.accountId, budget.hold, `ai:${caller.requestId}`, {
+  const sizedFor = (availableMillicredits: number) =>
+    budgetOf({
+      deployments,
+      inputTokens: estimatedInput,
+      requestedMaxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+      n: body.n ?? 1,
+      availableMillicredits,
+    });
+  const reserveFor = async (amount: number) => {
+    try {
+      return await reserve(caller.env, caller.accountId, amount, `ai:${caller.requestId}`, {
         ...(caller.apiKeyId && caller.keyMonthlyBudget
           ? { budget: { key: `api_key:${caller.apiKeyId}`, limit: caller.keyMonthlyBudget, period: "month" } }
           : {}),
-      }),
-    };
-  } catch (error) {
-    if (error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded")) {
-      throw new AppError(error.code, error.detail, { headers: { "x-should-retry": "false" } });
+      });
+    } catch (error) {
+      if (error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded")) {
+        throw new AppError(error.code, error.detail, { headers: { "x-should-retry": "false" } });
+      }
+      throw error;
     }
-    throw error;
+  };
+  const full = sizedFor(Number.POSITIVE_INFINITY);
+  if (full.hold === 0) return { maxTokens: full.maxTokens, hold: null };
+  try {
+    return { maxTokens: full.maxTokens, hold: await reserveFor(full.hold) };
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === "insufficient_credits")) throw error;
   }
+  const fitted = sizedFor((await creditsOf(caller.env, caller.accountId)).available);
+  return { maxTokens: fitted.maxTokens, hold: await reserveFor(fitted.hold) };
 }
 
 export type ChatOutcome =
@@ -149,7 +165,7 @@ export async function completeChat(
       return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer };
     });
     if (opened.answer) {
-      const usage = await finish(run, opened.model, opened.answer, "completed", opened.firstTokenAt);
+      const usage = finish(run, opened.model, opened.answer, "completed", opened.firstTokenAt);
       return { kind: "json", body: completion(envelope, opened.answer, usage), chargedMillicredits: usage.charged };
     }
     return {
@@ -157,7 +173,7 @@ export async function completeChat(
       stream: streamOf(run, opened, envelope, Boolean(body.stream_options?.include_usage)),
     };
   } catch (error) {
-    caller.waitUntil(finish(run, null, new Answer(), "failed", null));
+    finish(run, null, new Answer(), "failed", null);
     if (signal.aborted && !clientSignal.aborted) {
       throw new AppError("provider_unavailable", "The provider did not finish within the time limit.");
     }
@@ -196,7 +212,7 @@ function streamOf(
         const part = pending ?? (await nextPart(opened.rest));
         pending = null;
         if (part === null) {
-          const usage = await settleOnce("completed");
+          const usage = settleOnce("completed");
           if (includeUsage && usage) controller.enqueue(writer.usage(usage));
           controller.enqueue(ChunkWriter.done());
           controller.close();
@@ -210,14 +226,12 @@ function streamOf(
         });
         controller.enqueue(ChunkWriter.error("The provider's stream broke off; the answer is incomplete."));
         controller.close();
-        const settling = settleOnce("incomplete");
-        if (settling) run.caller.waitUntil(settling);
+        settleOnce("incomplete");
       }
     },
     cancel() {
       opened.abort.abort(new DOMException("the client went away", "AbortError"));
-      const settling = settleOnce("incomplete");
-      if (settling) run.caller.waitUntil(settling);
+      settleOnce("incomplete");
     },
   });
 }
