@@ -1,8 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { configOf } from "../../env";
 import type { AppEnv } from "../../platform/context";
 import { accountOf, accountPermitting, principalOf } from "../identity/auth";
 import { completeChat } from "./chat/service";
+import { createEmbeddings as embed } from "./embeddings/service";
+import type { AiCaller } from "./metering";
 import { availableModels } from "./registry";
 import type * as routes from "./routes";
 import { usageSummary } from "./usage";
@@ -36,22 +39,23 @@ export const listModels: Handler<"listModels"> = async (c) => {
   );
 };
 
-export const chatCompletions: Handler<"chatCompletions"> = async (c) => {
+/** Who pays for an AI request, and how its settlement runs after the answer. */
+function callerOf(c: Context<AppEnv>): AiCaller {
   const principal = principalOf(c);
-  const outcome = await completeChat(
-    {
-      env: c.env,
-      accountId: accountOf(c).id,
-      userId: principal.id,
-      ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
-      ...(principal.keyMonthlyBudget ? { keyMonthlyBudget: principal.keyMonthlyBudget } : {}),
-      requestId: c.get("requestId"),
-      logger: c.get("logger"),
-      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    },
-    c.req.valid("json"),
-    c.req.raw.signal,
-  );
+  return {
+    env: c.env,
+    accountId: accountOf(c).id,
+    userId: principal.id,
+    ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
+    ...(principal.keyMonthlyBudget ? { keyMonthlyBudget: principal.keyMonthlyBudget } : {}),
+    requestId: c.get("requestId"),
+    logger: c.get("logger"),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  };
+}
+
+export const chatCompletions: Handler<"chatCompletions"> = async (c) => {
+  const outcome = await completeChat(callerOf(c), c.req.valid("json"), c.req.raw.signal);
   if (outcome.kind === "json") {
     c.header("x-stratus-cost-millicredits", String(outcome.chargedMillicredits));
     return c.json(outcome.body as never, 200);
@@ -69,3 +73,9 @@ export const chatCompletions: Handler<"chatCompletions"> = async (c) => {
 /** An org's usage is for the people who manage its spending. */
 export const getUsage: Handler<"getUsage"> = async (c) =>
   c.json(await usageSummary(c.env, accountPermitting(c, "billing:manage").id, c.req.valid("query")), 200);
+
+export const createEmbeddings: Handler<"createEmbeddings"> = async (c) => {
+  const { body, charged } = await embed(callerOf(c), c.req.valid("json"), c.req.raw.signal);
+  c.header("x-stratus-cost-millicredits", String(charged));
+  return c.json(body, 200);
+};

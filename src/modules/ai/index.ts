@@ -5,4 +5,5 @@ import * as routes from "./routes";
 export const aiRouter = createRouter()
   .openapi(routes.listModels, handlers.listModels)
   .openapi(routes.chatCompletions, handlers.chatCompletions)
+  .openapi(routes.createEmbeddings, handlers.createEmbeddings)
   .openapi(routes.getUsage, handlers.getUsage);

@@ -30,6 +30,8 @@ export type Model = {
 };
 
 const CHAT: readonly Capability[] = ["chat", "vision", "tools", "json_schema"];
+/** Embedding models: input tokens only, so no output limits. */
+const EMBEDDINGS: readonly Capability[] = ["embeddings"];
 
 export const MODELS: readonly Model[] = [
   {
@@ -97,6 +99,39 @@ export const MODELS: readonly Model[] = [
     maxOutput: 64_000,
     prices: { inputPerMillion: 3, outputPerMillion: 15 },
     fallbacks: ["gpt-4o"],
+  },
+  {
+    id: "text-embedding-3-small",
+    provider: "openai",
+    upstream: "text-embedding-3-small",
+    capabilities: EMBEDDINGS,
+    contextWindow: 8_191,
+    defaultMaxOutput: 0,
+    maxOutput: 0,
+    prices: { inputPerMillion: 0.02, outputPerMillion: 0 },
+    fallbacks: [],
+  },
+  {
+    id: "text-embedding-3-large",
+    provider: "openai",
+    upstream: "text-embedding-3-large",
+    capabilities: EMBEDDINGS,
+    contextWindow: 8_191,
+    defaultMaxOutput: 0,
+    maxOutput: 0,
+    prices: { inputPerMillion: 0.13, outputPerMillion: 0 },
+    fallbacks: [],
+  },
+  {
+    id: "mistral-embed",
+    provider: "mistral",
+    upstream: "mistral-embed",
+    capabilities: EMBEDDINGS,
+    contextWindow: 8_192,
+    defaultMaxOutput: 0,
+    maxOutput: 0,
+    prices: { inputPerMillion: 0.1, outputPerMillion: 0 },
+    fallbacks: [],
   },
 ];
 

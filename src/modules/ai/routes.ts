@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { authRoute } from "../identity/auth";
 import { ChatCompletionBody } from "./chat/schema";
+import { EmbeddingsBody, EmbeddingsSchema } from "./embeddings/schema";
 import { ChatCompletionSchema, ModelListSchema, ModelsQuery, UsageQuery, UsageSummarySchema } from "./schema";
 
 const openAiNote =
@@ -71,4 +72,29 @@ export const getUsage = authRoute(
     responses: { 200: jsonResponse(UsageSummarySchema, "Requests, tokens, cost and charge per group, and totals") },
   },
   { scope: "ai" },
+);
+
+export const createEmbeddings = authRoute(
+  {
+    method: "post",
+    path: "/v1/embeddings",
+    tags: ["AI"],
+    summary: "Create embeddings (OpenAI-compatible)",
+    description: `For the request's account (its credits pay): what the input can cost is held, then the provider's count is charged (\`x-stratus-cost-millicredits\`, and \`usage.cost_millicredits\`). ${openAiNote}`,
+    request: { body: jsonRequestBody(EmbeddingsBody) },
+    responses: {
+      200: {
+        description: "One vector per input, in order",
+        headers: {
+          "x-stratus-cost-millicredits": { schema: { type: "integer" }, description: "Charged, in millicredits" },
+        },
+        content: { "application/json": { schema: EmbeddingsSchema } },
+      },
+    },
+  },
+  {
+    scope: "ai",
+    rateLimit: "ai",
+    errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"],
+  },
 );

@@ -1,16 +1,16 @@
 import { configOf } from "../../../env";
-import { clock } from "../../../platform/clock";
 import { AppError } from "../../../platform/errors";
-import type { Logger } from "../../../platform/logger";
-import { creditsOf, type Hold, release, reserve, settle } from "../../billing/ledger";
+import { creditsOf, type Hold } from "../../billing/ledger";
+import { withFallbacks } from "../fallbacks";
+import { type AiCaller, holdCredits, settleInBackground } from "../metering";
 import { budgetOf, chargeOf, costOf, estimateInputTokens } from "../pricing";
 import type { ChatPart, ChatRequest } from "../providers/types";
 import type { Model } from "../registry";
 import { deploymentsOf } from "../registry";
-import { recordUsage, type UsageStatus } from "../usage";
+import type { UsageStatus } from "../usage";
 import { Answer } from "./answer";
+import { firstPart } from "./first-part";
 import { type ChatCompletionBody, capabilitiesNeeded, chatRequestOf } from "./schema";
-import { firstPart, withFallbacks } from "./upstream";
 import { ChunkWriter, completion, type Envelope } from "./wire";
 
 /**
@@ -20,68 +20,35 @@ import { ChunkWriter, completion, type Envelope } from "./wire";
  * used (or what the client received, when it left or the stream broke) and record the usage.
  */
 
-export type ChatCaller = {
-  env: Env;
-  accountId: string;
-  userId: string;
-  apiKeyId?: string;
-  /** The API key's monthly spending cap, enforced in the hold's batch. */
-  keyMonthlyBudget?: number;
-  requestId: string;
-  logger: Logger;
-  waitUntil(promise: Promise<unknown>): void;
-};
-
 /** `hold` is null for free (self-hosted) models: nothing to hold or charge. */
 type Metered = {
-  caller: ChatCaller;
+  caller: AiCaller;
   body: ChatCompletionBody;
   hold: Hold | null;
   estimatedInput: number;
   started: number;
 };
 
-/**
- * What the answer used: the provider's counts when it finished, else what the client received
- * (counted). Settling it (and the usage row) runs after the answer, in `waitUntil`: a hold
- * the isolate never settles is released by the cron and settled late if it runs after all.
- */
+/** What the answer used: the provider's counts when it finished, else what the client received (counted). */
 function finish(run: Metered, model: Model | null, answer: Answer, status: UsageStatus, firstTokenAt: number | null) {
   const inputTokens = answer.usage?.inputTokens ?? (model ? run.estimatedInput : 0);
   const outputTokens =
     status === "completed" && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
   const cost = model ? costOf(model.prices, inputTokens, outputTokens) : 0;
   const charged = chargeOf(cost);
-  const latencyMs = Date.now() - run.started;
-  const { caller, hold } = run;
-  caller.waitUntil(
-    (async () => {
-      if (hold && charged > 0) await settle(caller.env, hold, charged);
-      else if (hold) await release(caller.env, hold);
-      await recordUsage(caller.env, {
-        id: caller.requestId,
-        accountId: caller.accountId,
-        userId: caller.userId,
-        apiKeyId: caller.apiKeyId ?? null,
-        endpoint: "chat.completions",
-        requestedModel: run.body.model,
-        model: model?.id ?? null,
-        provider: model?.provider ?? null,
-        inputTokens,
-        outputTokens,
-        cost,
-        charged,
-        timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - run.started,
-        latencyMs,
-        status,
-        createdAt: clock.now(),
-      });
-    })().catch((error: unknown) =>
-      caller.logger.error("ai settlement failed; the cron releases the hold", {
-        error: error instanceof Error ? error.message : String(error),
-      }),
-    ),
-  );
+  settleInBackground(run.caller, run.hold, {
+    endpoint: "chat.completions",
+    requestedModel: run.body.model,
+    model: model?.id ?? null,
+    provider: model?.provider ?? null,
+    inputTokens,
+    outputTokens,
+    cost,
+    charged,
+    timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - run.started,
+    latencyMs: Date.now() - run.started,
+    status,
+  });
   return { inputTokens, outputTokens, charged };
 }
 
@@ -89,7 +56,7 @@ function finish(run: Metered, model: Model | null, answer: Answer, status: Usage
  * Holds the credits for the request, or 402. Optimistic: the full answer is held in one batch;
  * only when that is refused is the balance read, to fit the answer to what is left.
  */
-async function hold(caller: ChatCaller, body: ChatCompletionBody, deployments: Model[], estimatedInput: number) {
+async function hold(caller: AiCaller, body: ChatCompletionBody, deployments: Model[], estimatedInput: number) {
   const sizedFor = (availableMillicredits: number) =>
     budgetOf({
       deployments,
@@ -98,29 +65,15 @@ async function hold(caller: ChatCaller, body: ChatCompletionBody, deployments: M
       n: body.n ?? 1,
       availableMillicredits,
     });
-  const reserveFor = async (amount: number) => {
-    try {
-      return await reserve(caller.env, caller.accountId, amount, `ai:${caller.requestId}`, {
-        ...(caller.apiKeyId && caller.keyMonthlyBudget
-          ? { budget: { key: `api_key:${caller.apiKeyId}`, limit: caller.keyMonthlyBudget, period: "month" } }
-          : {}),
-      });
-    } catch (error) {
-      if (error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded")) {
-        throw new AppError(error.code, error.detail, { headers: { "x-should-retry": "false" } });
-      }
-      throw error;
-    }
-  };
   const full = sizedFor(Number.POSITIVE_INFINITY);
   if (full.hold === 0) return { maxTokens: full.maxTokens, hold: null };
   try {
-    return { maxTokens: full.maxTokens, hold: await reserveFor(full.hold) };
+    return { maxTokens: full.maxTokens, hold: await holdCredits(caller, full.hold) };
   } catch (error) {
     if (!(error instanceof AppError && error.code === "insufficient_credits")) throw error;
   }
   const fitted = sizedFor((await creditsOf(caller.env, caller.accountId)).available);
-  return { maxTokens: fitted.maxTokens, hold: await reserveFor(fitted.hold) };
+  return { maxTokens: fitted.maxTokens, hold: await holdCredits(caller, fitted.hold) };
 }
 
 export type ChatOutcome =
@@ -128,7 +81,7 @@ export type ChatOutcome =
   | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 
 export async function completeChat(
-  caller: ChatCaller,
+  caller: AiCaller,
   body: ChatCompletionBody,
   clientSignal: AbortSignal,
 ): Promise<ChatOutcome> {

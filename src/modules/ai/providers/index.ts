@@ -2,24 +2,36 @@ import type { Config } from "../../../env";
 import type { ProviderId } from "../registry";
 import { anthropicChat } from "./anthropic/chat";
 import { openAiChat } from "./openai/chat";
-import type { ChatProvider } from "./types";
+import type { OpenAiSettings } from "./openai/client";
+import { openAiEmbeddings } from "./openai/embeddings";
+import type { ChatProvider, EmbeddingsProvider } from "./types";
 
-/** Chat adapters by provider, built from configuration (the registry offers only configured ones). */
-const chatAdapters: Record<ProviderId, (config: Config) => ChatProvider> = {
-  openai: (config) => openAiChat({ apiKey: config.OPENAI_API_KEY ?? "", baseUrl: config.OPENAI_BASE_URL }),
-  anthropic: (config) => anthropicChat({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseUrl: config.ANTHROPIC_BASE_URL }),
-  // Gemini, Mistral and self-hosted servers speak OpenAI's API at their own base URLs.
-  google: (config) =>
-    openAiChat({ apiKey: config.GOOGLE_API_KEY ?? "", baseUrl: config.GOOGLE_BASE_URL, label: "google" }),
-  mistral: (config) =>
-    openAiChat({ apiKey: config.MISTRAL_API_KEY ?? "", baseUrl: config.MISTRAL_BASE_URL, label: "mistral" }),
-  compatible: (config) =>
-    openAiChat({
-      // The SDK insists on a key; servers without auth ignore it.
-      apiKey: config.OPENAI_COMPATIBLE_API_KEY ?? "none",
-      baseUrl: config.OPENAI_COMPATIBLE_BASE_URL ?? "",
-      label: "compatible",
-    }),
+/**
+ * Adapters by provider and capability, built from configuration (the registry offers only
+ * configured providers' models, and only the capabilities their adapters have).
+ */
+
+/** Providers speaking OpenAI's API: OpenAI, Gemini and Mistral at their own base URLs, self-hosted servers. */
+const openAiApis: Record<Exclude<ProviderId, "anthropic">, (config: Config) => OpenAiSettings> = {
+  openai: (config) => ({ apiKey: config.OPENAI_API_KEY ?? "", baseUrl: config.OPENAI_BASE_URL }),
+  google: (config) => ({ apiKey: config.GOOGLE_API_KEY ?? "", baseUrl: config.GOOGLE_BASE_URL, label: "google" }),
+  mistral: (config) => ({ apiKey: config.MISTRAL_API_KEY ?? "", baseUrl: config.MISTRAL_BASE_URL, label: "mistral" }),
+  compatible: (config) => ({
+    // The SDK insists on a key; servers without auth ignore it.
+    apiKey: config.OPENAI_COMPATIBLE_API_KEY ?? "none",
+    baseUrl: config.OPENAI_COMPATIBLE_BASE_URL ?? "",
+    label: "compatible",
+  }),
 };
 
-export const chatProviderOf = (config: Config, provider: ProviderId): ChatProvider => chatAdapters[provider](config);
+export function chatProviderOf(config: Config, provider: ProviderId): ChatProvider {
+  if (provider === "anthropic") {
+    return anthropicChat({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseUrl: config.ANTHROPIC_BASE_URL });
+  }
+  return openAiChat(openAiApis[provider](config));
+}
+
+export function embeddingsProviderOf(config: Config, provider: ProviderId): EmbeddingsProvider {
+  if (provider === "anthropic") throw new Error("Anthropic has no embeddings API");
+  return openAiEmbeddings(openAiApis[provider](config));
+}

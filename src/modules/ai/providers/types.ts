@@ -1,5 +1,5 @@
 /**
- * The chat capability every provider adapter implements. Adapters translate between this one
+ * The capabilities provider adapters implement (chat; embeddings). Adapters translate between this one
  * normalized request and their provider's API, and emit typed parts; the OpenAI wire format,
  * SSE framing, retries, fallbacks and credit metering happen once, in the module.
  */
@@ -51,6 +51,13 @@ export type ChatPart =
 export type ChatProvider = {
   /** Streams the answer's parts; aborting `signal` must abort the upstream request at once. */
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatPart>;
+};
+
+export type EmbeddingsRequest = { model: string; input: string[]; dimensions?: number };
+export type EmbeddingsResult = { vectors: number[][]; inputTokens: number };
+
+export type EmbeddingsProvider = {
+  embed(request: EmbeddingsRequest, signal: AbortSignal): Promise<EmbeddingsResult>;
 };
 
 /**

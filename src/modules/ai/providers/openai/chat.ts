@@ -1,36 +1,12 @@
-import OpenAI from "openai";
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from "openai/resources/chat/completions";
-import {
-  type ChatMessage,
-  type ChatPart,
-  type ChatProvider,
-  type ChatRequest,
-  isRetryableStatus,
-  ProviderError,
-  retryAfterMs,
-} from "../types";
+import { type ChatMessage, type ChatPart, type ChatProvider, type ChatRequest, ProviderError } from "../types";
+import { clientOf, type OpenAiSettings, providerErrorOf } from "./client";
 
-/**
- * OpenAI's chat through the `openai` SDK; also any OpenAI-compatible server (Ollama, vLLM,
- * Groq) by base URL. The SDK's own retries are off: the module retries and falls back, so
- * that nothing is retried once the client has bytes.
- */
-
-const clients = new Map<string, OpenAI>();
-
-function clientOf(apiKey: string, baseURL: string): OpenAI {
-  const key = `${baseURL}\n${apiKey}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = new OpenAI({ apiKey, baseURL, maxRetries: 0 });
-    clients.set(key, client);
-  }
-  return client;
-}
+/** Chat through the `openai` SDK, for every provider speaking OpenAI's API (see `client.ts`). */
 
 function toOpenAiMessage(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
@@ -145,25 +121,9 @@ function* partsOf(chunk: ChatCompletionChunk): Generator<ChatPart> {
   }
 }
 
-/** The SDK's errors as the module's: an abort stays an abort. */
-function providerErrorOf(error: unknown, signal: AbortSignal, label: string): unknown {
-  if (signal.aborted || error instanceof OpenAI.APIUserAbortError) return signal.reason ?? error;
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
-    return new ProviderError(
-      `${label}: ${error.status} ${error.message}`,
-      isRetryableStatus(error.status),
-      error.status,
-      retryAfterMs(error.headers),
-    );
-  }
-  if (error instanceof OpenAI.APIError) return new ProviderError(`${label}: ${error.message}`, true);
-  return new ProviderError(`${label}: ${error instanceof Error ? error.message : String(error)}`, true);
-}
-
-/** `label` names the provider in errors (Gemini, Mistral and others use this adapter too). */
-export function openAiChat(config: { apiKey: string; baseUrl: string; label?: string }): ChatProvider {
+export function openAiChat(config: OpenAiSettings): ChatProvider {
   const label = config.label ?? "openai";
-  const client = clientOf(config.apiKey, config.baseUrl);
+  const client = clientOf(config);
   return {
     async *chat(request, signal) {
       const finished = new Set<number>();

@@ -1,16 +1,15 @@
-import type { Config } from "../../../env";
-import { AppError } from "../../../platform/errors";
-import type { Logger } from "../../../platform/logger";
-import { abandonTrial, type CircuitSettings, mayCall, msUntilTrial, recordFailure, recordSuccess } from "../circuit";
-import { chatProviderOf } from "../providers";
-import { type ChatPart, type ChatRequest, ProviderError } from "../providers/types";
-import type { Model } from "../registry";
+import { AppError } from "../../platform/errors";
+import type { Logger } from "../../platform/logger";
+import { abandonTrial, type CircuitSettings, mayCall, msUntilTrial, recordFailure, recordSuccess } from "./circuit";
+import { ProviderError } from "./providers/types";
+import type { Model } from "./registry";
 
 /**
- * Reaching an answer: each deployment of the requested model in turn, each tried up to
- * three times on retryable failures (429, 5xx, network, no first token in time) with
- * exponential backoff and jitter. All of it happens before the client has a byte; after the
- * first byte nothing is retried (the caller ends the stream with an error instead).
+ * Reaching an upstream, for every AI endpoint: each deployment of the requested model in turn,
+ * each tried up to three times on retryable failures (429, 5xx, network, too slow) with
+ * exponential backoff and jitter, skipping providers whose circuit is open. All of it happens
+ * before the client has a byte; after the first byte nothing is retried (a stream ends with an
+ * error instead).
  */
 
 const ATTEMPTS_PER_DEPLOYMENT = 3;
@@ -93,42 +92,4 @@ export async function withFallbacks<T>(
     headers: { "retry-after": String(Math.max(1, retryAfter)) },
     cause: last,
   });
-}
-
-/**
- * Starts a streamed answer on one deployment and waits for its first part, at most
- * `firstTokenMs`: a slow start is a retryable failure. Answers the first part and the rest.
- */
-export async function firstPart(
-  config: Config,
-  attempt: Attempt,
-  request: Omit<ChatRequest, "model">,
-): Promise<{ first: ChatPart; rest: AsyncIterator<ChatPart>; abort: AbortController }> {
-  const abort = new AbortController();
-  const signal = AbortSignal.any([attempt.signal, abort.signal]);
-  const iterator = chatProviderOf(config, attempt.model.provider)
-    .chat(
-      { ...request, model: attempt.model.upstream, maxTokens: Math.min(request.maxTokens, attempt.model.maxOutput) },
-      signal,
-    )
-    [Symbol.asyncIterator]();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    abort.abort(new ProviderError("no first token in time", true));
-  }, config.AI_FIRST_TOKEN_TIMEOUT_MS);
-  try {
-    const result = await iterator.next();
-    if (result.done) throw new ProviderError("the upstream answered nothing", true);
-    return { first: result.value, rest: iterator, abort };
-  } catch (error) {
-    if (timedOut)
-      throw new ProviderError(
-        `${attempt.model.provider}: no first token within ${config.AI_FIRST_TOKEN_TIMEOUT_MS} ms`,
-        true,
-      );
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
 }
