@@ -157,6 +157,8 @@ export const configSchema = z
     /** A provider failing this many times in a row is skipped for the cool-down, then tried once. */
     AI_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
     AI_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+    /** How long AI usage rows are kept; the cron deletes older ones. */
+    AI_USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(400),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),

@@ -1,3 +1,4 @@
+import { purgeOldUsage } from "./modules/ai/usage";
 import { stripeEventTask } from "./modules/billing/consumers";
 import { downgradeAfterGrace } from "./modules/billing/dunning";
 import { expireEndedGrants, grantMonthlyToUnsubscribed, grantYearlyMonths } from "./modules/billing/included-credits";
@@ -46,6 +47,11 @@ export const cronTasks: readonly CronTask[] = [
     name: "billing.dunning-downgrade",
     schedule: "*/5 * * * *",
     run: async (env, { now, logger }) => ({ downgraded: await downgradeAfterGrace(env, now, logger) }),
+  },
+  {
+    name: "ai.purge-usage",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ deleted: await purgeOldUsage(env, now) }),
   },
   {
     name: "rate-limit.purge-refusals",

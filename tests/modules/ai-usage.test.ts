@@ -1,5 +1,7 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { fund, openaiFor } from "../helpers/ai";
+import { purgeOldUsage } from "../../src/modules/ai/usage";
+import { eventually, fund, openaiFor, usageRowsOf } from "../helpers/ai";
 import { api, expectProblem } from "../helpers/client";
 import { as, registerUser } from "../helpers/identity";
 import { createOrg, join, verified } from "../helpers/orgs";
@@ -27,6 +29,10 @@ describe("GET /v1/usage", () => {
       (sum, answer) => sum + (answer.usage as unknown as { cost_millicredits: number }).cost_millicredits,
       0,
     );
+    await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length === 3,
+    );
     const byModel = await api<Summary>("/v1/usage?groupBy=model", { headers: as(user) });
     expect(byModel.body.items.map((item) => [item.key, item.requests])).toEqual([
       ["claude-3-5-haiku", 1],
@@ -47,6 +53,10 @@ describe("GET /v1/usage", () => {
     await join(org, owner, member, "member");
     await fund(org.id, 10_000_000);
     await ask(openaiFor(member.tokens.accessToken, { "x-stratus-org": org.id }), "gpt-4o-mini");
+    await eventually(
+      () => usageRowsOf(org.id),
+      (rows) => rows.length === 1,
+    );
     const inOrg = (user: typeof owner) => ({ ...as(user), "x-stratus-org": org.id });
     const seen = await api<Summary>("/v1/usage", { headers: inOrg(owner) });
     expect(seen.body.totals.requests).toBe(1);
@@ -66,5 +76,20 @@ describe("GET /v1/usage", () => {
     ]) {
       expectProblem(await api(`/v1/usage?${query}`, { headers: as(user) }), 400, "validation_failed");
     }
+  });
+
+  it("keeps usage rows for AI_USAGE_RETENTION_DAYS, then the cron deletes them", async () => {
+    const user = await registerUser();
+    await fund(user.user.id, 1_000_000);
+    await ask(openaiFor(user.tokens.accessToken), "gpt-4o-mini");
+    await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length === 1,
+    );
+    const day = 86_400_000;
+    const kept = await purgeOldUsage(env, Date.now() + 399 * day);
+    expect(await usageRowsOf(user.user.id)).toHaveLength(1);
+    expect(await purgeOldUsage(env, Date.now() + 401 * day)).toBeGreaterThan(kept);
+    expect(await usageRowsOf(user.user.id)).toHaveLength(0);
   });
 });

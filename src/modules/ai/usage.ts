@@ -1,4 +1,5 @@
-import { and, eq, gte, lt, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
@@ -63,4 +64,13 @@ export async function usageSummary(env: Env, accountId: string, query: UsageQuer
     { requests: 0, inputTokens: 0, outputTokens: 0, cost: 0, charged: 0 },
   );
   return { accountId, from: clock.iso(from), to: clock.iso(to), groupBy: query.groupBy, items: rows, totals };
+}
+
+/** Deletes usage rows older than AI_USAGE_RETENTION_DAYS, a bounded number per cron run. */
+export async function purgeOldUsage(env: Env, now: number, limit = 1_000): Promise<number> {
+  const cutoff = now - configOf(env).AI_USAGE_RETENTION_DAYS * DAY_MS;
+  const db = database(env);
+  const old = db.select({ id: aiUsage.id }).from(aiUsage).where(lt(aiUsage.createdAt, cutoff)).limit(limit);
+  const deleted = await db.delete(aiUsage).where(inArray(aiUsage.id, old)).returning({ id: aiUsage.id });
+  return deleted.length;
 }
