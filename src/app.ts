@@ -5,6 +5,7 @@ import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { serverTiming } from "./middleware/server-timing";
 import { aiRouter } from "./modules/ai";
+import { presetsRouter } from "./modules/ai/presets";
 import { billingRouter } from "./modules/billing";
 import { emailRouter } from "./modules/email";
 import { healthRouter } from "./modules/health";
@@ -32,6 +33,7 @@ export function createApp() {
   app.route("/", plansRouter);
   app.route("/", billingRouter);
   app.route("/", aiRouter);
+  app.route("/", presetsRouter);
   mountApiDocs(app);
 
   app.onError(handleError);

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./context";
 import { AppError } from "./errors";
 
-/** Default cap on a JSON request body; a route raises it through `defineRoute`'s `maxBodyBytes`. */
+/** Default cap on a request body (JSON or form); a route raises it through `defineRoute`'s `maxBodyBytes`. */
 export const DEFAULT_JSON_BODY_BYTES = 1024 * 1024;
 
 /** The media-type test of Hono's validator, so the guard and the validator never disagree. */
@@ -16,11 +16,11 @@ function tooLarge(maxBytes: number): AppError {
   return new AppError("payload_too_large", `The request body exceeds the limit of ${maxBytes} bytes.`);
 }
 
-/** Reads the body as text, refusing it as soon as it passes `maxBytes` (declared or streamed). */
-export async function readLimitedText(request: Request, maxBytes: number): Promise<string> {
+/** Reads the body, refusing it as soon as it passes `maxBytes` (declared or streamed). */
+async function readLimitedBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) return "";
+  if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -40,7 +40,12 @@ export async function readLimitedText(request: Request, maxBytes: number): Promi
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  return bytes;
+}
+
+/** Reads the body as text, refusing it as soon as it passes `maxBytes` (declared or streamed). */
+export async function readLimitedText(request: Request, maxBytes: number): Promise<string> {
+  return new TextDecoder().decode(await readLimitedBytes(request, maxBytes));
 }
 
 /**
@@ -64,6 +69,23 @@ export function jsonBody(maxBytes: number = DEFAULT_JSON_BODY_BYTES) {
     }
     // Hono keeps body promises in this cache (its type says otherwise).
     (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
+    await next();
+  });
+}
+
+/**
+ * Guards a multipart form route (file uploads) before its validator runs: 415 for another
+ * content type, 413 past the size limit. The bytes are left in Hono's body cache, from which
+ * the form validator parses them.
+ */
+export function formBody(maxBytes: number) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+    if (mediaType !== "multipart/form-data") {
+      throw new AppError("unsupported_media_type", "This endpoint takes a multipart/form-data body.");
+    }
+    const bytes = await readLimitedBytes(c.req.raw, maxBytes);
+    (c.req.bodyCache as Record<string, unknown>).arrayBuffer = Promise.resolve(bytes.buffer);
     await next();
   });
 }

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context";
 import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
 import { IdempotencyKeyHeader, idempotency } from "./idempotency/middleware";
-import { jsonBody } from "./json-body";
+import { DEFAULT_JSON_BODY_BYTES, formBody, jsonBody } from "./json-body";
 import type { Unreachable } from "./rate-limit/limiter";
 import { limitRequests, type RouteClass } from "./rate-limit/middleware";
 
@@ -117,12 +117,16 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
 ) {
   const request = config.request;
   const hasJsonBody = Boolean(request?.body?.content?.["application/json"]);
+  const hasFormBody = Boolean(request?.body?.content?.["multipart/form-data"]);
   const codes = new Set<ErrorCode>([...(options.errors ?? []), "internal_error", "config_invalid"]);
   if (request?.params || request?.query || request?.headers || hasJsonBody || options.idempotent) {
     codes.add("validation_failed");
   }
   if (hasJsonBody) {
     for (const code of ["malformed_json", "payload_too_large", "unsupported_media_type"] as const) codes.add(code);
+  }
+  if (hasFormBody) {
+    for (const code of ["validation_failed", "payload_too_large", "unsupported_media_type"] as const) codes.add(code);
   }
   if (options.idempotent) {
     codes.add("idempotency_key_in_use");
@@ -139,6 +143,7 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     ...asArray(config.middleware as MiddlewareHandler | MiddlewareHandler[] | undefined),
     ...(limited ? [limitRequests(limited, whenDown)] : []),
     ...(hasJsonBody ? [jsonBody(options.maxBodyBytes)] : []),
+    ...(hasFormBody ? [formBody(options.maxBodyBytes ?? DEFAULT_JSON_BODY_BYTES)] : []),
     ...(options.idempotent ? [idempotency()] : []),
   ];
   const headers = options.idempotent
@@ -148,7 +153,7 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     ...config,
     request: {
       ...request,
-      ...(hasJsonBody && request?.body ? { body: { ...request.body, required: true } } : {}),
+      ...((hasJsonBody || hasFormBody) && request?.body ? { body: { ...request.body, required: true } } : {}),
       ...(headers ? { headers } : {}),
     },
     middleware,

@@ -47,10 +47,11 @@ function openAiType(status: number): string {
   return "invalid_request_error";
 }
 
+/** OpenAI's shape has no list of field errors: the first one joins the message, its path is `param`. */
 const renderOpenAi: Renderer = (error) => ({
   body: {
     error: {
-      message: error.detail,
+      message: error.errors?.[0] ? `${error.detail} ${error.errors[0].path}: ${error.errors[0].message}` : error.detail,
       type: openAiType(error.status),
       code: error.code,
       param: error.errors?.[0]?.path ?? null,

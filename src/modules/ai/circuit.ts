@@ -1,3 +1,4 @@
+import type { Config } from "../../env";
 import { clock } from "../../platform/clock";
 import type { ProviderId } from "./registry";
 
@@ -15,6 +16,11 @@ import type { ProviderId } from "./registry";
 type Circuit = { failures: number; openedAt: number | null; trialInFlight: boolean };
 
 export type CircuitSettings = { threshold: number; cooldownMs: number };
+
+export const circuitSettingsOf = (config: Config): CircuitSettings => ({
+  threshold: config.AI_CIRCUIT_FAILURES,
+  cooldownMs: config.AI_CIRCUIT_COOLDOWN_MS,
+});
 
 const circuits = new Map<ProviderId, Circuit>();
 

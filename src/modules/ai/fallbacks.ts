@@ -93,3 +93,14 @@ export async function withFallbacks<T>(
     cause: last,
   });
 }
+
+/** One upstream call of an attempt, at most `ms`: too slow is a retryable failure. */
+export async function within<T>(ms: number, attempt: Attempt, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const timeout = AbortSignal.timeout(ms);
+  try {
+    return await call(AbortSignal.any([attempt.signal, timeout]));
+  } catch (error) {
+    if (timeout.aborted) throw new ProviderError(`${attempt.model.provider}: no answer within ${ms} ms`, true);
+    throw error;
+  }
+}

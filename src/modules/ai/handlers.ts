@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { configOf } from "../../env";
 import type { AppEnv } from "../../platform/context";
 import { accountOf, accountPermitting, principalOf } from "../identity/auth";
+import { speak, transcribe } from "./audio/service";
 import { completeChat } from "./chat/service";
 import { createEmbeddings as embed } from "./embeddings/service";
 import type { AiCaller } from "./metering";
@@ -78,4 +79,19 @@ export const createEmbeddings: Handler<"createEmbeddings"> = async (c) => {
   const { body, charged } = await embed(callerOf(c), c.req.valid("json"), c.req.raw.signal);
   c.header("x-stratus-cost-millicredits", String(charged));
   return c.json(body, 200);
+};
+
+export const createTranscription: Handler<"createTranscription"> = async (c) => {
+  const answer = await transcribe(callerOf(c), c.req.valid("form"), c.req.raw.signal);
+  c.header("x-stratus-cost-millicredits", String(answer.charged));
+  if ("json" in answer) return c.json(answer.json as never, 200);
+  return c.body(answer.text, 200, { "content-type": answer.contentType }) as never;
+};
+
+export const createSpeech: Handler<"createSpeech"> = async (c) => {
+  const spoken = await speak(callerOf(c), c.req.valid("json"), c.req.raw.signal);
+  return new Response(spoken.audio, {
+    status: 200,
+    headers: { "content-type": spoken.contentType, "x-stratus-cost-millicredits": String(spoken.charged) },
+  }) as never;
 };

@@ -6,4 +6,6 @@ export const aiRouter = createRouter()
   .openapi(routes.listModels, handlers.listModels)
   .openapi(routes.chatCompletions, handlers.chatCompletions)
   .openapi(routes.createEmbeddings, handlers.createEmbeddings)
+  .openapi(routes.createTranscription, handlers.createTranscription)
+  .openapi(routes.createSpeech, handlers.createSpeech)
   .openapi(routes.getUsage, handlers.getUsage);

@@ -2,6 +2,8 @@ import { clock } from "../../platform/clock";
 import { AppError } from "../../platform/errors";
 import type { Logger } from "../../platform/logger";
 import { type Hold, release, reserve, settle } from "../billing/ledger";
+import { chargeOf } from "./pricing";
+import type { Model } from "./registry";
 import { recordUsage, type UsageRow } from "./usage";
 
 /**
@@ -61,4 +63,48 @@ export function settleInBackground(caller: AiCaller, hold: Hold | null, usage: M
       }),
     ),
   );
+}
+
+/**
+ * Runs a call whose cost follows from its result (embeddings, audio), then settles the hold
+ * for it, or releases it all when the call failed, and records the usage either way.
+ */
+export async function metered<T extends { model: Model }>(
+  caller: AiCaller,
+  hold: Hold | null,
+  request: { endpoint: string; requestedModel: string },
+  call: () => Promise<T>,
+  measure: (result: T) => { cost: number; inputTokens?: number },
+): Promise<T & { charged: number }> {
+  const started = Date.now();
+  const base = { ...request, outputTokens: 0, timeToFirstTokenMs: null };
+  let result: T;
+  try {
+    result = await call();
+  } catch (error) {
+    settleInBackground(caller, hold, {
+      ...base,
+      model: null,
+      provider: null,
+      inputTokens: 0,
+      cost: 0,
+      charged: 0,
+      latencyMs: Date.now() - started,
+      status: "failed",
+    });
+    throw error;
+  }
+  const { cost, inputTokens = 0 } = measure(result);
+  const charged = chargeOf(cost);
+  settleInBackground(caller, hold, {
+    ...base,
+    model: result.model.id,
+    provider: result.model.provider,
+    inputTokens,
+    cost,
+    charged,
+    latencyMs: Date.now() - started,
+    status: "completed",
+  });
+  return { ...result, charged };
 }

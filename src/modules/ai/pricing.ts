@@ -77,3 +77,11 @@ export function budgetOf(input: {
   }
   return { maxTokens, hold: chargeOf(inputCost + costOf(prices, 0, maxTokens * input.n)) };
 }
+
+/** Millicredits for audio: US$ per minute × 1 000 000 (1 millicredit = US$0.000001). */
+export const audioCostOf = (prices: Model["prices"], seconds: number) =>
+  ((prices.perAudioMinute ?? 0) * 1_000_000 * seconds) / 60;
+
+/** Millicredits for speech: US$ per million characters is millicredits per character. */
+export const speechCostOf = (prices: Model["prices"], characters: number) =>
+  (prices.perMillionCharacters ?? 0) * characters;

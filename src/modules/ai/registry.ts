@@ -10,11 +10,27 @@ import { AppError } from "../../platform/errors";
 export const PROVIDERS = ["openai", "anthropic", "google", "mistral", "compatible"] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
-export const CAPABILITIES = ["chat", "vision", "tools", "json_schema", "embeddings"] as const;
+export const CAPABILITIES = [
+  "chat",
+  "vision",
+  "tools",
+  "json_schema",
+  "embeddings",
+  "transcription",
+  "speech",
+] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
-/** US$ per 1 million tokens. 1 millicredit is US$0.000001, so this is also millicredits per token. */
-export type TokenPrices = { inputPerMillion: number; outputPerMillion: number };
+/**
+ * US$ per 1 million tokens (1 millicredit is US$0.000001, so this is also millicredits per
+ * token); audio models also by the minute of audio or the million characters spoken.
+ */
+export type Prices = {
+  inputPerMillion: number;
+  outputPerMillion: number;
+  perAudioMinute?: number;
+  perMillionCharacters?: number;
+};
 
 export type Model = {
   id: string;
@@ -24,14 +40,15 @@ export type Model = {
   contextWindow: number;
   defaultMaxOutput: number;
   maxOutput: number;
-  prices: TokenPrices;
+  prices: Prices;
   /** Other models tried in order when this one fails before its first byte. */
   fallbacks: readonly string[];
 };
 
 const CHAT: readonly Capability[] = ["chat", "vision", "tools", "json_schema"];
-/** Embedding models: input tokens only, so no output limits. */
+/** Embedding and audio models: no output tokens, so no output limits. */
 const EMBEDDINGS: readonly Capability[] = ["embeddings"];
+const NO_TOKENS = { inputPerMillion: 0, outputPerMillion: 0 };
 
 export const MODELS: readonly Model[] = [
   {
@@ -131,6 +148,28 @@ export const MODELS: readonly Model[] = [
     defaultMaxOutput: 0,
     maxOutput: 0,
     prices: { inputPerMillion: 0.1, outputPerMillion: 0 },
+    fallbacks: [],
+  },
+  {
+    id: "whisper-1",
+    provider: "openai",
+    upstream: "whisper-1",
+    capabilities: ["transcription"],
+    contextWindow: 0,
+    defaultMaxOutput: 0,
+    maxOutput: 0,
+    prices: { ...NO_TOKENS, perAudioMinute: 0.006 },
+    fallbacks: [],
+  },
+  {
+    id: "tts-1",
+    provider: "openai",
+    upstream: "tts-1",
+    capabilities: ["speech"],
+    contextWindow: 4_096,
+    defaultMaxOutput: 0,
+    maxOutput: 0,
+    prices: { ...NO_TOKENS, perMillionCharacters: 15 },
     fallbacks: [],
   },
 ];

@@ -1,6 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import type { ErrorCode } from "../../platform/errors";
 import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { authRoute } from "../identity/auth";
+import { MAX_AUDIO_BYTES, SpeechBody, TranscriptionForm, TranscriptionSchema } from "./audio/schema";
 import { ChatCompletionBody } from "./chat/schema";
 import { EmbeddingsBody, EmbeddingsSchema } from "./embeddings/schema";
 import { ChatCompletionSchema, ModelListSchema, ModelsQuery, UsageQuery, UsageSummarySchema } from "./schema";
@@ -97,4 +99,56 @@ export const createEmbeddings = authRoute(
     rateLimit: "ai",
     errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"],
   },
+);
+
+const chargedHeader = {
+  "x-stratus-cost-millicredits": { schema: { type: "integer" as const }, description: "Charged, in millicredits" },
+};
+const aiErrors = {
+  scope: "ai" as const,
+  rateLimit: "ai" as const,
+  errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"] as ErrorCode[],
+};
+
+export const createTranscription = authRoute(
+  {
+    method: "post",
+    path: "/v1/audio/transcriptions",
+    tags: ["AI"],
+    summary: "Transcribe audio (OpenAI-compatible)",
+    description: `A multipart upload up to 25 MB. Held for the longest the file can play, charged for the duration the provider reports. \`response_format\`: json, text, verbose_json (language, duration, segments with timestamps), srt or vtt. ${openAiNote}`,
+    request: { body: { content: { "multipart/form-data": { schema: TranscriptionForm } } } },
+    responses: {
+      200: {
+        description: "The transcript, in the asked format",
+        headers: chargedHeader,
+        content: {
+          "application/json": { schema: TranscriptionSchema },
+          "text/plain": { schema: z.string() },
+          "text/vtt": { schema: z.string() },
+          "application/x-subrip": { schema: z.string() },
+        },
+      },
+    },
+  },
+  { ...aiErrors, maxBodyBytes: MAX_AUDIO_BYTES + 64 * 1024 },
+);
+
+export const createSpeech = authRoute(
+  {
+    method: "post",
+    path: "/v1/audio/speech",
+    tags: ["AI"],
+    summary: "Speak a text (OpenAI-compatible)",
+    description: `Up to 4 096 characters, charged by the character (known before the call). ${openAiNote}`,
+    request: { body: jsonRequestBody(SpeechBody) },
+    responses: {
+      200: {
+        description: "The audio, streamed as it is produced",
+        headers: chargedHeader,
+        content: { "audio/mpeg": { schema: z.string().openapi({ format: "binary" }) } },
+      },
+    },
+  },
+  aiErrors,
 );

@@ -33,3 +33,33 @@ export const aiUsage = sqliteTable(
     index("ai_usage_user").on(table.userId, table.createdAt),
   ],
 );
+
+export const PRESET_VISIBILITIES = ["private", "org"] as const;
+export type PresetVisibility = (typeof PRESET_VISIBILITIES)[number];
+
+/**
+ * Saved prompt presets. `ownerId` is the account that owns one: its creator (`private`) or
+ * the org it is shared with (`org`), so listing, tenancy and the per-owner limit read one column.
+ */
+export const aiPresets = sqliteTable(
+  "ai_presets",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id").notNull(),
+    visibility: text("visibility", { enum: PRESET_VISIBILITIES }).notNull(),
+    name: text("name").notNull(),
+    category: text("category").notNull(),
+    systemPrompt: text("system_prompt").notNull(),
+    model: text("model").notNull(),
+    parameters: text("parameters", { mode: "json" })
+      .$type<{ temperature?: number; topP?: number; maxTokens?: number; stop?: string[] }>()
+      .notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [
+    index("ai_presets_owner").on(table.ownerId, table.createdAt, table.id),
+    index("ai_presets_owner_category").on(table.ownerId, table.category, table.createdAt, table.id),
+  ],
+);

@@ -1,6 +1,7 @@
 import { configOf } from "../../../env";
 import { AppError } from "../../../platform/errors";
 import { creditsOf, type Hold } from "../../billing/ledger";
+import { circuitSettingsOf } from "../circuit";
 import { withFallbacks } from "../fallbacks";
 import { type AiCaller, holdCredits, settleInBackground } from "../metering";
 import { budgetOf, chargeOf, costOf, estimateInputTokens } from "../pricing";
@@ -107,7 +108,7 @@ export async function completeChat(
     model: body.model,
   };
   try {
-    const circuit = { threshold: config.AI_CIRCUIT_FAILURES, cooldownMs: config.AI_CIRCUIT_COOLDOWN_MS };
+    const circuit = circuitSettingsOf(config);
     const opened = await withFallbacks(deployments, signal, { logger: caller.logger, circuit }, async (attempt) => {
       const started = await firstPart(config, attempt, full);
       if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };

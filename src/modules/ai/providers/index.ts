@@ -1,10 +1,11 @@
 import type { Config } from "../../../env";
 import type { ProviderId } from "../registry";
 import { anthropicChat } from "./anthropic/chat";
+import { openAiSpeech, openAiTranscription } from "./openai/audio";
 import { openAiChat } from "./openai/chat";
 import type { OpenAiSettings } from "./openai/client";
 import { openAiEmbeddings } from "./openai/embeddings";
-import type { ChatProvider, EmbeddingsProvider } from "./types";
+import type { ChatProvider, EmbeddingsProvider, SpeechProvider, TranscriptionProvider } from "./types";
 
 /**
  * Adapters by provider and capability, built from configuration (the registry offers only
@@ -31,7 +32,17 @@ export function chatProviderOf(config: Config, provider: ProviderId): ChatProvid
   return openAiChat(openAiApis[provider](config));
 }
 
-export function embeddingsProviderOf(config: Config, provider: ProviderId): EmbeddingsProvider {
-  if (provider === "anthropic") throw new Error("Anthropic has no embeddings API");
-  return openAiEmbeddings(openAiApis[provider](config));
+/** OpenAI's API settings of a provider that speaks it; the registry never asks Anthropic for more than chat. */
+function openAiApiOf(config: Config, provider: ProviderId): OpenAiSettings {
+  if (provider === "anthropic") throw new Error("Anthropic offers chat only here");
+  return openAiApis[provider](config);
 }
+
+export const embeddingsProviderOf = (config: Config, provider: ProviderId): EmbeddingsProvider =>
+  openAiEmbeddings(openAiApiOf(config, provider));
+
+export const transcriptionProviderOf = (config: Config, provider: ProviderId): TranscriptionProvider =>
+  openAiTranscription(openAiApiOf(config, provider));
+
+export const speechProviderOf = (config: Config, provider: ProviderId): SpeechProvider =>
+  openAiSpeech(openAiApiOf(config, provider));

@@ -60,6 +60,38 @@ export type EmbeddingsProvider = {
   embed(request: EmbeddingsRequest, signal: AbortSignal): Promise<EmbeddingsResult>;
 };
 
+export type TranscriptionRequest = {
+  model: string;
+  file: File;
+  language?: string;
+  prompt?: string;
+  temperature?: number;
+};
+export type TranscriptSegment = { start: number; end: number; text: string };
+/** Always with timings: the module renders every response format from it, and bills the duration. */
+export type Transcript = { text: string; language: string; durationSeconds: number; segments: TranscriptSegment[] };
+
+export type TranscriptionProvider = {
+  transcribe(request: TranscriptionRequest, signal: AbortSignal): Promise<Transcript>;
+};
+
+export const SPEECH_FORMATS = ["mp3", "opus", "aac", "flac", "wav", "pcm"] as const;
+export type SpeechRequest = {
+  model: string;
+  input: string;
+  voice: string;
+  format: (typeof SPEECH_FORMATS)[number];
+  speed?: number;
+};
+
+export type SpeechProvider = {
+  /** The audio as it is produced, with its content type. */
+  speak(
+    request: SpeechRequest,
+    signal: AbortSignal,
+  ): Promise<{ audio: ReadableStream<Uint8Array>; contentType: string }>;
+};
+
 /**
  * An upstream failure. `retryable` (429, 5xx, network, timeout) lets the module retry or fall
  * back, but only before anything reached the client; `status` is the upstream's, if any.
