@@ -28,6 +28,13 @@ type Metered = {
   hold: Hold | null;
   estimatedInput: number;
   started: number;
+  onFinish: ChatOptions["onFinish"];
+};
+
+/** What a caller of `completeChat` inside Stratus (conversations) may add. */
+export type ChatOptions = {
+  /** Told how the answer ended (what the client received, if it was cut short); runs in `waitUntil`. */
+  onFinish?: (answer: Answer, status: UsageStatus, model: Model | null) => Promise<void>;
 };
 
 /** What the answer used: the provider's counts when it finished, else what the client received (counted). */
@@ -37,6 +44,15 @@ function finish(run: Metered, model: Model | null, answer: Answer, status: Usage
     status === "completed" && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
   const cost = model ? costOf(model.prices, inputTokens, outputTokens) : 0;
   const charged = chargeOf(cost);
+  if (run.onFinish) {
+    run.caller.waitUntil(
+      run.onFinish(answer, status, model).catch((error: unknown) =>
+        run.caller.logger.error("a chat answer's follow-up failed", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      ),
+    );
+  }
   settleInBackground(run.caller, run.hold, {
     endpoint: "chat.completions",
     requestedModel: run.body.model,
@@ -85,6 +101,7 @@ export async function completeChat(
   caller: AiCaller,
   body: ChatCompletionBody,
   clientSignal: AbortSignal,
+  options: ChatOptions = {},
 ): Promise<ChatOutcome> {
   const config = configOf(caller.env);
   const request = chatRequestOf(body);
@@ -99,7 +116,7 @@ export async function completeChat(
   }
   const estimatedInput = estimateInputTokens(request.messages);
   const { maxTokens, hold: held } = await hold(caller, body, deployments, estimatedInput);
-  const run: Metered = { caller, body, hold: held, estimatedInput, started: Date.now() };
+  const run: Metered = { caller, body, hold: held, estimatedInput, started: Date.now(), onFinish: options.onFinish };
   const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(config.AI_TOTAL_TIMEOUT_MS)]);
   const full: Omit<ChatRequest, "model"> = { ...request, maxTokens };
   const envelope: Envelope = {
