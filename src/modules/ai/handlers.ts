@@ -6,6 +6,7 @@ import { accountOf, accountPermitting, principalOf } from "../identity/auth";
 import { speak, transcribe } from "./audio/service";
 import { completeChat } from "./chat/service";
 import { createEmbeddings as embed } from "./embeddings/service";
+import { generateImages } from "./images/service";
 import type { AiCaller } from "./metering";
 import { availableModels } from "./registry";
 import type * as routes from "./routes";
@@ -94,4 +95,10 @@ export const createSpeech: Handler<"createSpeech"> = async (c) => {
     status: 200,
     headers: { "content-type": spoken.contentType, "x-stratus-cost-millicredits": String(spoken.charged) },
   }) as never;
+};
+
+export const createImages: Handler<"createImages"> = async (c) => {
+  const { body, charged } = await generateImages(callerOf(c), c.req.valid("json"), c.req.raw.signal);
+  c.header("x-stratus-cost-millicredits", String(charged));
+  return c.json(body, 200);
 };

@@ -8,4 +8,5 @@ export const aiRouter = createRouter()
   .openapi(routes.createEmbeddings, handlers.createEmbeddings)
   .openapi(routes.createTranscription, handlers.createTranscription)
   .openapi(routes.createSpeech, handlers.createSpeech)
+  .openapi(routes.createImages, handlers.createImages)
   .openapi(routes.getUsage, handlers.getUsage);

@@ -85,3 +85,12 @@ export const audioCostOf = (prices: Model["prices"], seconds: number) =>
 /** Millicredits for speech: US$ per million characters is millicredits per character. */
 export const speechCostOf = (prices: Model["prices"], characters: number) =>
   (prices.perMillionCharacters ?? 0) * characters;
+
+/**
+ * Millicredits for images: the model's price per image, doubled for HD or a large size (the
+ * ratio at OpenAI's list prices).
+ */
+export function imagesCostOf(prices: Model["prices"], count: number, size: string, quality: string): number {
+  const factor = quality === "hd" || size !== "1024x1024" ? 2 : 1;
+  return (prices.perImage ?? 0) * 1_000_000 * factor * count;
+}

@@ -18,6 +18,7 @@ export const CAPABILITIES = [
   "embeddings",
   "transcription",
   "speech",
+  "images",
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
@@ -30,6 +31,8 @@ export type Prices = {
   outputPerMillion: number;
   perAudioMinute?: number;
   perMillionCharacters?: number;
+  /** US$ per image at the model's standard size and quality. */
+  perImage?: number;
 };
 
 export type Model = {
@@ -170,6 +173,17 @@ export const MODELS: readonly Model[] = [
     defaultMaxOutput: 0,
     maxOutput: 0,
     prices: { ...NO_TOKENS, perMillionCharacters: 15 },
+    fallbacks: [],
+  },
+  {
+    id: "dall-e-3",
+    provider: "openai",
+    upstream: "dall-e-3",
+    capabilities: ["images"],
+    contextWindow: 4_000,
+    defaultMaxOutput: 0,
+    maxOutput: 0,
+    prices: { ...NO_TOKENS, perImage: 0.04 },
     fallbacks: [],
   },
 ];

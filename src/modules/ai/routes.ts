@@ -5,6 +5,7 @@ import { authRoute } from "../identity/auth";
 import { MAX_AUDIO_BYTES, SpeechBody, TranscriptionForm, TranscriptionSchema } from "./audio/schema";
 import { ChatCompletionBody } from "./chat/schema";
 import { EmbeddingsBody, EmbeddingsSchema } from "./embeddings/schema";
+import { ImagesBody, ImagesSchema } from "./images/schema";
 import { ChatCompletionSchema, ModelListSchema, ModelsQuery, UsageQuery, UsageSummarySchema } from "./schema";
 
 const openAiNote =
@@ -147,6 +148,25 @@ export const createSpeech = authRoute(
         description: "The audio, streamed as it is produced",
         headers: chargedHeader,
         content: { "audio/mpeg": { schema: z.string().openapi({ format: "binary" }) } },
+      },
+    },
+  },
+  aiErrors,
+);
+
+export const createImages = authRoute(
+  {
+    method: "post",
+    path: "/v1/images/generations",
+    tags: ["AI"],
+    summary: "Generate images (OpenAI-compatible)",
+    description: `The images' price is held before the call and the images made are charged (HD or a large size costs double). URLs are the provider's own, valid for a limited time. ${openAiNote}`,
+    request: { body: jsonRequestBody(ImagesBody) },
+    responses: {
+      200: {
+        description: "The images",
+        headers: chargedHeader,
+        content: { "application/json": { schema: ImagesSchema } },
       },
     },
   },

@@ -5,7 +5,8 @@ import { openAiSpeech, openAiTranscription } from "./openai/audio";
 import { openAiChat } from "./openai/chat";
 import type { OpenAiSettings } from "./openai/client";
 import { openAiEmbeddings } from "./openai/embeddings";
-import type { ChatProvider, EmbeddingsProvider, SpeechProvider, TranscriptionProvider } from "./types";
+import { openAiImages } from "./openai/images";
+import type { ChatProvider, EmbeddingsProvider, ImagesProvider, SpeechProvider, TranscriptionProvider } from "./types";
 
 /**
  * Adapters by provider and capability, built from configuration (the registry offers only
@@ -46,3 +47,6 @@ export const transcriptionProviderOf = (config: Config, provider: ProviderId): T
 
 export const speechProviderOf = (config: Config, provider: ProviderId): SpeechProvider =>
   openAiSpeech(openAiApiOf(config, provider));
+
+export const imagesProviderOf = (config: Config, provider: ProviderId): ImagesProvider =>
+  openAiImages(openAiApiOf(config, provider));

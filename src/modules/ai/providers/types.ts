@@ -92,6 +92,22 @@ export type SpeechProvider = {
   ): Promise<{ audio: ReadableStream<Uint8Array>; contentType: string }>;
 };
 
+export const IMAGE_SIZES = ["1024x1024", "1792x1024", "1024x1792"] as const;
+export type ImageRequest = {
+  model: string;
+  prompt: string;
+  n: number;
+  size: (typeof IMAGE_SIZES)[number];
+  quality: "standard" | "hd";
+  format: "url" | "b64_json";
+};
+/** An image at the provider's own URL (it serves it) or inline. */
+export type GeneratedImage = { url?: string; b64Json?: string; revisedPrompt?: string };
+
+export type ImagesProvider = {
+  generate(request: ImageRequest, signal: AbortSignal): Promise<GeneratedImage[]>;
+};
+
 /**
  * An upstream failure. `retryable` (429, 5xx, network, timeout) lets the module retry or fall
  * back, but only before anything reached the client; `status` is the upstream's, if any.
