@@ -198,6 +198,51 @@ describe("providers", () => {
   });
 });
 
+describe("Anthropic through the OpenAI wire format", () => {
+  it("streams Claude's answer as OpenAI chunks, and round-trips a tool call", async () => {
+    const { client } = await fundedUser();
+    const stream = await client.chat.completions.create({
+      model: "claude-3-5-haiku",
+      messages: [{ role: "user", content: "Hello Claude" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      usage ??= chunk.usage;
+    }
+    expect(text).toBe("Echo: Hello Claude");
+    expect(usage?.completion_tokens).toBeGreaterThan(0);
+    const lookup = await scenario("anthropic", [{ toolCall: { name: "lookup", arguments: { id: 7 } } }, {}]);
+    const tools = [{ type: "function" as const, function: { name: "lookup", parameters: { type: "object" } } }];
+    const first = await client.chat.completions.create({
+      model: "claude-3-5-haiku",
+      messages: [{ role: "user", content: `Find 7 ${lookup.marker}` }],
+      tools,
+    });
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(call?.type === "function" && [call.function.name, JSON.parse(call.function.arguments)]).toEqual([
+      "lookup",
+      { id: 7 },
+    ]);
+    if (!call) throw new Error("no tool call");
+    await client.chat.completions.create({
+      model: "claude-3-5-haiku",
+      messages: [
+        { role: "user", content: `Find 7 ${lookup.marker}` },
+        { role: "assistant", content: null, tool_calls: [call] },
+        { role: "tool", tool_call_id: call.id, content: '{"name":"seven"}' },
+      ],
+      tools,
+    });
+    const [, followUp] = await lookup.requests();
+    expect(JSON.stringify(followUp?.body)).toContain('"tool_result"');
+    expect(JSON.stringify(followUp?.body)).toContain(`"tool_use_id":"${call.id}"`);
+  });
+});
+
 describe("reliability", () => {
   it("retries a 500 and a 429, then answers", async () => {
     const { client } = await fundedUser();
