@@ -5,6 +5,7 @@ import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { serverTiming } from "./middleware/server-timing";
 import { aiRouter } from "./modules/ai";
+import { conversationsRouter } from "./modules/ai/conversations";
 import { presetsRouter } from "./modules/ai/presets";
 import { billingRouter } from "./modules/billing";
 import { emailRouter } from "./modules/email";
@@ -34,6 +35,7 @@ export function createApp() {
   app.route("/", billingRouter);
   app.route("/", aiRouter);
   app.route("/", presetsRouter);
+  app.route("/", conversationsRouter);
   mountApiDocs(app);
 
   app.onError(handleError);

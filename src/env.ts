@@ -159,6 +159,8 @@ export const configSchema = z
     AI_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
     /** How long AI usage rows are kept; the cron deletes older ones. */
     AI_USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(400),
+    /** How long conversation messages are kept; the cron deletes older ones (their conversations stay). */
+    AI_MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(400),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),

@@ -1,3 +1,4 @@
+import { purgeOldMessages } from "./modules/ai/conversations/service";
 import { purgeOldUsage } from "./modules/ai/usage";
 import { stripeEventTask } from "./modules/billing/consumers";
 import { downgradeAfterGrace } from "./modules/billing/dunning";
@@ -57,5 +58,10 @@ export const cronTasks: readonly CronTask[] = [
     name: "rate-limit.purge-refusals",
     schedule: "*/5 * * * *",
     run: async (env, { now }) => ({ deleted: await purgeOldRefusals(env, now) }),
+  },
+  {
+    name: "ai.purge-messages",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ deleted: await purgeOldMessages(env, now) }),
   },
 ];

@@ -27,7 +27,22 @@ function randomBytes(count: number): Uint8Array {
 }
 
 /** Every id kind; modules add theirs. */
-export type IdPrefix = "req" | "task" | "usr" | "ses" | "eml" | "org" | "inv" | "aud" | "key" | "led" | "hld" | "prs";
+export type IdPrefix =
+  | "req"
+  | "task"
+  | "usr"
+  | "ses"
+  | "eml"
+  | "org"
+  | "inv"
+  | "aud"
+  | "key"
+  | "led"
+  | "hld"
+  | "prs"
+  | "cnv"
+  | "msg"
+  | "use";
 
 export function newId(prefix: IdPrefix, now: number = clock.now()): string {
   let time = "";

@@ -323,6 +323,29 @@ describe("reliability", () => {
   });
 });
 
+describe("client disconnect, not streamed", () => {
+  it("aborts the upstream call when the client gives up on a non-streamed answer", async () => {
+    const { client } = await fundedUser();
+    const slow = await scenario("openai", [{ delayMs: 3_000 }]);
+    const controller = new AbortController();
+    const asked = client.chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: `Slow ${slow.marker}` }] },
+      { signal: controller.signal },
+    );
+    await eventually(
+      () => slow.requests(),
+      (requests) => requests.length === 1,
+    );
+    controller.abort();
+    await expect(asked).rejects.toThrow();
+    const [request] = await eventually(
+      () => slow.requests(),
+      (requests) => requests[0]?.aborted === true,
+    );
+    expect(request?.aborted).toBe(true);
+  });
+});
+
 describe("credits", () => {
   it("never overdraws: 50 concurrent requests against a small balance", async () => {
     const { user, client } = await fundedUser(3_000);
@@ -357,6 +380,30 @@ describe("credits", () => {
     expect(ledger?.total).toBe(balance);
     const charged = rows.reduce((sum, row) => sum + row.charged, 0);
     expect(3_000 - (await purchasedBalance(user.user.id))).toBe(charged);
+  });
+
+  it("charges every request, even two that share a client-chosen X-Request-Id", async () => {
+    const { user } = await fundedUser();
+    const client = openaiFor(user.tokens.accessToken, { "x-request-id": "client-trace-0001" });
+    const answers = await Promise.all(
+      [1, 2].map(() =>
+        client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Same id" }] }),
+      ),
+    );
+    const rows = await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length === 2,
+    );
+    expect(rows).toHaveLength(2);
+    const charged = answers.reduce(
+      (sum, answer) => sum + (answer.usage as unknown as { cost_millicredits: number }).cost_millicredits,
+      0,
+    );
+    expect(10_000_000 - (await purchasedBalance(user.user.id))).toBe(charged);
+    const ids = await env.DB.prepare("SELECT request_id FROM ai_usage WHERE account_id = ?")
+      .bind(user.user.id)
+      .all<{ request_id: string }>();
+    expect(ids.results.map((row) => row.request_id)).toEqual(["client-trace-0001", "client-trace-0001"]);
   });
 
   it("holds an API key to its monthly budget under concurrency", async () => {

@@ -33,13 +33,16 @@ const circuitOf = (provider: ProviderId): Circuit => {
   return circuit;
 };
 
-/** Whether a request may go to the provider now (taking the half-open trial if it is due). */
-export function mayCall(provider: ProviderId, settings: CircuitSettings): boolean {
+/**
+ * Whether a request may go to the provider now: `"closed"` (freely), `"trial"` (the one
+ * half-open attempt, which only its holder may abandon), or null (the circuit is open).
+ */
+export function admit(provider: ProviderId, settings: CircuitSettings): "closed" | "trial" | null {
   const circuit = circuitOf(provider);
-  if (circuit.openedAt === null) return true;
-  if (circuit.trialInFlight || clock.now() - circuit.openedAt < settings.cooldownMs) return false;
+  if (circuit.openedAt === null) return "closed";
+  if (circuit.trialInFlight || clock.now() - circuit.openedAt < settings.cooldownMs) return null;
   circuit.trialInFlight = true;
-  return true;
+  return "trial";
 }
 
 export function recordSuccess(provider: ProviderId): void {
@@ -55,7 +58,7 @@ export function recordFailure(provider: ProviderId, settings: CircuitSettings): 
   }
 }
 
-/** A half-open trial that ended neither way (the client left): the next request may try. */
+/** The holder of a half-open trial that ended neither way (the client left): the next request may try. */
 export function abandonTrial(provider: ProviderId): void {
   circuitOf(provider).trialInFlight = false;
 }

@@ -1,6 +1,6 @@
 import { AppError } from "../../platform/errors";
 import type { Logger } from "../../platform/logger";
-import { abandonTrial, type CircuitSettings, mayCall, msUntilTrial, recordFailure, recordSuccess } from "./circuit";
+import { abandonTrial, admit, type CircuitSettings, msUntilTrial, recordFailure, recordSuccess } from "./circuit";
 import { ProviderError } from "./providers/types";
 import type { Model } from "./registry";
 
@@ -30,21 +30,14 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 const backoff = (attempt: number) => BACKOFF_BASE_MS * 2 ** attempt * (0.5 + Math.random());
 
-/** The upstream's refusal of the request itself: the client's 400, not ours to retry. */
-function refusal(error: ProviderError, model: Model): AppError {
-  if (error.status === 401 || error.status === 403) {
-    return new AppError(
-      "provider_unavailable",
-      `The ${model.provider} provider refused this deployment's credentials.`,
-    );
-  }
-  return new AppError("validation_failed", `The provider refused the request: ${error.message}`);
-}
+/** Statuses that condemn the deployment, not the request: its key, its model name. */
+const DEPLOYMENT_FAULTS = new Set([401, 403, 404]);
 
 /**
  * Runs `work` against each deployment until one succeeds; `work` gets the attempt's signal,
  * which the first-token timeout and the caller's `signal` (client gone, total timeout) abort.
- * Deployments whose provider's circuit is open are skipped.
+ * Deployments whose provider's circuit is open are skipped; a deployment whose credentials or
+ * model name the provider refuses is skipped too. Any other refusal is the client's 400.
  */
 export async function withFallbacks<T>(
   deployments: readonly Model[],
@@ -55,7 +48,9 @@ export async function withFallbacks<T>(
   let last: ProviderError | undefined;
   const { logger, circuit } = context;
   for (const model of deployments) {
-    for (let attempt = 0; attempt < ATTEMPTS_PER_DEPLOYMENT && mayCall(model.provider, circuit); attempt++) {
+    for (let attempt = 0; attempt < ATTEMPTS_PER_DEPLOYMENT; attempt++) {
+      const admission = admit(model.provider, circuit);
+      if (!admission) break;
       try {
         signal.throwIfAborted();
         const result = await work({ model, signal, started: Date.now() });
@@ -63,44 +58,45 @@ export async function withFallbacks<T>(
         return result;
       } catch (error) {
         if (!(error instanceof ProviderError)) {
-          abandonTrial(model.provider);
+          if (admission === "trial") abandonTrial(model.provider);
           throw error;
         }
-        if (!error.retryable) {
+        const deploymentFault = error.status !== undefined && DEPLOYMENT_FAULTS.has(error.status);
+        if (!error.retryable && !deploymentFault) {
           // It answered: the provider is up, the request is the problem.
           recordSuccess(model.provider);
-          throw refusal(error, model);
+          throw new AppError("validation_failed", `The provider refused the request: ${error.message}`);
         }
         recordFailure(model.provider, circuit);
         last = error;
         logger.warn("ai upstream failed", { model: model.id, attempt, status: error.status, error: error.message });
         const wait = error.retryAfterMs ?? backoff(attempt);
-        if (wait > MAX_WAIT_MS || attempt === ATTEMPTS_PER_DEPLOYMENT - 1) break;
+        if (deploymentFault || wait > MAX_WAIT_MS || attempt === ATTEMPTS_PER_DEPLOYMENT - 1) break;
         await sleep(wait, signal);
       }
     }
   }
-  const retryAfter = last
-    ? 5
-    : Math.ceil(
-        msUntilTrial(
-          deployments.map((model) => model.provider),
-          circuit,
-        ) / 1000,
-      );
+  const providers = deployments.map((model) => model.provider);
+  const waitMs = last ? (last.retryAfterMs ?? 5_000) : msUntilTrial(providers, circuit);
   throw new AppError("provider_unavailable", "No provider could answer this request; try again shortly.", {
-    headers: { "retry-after": String(Math.max(1, retryAfter)) },
+    headers: { "retry-after": String(Math.max(1, Math.ceil(waitMs / 1000))) },
     cause: last,
   });
 }
 
-/** One upstream call of an attempt, at most `ms`: too slow is a retryable failure. */
+/**
+ * One upstream call of an attempt, at most `ms` until it answers: too slow is a retryable
+ * failure. The timer stops once it answers, so a body still streaming (speech) is not cut.
+ */
 export async function within<T>(ms: number, attempt: Attempt, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const timeout = AbortSignal.timeout(ms);
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new ProviderError("too slow", true)), ms);
   try {
-    return await call(AbortSignal.any([attempt.signal, timeout]));
+    return await call(AbortSignal.any([attempt.signal, timeout.signal]));
   } catch (error) {
-    if (timeout.aborted) throw new ProviderError(`${attempt.model.provider}: no answer within ${ms} ms`, true);
+    if (timeout.signal.aborted) throw new ProviderError(`${attempt.model.provider}: no answer within ${ms} ms`, true);
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { configOf } from "../../env";
 import type { AppEnv } from "../../platform/context";
+import { newId } from "../../platform/ids";
 import { accountOf, accountPermitting, principalOf } from "../identity/auth";
 import { speak, transcribe } from "./audio/service";
 import { completeChat } from "./chat/service";
@@ -42,7 +43,7 @@ export const listModels: Handler<"listModels"> = async (c) => {
 };
 
 /** Who pays for an AI request, and how its settlement runs after the answer. */
-function callerOf(c: Context<AppEnv>): AiCaller {
+export function callerOf(c: Context<AppEnv>): AiCaller {
   const principal = principalOf(c);
   return {
     env: c.env,
@@ -51,6 +52,7 @@ function callerOf(c: Context<AppEnv>): AiCaller {
     ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
     ...(principal.keyMonthlyBudget ? { keyMonthlyBudget: principal.keyMonthlyBudget } : {}),
     requestId: c.get("requestId"),
+    callId: newId("use"),
     logger: c.get("logger"),
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   };

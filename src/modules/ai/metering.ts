@@ -9,8 +9,8 @@ import { recordUsage, type UsageRow } from "./usage";
 /**
  * Credits around an AI call, for every endpoint: hold before (with the API key's monthly
  * budget, in the same batch), then settle what was used and write the usage row after the
- * answer, in `waitUntil`. A hold the isolate never settles is released by the cron (and
- * charged late if its settle runs after all).
+ * answer, in `waitUntil`. A settle that keeps failing leaves the hold to the cron, which
+ * releases it: that answer goes unpaid, and the usage row says so (logged as an error).
  */
 
 export type AiCaller = {
@@ -20,7 +20,10 @@ export type AiCaller = {
   apiKeyId?: string;
   /** The API key's monthly spending cap, in millicredits. */
   keyMonthlyBudget?: number;
+  /** The request's id (`x-request-id`), which a client may choose. */
   requestId: string;
+  /** The server's unique id of this call: it keys the credit hold and the usage row. */
+  callId: string;
   logger: Logger;
   waitUntil(promise: Promise<unknown>): void;
 };
@@ -28,7 +31,7 @@ export type AiCaller = {
 /** Holds `amount` for this request; 402 (`insufficient_credits`, `budget_exceeded`) SDKs do not retry. */
 export async function holdCredits(caller: AiCaller, amount: number): Promise<Hold> {
   try {
-    return await reserve(caller.env, caller.accountId, amount, `ai:${caller.requestId}`, {
+    return await reserve(caller.env, caller.accountId, amount, `ai:${caller.callId}`, {
       ...(caller.apiKeyId && caller.keyMonthlyBudget
         ? { budget: { key: `api_key:${caller.apiKeyId}`, limit: caller.keyMonthlyBudget, period: "month" } }
         : {}),
@@ -41,24 +44,57 @@ export async function holdCredits(caller: AiCaller, amount: number): Promise<Hol
   }
 }
 
-type Measured = Omit<UsageRow, "id" | "accountId" | "userId" | "apiKeyId" | "createdAt">;
+type Measured = Omit<UsageRow, "id" | "requestId" | "accountId" | "userId" | "apiKeyId" | "createdAt">;
 
-/** Settles the hold for `usage.charged` (releasing it all if nothing) and records the usage, after the answer. */
+const SETTLE_ATTEMPTS = 3;
+
+/**
+ * What a call is charged: its cost rounded up, never more than its hold (the ledger keeps the
+ * rest as the hold's shortfall), nothing without a hold (free models).
+ */
+export const chargeWithin = (hold: Hold | null, cost: number) => (hold ? Math.min(chargeOf(cost), hold.amount) : 0);
+
+/** Settles, retrying a transient failure; false when it never went through. */
+async function settleWithRetries(caller: AiCaller, hold: Hold, charged: number): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (charged > 0) await settle(caller.env, hold, charged);
+      else await release(caller.env, hold);
+      return true;
+    } catch (error) {
+      if (attempt === SETTLE_ATTEMPTS) {
+        caller.logger.error("ai settlement failed; the cron releases the hold", {
+          holdId: hold.id,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+/**
+ * Settles the hold for `usage.charged` (releasing it all if nothing) and records the usage,
+ * after the answer. The charge never passes the hold (the ledger records the rest as the
+ * hold's shortfall), and the usage row shows what was charged: 0 if settling failed.
+ */
 export function settleInBackground(caller: AiCaller, hold: Hold | null, usage: Measured): void {
   caller.waitUntil(
     (async () => {
-      if (hold && usage.charged > 0) await settle(caller.env, hold, usage.charged);
-      else if (hold) await release(caller.env, hold);
+      const settled = hold ? await settleWithRetries(caller, hold, usage.charged) : true;
       await recordUsage(caller.env, {
         ...usage,
-        id: caller.requestId,
+        charged: settled ? usage.charged : 0,
+        id: caller.callId,
+        requestId: caller.requestId,
         accountId: caller.accountId,
         userId: caller.userId,
         apiKeyId: caller.apiKeyId ?? null,
         createdAt: clock.now(),
       });
     })().catch((error: unknown) =>
-      caller.logger.error("ai settlement failed; the cron releases the hold", {
+      caller.logger.error("ai usage row not written", {
         error: error instanceof Error ? error.message : String(error),
       }),
     ),
@@ -95,7 +131,7 @@ export async function metered<T extends { model: Model }>(
     throw error;
   }
   const { cost, inputTokens = 0 } = measure(result);
-  const charged = chargeOf(cost);
+  const charged = chargeWithin(hold, cost);
   settleInBackground(caller, hold, {
     ...base,
     model: result.model.id,

@@ -1,5 +1,5 @@
 import { AppError } from "../../platform/errors";
-import type { ChatMessage } from "./providers/types";
+import type { ChatRequest } from "./providers/types";
 import type { Model } from "./registry";
 
 /**
@@ -14,22 +14,34 @@ export const MIN_OUTPUT_TOKENS = 16;
 /** What an image input may cost at most, in tokens (a high-detail image at OpenAI's rates). */
 const IMAGE_TOKENS = 1_105;
 
-/** An upper estimate of the prompt's tokens: 3 characters per token is below every tokenizer's average. */
-export function estimateInputTokens(messages: readonly ChatMessage[]): number {
+/**
+ * Tokens of a text, overestimated: 3 ASCII characters a token (below tokenizers' ~4 for
+ * English and code) and a token for every other character (CJK scripts run near one a
+ * character; accented letters cost less than that).
+ */
+export function textTokens(text: string): number {
+  let ascii = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 128) ascii++;
+  return Math.ceil(ascii / 3) + (text.length - ascii);
+}
+
+/** An upper estimate of a request's input tokens: its messages, tool definitions and response schema. */
+export function estimateInputTokens(request: Pick<ChatRequest, "messages" | "tools" | "responseFormat">): number {
   let tokens = 0;
-  for (const message of messages) {
+  for (const message of request.messages) {
     tokens += 4;
     if (message.role === "assistant") {
-      tokens += Math.ceil((message.content ?? "").length / 3);
-      for (const call of message.toolCalls ?? []) tokens += Math.ceil((call.name.length + call.arguments.length) / 3);
+      tokens += textTokens(message.content ?? "");
+      for (const call of message.toolCalls ?? []) tokens += textTokens(call.name + call.arguments);
     } else if (typeof message.content === "string") {
-      tokens += Math.ceil(message.content.length / 3);
+      tokens += textTokens(message.content);
     } else {
-      for (const part of message.content) {
-        tokens += part.type === "text" ? Math.ceil(part.text.length / 3) : IMAGE_TOKENS;
-      }
+      for (const part of message.content) tokens += part.type === "text" ? textTokens(part.text) : IMAGE_TOKENS;
     }
   }
+  for (const tool of request.tools ?? []) tokens += textTokens(JSON.stringify(tool));
+  if (request.responseFormat?.type === "json_schema")
+    tokens += textTokens(JSON.stringify(request.responseFormat.schema));
   return tokens;
 }
 

@@ -3,12 +3,16 @@ import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core
 /**
  * One row per AI request (ARCHITECTURE.md: "the unrounded cost is kept in the usage row"):
  * who asked for which account, what answered, the tokens, the exact cost and the charge,
- * the timings and how it ended. `id` is the request id every answer carries (`x-request-id`).
+ * the timings and how it ended. `id` is the server's own id of the call (it also keys its
+ * credit hold); `request_id` is the `x-request-id` the answer carried.
  */
 export const aiUsage = sqliteTable(
   "ai_usage",
   {
     id: text("id").primaryKey(),
+    /** The request's `x-request-id`: a client may choose it, so it is not unique. */
+    // Rows written before this column existed have none.
+    requestId: text("request_id").notNull().default(""),
     accountId: text("account_id").notNull(),
     userId: text("user_id").notNull(),
     apiKeyId: text("api_key_id"),
@@ -61,5 +65,52 @@ export const aiPresets = sqliteTable(
   (table) => [
     index("ai_presets_owner").on(table.ownerId, table.createdAt, table.id),
     index("ai_presets_owner_category").on(table.ownerId, table.category, table.createdAt, table.id),
+  ],
+);
+
+export const MESSAGE_ROLES = ["user", "assistant"] as const;
+export const MESSAGE_STATUSES = ["complete", "incomplete", "failed"] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+/**
+ * Chat conversations. One belongs to an account (`accountId`: the user, or the org that pays
+ * for it) and to the user who created it (`userId`): only that user sees it, so every lookup
+ * reads both columns.
+ */
+export const aiConversations = sqliteTable(
+  "ai_conversations",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    userId: text("user_id").notNull(),
+    /** Null until the first exchange titles it (or the user names it). */
+    title: text("title"),
+    model: text("model").notNull(),
+    presetId: text("preset_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [index("ai_conversations_owner").on(table.accountId, table.userId, table.updatedAt, table.id)],
+);
+
+/**
+ * A conversation's messages, oldest first by (`createdAt`, `id`). An assistant message keeps
+ * the model that answered and how the answer ended. Deleted with their conversation, or by the
+ * retention cron (AI_MESSAGE_RETENTION_DAYS).
+ */
+export const aiMessages = sqliteTable(
+  "ai_messages",
+  {
+    id: text("id").primaryKey(),
+    conversationId: text("conversation_id").notNull(),
+    role: text("role", { enum: MESSAGE_ROLES }).notNull(),
+    content: text("content").notNull(),
+    model: text("model"),
+    status: text("status", { enum: MESSAGE_STATUSES }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [
+    index("ai_messages_conversation").on(table.conversationId, table.createdAt, table.id),
+    index("ai_messages_created").on(table.createdAt),
   ],
 );

@@ -5,13 +5,14 @@ import { type ChatPart, type ChatRequest, ProviderError } from "../providers/typ
 
 /**
  * Starts a streamed answer on one deployment and waits for its first part, at most
- * `firstTokenMs`: a slow start is a retryable failure. Answers the first part and the rest.
+ * `firstTokenMs`: a slow start is a retryable failure. Answers the first part that the client
+ * sees (with any usage part before it), and the rest.
  */
 export async function firstPart(
   config: Config,
   attempt: Attempt,
   request: Omit<ChatRequest, "model">,
-): Promise<{ first: ChatPart; rest: AsyncIterator<ChatPart>; abort: AbortController }> {
+): Promise<{ early: ChatPart[]; first: ChatPart; rest: AsyncIterator<ChatPart>; abort: AbortController }> {
   const abort = new AbortController();
   const signal = AbortSignal.any([attempt.signal, abort.signal]);
   const iterator = chatProviderOf(config, attempt.model.provider)
@@ -26,9 +27,14 @@ export async function firstPart(
     abort.abort(new ProviderError("no first token in time", true));
   }, config.AI_FIRST_TOKEN_TIMEOUT_MS);
   try {
-    const result = await iterator.next();
-    if (result.done) throw new ProviderError("the upstream answered nothing", true);
-    return { first: result.value, rest: iterator, abort };
+    // Usage alone (some servers send it first) is not an answer: the client would have no byte.
+    const early: ChatPart[] = [];
+    for (;;) {
+      const result = await iterator.next();
+      if (result.done) throw new ProviderError("the upstream answered nothing", true);
+      if (result.value.type !== "usage") return { early, first: result.value, rest: iterator, abort };
+      early.push(result.value);
+    }
   } catch (error) {
     if (timedOut)
       throw new ProviderError(

@@ -3,8 +3,8 @@ import { AppError } from "../../../platform/errors";
 import { creditsOf, type Hold } from "../../billing/ledger";
 import { circuitSettingsOf } from "../circuit";
 import { withFallbacks } from "../fallbacks";
-import { type AiCaller, holdCredits, settleInBackground } from "../metering";
-import { budgetOf, chargeOf, costOf, estimateInputTokens } from "../pricing";
+import { type AiCaller, chargeWithin, holdCredits, settleInBackground } from "../metering";
+import { budgetOf, costOf, estimateInputTokens } from "../pricing";
 import type { ChatPart, ChatRequest } from "../providers/types";
 import type { Model } from "../registry";
 import { deploymentsOf } from "../registry";
@@ -43,7 +43,7 @@ function finish(run: Metered, model: Model | null, answer: Answer, status: Usage
   const outputTokens =
     status === "completed" && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
   const cost = model ? costOf(model.prices, inputTokens, outputTokens) : 0;
-  const charged = chargeOf(cost);
+  const charged = chargeWithin(run.hold, cost);
   if (run.onFinish) {
     run.caller.waitUntil(
       run.onFinish(answer, status, model).catch((error: unknown) =>
@@ -105,36 +105,39 @@ export async function completeChat(
 ): Promise<ChatOutcome> {
   const config = configOf(caller.env);
   const request = chatRequestOf(body);
-  const deployments = deploymentsOf(config, body.model, capabilitiesNeeded(body)).filter(
-    // Anthropic's API has no `n`.
-    (model) => request.n === 1 || model.provider !== "anthropic",
-  );
-  if (deployments.length === 0) {
+  // Anthropic's API has no `n`, and self-hosted servers may ignore it: only OpenAI-API providers that honour it.
+  const honoursN = (model: Model) =>
+    request.n === 1 || (model.provider !== "anthropic" && model.provider !== "compatible");
+  const deployments = deploymentsOf(config, body.model, capabilitiesNeeded(body));
+  if (!honoursN(deployments[0] as Model)) {
     throw new AppError("validation_failed", `The model "${body.model}" answers one choice at a time (n = 1).`, {
       errors: [{ path: "body.n", message: "must be 1 for this model" }],
     });
   }
-  const estimatedInput = estimateInputTokens(request.messages);
-  const { maxTokens, hold: held } = await hold(caller, body, deployments, estimatedInput);
+  // Fallbacks that cannot answer `n` choices are skipped.
+  const usable = deployments.filter(honoursN);
+  const estimatedInput = estimateInputTokens(request);
+  const { maxTokens, hold: held } = await hold(caller, body, usable, estimatedInput);
   const run: Metered = { caller, body, hold: held, estimatedInput, started: Date.now(), onFinish: options.onFinish };
   const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(config.AI_TOTAL_TIMEOUT_MS)]);
   const full: Omit<ChatRequest, "model"> = { ...request, maxTokens };
-  const envelope: Envelope = {
-    id: `chatcmpl-${caller.requestId}`,
-    created: Math.floor(Date.now() / 1000),
-    model: body.model,
-  };
   try {
     const circuit = circuitSettingsOf(config);
-    const opened = await withFallbacks(deployments, signal, { logger: caller.logger, circuit }, async (attempt) => {
+    const opened = await withFallbacks(usable, signal, { logger: caller.logger, circuit }, async (attempt) => {
       const started = await firstPart(config, attempt, full);
       if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };
       // Not streamed: the whole answer is the attempt, so a break is retried like any failure.
       const answer = new Answer();
-      answer.add(started.first);
+      for (const part of [...started.early, started.first]) answer.add(part);
       for (let next = await started.rest.next(); !next.done; next = await started.rest.next()) answer.add(next.value);
       return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer };
     });
+    // The model that answered, as OpenAI names it: a fallback's own id.
+    const envelope: Envelope = {
+      id: `chatcmpl-${caller.callId}`,
+      created: Math.floor(Date.now() / 1000),
+      model: opened.model.id,
+    };
     if (opened.answer) {
       const usage = finish(run, opened.model, opened.answer, "completed", opened.firstTokenAt);
       return { kind: "json", body: completion(envelope, opened.answer, usage), chargedMillicredits: usage.charged };
@@ -159,6 +162,7 @@ export async function completeChat(
 function streamOf(
   run: Metered,
   opened: {
+    early: ChatPart[];
     first: ChatPart;
     rest: AsyncIterator<ChatPart>;
     abort: AbortController;
@@ -169,6 +173,7 @@ function streamOf(
   includeUsage: boolean,
 ): ReadableStream<Uint8Array> {
   const answer = new Answer();
+  for (const part of opened.early) answer.add(part);
   const writer = new ChunkWriter(envelope);
   let settled = false;
   const settleOnce = (status: UsageStatus) => {
@@ -177,6 +182,7 @@ function streamOf(
     return finish(run, opened.model, answer, status, opened.firstTokenAt);
   };
   let pending: ChatPart | null = opened.first;
+  let cancelled = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -192,6 +198,8 @@ function streamOf(
         answer.add(part);
         for (const bytes of writer.part(part)) controller.enqueue(bytes);
       } catch (error) {
+        // The client left while a part was awaited: `cancel` has settled already.
+        if (cancelled) return;
         run.caller.logger.warn("ai stream broke after its first byte", {
           error: error instanceof Error ? error.message : String(error),
         });
@@ -201,6 +209,7 @@ function streamOf(
       }
     },
     cancel() {
+      cancelled = true;
       opened.abort.abort(new DOMException("the client went away", "AbortError"));
       settleOnce("incomplete");
     },

@@ -2,7 +2,7 @@ import { configOf } from "../../../env";
 import { circuitSettingsOf } from "../circuit";
 import { withFallbacks, within } from "../fallbacks";
 import { type AiCaller, holdCredits, metered } from "../metering";
-import { ceilingPrices, chargeOf, costOf } from "../pricing";
+import { ceilingPrices, chargeOf, costOf, textTokens } from "../pricing";
 import { embeddingsProviderOf } from "../providers";
 import { deploymentsOf } from "../registry";
 import type { EmbeddingsBody } from "./schema";
@@ -24,7 +24,7 @@ export async function createEmbeddings(caller: AiCaller, body: EmbeddingsBody, c
   const config = configOf(caller.env);
   const deployments = deploymentsOf(config, body.model, ["embeddings"]);
   const input = typeof body.input === "string" ? [body.input] : body.input;
-  const estimate = input.reduce((tokens, text) => tokens + Math.ceil(text.length / 3), 0);
+  const estimate = input.reduce((tokens, text) => tokens + textTokens(text), 0);
   const held = chargeOf(costOf(ceilingPrices(deployments), estimate, 0));
   const hold = held > 0 ? await holdCredits(caller, held) : null;
   const request = { input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) };

@@ -1,0 +1,1 @@
+ALTER TABLE `ai_usage` ADD `request_id` text DEFAULT '' NOT NULL;

@@ -1,0 +1,411 @@
+import { and, desc, eq, getTableColumns, inArray, lt, lte, ne, sql } from "drizzle-orm";
+import { configOf } from "../../../env";
+import { clock } from "../../../platform/clock";
+import type { Account } from "../../../platform/context";
+import { database } from "../../../platform/db";
+import { AppError } from "../../../platform/errors";
+import { newId } from "../../../platform/ids";
+import { keyset, toPage } from "../../../platform/pagination";
+import type { Answer } from "../chat/answer";
+import type { ChatCompletionBody } from "../chat/schema";
+import { completeChat } from "../chat/service";
+import type { AiCaller } from "../metering";
+import { getPreset } from "../presets/service";
+import { estimateInputTokens } from "../pricing";
+import { deploymentsOf, type Model } from "../registry";
+import { aiConversations, aiMessages, type MessageStatus } from "../tables";
+import type { UsageStatus } from "../usage";
+
+/**
+ * Conversations kept by Stratus: a conversation belongs to the request's account (which pays
+ * for its answers) and to the user who created it, who alone sees it; anyone else gets 404.
+ * Sending a message stores it, sends the preset's system prompt and the history that fits the
+ * model's context upstream through the chat completion (credits, limits and errors are
+ * chat's), and stores the answer.
+ */
+
+export const MAX_CONVERSATIONS_PER_OWNER = 1_000;
+export const DEFAULT_CONVERSATION_MODEL = "gpt-4o-mini";
+/** History rows read per message at most (chat accepts up to 2 000 messages). */
+const MAX_HISTORY_MESSAGES = 1_000;
+const TITLE_CHARS = 60;
+const DAY_MS = 86_400_000;
+
+export type Caller = { userId: string; account: Account };
+
+type ConversationRow = typeof aiConversations.$inferSelect;
+type MessageRow = typeof aiMessages.$inferSelect;
+
+const publicConversation = (row: ConversationRow) => ({
+  id: row.id,
+  title: row.title,
+  model: row.model,
+  presetId: row.presetId,
+  createdAt: clock.iso(row.createdAt),
+  updatedAt: clock.iso(row.updatedAt),
+});
+
+const publicMessage = (row: MessageRow) => ({
+  id: row.id,
+  role: row.role,
+  content: row.content,
+  model: row.model,
+  status: row.status,
+  createdAt: clock.iso(row.createdAt),
+});
+
+export type PublicMessage = ReturnType<typeof publicMessage>;
+
+const ownedBy = (caller: Caller, id: string) =>
+  and(
+    eq(aiConversations.id, id),
+    eq(aiConversations.accountId, caller.account.id),
+    eq(aiConversations.userId, caller.userId),
+  );
+
+async function conversationRow(env: Env, caller: Caller, id: string): Promise<ConversationRow> {
+  const [row] = await database(env).select().from(aiConversations).where(ownedBy(caller, id));
+  if (!row) throw new AppError("not_found", "No such conversation.");
+  return row;
+}
+
+/** A chat model offered here (404 `model_not_found` otherwise). */
+function chatModel(env: Env, id: string): Model {
+  const [model] = deploymentsOf(configOf(env), id, ["chat"]);
+  if (!model) throw new AppError("model_not_found", `The model "${id}" is not available here.`);
+  return model;
+}
+
+export async function createConversation(
+  env: Env,
+  caller: Caller,
+  input: { title?: string | undefined; model?: string | undefined; presetId?: string | undefined },
+) {
+  const preset = input.presetId ? await getPreset(env, caller.account, input.presetId) : null;
+  const model = input.model ?? preset?.model ?? DEFAULT_CONVERSATION_MODEL;
+  chatModel(env, model);
+  const now = clock.now();
+  const row: ConversationRow = {
+    id: newId("cnv", now),
+    accountId: caller.account.id,
+    userId: caller.userId,
+    title: input.title ?? null,
+    model,
+    presetId: input.presetId ?? null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  // One statement counts and inserts, so concurrent creations cannot pass the limit together.
+  const columns = getTableColumns(aiConversations);
+  const values = sql.join(
+    (Object.keys(columns) as (keyof ConversationRow)[]).map((key) => sql.param(row[key], columns[key])),
+    sql`, `,
+  );
+  const inserted = await database(env)
+    .insert(aiConversations)
+    .select(
+      sql`SELECT ${values} WHERE (SELECT count(*) FROM ${aiConversations} WHERE ${aiConversations.accountId} = ${caller.account.id} AND ${aiConversations.userId} = ${caller.userId}) < ${MAX_CONVERSATIONS_PER_OWNER}`,
+    )
+    .returning({ id: aiConversations.id });
+  if (inserted.length === 0) {
+    throw new AppError(
+      "conflict",
+      `You already have ${MAX_CONVERSATIONS_PER_OWNER} conversations in this account, the most you may keep: delete some first.`,
+    );
+  }
+  return publicConversation(row);
+}
+
+export async function listConversations(env: Env, caller: Caller, query: { limit: number; cursor?: string }) {
+  const seek = keyset(query.cursor, aiConversations.updatedAt, aiConversations.id, "desc");
+  const rows = await database(env)
+    .select()
+    .from(aiConversations)
+    .where(and(eq(aiConversations.accountId, caller.account.id), eq(aiConversations.userId, caller.userId), seek.after))
+    .orderBy(...seek.orderBy)
+    .limit(query.limit + 1);
+  const { items, nextCursor } = toPage(rows, query.limit, (row) => ({ key: row.updatedAt, id: row.id }));
+  return { items: items.map(publicConversation), nextCursor };
+}
+
+export const getConversation = async (env: Env, caller: Caller, id: string) =>
+  publicConversation(await conversationRow(env, caller, id));
+
+export async function updateConversation(
+  env: Env,
+  caller: Caller,
+  id: string,
+  input: { title?: string | undefined; model?: string | undefined; presetId?: string | null | undefined },
+) {
+  await conversationRow(env, caller, id);
+  const changes: Partial<ConversationRow> = { updatedAt: clock.now() };
+  if (input.title !== undefined) changes.title = input.title;
+  if (input.presetId !== undefined) changes.presetId = input.presetId;
+  // Choosing a preset brings its model, as at creation, unless the body names one.
+  const preset = input.presetId ? await getPreset(env, caller.account, input.presetId) : null;
+  const model = input.model ?? preset?.model;
+  if (model !== undefined) {
+    chatModel(env, model);
+    changes.model = model;
+  }
+  const [row] = await database(env).update(aiConversations).set(changes).where(ownedBy(caller, id)).returning();
+  if (!row) throw new AppError("not_found", "No such conversation.");
+  return publicConversation(row);
+}
+
+export async function deleteConversation(env: Env, caller: Caller, id: string) {
+  await conversationRow(env, caller, id);
+  const db = database(env);
+  await db.batch([
+    db.delete(aiMessages).where(eq(aiMessages.conversationId, id)),
+    db.delete(aiConversations).where(ownedBy(caller, id)),
+  ]);
+}
+
+export async function listMessages(env: Env, caller: Caller, id: string, query: { limit: number; cursor?: string }) {
+  await conversationRow(env, caller, id);
+  const seek = keyset(query.cursor, aiMessages.createdAt, aiMessages.id, "asc");
+  const rows = await database(env)
+    .select()
+    .from(aiMessages)
+    .where(and(eq(aiMessages.conversationId, id), seek.after))
+    .orderBy(...seek.orderBy)
+    .limit(query.limit + 1);
+  const { items, nextCursor } = toPage(rows, query.limit, (row) => ({ key: row.createdAt, id: row.id }));
+  return { items: items.map(publicMessage), nextCursor };
+}
+
+/** A message as sent upstream. */
+export type Turn = { role: "system" | "user" | "assistant"; content: string };
+
+/**
+ * The messages sent upstream: the system prompt, then as much of the history as fits, then the
+ * new message. The oldest history goes first so that the estimated input fits in the context
+ * window less the tokens kept for the answer; the system prompt and the new message always
+ * stay, and when even they do not fit the request is refused (400).
+ */
+export function fitToContext(input: {
+  system: string | null;
+  history: readonly Turn[];
+  next: Turn;
+  contextWindow: number;
+  maxTokens: number;
+}): Turn[] {
+  const budget = input.contextWindow - input.maxTokens;
+  const head: Turn[] = input.system ? [{ role: "system", content: input.system }] : [];
+  // The estimate is a sum over messages, so each message's share is counted once.
+  let used = estimateInputTokens({ messages: [...head, input.next] });
+  if (used > budget) {
+    throw new AppError(
+      "validation_failed",
+      `The message is too long for the model: about ${used} tokens, and its context window leaves ${Math.max(budget, 0)} after the answer's ${input.maxTokens}.`,
+      { errors: [{ path: "body.content", message: "too long for the model's context window" }] },
+    );
+  }
+  let first = input.history.length;
+  while (first > 0) {
+    const cost = estimateInputTokens({ messages: [input.history[first - 1] as Turn] });
+    if (used + cost > budget) break;
+    used += cost;
+    first -= 1;
+  }
+  return [...head, ...input.history.slice(first), input.next];
+}
+
+/**
+ * The newest history a context of `budgetTokens` can hold, oldest first: rows are read newest
+ * first until their text passes what that many tokens can hold (3 characters a token at least,
+ * as `estimateInputTokens` counts), so a long conversation is never read whole. Failed answers
+ * (no text) are not history.
+ */
+async function recentHistory(env: Env, conversationId: string, budgetTokens: number): Promise<Turn[]> {
+  const maxChars = Math.max(budgetTokens, 0) * 3;
+  const db = database(env);
+  const newest = db
+    .select({
+      role: aiMessages.role,
+      content: aiMessages.content,
+      createdAt: aiMessages.createdAt,
+      id: aiMessages.id,
+      before:
+        sql<number>`coalesce(sum(length(${aiMessages.content})) over (order by ${aiMessages.createdAt} desc, ${aiMessages.id} desc rows between unbounded preceding and 1 preceding), 0)`.as(
+          "chars_before",
+        ),
+    })
+    .from(aiMessages)
+    .where(and(eq(aiMessages.conversationId, conversationId), ne(aiMessages.status, "failed")))
+    .as("newest");
+  const rows = await db
+    .select({ role: newest.role, content: newest.content })
+    .from(newest)
+    .where(lte(newest.before, maxChars))
+    .orderBy(desc(newest.createdAt), desc(newest.id))
+    .limit(MAX_HISTORY_MESSAGES);
+  return rows.reverse();
+}
+
+/**
+ * The title of a conversation from its first user message: at most 60 characters, cut at a
+ * word boundary. Titling by asking a model would cost the user credits they did not ask to
+ * spend, add a second upstream call (latency, subrequests, another way to fail) after every
+ * first answer, and send the text to a model once more; the opening message names the topic
+ * well enough, and the user can rename the conversation.
+ */
+export function titleFrom(content: string, max = TITLE_CHARS): string | null {
+  const text = content.replace(/\s+/g, " ").trim();
+  if (text === "") return null;
+  if (text.length <= max) return text;
+  // One character is kept for the ellipsis.
+  const cut = text.slice(0, max - 1);
+  const boundary = text[max - 1] === " " ? cut.length : cut.lastIndexOf(" ");
+  const head = (boundary > 0 ? cut.slice(0, boundary) : cut).trimEnd().replace(/[\uD800-\uDBFF]$/, "");
+  return `${head}…`;
+}
+
+/** How an answer ended, as a message keeps it: no text received is a failed answer. */
+export const messageStatusOf = (status: UsageStatus, text: string): MessageStatus =>
+  status === "completed" ? "complete" : status === "incomplete" && text !== "" ? "incomplete" : "failed";
+
+type Answered = { text: string; status: UsageStatus; model: string | null };
+
+/**
+ * Stores the assistant message after its user message, bumps the conversation and titles it
+ * if it has no title yet. Nothing is stored when the conversation was deleted meanwhile.
+ */
+async function recordAnswer(env: Env, conversation: ConversationRow, question: MessageRow, answered: Answered) {
+  const now = Math.max(clock.now(), question.createdAt + 1);
+  const row: MessageRow = {
+    id: newId("msg", now),
+    conversationId: conversation.id,
+    role: "assistant",
+    content: answered.text,
+    model: answered.model,
+    status: messageStatusOf(answered.status, answered.text),
+    createdAt: now,
+  };
+  const title = titleFrom(question.content);
+  const db = database(env);
+  const [bumped] = await db
+    .update(aiConversations)
+    .set({
+      updatedAt: now,
+      ...(title === null ? {} : { title: sql`coalesce(${aiConversations.title}, ${title})` }),
+    })
+    .where(eq(aiConversations.id, conversation.id))
+    .returning({ id: aiConversations.id });
+  if (bumped) await db.insert(aiMessages).values(row);
+  return row;
+}
+
+/** The preset a message uses: the one it names (404 if not the account's), else the conversation's. */
+async function presetOf(env: Env, caller: Caller, conversation: ConversationRow, presetId: string | undefined) {
+  if (presetId) return getPreset(env, caller.account, presetId);
+  if (!conversation.presetId) return null;
+  try {
+    return await getPreset(env, caller.account, conversation.presetId);
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === "not_found")) throw error;
+    throw new AppError(
+      "conflict",
+      "The conversation's preset was deleted: choose another one (or none) with PATCH, or name one in the message.",
+    );
+  }
+}
+
+export type SendOutcome =
+  | { kind: "json"; userMessage: PublicMessage; assistantMessage: PublicMessage }
+  | { kind: "stream"; stream: ReadableStream<Uint8Array> };
+
+/**
+ * Sends a message and stores both sides. Everything that can refuse the request for its input
+ * (the conversation, the preset, the model, the context) is checked before the user message is
+ * stored. Not streamed, the answer is stored before the response; streamed, `onFinish` stores
+ * it after the stream with what the client received. An exchange that fails after the user
+ * message is stored (no credits, the provider down) keeps a `failed` assistant message.
+ */
+export async function sendMessage(
+  ai: AiCaller,
+  caller: Caller,
+  id: string,
+  input: { content: string; model?: string | undefined; presetId?: string | undefined; stream?: boolean | undefined },
+  clientSignal: AbortSignal,
+): Promise<SendOutcome> {
+  const { env } = ai;
+  const conversation = await conversationRow(env, caller, id);
+  const preset = await presetOf(env, caller, conversation, input.presetId);
+  const modelId = input.model ?? (input.presetId && preset ? preset.model : conversation.model);
+  const model = chatModel(env, modelId);
+  const parameters = preset?.parameters ?? {};
+  const maxTokens = Math.min(parameters.maxTokens ?? model.defaultMaxOutput, model.maxOutput);
+  const messages = fitToContext({
+    system: preset?.systemPrompt || null,
+    history: await recentHistory(env, conversation.id, model.contextWindow - maxTokens),
+    next: { role: "user", content: input.content },
+    contextWindow: model.contextWindow,
+    maxTokens,
+  });
+  const streamed = input.stream === true;
+  const body: ChatCompletionBody = {
+    model: modelId,
+    messages,
+    stream: streamed,
+    ...(parameters.temperature !== undefined ? { temperature: parameters.temperature } : {}),
+    ...(parameters.topP !== undefined ? { top_p: parameters.topP } : {}),
+    ...(parameters.maxTokens !== undefined ? { max_tokens: parameters.maxTokens } : {}),
+    ...(parameters.stop?.length ? { stop: parameters.stop } : {}),
+  };
+
+  const now = clock.now();
+  const question: MessageRow = {
+    id: newId("msg", now),
+    conversationId: conversation.id,
+    role: "user",
+    content: input.content,
+    model: null,
+    status: "complete",
+    createdAt: now,
+  };
+  await database(env).insert(aiMessages).values(question);
+
+  // `completeChat` calls `onFinish` synchronously when it settles (before returning a JSON
+  // answer, or as it throws); only a stream's answer is stored from there, in `waitUntil`.
+  const outcome: { answered?: Answered } = {};
+  const onFinish = async (answer: Answer, status: UsageStatus, answeredBy: Model | null) => {
+    outcome.answered = { text: answer.choices[0]?.text ?? "", status, model: answeredBy?.id ?? null };
+    if (streamed) await recordAnswer(env, conversation, question, outcome.answered);
+  };
+  let chat: Awaited<ReturnType<typeof completeChat>>;
+  try {
+    chat = await completeChat(ai, body, clientSignal, { onFinish });
+  } catch (error) {
+    if (!(streamed && outcome.answered)) {
+      await recordAnswer(env, conversation, question, { text: "", status: "failed", model: null }).catch(
+        (failure: unknown) =>
+          ai.logger.error("a failed exchange was not recorded", {
+            error: failure instanceof Error ? failure.message : String(failure),
+          }),
+      );
+    }
+    throw error;
+  }
+  if (chat.kind === "stream") return { kind: "stream", stream: chat.stream };
+  const answered = outcome.answered ?? { text: textOfCompletion(chat.body), status: "completed", model: modelId };
+  const reply = await recordAnswer(env, conversation, question, answered);
+  return { kind: "json", userMessage: publicMessage(question), assistantMessage: publicMessage(reply) };
+}
+
+/** The first choice's text of a chat completion (only if `onFinish` was not told, which chat always does). */
+const textOfCompletion = (body: unknown) =>
+  (body as { choices?: { message?: { content?: string | null } }[] }).choices?.[0]?.message?.content ?? "";
+
+/**
+ * Deletes messages older than AI_MESSAGE_RETENTION_DAYS, a bounded number per cron run. Their
+ * conversations stay, even when left empty.
+ */
+export async function purgeOldMessages(env: Env, now: number, limit = 1_000): Promise<number> {
+  const cutoff = now - configOf(env).AI_MESSAGE_RETENTION_DAYS * DAY_MS;
+  const db = database(env);
+  const old = db.select({ id: aiMessages.id }).from(aiMessages).where(lt(aiMessages.createdAt, cutoff)).limit(limit);
+  const deleted = await db.delete(aiMessages).where(inArray(aiMessages.id, old)).returning({ id: aiMessages.id });
+  return deleted.length;
+}
