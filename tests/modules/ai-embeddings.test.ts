@@ -61,4 +61,22 @@ describe("POST /v1/embeddings", () => {
     expect(poor.status).toBe(402);
     expect(poor.headers.get("x-should-retry")).toBe("false");
   });
+
+  it("replays an answer for a repeated Idempotency-Key, charging once", async () => {
+    const { user } = await fundedClient();
+    const send = () =>
+      api<{ usage: { cost_millicredits: number } }>("/v1/embeddings", {
+        json: { model: "text-embedding-3-small", input: "once only" },
+        headers: { ...as(user), "idempotency-key": "embed-once-0001" },
+      });
+    const first = await send();
+    const again = await send();
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    const rows = await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length >= 1,
+    );
+    expect(rows).toHaveLength(1);
+  });
 });

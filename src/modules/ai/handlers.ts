@@ -34,6 +34,11 @@ export const listModels: Handler<"listModels"> = async (c) => {
         pricing: {
           input_per_million_tokens_usd: model.prices.inputPerMillion,
           output_per_million_tokens_usd: model.prices.outputPerMillion,
+          ...(model.prices.perAudioMinute !== undefined ? { per_audio_minute_usd: model.prices.perAudioMinute } : {}),
+          ...(model.prices.perMillionCharacters !== undefined
+            ? { per_million_characters_usd: model.prices.perMillionCharacters }
+            : {}),
+          ...(model.prices.perImage !== undefined ? { per_image_usd: model.prices.perImage } : {}),
         },
         fallbacks: [...model.fallbacks],
       })),

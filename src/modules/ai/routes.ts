@@ -11,6 +11,18 @@ import { ChatCompletionSchema, ModelListSchema, ModelsQuery, UsageQuery, UsageSu
 const openAiNote =
   "OpenAI-compatible: errors come in OpenAI's `{error: {message, type, code, param}}` shape; 402 answers carry `x-should-retry: false`.";
 
+const chargedHeader = {
+  "x-stratus-cost-millicredits": { schema: { type: "integer" as const }, description: "Charged, in millicredits" },
+};
+/** What every AI call may answer besides the usual: spending credits, reaching providers. */
+const aiErrors = {
+  scope: "ai" as const,
+  rateLimit: "ai" as const,
+  errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"] as ErrorCode[],
+};
+/** A JSON answer that spends credits: a retry with the same `Idempotency-Key` replays it. */
+const spendingJson = { ...aiErrors, idempotent: true };
+
 export const listModels = authRoute(
   {
     method: "get",
@@ -55,12 +67,7 @@ export const chatCompletions = authRoute(
       },
     },
   },
-  {
-    scope: "ai",
-    rateLimit: "ai",
-    maxBodyBytes: CHAT_BODY_BYTES,
-    errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"],
-  },
+  { ...spendingJson, maxBodyBytes: CHAT_BODY_BYTES },
 );
 
 export const getUsage = authRoute(
@@ -95,21 +102,8 @@ export const createEmbeddings = authRoute(
       },
     },
   },
-  {
-    scope: "ai",
-    rateLimit: "ai",
-    errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"],
-  },
+  spendingJson,
 );
-
-const chargedHeader = {
-  "x-stratus-cost-millicredits": { schema: { type: "integer" as const }, description: "Charged, in millicredits" },
-};
-const aiErrors = {
-  scope: "ai" as const,
-  rateLimit: "ai" as const,
-  errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"] as ErrorCode[],
-};
 
 export const createTranscription = authRoute(
   {
@@ -170,5 +164,5 @@ export const createImages = authRoute(
       },
     },
   },
-  aiErrors,
+  spendingJson,
 );

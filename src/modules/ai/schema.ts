@@ -15,6 +15,12 @@ export const ModelSchema = z
     pricing: z.object({
       input_per_million_tokens_usd: z.number(),
       output_per_million_tokens_usd: z.number(),
+      per_audio_minute_usd: z.number().optional(),
+      per_million_characters_usd: z.number().optional(),
+      per_image_usd: z
+        .number()
+        .optional()
+        .openapi({ description: "At the standard size and quality; HD or larger doubles" }),
     }),
     fallbacks: z.array(z.string()).openapi({ description: "Tried in order when it fails before answering" }),
   })
