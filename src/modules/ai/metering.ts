@@ -1,7 +1,10 @@
+import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import { AppError } from "../../platform/errors";
 import type { Logger } from "../../platform/logger";
 import { type Hold, release, reserve, settle } from "../billing/ledger";
+import { circuitSettingsOf } from "./circuit";
+import { withFallbacks, within } from "./fallbacks";
 import { chargeOf } from "./pricing";
 import type { Model } from "./registry";
 import { recordUsage, type UsageRow } from "./usage";
@@ -102,10 +105,10 @@ export function settleInBackground(caller: AiCaller, hold: Hold | null, usage: M
 }
 
 /**
- * Runs a call whose cost follows from its result (embeddings, audio), then settles the hold
- * for it, or releases it all when the call failed, and records the usage either way.
+ * Runs a call whose cost follows from its result, then settles the hold for it, or releases
+ * it all when the call failed, and records the usage either way.
  */
-export async function metered<T extends { model: Model }>(
+async function metered<T extends { model: Model }>(
   caller: AiCaller,
   hold: Hold | null,
   request: { endpoint: string; requestedModel: string },
@@ -143,4 +146,40 @@ export async function metered<T extends { model: Model }>(
     status: "completed",
   });
   return { ...result, charged };
+}
+
+/**
+ * One priced AI call, for endpoints whose cost follows from the result (embeddings, audio,
+ * images): hold the most it can cost on any of its deployments (nothing when free), try them
+ * with retries and fallbacks (each attempt at most `timeoutMs` until it answers), then charge
+ * what the answer cost.
+ */
+export async function pricedCall<R>(
+  caller: AiCaller,
+  call: {
+    endpoint: string;
+    requestedModel: string;
+    deployments: readonly Model[];
+    /** The most the call can cost on a deployment, in unrounded millicredits. */
+    ceiling: (model: Model) => number;
+    timeoutMs: number;
+    run: (model: Model, signal: AbortSignal) => Promise<R>;
+    measure: (model: Model, result: R) => { cost: number; inputTokens?: number };
+  },
+  clientSignal: AbortSignal,
+): Promise<{ model: Model; result: R; charged: number }> {
+  const held = chargeOf(Math.max(...call.deployments.map(call.ceiling)));
+  const hold = held > 0 ? await holdCredits(caller, held) : null;
+  const context = { logger: caller.logger, circuit: circuitSettingsOf(configOf(caller.env)) };
+  return metered(
+    caller,
+    hold,
+    { endpoint: call.endpoint, requestedModel: call.requestedModel },
+    () =>
+      withFallbacks(call.deployments, clientSignal, context, async (attempt) => ({
+        model: attempt.model,
+        result: await within(call.timeoutMs, attempt, (signal) => call.run(attempt.model, signal)),
+      })),
+    ({ model, result }) => call.measure(model, result),
+  );
 }

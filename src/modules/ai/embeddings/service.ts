@@ -1,8 +1,6 @@
 import { configOf } from "../../../env";
-import { circuitSettingsOf } from "../circuit";
-import { withFallbacks, within } from "../fallbacks";
-import { type AiCaller, holdCredits, metered } from "../metering";
-import { ceilingPrices, chargeOf, costOf, textTokens } from "../pricing";
+import { type AiCaller, pricedCall } from "../metering";
+import { costOf, textTokens } from "../pricing";
 import { embeddingsProviderOf } from "../providers";
 import { deploymentsOf } from "../registry";
 import type { EmbeddingsBody } from "./schema";
@@ -22,30 +20,25 @@ function base64Of(vector: number[]): string {
 
 export async function createEmbeddings(caller: AiCaller, body: EmbeddingsBody, clientSignal: AbortSignal) {
   const config = configOf(caller.env);
-  const deployments = deploymentsOf(config, body.model, ["embeddings"]);
   const input = typeof body.input === "string" ? [body.input] : body.input;
   const estimate = input.reduce((tokens, text) => tokens + textTokens(text), 0);
-  const held = chargeOf(costOf(ceilingPrices(deployments), estimate, 0));
-  const hold = held > 0 ? await holdCredits(caller, held) : null;
   const request = { input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) };
-  const { result, charged } = await metered(
+  const { result, charged } = await pricedCall(
     caller,
-    hold,
-    { endpoint: "embeddings", requestedModel: body.model },
-    () =>
-      withFallbacks(
-        deployments,
-        clientSignal,
-        { logger: caller.logger, circuit: circuitSettingsOf(config) },
-        async (attempt) => {
-          const provider = embeddingsProviderOf(config, attempt.model.provider);
-          const result = await within(config.AI_FIRST_TOKEN_TIMEOUT_MS, attempt, (signal) =>
-            provider.embed({ ...request, model: attempt.model.upstream }, signal),
-          );
-          return { model: attempt.model, result };
-        },
-      ),
-    ({ model, result }) => ({ cost: costOf(model.prices, result.inputTokens, 0), inputTokens: result.inputTokens }),
+    {
+      endpoint: "embeddings",
+      requestedModel: body.model,
+      deployments: deploymentsOf(config, body.model, ["embeddings"]),
+      ceiling: (model) => costOf(model.prices, estimate, 0),
+      timeoutMs: config.AI_FIRST_TOKEN_TIMEOUT_MS,
+      run: (model, signal) =>
+        embeddingsProviderOf(config, model.provider).embed({ ...request, model: model.upstream }, signal),
+      measure: (model, embedded) => ({
+        cost: costOf(model.prices, embedded.inputTokens, 0),
+        inputTokens: embedded.inputTokens,
+      }),
+    },
+    clientSignal,
   );
   return {
     charged,
