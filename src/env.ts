@@ -24,18 +24,18 @@ const origin = z
     }
   }, "must be a comma-separated list of origins like https://app.example.com");
 
-/** A comma-separated list of origins, empty by default. */
-const originList = () =>
+/** A comma-separated list, empty by default, each item checked by `item`. */
+const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
   z
     .string()
     .default("")
     .transform((value) =>
       value
         .split(",")
-        .map((item) => item.trim())
+        .map((entry) => entry.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(origin));
+    .pipe(z.array(item));
 
 /** A JSON-encoded value, parsed then checked; messages never echo the value. */
 const json = <T extends z.ZodType>(schema: T) =>
@@ -68,7 +68,7 @@ export const configSchema = z
   .object({
     ENVIRONMENT: z.enum(["development", "test", "production"]),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
-    CORS_ORIGINS: originList(),
+    CORS_ORIGINS: commaList(origin),
     /** Signing keys, current first; the others still verify, so keys rotate without logging anyone out. */
     JWT_SIGNING_KEYS: json(
       z
@@ -124,7 +124,7 @@ export const configSchema = z
         ),
     ).default([]),
     /** Origins that checkout and portal sessions may send the customer back to. */
-    BILLING_REDIRECT_ALLOWLIST: originList(),
+    BILLING_REDIRECT_ALLOWLIST: commaList(origin),
     /** Days a subscription stays `past_due` with its plan before the cron downgrades it to free. */
     BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
     /** AI providers: a provider's models are offered only when its key is set. */
@@ -140,16 +140,9 @@ export const configSchema = z
     /** Any OpenAI-compatible server (Ollama, vLLM, Groq): its base URL, key if any, and the models to offer. */
     OPENAI_COMPATIBLE_BASE_URL: z.url().optional(),
     OPENAI_COMPATIBLE_API_KEY: z.string().min(1).optional(),
-    OPENAI_COMPATIBLE_MODELS: z
-      .string()
-      .default("")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((item) => item.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.string().regex(/^[\w.:/-]{1,100}$/, "model names: letters, digits and . : / _ -"))),
+    OPENAI_COMPATIBLE_MODELS: commaList(
+      z.string().regex(/^[\w.:/-]{1,100}$/, "model names: letters, digits and . : / _ -"),
+    ),
     /** An upstream that has not sent its first token by then is abandoned (retried, or the next). */
     AI_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
     /** The most an AI call may take, end to end; credit holds must outlive it. */
