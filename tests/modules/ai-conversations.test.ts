@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { fitToContext, purgeOldMessages, type Turn, titleFrom } from "../../src/modules/ai/conversations/service";
+import { fitToContext, type Turn, titleFrom } from "../../src/modules/ai/conversations/history";
+import { purgeOldMessages } from "../../src/modules/ai/conversations/service";
 import { estimateInputTokens } from "../../src/modules/ai/pricing";
 import { newId } from "../../src/platform/ids";
 import { eventually, fund, purchasedBalance, scenario, usageRowsOf } from "../helpers/ai";
