@@ -311,9 +311,14 @@ try {
     return { first, total: performance.now() - started };
   }
   for (const target of Object.values(targets)) for (let i = 0; i < 20; i++) await streamed(target);
+  // Latency first, on a quiet server: a throughput load leaves settlements running after it.
   for (let round = 0; round < rounds; round++) {
     for (const name of round % 2 === 0 ? ["direct", "stratus"] : ["stratus", "direct"]) {
       for (let i = 0; i < AI_STREAMS; i++) aiStreams[name].push(await streamed(targets[name]));
+    }
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 === 0 ? ["direct", "stratus"] : ["stratus", "direct"]) {
       record(
         `ai ${name}`,
         await load(

@@ -143,6 +143,8 @@ export const configSchema = z
     OPENAI_COMPATIBLE_MODELS: commaList(
       z.string().regex(/^[\w.:/-]{1,100}$/, "model names: letters, digits and . : / _ -"),
     ),
+    /** A chat upstream that has not answered with its headers by then is abandoned (retried, or the next). */
+    AI_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
     /** An upstream that has not sent its first token by then is abandoned (retried, or the next). */
     AI_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
     /** The most an AI call may take, end to end; credit holds must outlive it. */

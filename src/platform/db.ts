@@ -1,3 +1,4 @@
+import { getTableColumns, type Table } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 
 /** A drizzle handle on the request's D1 binding; cheap, so made per use. */
@@ -13,12 +14,23 @@ export function asStatement(env: Pick<Env, "DB">, query: { toSQL(): { sql: strin
   return env.DB.prepare(sql).bind(...params);
 }
 
+/**
+ * A `RETURNING` list of every column of `table` under its drizzle name, so a hand-written
+ * statement in a batch answers rows shaped like the table's `$inferSelect`.
+ */
+export function returningAll(table: Table): string {
+  return Object.entries(getTableColumns(table))
+    .map(([key, column]) => `${column.name} AS "${key}"`)
+    .join(", ");
+}
+
 /** D1 reports a violated constraint only in its message (or its cause's, through drizzle). */
 function constraintFailed(error: unknown, kind: "UNIQUE" | "CHECK", name?: string): boolean {
   const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : "";
   return text.includes(`${kind} constraint failed${name ? `: ${name}` : ""}`);
 }
 
-export const isUniqueViolation = (error: unknown) => constraintFailed(error, "UNIQUE");
+/** A UNIQUE (or primary key) constraint failed: any, or on the table or column named. */
+export const isUniqueViolation = (error: unknown, name?: string) => constraintFailed(error, "UNIQUE", name);
 /** A CHECK constraint failed: any, or the one named. */
 export const isCheckViolation = (error: unknown, name?: string) => constraintFailed(error, "CHECK", name);

@@ -40,6 +40,10 @@ describe("POST /v1/chat/completions", () => {
     expect(usage.cost_millicredits).toBe(charged);
     expect(response.headers.get("x-stratus-cost-millicredits")).toBe(String(charged));
     expect(response.headers.get("x-request-id")).toBeTruthy();
+    // The steps of the answer's time, for whoever investigates a slow one.
+    const timing = response.headers.get("server-timing") ?? "";
+    for (const step of ["limit", "hold", "upstream", "handler"])
+      expect(timing).toMatch(new RegExp(`${step};dur=[\\d.]+`));
     const [row] = await eventually(
       () => usageRowsOf(user.user.id),
       (rows) => rows.length === 1,

@@ -127,9 +127,18 @@ describe("the credit ledger", () => {
     expect(theirs.id).not.toBe(mine.id);
     await settle(env, mine, CREDIT);
     await failsWith(reserve(env, first, CREDIT, reference), "conflict");
-    // A forged copy of a hold cannot send its returns to another account.
-    await release(env, { ...theirs, accountId: first });
+    // A forged copy of a hold cannot send its returns to another account, and the batch it
+    // came with is not written either.
+    const alongside = env.DB.prepare(
+      "INSERT INTO credit_budget_usage (account_id, budget_key, period_start, used, limit_value) VALUES (?, 'forged', 0, 0, 1)",
+    ).bind(first);
+    await failsWith(release(env, { ...theirs, accountId: first }, [alongside]), "not_found");
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM credit_budget_usage WHERE account_id = ?").bind(first).first("n"),
+    ).toBe(0);
     expect(await expectInvariants(first)).toMatchObject({ purchased: 4 * CREDIT });
+    expect(await expectInvariants(second)).toMatchObject({ purchased: 4 * CREDIT });
+    await release(env, theirs);
     expect(await expectInvariants(second)).toMatchObject({ purchased: 5 * CREDIT });
   });
 

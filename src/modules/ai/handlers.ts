@@ -60,6 +60,7 @@ export function callerOf(c: Context<AppEnv>): AiCaller {
     callId: newId("use"),
     logger: c.get("logger"),
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    timing: (metric, ms) => c.header("Server-Timing", `${metric};dur=${ms.toFixed(1)}`, { append: true }),
   };
 }
 

@@ -7,7 +7,7 @@ import { circuitSettingsOf } from "./circuit";
 import { withFallbacks, within } from "./fallbacks";
 import { chargeOf } from "./pricing";
 import type { Model } from "./registry";
-import { recordUsage, type UsageRow } from "./usage";
+import { recordUsage, type UsageRow, usageStatement } from "./usage";
 
 /**
  * Credits around an AI call, for every endpoint: hold before (with the API key's monthly
@@ -29,10 +29,13 @@ export type AiCaller = {
   callId: string;
   logger: Logger;
   waitUntil(promise: Promise<unknown>): void;
+  /** Reports a step's time as a `Server-Timing` metric of the answer (`hold`, `upstream`). */
+  timing(metric: string, ms: number): void;
 };
 
 /** Holds `amount` for this request; 402 (`insufficient_credits`, `budget_exceeded`) SDKs do not retry. */
 export async function holdCredits(caller: AiCaller, amount: number): Promise<Hold> {
+  const started = performance.now();
   try {
     return await reserve(caller.env, caller.accountId, amount, `ai:${caller.callId}`, {
       ...(caller.apiKeyId && caller.keyMonthlyBudget
@@ -44,6 +47,8 @@ export async function holdCredits(caller: AiCaller, amount: number): Promise<Hol
       throw new AppError(error.code, error.detail, { headers: { "x-should-retry": "false" } });
     }
     throw error;
+  } finally {
+    caller.timing("hold", performance.now() - started);
   }
 }
 
@@ -57,14 +62,20 @@ const SETTLE_ATTEMPTS = 3;
  */
 export const chargeWithin = (hold: Hold | null, cost: number) => (hold ? Math.min(chargeOf(cost), hold.amount) : 0);
 
-/** Settles, retrying a transient failure; false when it never went through. */
-async function settleWithRetries(caller: AiCaller, hold: Hold, charged: number): Promise<boolean> {
+/**
+ * Settles (or releases, when nothing is charged) with the usage row in the same batch,
+ * retrying a transient failure. A conflict on a retry means an earlier attempt went through
+ * after all (its answer was lost), and the row with it. False when it never went through.
+ */
+async function settleWithRetries(caller: AiCaller, hold: Hold, row: UsageRow): Promise<boolean> {
+  const alongside = [usageStatement(caller.env, row)];
   for (let attempt = 1; ; attempt++) {
     try {
-      if (charged > 0) await settle(caller.env, hold, charged);
-      else await release(caller.env, hold);
+      if (row.charged > 0) await settle(caller.env, hold, row.charged, alongside);
+      else await release(caller.env, hold, alongside);
       return true;
     } catch (error) {
+      if (error instanceof AppError && error.code === "conflict") return attempt > 1;
       if (attempt === SETTLE_ATTEMPTS) {
         caller.logger.error("ai settlement failed; the cron releases the hold", {
           holdId: hold.id,
@@ -78,24 +89,25 @@ async function settleWithRetries(caller: AiCaller, hold: Hold, charged: number):
 }
 
 /**
- * Settles the hold for `usage.charged` (releasing it all if nothing) and records the usage,
- * after the answer. The charge never passes the hold (the ledger records the rest as the
- * hold's shortfall), and the usage row shows what was charged: 0 if settling failed.
+ * Settles the hold for `usage.charged` (releasing it all if nothing) and records the usage in
+ * the same batch, after the answer. The charge never passes the hold (the ledger records the
+ * rest as the hold's shortfall); if settling never goes through, the row alone is written and
+ * shows 0 charged.
  */
 export function settleInBackground(caller: AiCaller, hold: Hold | null, usage: Measured): void {
+  const row: UsageRow = {
+    ...usage,
+    id: caller.callId,
+    requestId: caller.requestId,
+    accountId: caller.accountId,
+    userId: caller.userId,
+    apiKeyId: caller.apiKeyId ?? null,
+    createdAt: clock.now(),
+  };
   caller.waitUntil(
     (async () => {
-      const settled = hold ? await settleWithRetries(caller, hold, usage.charged) : true;
-      await recordUsage(caller.env, {
-        ...usage,
-        charged: settled ? usage.charged : 0,
-        id: caller.callId,
-        requestId: caller.requestId,
-        accountId: caller.accountId,
-        userId: caller.userId,
-        apiKeyId: caller.apiKeyId ?? null,
-        createdAt: clock.now(),
-      });
+      if (hold && (await settleWithRetries(caller, hold, row))) return;
+      await recordUsage(caller.env, hold ? { ...row, charged: 0 } : row);
     })().catch((error: unknown) =>
       caller.logger.error("ai usage row not written", {
         error: error instanceof Error ? error.message : String(error),

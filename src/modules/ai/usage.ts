@@ -1,7 +1,7 @@
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
-import { database } from "../../platform/db";
+import { asStatement, database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { aiUsage } from "./tables";
 
@@ -13,6 +13,9 @@ export type UsageStatus = UsageRow["status"];
 export async function recordUsage(env: Env, row: UsageRow): Promise<void> {
   await database(env).insert(aiUsage).values(row);
 }
+
+/** The usage row as a statement, to write it in its settlement's batch. */
+export const usageStatement = (env: Env, row: UsageRow) => asStatement(env, database(env).insert(aiUsage).values(row));
 
 const DAY_MS = 86_400_000;
 const MAX_RANGE_DAYS = 366;

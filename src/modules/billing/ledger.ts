@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, lte } from "drizzle-orm";
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
-import { database, isCheckViolation, isUniqueViolation } from "../../platform/db";
+import { database, isCheckViolation, isUniqueViolation, returningAll } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { keyset, toPage } from "../../platform/pagination";
@@ -107,13 +107,15 @@ export async function reserve(
     sql: `-(SELECT from_${bucket} FROM credit_holds WHERE id = ?)`,
     params: [holdId],
   });
+  let inserted: D1Result<Hold>;
   try {
-    await env.DB.batch([
+    [inserted] = (await env.DB.batch([
       env.DB.prepare(
         `INSERT INTO credit_holds (id, account_id, reference, amount, from_included, from_purchased, created_at,
            expires_at, budget_key, budget_period_start)
          SELECT ?1, ?2, ?3, ?4, included, ?4 - included, ?5, ?6, ?7, ?8 FROM (SELECT min(?4, coalesce(
-           (SELECT balance FROM credit_balances WHERE account_id = ?2 AND bucket = 'included'), 0)) AS included)`,
+           (SELECT balance FROM credit_balances WHERE account_id = ?2 AND bucket = 'included'), 0)) AS included)
+         RETURNING ${returningAll(creditHolds)}`,
       ).bind(holdId, accountId, reference, amount, now, expiresAt, budget?.key ?? null, budgetPeriod),
       ...(budget
         ? [
@@ -134,7 +136,7 @@ export async function reserve(
           now,
         }),
       ),
-    ]);
+    ])) as [D1Result<Hold>];
   } catch (error) {
     if (isCheckViolation(error, "credit_budget_usage_within_limit")) {
       const period = budget?.period === "day" ? "daily" : "monthly";
@@ -154,7 +156,7 @@ export async function reserve(
       same ? "This reference's hold has already ended." : "This reference already holds a different reservation.",
     );
   }
-  const [hold] = await database(env).select().from(creditHolds).where(eq(creditHolds.id, holdId));
+  const [hold] = inserted.results;
   if (!hold) throw new Error(`hold ${holdId} is missing after its batch`);
   return hold;
 }
@@ -162,28 +164,42 @@ export async function reserve(
 export type Closure = typeof creditHoldClosures.$inferSelect;
 
 /**
- * Ends a hold once: charges `min(actual, held)`, records what `actual` exceeded the hold by as
- * a shortfall (never charged), and returns the rest, purchased credits first (they never
- * expire). A hold already ended is 409.
+ * Ends a hold once, in one batch with `alongside` (a usage row): charges `min(actual, held)`,
+ * records what `actual` exceeded the hold by as a shortfall (never charged), and returns the
+ * rest, purchased credits first (they never expire). A hold already ended is 409. A hold
+ * that is not the given account's is 404 and changes nothing: the closure row is written only
+ * for the stored (hold, account) pair, every other statement reads its amounts from it, and
+ * without it the batch fails on purpose.
  */
-async function close(env: Env, given: Hold, kind: Closure["kind"], actual: number): Promise<Closure> {
-  // The stored hold, not the caller's copy: returns go to the account that paid.
-  const [hold] = await database(env).select().from(creditHolds).where(eq(creditHolds.id, given.id));
-  if (!hold) throw new AppError("not_found", "No such hold.");
+async function close(
+  env: Env,
+  hold: Hold,
+  kind: Closure["kind"],
+  actual: number,
+  alongside: D1PreparedStatement[] = [],
+): Promise<Closure> {
   if (!Number.isSafeInteger(actual) || actual < 0) throw new Error("a settlement needs a non-negative integer");
   const now = clock.now();
   const returned = (bucket: CreditBucket): Amount => ({
     sql: `(SELECT returned_${bucket} FROM credit_hold_closures WHERE hold_id = ?)`,
     params: [hold.id],
   });
+  let closed: D1Result<Closure>;
   try {
-    await env.DB.batch([
+    [closed] = (await env.DB.batch([
       env.DB.prepare(
         `INSERT INTO credit_hold_closures (hold_id, kind, charged, returned_included, returned_purchased, shortfall, closed_at)
          SELECT id, ?2, charged, amount - charged - back_purchased, back_purchased, max(?3 - amount, 0), ?4
          FROM (SELECT id, amount, min(?3, amount) AS charged, min(amount - min(?3, amount), from_purchased) AS back_purchased
-               FROM credit_holds WHERE id = ?1)`,
-      ).bind(hold.id, kind, actual, now),
+               FROM credit_holds WHERE id = ?1 AND account_id = ?5)
+         RETURNING ${returningAll(creditHoldClosures)}`,
+      ).bind(hold.id, kind, actual, now, hold.accountId),
+      // No closure (no such hold for this account): an impossible closure breaks the amounts
+      // CHECK, so the whole batch, `alongside` included, fails.
+      env.DB.prepare(
+        `INSERT INTO credit_hold_closures (hold_id, kind, charged, returned_included, returned_purchased, shortfall, closed_at)
+         SELECT ?1, 'released', -1, 0, 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM credit_hold_closures WHERE hold_id = ?1)`,
+      ).bind(hold.id),
       ...CREDIT_BUCKETS.flatMap((bucket) =>
         movement(env, {
           accountId: hold.accountId,
@@ -196,33 +212,39 @@ async function close(env: Env, given: Hold, kind: Closure["kind"], actual: numbe
       ),
       // What returns to the buckets returns to the hold's budget too (none: matches no row).
       env.DB.prepare(
-        `UPDATE credit_budget_usage SET used = used -
-           (SELECT returned_included + returned_purchased FROM credit_hold_closures WHERE hold_id = ?1)
+        `UPDATE credit_budget_usage SET used = used - coalesce(
+           (SELECT returned_included + returned_purchased FROM credit_hold_closures WHERE hold_id = ?1), 0)
          WHERE (account_id, budget_key, period_start) =
            (SELECT account_id, budget_key, budget_period_start FROM credit_holds WHERE id = ?1)`,
       ).bind(hold.id),
-    ]);
+      ...alongside,
+    ])) as [D1Result<Closure>];
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError("conflict", "This hold was already settled or released.");
+    if (isUniqueViolation(error, "credit_hold_closures")) {
+      throw new AppError("conflict", "This hold was already settled or released.");
+    }
+    if (isCheckViolation(error, "credit_hold_closures_amounts")) throw new AppError("not_found", "No such hold.");
     throw error;
   }
-  const [closure] = await database(env).select().from(creditHoldClosures).where(eq(creditHoldClosures.holdId, hold.id));
+  const [closure] = closed.results;
   if (!closure) throw new Error(`hold ${hold.id} has no closure after closing`);
   return closure;
 }
 
 /**
- * Charges `actual` for the work of `hold` (see `close`). If the cron released the hold first
- * (its work outlived `CREDIT_HOLD_TTL_SECONDS`), the work is charged late instead, from what
- * the account has now: `late` says what was charged and what could not be.
+ * Charges `actual` for the work of `hold` (see `close`), with `alongside` statements (a usage
+ * row) in the same batch. If the cron released the hold first (its work outlived
+ * `CREDIT_HOLD_TTL_SECONDS`), the work is charged late instead, from what the account has
+ * now: `late` says what was charged and what could not be; `alongside` then runs after it.
  */
 export async function settle(
   env: Env,
   hold: Hold,
   actual: number,
+  alongside: D1PreparedStatement[] = [],
 ): Promise<Closure & { late?: { charged: number; shortfall: number } }> {
   try {
-    return await close(env, hold, "settled", actual);
+    return await close(env, hold, "settled", actual, alongside);
   } catch (error) {
     if (!(error instanceof AppError && error.code === "conflict")) throw error;
     const [closure] = await database(env)
@@ -231,6 +253,7 @@ export async function settle(
       .where(eq(creditHoldClosures.holdId, hold.id));
     if (closure?.kind !== "expired") throw error;
     const charged = await chargeLate(env, closure.holdId, actual);
+    if (alongside.length > 0) await env.DB.batch(alongside);
     return { ...closure, late: { charged, shortfall: actual - charged } };
   }
 }
@@ -282,7 +305,9 @@ async function chargeLate(env: Env, holdId: string, actual: number): Promise<num
   return lateCharged();
 }
 
-export const release = (env: Env, hold: Hold) => close(env, hold, "released", 0);
+/** Returns all of `hold`, with `alongside` statements in the same batch. */
+export const release = (env: Env, hold: Hold, alongside: D1PreparedStatement[] = []) =>
+  close(env, hold, "released", 0, alongside);
 
 /** Releases holds left open past their expiry (their work died); returns how many. */
 export async function releaseExpiredHolds(env: Env, now: number, limit = 100): Promise<number> {

@@ -4,9 +4,10 @@ import { chatProviderOf } from "../providers";
 import { type ChatPart, type ChatRequest, ProviderError } from "../providers/types";
 
 /**
- * Starts a streamed answer on one deployment and waits for its first part, at most
- * `firstTokenMs`: a slow start is a retryable failure. Answers the first part that the client
- * sees (with any usage part before it), and the rest.
+ * Starts a streamed answer on one deployment and waits for its first part: a slow start is a
+ * retryable failure, whether the upstream takes longer than `AI_CONNECT_TIMEOUT_MS` to answer
+ * with its headers or longer than `AI_FIRST_TOKEN_TIMEOUT_MS` (from the start) to send a part.
+ * Answers the first part that the client sees (with any usage part before it), and the rest.
  */
 export async function firstPart(
   config: Config,
@@ -15,17 +16,21 @@ export async function firstPart(
 ): Promise<{ early: ChatPart[]; first: ChatPart; rest: AsyncIterator<ChatPart>; abort: AbortController }> {
   const abort = new AbortController();
   const signal = AbortSignal.any([attempt.signal, abort.signal]);
+  let timedOut: string | null = null;
+  const giveUpAfter = (ms: number, what: string) =>
+    setTimeout(() => {
+      timedOut = `${attempt.model.provider}: ${what} within ${ms} ms`;
+      abort.abort(new ProviderError(timedOut, true));
+    }, ms);
+  const connectTimer = giveUpAfter(config.AI_CONNECT_TIMEOUT_MS, "no response");
+  const firstTokenTimer = giveUpAfter(config.AI_FIRST_TOKEN_TIMEOUT_MS, "no first token");
   const iterator = chatProviderOf(config, attempt.model.provider)
     .chat(
       { ...request, model: attempt.model.upstream, maxTokens: Math.min(request.maxTokens, attempt.model.maxOutput) },
       signal,
+      () => clearTimeout(connectTimer),
     )
     [Symbol.asyncIterator]();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    abort.abort(new ProviderError("no first token in time", true));
-  }, config.AI_FIRST_TOKEN_TIMEOUT_MS);
   try {
     // Usage alone (some servers send it first) is not an answer: the client would have no byte.
     const early: ChatPart[] = [];
@@ -36,13 +41,10 @@ export async function firstPart(
       early.push(result.value);
     }
   } catch (error) {
-    if (timedOut)
-      throw new ProviderError(
-        `${attempt.model.provider}: no first token within ${config.AI_FIRST_TOKEN_TIMEOUT_MS} ms`,
-        true,
-      );
+    if (timedOut) throw new ProviderError(timedOut, true);
     throw error;
   } finally {
-    clearTimeout(timer);
+    clearTimeout(connectTimer);
+    clearTimeout(firstTokenTimer);
   }
 }

@@ -123,6 +123,7 @@ export async function completeChat(
   const full: Omit<ChatRequest, "model"> = { ...request, maxTokens };
   try {
     const circuit = circuitSettingsOf(config);
+    const upstreamStarted = performance.now();
     const opened = await withFallbacks(usable, signal, { logger: caller.logger, circuit }, async (attempt) => {
       const started = await firstPart(config, attempt, full);
       if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };
@@ -132,6 +133,7 @@ export async function completeChat(
       for (let next = await started.rest.next(); !next.done; next = await started.rest.next()) answer.add(next.value);
       return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer };
     });
+    caller.timing("upstream", performance.now() - upstreamStarted);
     // The model that answered, as OpenAI names it: a fallback's own id.
     const envelope: Envelope = {
       id: `chatcmpl-${caller.callId}`,

@@ -49,8 +49,11 @@ export type ChatPart =
   | { type: "usage"; inputTokens: number; outputTokens: number };
 
 export type ChatProvider = {
-  /** Streams the answer's parts; aborting `signal` must abort the upstream request at once. */
-  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatPart>;
+  /**
+   * Streams the answer's parts; aborting `signal` must abort the upstream request at once.
+   * `connected` is called once the upstream has answered with its status and headers.
+   */
+  chat(request: ChatRequest, signal: AbortSignal, connected?: () => void): AsyncIterable<ChatPart>;
 };
 
 export type EmbeddingsRequest = { model: string; input: string[]; dimensions?: number };

@@ -13,7 +13,7 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
   const redact = (text: string) => (config.apiKey ? text.replaceAll(config.apiKey, "[redacted]") : text);
 
   return {
-    async *chat(request: ChatRequest, signal: AbortSignal) {
+    async *chat(request: ChatRequest, signal: AbortSignal, connected?: () => void) {
       const body = JSON.stringify(toAnthropicRequest(request));
       signal.throwIfAborted();
 
@@ -35,6 +35,7 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
         throw new ProviderError(redact(`anthropic: network error: ${describe(error)}`), true);
       }
 
+      connected?.();
       if (!response.ok) throw await httpError(response, signal, redact);
       if (!response.body) throw new ProviderError("the upstream stream ended early", true);
 

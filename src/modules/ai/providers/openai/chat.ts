@@ -125,10 +125,12 @@ export function openAiChat(config: OpenAiSettings): ChatProvider {
   const label = config.label ?? "openai";
   const client = clientOf(config);
   return {
-    async *chat(request, signal) {
+    async *chat(request, signal, connected) {
       const finished = new Set<number>();
       try {
+        // The SDK answers the stream once the response's headers are in (or raises its error).
         const stream = await client.chat.completions.create(toOpenAiParams(request), { signal });
+        connected?.();
         for await (const chunk of stream) {
           for (const part of partsOf(chunk)) {
             if (part.type === "finish") finished.add(part.choice);
