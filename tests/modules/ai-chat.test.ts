@@ -410,6 +410,34 @@ describe("credits", () => {
     expect(ids.results.map((row) => row.request_id)).toEqual(["client-trace-0001", "client-trace-0001"]);
   });
 
+  it("fits the answer to what an API key's budget has left, and refuses one that covers no minimal answer", async () => {
+    const { user } = await fundedUser();
+    const keyWithBudget = async (monthlyCreditBudget: number) =>
+      (
+        await api<{ secret: string }>("/v1/api-keys", {
+          json: { name: `budget ${monthlyCreditBudget}`, scopes: ["ai"], monthlyCreditBudget },
+          headers: as(user),
+        })
+      ).body.secret;
+    const script = await scenario("openai");
+    // No max_tokens: the model's default (4 096) would cost far more than 500 millicredits.
+    const completion = await openaiFor(await keyWithBudget(500)).chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: `Small budget ${script.marker}` }],
+    });
+    expect(completion.choices[0]?.message.content).toContain("Small budget");
+    const [sent] = await script.requests();
+    const maxTokens = sent?.body.max_tokens as number;
+    // At the dearest fallback's 4 millicredits an output token, 500 covers fewer than 125.
+    expect(maxTokens).toBeGreaterThanOrEqual(16);
+    expect(maxTokens).toBeLessThan(125);
+    const refused = await openaiFor(await keyWithBudget(40))
+      .chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Tiny budget" }] })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect(refused).toMatchObject({ status: 402, code: "budget_exceeded" });
+  });
+
   it("holds an API key to its monthly budget under concurrency", async () => {
     const { user } = await fundedUser();
     await env.DB.prepare(

@@ -2,7 +2,7 @@ import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import { AppError } from "../../platform/errors";
 import type { Logger } from "../../platform/logger";
-import { type Hold, release, reserve, settle } from "../billing/ledger";
+import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle } from "../billing/ledger";
 import { circuitSettingsOf } from "./circuit";
 import { withFallbacks, within } from "./fallbacks";
 import { chargeOf } from "./pricing";
@@ -33,15 +33,18 @@ export type AiCaller = {
   timing(metric: string, ms: number): void;
 };
 
+/** The API key's monthly spending cap as a ledger budget, if it has one. */
+const keyBudgetOf = (caller: AiCaller): Budget | undefined =>
+  caller.apiKeyId && caller.keyMonthlyBudget
+    ? { key: `api_key:${caller.apiKeyId}`, limit: caller.keyMonthlyBudget, period: "month" }
+    : undefined;
+
 /** Holds `amount` for this request; 402 (`insufficient_credits`, `budget_exceeded`) SDKs do not retry. */
 export async function holdCredits(caller: AiCaller, amount: number): Promise<Hold> {
   const started = performance.now();
+  const budget = keyBudgetOf(caller);
   try {
-    return await reserve(caller.env, caller.accountId, amount, `ai:${caller.callId}`, {
-      ...(caller.apiKeyId && caller.keyMonthlyBudget
-        ? { budget: { key: `api_key:${caller.apiKeyId}`, limit: caller.keyMonthlyBudget, period: "month" } }
-        : {}),
-    });
+    return await reserve(caller.env, caller.accountId, amount, `ai:${caller.callId}`, budget ? { budget } : {});
   } catch (error) {
     if (error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded")) {
       throw new AppError(error.code, error.detail, { headers: { "x-should-retry": "false" } });
@@ -50,6 +53,16 @@ export async function holdCredits(caller: AiCaller, amount: number): Promise<Hol
   } finally {
     caller.timing("hold", performance.now() - started);
   }
+}
+
+/** What the caller may spend now: the account's available credits, and what the key's budget has left. */
+export async function spendableBy(caller: AiCaller): Promise<{ credits: number; budgetLeft: number }> {
+  const budget = keyBudgetOf(caller);
+  const [credits, left] = await Promise.all([
+    creditsOf(caller.env, caller.accountId),
+    budget ? budgetLeft(caller.env, caller.accountId, budget) : Number.POSITIVE_INFINITY,
+  ]);
+  return { credits: credits.available, budgetLeft: left };
 }
 
 type Measured = Omit<UsageRow, "id" | "requestId" | "accountId" | "userId" | "apiKeyId" | "createdAt">;

@@ -9,6 +9,7 @@ import {
   CREDIT_BUCKETS,
   type CreditBucket,
   creditBalances,
+  creditBudgetUsage,
   creditHoldClosures,
   creditHolds,
   creditLedger,
@@ -82,6 +83,21 @@ function periodStart(period: Budget["period"], now: number): number {
   return period === "day"
     ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate())
     : Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+}
+
+/** What `budget` still allows in its current period (its limit, until a hold has counted against it). */
+export async function budgetLeft(env: Env, accountId: string, budget: Budget): Promise<number> {
+  const [row] = await database(env)
+    .select({ used: creditBudgetUsage.used })
+    .from(creditBudgetUsage)
+    .where(
+      and(
+        eq(creditBudgetUsage.accountId, accountId),
+        eq(creditBudgetUsage.budgetKey, budget.key),
+        eq(creditBudgetUsage.periodStart, periodStart(budget.period, clock.now())),
+      ),
+    );
+  return Math.max(0, budget.limit - (row?.used ?? 0));
 }
 
 /**

@@ -6,7 +6,7 @@ import { AppError, type ErrorCode } from "../../platform/errors";
 import { defineRoute, type RouteOptions } from "../../platform/openapi";
 import { limitFailedAuthentication } from "../../platform/rate-limit/middleware";
 import { apiKeyState, KEY_PREFIX, touchApiKey } from "./api-keys/service";
-import { type Permission, requireRolePermission } from "./orgs/roles";
+import { can, type Permission, requireRolePermission } from "./orgs/roles";
 import { cachedMembershipRole, sessionState, touchSession } from "./session-cache";
 import type { ApiKeyScope, OrgRole } from "./tables";
 import { verifyAccessToken } from "./tokens";
@@ -120,6 +120,10 @@ export const principalOf = (c: Context<AppEnv>): Principal => c.get("principal")
 
 /** The account a route built with `authRoute` acts for (ARCHITECTURE.md, Account context). */
 export const accountOf = (c: Context<AppEnv>): Account => c.get("account") as Account;
+
+/** Whether the caller may do `permission` on `account`: always on their own, by their role on an org's. */
+export const accountCan = (account: Account, permission: Permission) =>
+  account.type === "user" || can(account.role as OrgRole, permission);
 
 /**
  * The request's account when the caller may do `permission` there: always on their own

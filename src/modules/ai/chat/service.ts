@@ -1,9 +1,9 @@
 import { configOf } from "../../../env";
 import { AppError } from "../../../platform/errors";
-import { creditsOf, type Hold } from "../../billing/ledger";
+import type { Hold } from "../../billing/ledger";
 import { circuitSettingsOf } from "../circuit";
 import { withFallbacks } from "../fallbacks";
-import { type AiCaller, chargeWithin, holdCredits, settleInBackground } from "../metering";
+import { type AiCaller, chargeWithin, holdCredits, settleInBackground, spendableBy } from "../metering";
 import { budgetOf, costOf, estimateInputTokens } from "../pricing";
 import type { ChatPart, ChatRequest } from "../providers/types";
 import type { Model } from "../registry";
@@ -71,7 +71,8 @@ function finish(run: Metered, model: Model | null, answer: Answer, status: Usage
 
 /**
  * Holds the credits for the request, or 402. Optimistic: the full answer is held in one batch;
- * only when that is refused is the balance read, to fit the answer to what is left.
+ * only when that is refused are the balance and the key's budget read, to fit the answer to
+ * what is left of both.
  */
 async function hold(caller: AiCaller, body: ChatCompletionBody, deployments: Model[], estimatedInput: number) {
   const sizedFor = (availableMillicredits: number) =>
@@ -87,9 +88,20 @@ async function hold(caller: AiCaller, body: ChatCompletionBody, deployments: Mod
   try {
     return { maxTokens: full.maxTokens, hold: await holdCredits(caller, full.hold) };
   } catch (error) {
-    if (!(error instanceof AppError && error.code === "insufficient_credits")) throw error;
+    if (!(error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded"))) {
+      throw error;
+    }
   }
-  const fitted = sizedFor((await creditsOf(caller.env, caller.accountId)).available);
+  const { credits, budgetLeft } = await spendableBy(caller);
+  let fitted: ReturnType<typeof sizedFor>;
+  try {
+    fitted = sizedFor(Math.min(credits, budgetLeft));
+  } catch (error) {
+    if (budgetLeft >= credits) throw error;
+    throw new AppError("budget_exceeded", "This API key's monthly credit budget does not cover a minimal answer.", {
+      headers: { "x-should-retry": "false" },
+    });
+  }
   return { maxTokens: fitted.maxTokens, hold: await holdCredits(caller, fitted.hold) };
 }
 

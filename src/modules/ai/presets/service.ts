@@ -5,6 +5,7 @@ import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { keyset, toPage } from "../../../platform/pagination";
+import { accountCan } from "../../identity/auth";
 import { aiPresets, type PresetVisibility } from "../tables";
 
 /**
@@ -13,9 +14,6 @@ import { aiPresets, type PresetVisibility } from "../tables";
  */
 
 export const MAX_PRESETS_PER_OWNER = 500;
-
-/** Org roles that change any of the org's presets; other members change only their own. */
-const PRESET_MANAGER_ROLES: readonly string[] = ["owner", "admin"];
 
 export type Caller = { userId: string; account: Account };
 
@@ -117,11 +115,11 @@ async function presetRow(env: Env, account: Account, id: string): Promise<Preset
 export const getPreset = async (env: Env, account: Account, id: string) =>
   publicPreset(await presetRow(env, account, id));
 
-/** The preset, when the caller may change it: their own, or as an org's owner or admin. */
+/** The preset, when the caller may change it: their own, or any of an org's with `presets:manage`. */
 async function changeablePreset(env: Env, caller: Caller, id: string): Promise<PresetRow> {
   const row = await presetRow(env, caller.account, id);
   const { account } = caller;
-  if (account.type === "org" && row.createdBy !== caller.userId && !PRESET_MANAGER_ROLES.includes(account.role)) {
+  if (account.type === "org" && row.createdBy !== caller.userId && !accountCan(account, "presets:manage")) {
     throw new AppError("forbidden", `Your role (${account.role}) changes only the presets you created.`);
   }
   return row;

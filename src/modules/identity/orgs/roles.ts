@@ -16,6 +16,8 @@ export const PERMISSIONS = [
   "audit:read",
   "api_keys:create",
   "billing:manage",
+  /** Change or delete any of the org's shared AI presets (members change their own). */
+  "presets:manage",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -30,6 +32,7 @@ export const ROLE_PERMISSIONS: Record<OrgRole, readonly Permission[]> = {
     "audit:read",
     "api_keys:create",
     "billing:manage",
+    "presets:manage",
   ],
   member: ["org:read", "members:read"],
 };
