@@ -308,6 +308,34 @@ describe("conversations", () => {
     const listed = await call<Page<Conversation>>("/v1/conversations", { headers: inOrg(member) });
     expect(listed.body.items.map((item) => item.id)).toEqual([conversation.id]);
     expect((await call<Page<Conversation>>("/v1/conversations", { headers: as(member) })).body.items).toEqual([]);
+
+    // Deleting the org takes its conversations, their messages and its shared presets along;
+    // the member's own conversation and the org's usage rows (billing records) stay.
+    const own = await startConversation(member);
+    const preset = await call("/v1/presets", {
+      json: { name: "Shared", category: "support", systemPrompt: "Be brief.", model: "gpt-4o-mini" },
+      headers: inOrg(owner),
+    });
+    expect(preset.status).toBe(201);
+    const count = async (sql: string) => (await env.DB.prepare(sql).bind(org.id).first<number>("n")) ?? 0;
+    const orgRows = () =>
+      Promise.all([
+        count("SELECT count(*) AS n FROM ai_conversations WHERE account_id = ?"),
+        count(
+          "SELECT count(*) AS n FROM ai_messages WHERE conversation_id IN (SELECT id FROM ai_conversations WHERE account_id = ?)",
+        ),
+        count("SELECT count(*) AS n FROM ai_presets WHERE owner_id = ?"),
+      ]);
+    expect(await orgRows()).toEqual([1, 2, 1]);
+    expect((await call(`/v1/orgs/${org.id}`, { method: "DELETE", headers: as(owner) })).status).toBe(204);
+    expect(await orgRows()).toEqual([0, 0, 0]);
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM ai_messages WHERE conversation_id = ?")
+        .bind(conversation.id)
+        .first("n"),
+    ).toBe(0);
+    expect((await call(`/v1/conversations/${own.id}`, { headers: as(member) })).status).toBe(200);
+    expect(await usageRowsOf(org.id)).toHaveLength(1);
   });
 
   it("refuses bad input with 400 and writes nothing", async () => {

@@ -1,6 +1,7 @@
 import { createRouter } from "../../platform/openapi";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
+import "./org-cleanup";
 
 export const aiRouter = createRouter()
   .openapi(routes.listModels, handlers.listModels)

@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
-import { database } from "../../../platform/db";
+import { asStatement, database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { keyset, toPage } from "../../../platform/pagination";
@@ -8,7 +8,7 @@ import { forgetKeysOf, revokeOrgKeysWithoutRights } from "../api-keys/service";
 import { auditInsert, auditInsertIfChanged } from "../audit";
 import { forgetMembership } from "../session-cache";
 import { memberships, type OrgRole, orgs, users } from "../tables";
-import { reasonToKeepOrg } from "./guards";
+import { orgCleanupStatements, reasonToKeepOrg } from "./guards";
 import { can } from "./roles";
 import { membershipRole, requireOrgPermission } from "./tenancy";
 
@@ -99,16 +99,20 @@ export async function deleteOrg(env: Env, actor: Actor, orgId: string) {
   const reason = await reasonToKeepOrg(env, orgId);
   if (reason) throw new AppError("conflict", `This organization cannot be deleted: ${reason}`);
   const db = database(env);
-  await db.batch([
-    db.delete(orgs).where(eq(orgs.id, orgId)),
-    auditInsert(env, {
-      orgId,
-      actorId: actor.userId,
-      action: "org.deleted",
-      targetType: "org",
-      targetId: orgId,
-      requestId: actor.requestId,
-    }),
+  await env.DB.batch([
+    ...orgCleanupStatements(env, orgId),
+    asStatement(env, db.delete(orgs).where(eq(orgs.id, orgId))),
+    asStatement(
+      env,
+      auditInsert(env, {
+        orgId,
+        actorId: actor.userId,
+        action: "org.deleted",
+        targetType: "org",
+        targetId: orgId,
+        requestId: actor.requestId,
+      }),
+    ),
   ]);
 }
 

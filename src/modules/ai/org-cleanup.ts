@@ -1,0 +1,22 @@
+import { eq, inArray } from "drizzle-orm";
+import { asStatement, database } from "../../platform/db";
+import { registerOrgDeletionCleanup } from "../identity/service";
+import { aiConversations, aiMessages, aiPresets } from "./tables";
+
+/**
+ * A deleted org takes its shared presets and the conversations billed to it (with their
+ * messages) along, in the deletion's batch. Its usage rows stay: they are billing records, and
+ * the retention cron deletes them in time.
+ */
+registerOrgDeletionCleanup((env, orgId) => {
+  const db = database(env);
+  const conversationsOfOrg = db
+    .select({ id: aiConversations.id })
+    .from(aiConversations)
+    .where(eq(aiConversations.accountId, orgId));
+  return [
+    asStatement(env, db.delete(aiMessages).where(inArray(aiMessages.conversationId, conversationsOfOrg))),
+    asStatement(env, db.delete(aiConversations).where(eq(aiConversations.accountId, orgId))),
+    asStatement(env, db.delete(aiPresets).where(eq(aiPresets.ownerId, orgId))),
+  ];
+});
