@@ -32,6 +32,7 @@ export default defineConfig(async () => {
   process.env.STRIPE_SIMULATOR_PORT ??= String(await freePort());
   process.env.OPENAI_SIMULATOR_PORT ??= String(await freePort());
   process.env.ANTHROPIC_SIMULATOR_PORT ??= String(await freePort());
+  process.env.TRANSLATE_SIMULATOR_PORT ??= String(await freePort());
   return {
     plugins: [
       cloudflareTest({
@@ -58,6 +59,11 @@ export default defineConfig(async () => {
             MISTRAL_BASE_URL: `http://127.0.0.1:${process.env.OPENAI_SIMULATOR_PORT}/v1`,
             OPENAI_COMPATIBLE_BASE_URL: `http://127.0.0.1:${process.env.OPENAI_SIMULATOR_PORT}/v1`,
             OPENAI_COMPATIBLE_MODELS: "llama3.1:8b",
+            // Google Translate and DeepL: one simulator speaks both.
+            GOOGLE_TRANSLATE_API_KEY: "google-translate-stratus-tests",
+            GOOGLE_TRANSLATE_BASE_URL: `http://127.0.0.1:${process.env.TRANSLATE_SIMULATOR_PORT}`,
+            DEEPL_API_KEY: "deepl-stratus-tests",
+            DEEPL_BASE_URL: `http://127.0.0.1:${process.env.TRANSLATE_SIMULATOR_PORT}`,
             BILLING_REDIRECT_ALLOWLIST: "https://app.example.com",
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },

@@ -10,7 +10,8 @@
 // and the credit ledger's reserve + settle round trip (bench/ledger-worker.ts, the service API
 // behind HTTP) against a no-op route of the same worker; and the AI gateway's overhead: a chat
 // completion through Stratus versus straight to the OpenAI simulator, streamed (time to the
-// first event and to the end) and not (requests/s).
+// first event and to the end) and not (requests/s); and translation of a 128-segment batch,
+// cached and not (bench/translate.mjs).
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
 import { generateKeyPairSync } from "node:crypto";
@@ -23,6 +24,8 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import Stripe from "stripe";
 import { run } from "../scripts/run.mjs";
 import { startOpenAISimulator } from "../simulators/openai.mjs";
+import { startTranslateSimulator } from "../simulators/translate.mjs";
+import { benchTranslation } from "./translate.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -63,9 +66,13 @@ await build({
 });
 
 const openaiSimulator = await startOpenAISimulator();
+const translateSimulator = await startTranslateSimulator({ latencyMs: 50 });
 const BINDINGS = {
   OPENAI_API_KEY: "sk-bench",
   OPENAI_BASE_URL: `${openaiSimulator.url}/v1`,
+  GOOGLE_TRANSLATE_API_KEY: "bench",
+  GOOGLE_TRANSLATE_BASE_URL: translateSimulator.url,
+  TRANSLATE_PROVIDERS: "google",
   ENVIRONMENT: "development",
   LOG_LEVEL: "error",
   CORS_ORIGINS: "",
@@ -143,6 +150,8 @@ const webhookLatencies = [];
 const AI_STREAMS = Number(process.env.BENCH_AI_STREAMS ?? 100);
 const aiStreams = { direct: [], stratus: [] };
 const DECISIONS = 2000;
+const TRANSLATIONS = Number(process.env.BENCH_TRANSLATIONS ?? 100);
+let translation = { cached: [], uncached: [] };
 const DECISION_CLIENTS = [1, 4];
 /** Anonymous requests are limited per IP: each bench client request comes from its own. */
 const randomIp = () => `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
@@ -331,6 +340,8 @@ try {
     }
   }
 
+  translation = await benchTranslation({ url: stratus, headers: auth, requests: TRANSLATIONS });
+
   for (let i = 0; i < LOGINS; i++) {
     const started = performance.now();
     const response = await post("/v1/auth/login", credentials);
@@ -339,7 +350,7 @@ try {
     loginLatencies.push(performance.now() - started);
   }
 } finally {
-  await Promise.all([...Object.values(servers).map((server) => server.mf.dispose()), openaiSimulator.close()]);
+  await Promise.all([...Object.values(servers).map((server) => server.mf.dispose()), openaiSimulator.close(), translateSimulator.close()]);
 }
 
 const percentile = (values, p) => {
@@ -405,6 +416,14 @@ for (const [label, key] of [
 const direct = median(samples["ai direct"].map((s) => s.rps));
 row("chat direct", "simulator", samples["ai direct"], direct);
 row("chat stratus", "stratus", samples["ai stratus"], direct);
+console.log(
+  `\ntranslation, 128 segments, one client, ${translation.cached.length} each (simulator latency 50 ms; target cached p50 < 10 ms)`,
+);
+for (const [label, times] of Object.entries(translation)) {
+  console.log(
+    `${label.padEnd(9)} p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`,
+  );
+}
 console.log(
   `\nlogin, one client, ${LOGINS} sequential: p50 ${percentile(loginLatencies, 50).toFixed(1)} ms, p95 ${percentile(loginLatencies, 95).toFixed(1)} ms (target p95 < 150 ms)`,
 );

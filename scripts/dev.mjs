@@ -2,12 +2,14 @@
 // local (D1, KV, R2 and Queues are simulated by wrangler under .wrangler/state). Local
 // secrets come from .dev.vars, created from .dev.vars.example on first run. Without a real
 // Stripe key there, the Stripe simulator stands in for Stripe's API and sends its webhooks;
-// without OPENAI_API_KEY / ANTHROPIC_API_KEY, the OpenAI and Anthropic simulators answer.
+// without OPENAI_API_KEY / ANTHROPIC_API_KEY, the OpenAI and Anthropic simulators answer, and
+// without GOOGLE_TRANSLATE_API_KEY / DEEPL_API_KEY, the translation simulator.
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { startAnthropicSimulator } from "../simulators/anthropic.mjs";
 import { startOpenAISimulator } from "../simulators/openai.mjs";
 import { loadCatalog, readDevVars, startStripeSimulator } from "../simulators/stripe.mjs";
+import { startTranslateSimulator } from "../simulators/translate.mjs";
 import { run } from "./run.mjs";
 
 if (!existsSync(".dev.vars")) copyFileSync(".dev.vars.example", ".dev.vars");
@@ -20,25 +22,27 @@ run("node", ["scripts/seed.mjs"]);
 
 const port = process.env.PORT ?? "8787";
 const stripe = await startStripeWhenNoRealKey();
-const llms = [
-  await llmProvider("OPENAI", startOpenAISimulator, 12112, "/v1"),
-  await llmProvider("ANTHROPIC", startAnthropicSimulator, 12113, ""),
+const providers = [
+  await providerOrSimulator("OPENAI", startOpenAISimulator, 12112, "/v1"),
+  await providerOrSimulator("ANTHROPIC", startAnthropicSimulator, 12113, ""),
+  await providerOrSimulator("GOOGLE_TRANSLATE", startTranslateSimulator, 12114, ""),
+  await providerOrSimulator("DEEPL", startTranslateSimulator, 12115, ""),
 ];
-const vars = [...(stripe?.vars ?? []), ...llms.flatMap((llm) => llm.vars)];
+const vars = [...(stripe?.vars ?? []), ...providers.flatMap((provider) => provider.vars)];
 const dev = spawn("wrangler", ["dev", "--port", port, "--test-scheduled", ...vars, ...process.argv.slice(2)], {
   stdio: "inherit",
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", async (code) => {
-  await Promise.all([stripe?.simulator.close(), ...llms.map((llm) => llm.simulator?.close())]);
+  await Promise.all([stripe?.simulator.close(), ...providers.map((provider) => provider.simulator?.close())]);
   process.exit(code ?? 0);
 });
 
 /**
- * An AI provider for local development: the key in .dev.vars if there is one (wrangler dev
- * loads only the required secrets from that file, so it is passed on here), else its simulator.
+ * An external provider for local development: the key in .dev.vars if there is one (wrangler
+ * dev loads only the required secrets from that file, so it is passed on here), else its simulator.
  */
-async function llmProvider(name, start, defaultPort, apiPath) {
+async function providerOrSimulator(name, start, defaultPort, apiPath) {
   const key = readDevVars()[`${name}_API_KEY`];
   if (key) return { simulator: undefined, vars: ["--var", `${name}_API_KEY:${key}`] };
   const simulatorPort = Number(process.env[`${name}_SIMULATOR_PORT`] ?? defaultPort);

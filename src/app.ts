@@ -13,6 +13,7 @@ import { healthRouter } from "./modules/health";
 import { identityRouter } from "./modules/identity";
 import { plansRouter } from "./modules/plans";
 import { requestLimitsOf } from "./modules/plans/request-limits";
+import { translateRouter } from "./modules/translate";
 import { mountApiDocs } from "./platform/api-docs";
 import { handleError, notFoundOrMethodNotAllowed } from "./platform/error-handler";
 import { createRouter } from "./platform/openapi";
@@ -36,6 +37,7 @@ export function createApp() {
   app.route("/", aiRouter);
   app.route("/", presetsRouter);
   app.route("/", conversationsRouter);
+  app.route("/", translateRouter);
   mountApiDocs(app);
 
   app.onError(handleError);

@@ -25,10 +25,10 @@ const origin = z
   }, "must be a comma-separated list of origins like https://app.example.com");
 
 /** A comma-separated list, empty by default, each item checked by `item`. */
-const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
+const commaList = <T extends z.ZodType<unknown, string>>(item: T, fallback = "") =>
   z
     .string()
-    .default("")
+    .default(fallback)
     .transform((value) =>
       value
         .split(",")
@@ -156,6 +156,22 @@ export const configSchema = z
     AI_USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(400),
     /** How long conversation messages are kept; the cron deletes older ones (their conversations stay). */
     AI_MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(400),
+    /** Translation providers: Google Cloud Translation v2 and DeepL, each used when its key is set. */
+    GOOGLE_TRANSLATE_API_KEY: z.string().min(1).optional(),
+    GOOGLE_TRANSLATE_BASE_URL: z.url().default("https://translation.googleapis.com"),
+    DEEPL_API_KEY: z.string().min(1).optional(),
+    DEEPL_BASE_URL: z.url().default("https://api.deepl.com"),
+    /** The order translation tries its providers in; those without a key (or model) are skipped. */
+    TRANSLATE_PROVIDERS: commaList(z.enum(["google", "deepl", "ai"]), "google,deepl,ai"),
+    /** The AI gateway's model that translates when the `ai` provider's turn comes. */
+    TRANSLATE_AI_MODEL: z.string().min(1).default("gpt-4o-mini"),
+    /** What Google and DeepL cost, US$ per million characters (= millicredits per character). */
+    TRANSLATE_GOOGLE_PRICE_PER_MILLION: z.coerce.number().min(0).max(10_000).default(20),
+    TRANSLATE_DEEPL_PRICE_PER_MILLION: z.coerce.number().min(0).max(10_000).default(25),
+    /** How long a translated segment stays in the KV cache (KV's minimum TTL is 60 s). */
+    TRANSLATE_CACHE_TTL_SECONDS: z.coerce.number().int().min(60).max(31_536_000).default(2_592_000),
+    /** The most one provider call may take before the next provider is tried. */
+    TRANSLATE_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(15_000),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),

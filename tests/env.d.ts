@@ -17,5 +17,6 @@ declare module "vitest" {
     /** Base URLs of the OpenAI and Anthropic simulators (simulators/openai.mjs, anthropic.mjs). */
     openaiSimulatorUrl: string;
     anthropicSimulatorUrl: string;
+    translateSimulatorUrl: string;
   }
 }

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { DateRangeFields } from "../../platform/date-range";
 import { CAPABILITIES } from "./registry";
 
 export const ModelsQuery = z.object({ capability: z.enum(CAPABILITIES).optional() }).strict();
@@ -66,16 +67,7 @@ export const ChatCompletionSchema = z
   })
   .openapi("ChatCompletion");
 
-export const UsageQuery = z
-  .object({
-    from: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .openapi({ description: "Inclusive; default 30 days before `to`" }),
-    to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exclusive; default now" }),
-    groupBy: z.enum(["day", "model"]).default("day"),
-  })
-  .strict();
+export const UsageQuery = z.object({ ...DateRangeFields, groupBy: z.enum(["day", "model"]).default("day") }).strict();
 
 const UsageFigures = {
   requests: z.number().int(),

@@ -1,8 +1,8 @@
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
+import { DAY_MS, dateRangeOf } from "../../platform/date-range";
 import { asStatement, database } from "../../platform/db";
-import { AppError } from "../../platform/errors";
 import { aiUsage } from "./tables";
 
 /** Usage rows: one per AI request, written after it settles, and their summaries. */
@@ -17,9 +17,6 @@ export async function recordUsage(env: Env, row: UsageRow): Promise<void> {
 /** The usage row as a statement, to write it in its settlement's batch. */
 export const usageStatement = (env: Env, row: UsageRow) => asStatement(env, database(env).insert(aiUsage).values(row));
 
-const DAY_MS = 86_400_000;
-const MAX_RANGE_DAYS = 366;
-
 export type UsageQuery = { from?: string; to?: string; groupBy: "day" | "model" };
 
 /**
@@ -27,18 +24,7 @@ export type UsageQuery = { from?: string; to?: string; groupBy: "day" | "model" 
  * model that answered: requests, tokens, the exact cost and the charge. Default: 30 days.
  */
 export async function usageSummary(env: Env, accountId: string, query: UsageQuery) {
-  const to = query.to ? Date.parse(query.to) : clock.now();
-  const from = query.from ? Date.parse(query.from) : to - 30 * DAY_MS;
-  if (from >= to) {
-    throw new AppError("validation_failed", "`from` must be before `to`.", {
-      errors: [{ path: "query.from", message: "must be before to" }],
-    });
-  }
-  if (to - from > MAX_RANGE_DAYS * DAY_MS) {
-    throw new AppError("validation_failed", `A range covers at most ${MAX_RANGE_DAYS} days.`, {
-      errors: [{ path: "query.from", message: `at most ${MAX_RANGE_DAYS} days before to` }],
-    });
-  }
+  const { from, to } = dateRangeOf(query);
   const key =
     query.groupBy === "day"
       ? sql<string>`strftime('%Y-%m-%d', ${aiUsage.createdAt} / 1000, 'unixepoch')`

@@ -2,6 +2,7 @@ import type { Config } from "../../../env";
 import type { Attempt } from "../fallbacks";
 import { chatProviderOf } from "../providers";
 import { type ChatPart, type ChatRequest, ProviderError } from "../providers/types";
+import { Answer } from "./answer";
 
 /**
  * Starts a streamed answer on one deployment and waits for its first part: a slow start is a
@@ -47,4 +48,12 @@ export async function firstPart(
     clearTimeout(connectTimer);
     clearTimeout(firstTokenTimer);
   }
+}
+
+/** The whole answer of a started attempt: the parts before its first, the first, and the rest. */
+export async function wholeAnswer(started: Awaited<ReturnType<typeof firstPart>>): Promise<Answer> {
+  const answer = new Answer();
+  for (const part of [...started.early, started.first]) answer.add(part);
+  for (let next = await started.rest.next(); !next.done; next = await started.rest.next()) answer.add(next.value);
+  return answer;
 }

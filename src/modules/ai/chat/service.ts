@@ -10,7 +10,7 @@ import type { Model } from "../registry";
 import { deploymentsOf } from "../registry";
 import type { UsageStatus } from "../usage";
 import { Answer } from "./answer";
-import { firstPart } from "./first-part";
+import { firstPart, wholeAnswer } from "./first-part";
 import { type ChatCompletionBody, capabilitiesNeeded, chatRequestOf } from "./schema";
 import { ChunkWriter, completion, type Envelope } from "./wire";
 
@@ -140,10 +140,7 @@ export async function completeChat(
       const started = await firstPart(config, attempt, full);
       if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };
       // Not streamed: the whole answer is the attempt, so a break is retried like any failure.
-      const answer = new Answer();
-      for (const part of [...started.early, started.first]) answer.add(part);
-      for (let next = await started.rest.next(); !next.done; next = await started.rest.next()) answer.add(next.value);
-      return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer };
+      return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: await wholeAnswer(started) };
     });
     caller.timing("upstream", performance.now() - upstreamStarted);
     // The model that answered, as OpenAI names it: a fallback's own id.

@@ -1,0 +1,73 @@
+import { configOf } from "../../env";
+import { AppError } from "../../platform/errors";
+import { type AiCaller, holdCredits } from "../ai/metering";
+import { chargeOf } from "../ai/pricing";
+import { release, settle } from "../billing/ledger";
+import type { TranslateProviderId } from "./providers/types";
+import { firstAnswering, usableProviders } from "./service";
+import { countedCharacters } from "./text";
+
+/** Language detection, and the languages each provider translates into (cached in KV for a day). */
+
+const LANGUAGES_TTL_SECONDS = 86_400;
+
+/** The language of each text, by the first provider that detects (Google, then an AI model); credits as for translation. */
+export async function detect(caller: AiCaller, texts: string[], named?: TranslateProviderId) {
+  const detectors = usableProviders(caller, named).filter((provider) => provider.detect && provider.detectCeiling);
+  if (detectors.length === 0) {
+    throw new AppError(
+      named ? "validation_failed" : "provider_unavailable",
+      "No configured provider detects languages.",
+      {
+        ...(named ? { errors: [{ path: "body.provider", message: "does not detect languages" }] } : {}),
+      },
+    );
+  }
+  const characters = texts.reduce((sum, text) => sum + countedCharacters(text, "text"), 0);
+  const ceiling = chargeOf(Math.max(...detectors.map((provider) => provider.detectCeiling?.(texts, characters) ?? 0)));
+  const hold = ceiling > 0 ? await holdCredits(caller, ceiling) : null;
+  try {
+    const { provider, result } = await firstAnswering(caller, detectors, (candidate, signal) =>
+      (candidate.detect as NonNullable<typeof candidate.detect>)(texts, characters, signal),
+    );
+    const charged = hold ? Math.min(chargeOf(result.cost), hold.amount) : 0;
+    if (hold && charged > 0) await settle(caller.env, hold, charged);
+    else if (hold) await release(caller.env, hold);
+    return {
+      detections: result.detections.map((detection) => ({ ...detection, provider: provider.id })),
+      chargedMillicredits: charged,
+    };
+  } catch (error) {
+    if (hold) await release(caller.env, hold).catch(() => {});
+    throw error;
+  }
+}
+
+type Languages = { code: string; name?: string }[];
+
+/** Each configured provider's target languages; a provider that cannot answer is left out (503 if all). */
+export async function languages(caller: AiCaller) {
+  const config = configOf(caller.env);
+  const answers = await Promise.all(
+    usableProviders(caller).map(async (provider) => {
+      const key = `translate:languages:v1:${provider.id}`;
+      const cached = await caller.env.CACHE.get<Languages>(key, "json");
+      if (cached) return { provider: provider.id, languages: cached };
+      try {
+        const fetched = await provider.languages(AbortSignal.timeout(config.TRANSLATE_TIMEOUT_MS));
+        caller.waitUntil(
+          caller.env.CACHE.put(key, JSON.stringify(fetched), { expirationTtl: LANGUAGES_TTL_SECONDS }).catch(() => {}),
+        );
+        return { provider: provider.id, languages: fetched };
+      } catch (error) {
+        caller.logger.warn("translation languages unavailable", { provider: provider.id, error: String(error) });
+        return null;
+      }
+    }),
+  );
+  const providers = answers.filter((answer) => answer !== null);
+  if (providers.length === 0) {
+    throw new AppError("provider_unavailable", "No translation provider could list its languages; try again shortly.");
+  }
+  return { providers };
+}

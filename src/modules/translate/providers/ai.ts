@@ -1,0 +1,182 @@
+import type { Config } from "../../../env";
+import { AppError } from "../../../platform/errors";
+import type { Logger } from "../../../platform/logger";
+import { answerOnce } from "../../ai/chat/once";
+import { budgetOf, estimateInputTokens } from "../../ai/pricing";
+import type { ChatRequest } from "../../ai/providers/types";
+import { deploymentsOf, type Model } from "../../ai/registry";
+import { type TranslateProvider, TranslateProviderError } from "./types";
+
+/**
+ * Translation by a model of the AI gateway (`TRANSLATE_AI_MODEL`, with its fallbacks): the
+ * texts go as one JSON array and come back as one, through the gateway's retries and fallbacks
+ * but not its credits: the translate module's single reservation covers the call.
+ */
+
+/** Room for an answer: a character of text is at most a token in any script, plus the JSON around it. */
+const answerTokensFor = (characters: number, texts: number) => characters + 8 * texts + 64;
+
+const LANGUAGES = [
+  "ar",
+  "bg",
+  "cs",
+  "da",
+  "de",
+  "el",
+  "en",
+  "es",
+  "et",
+  "fi",
+  "fr",
+  "he",
+  "hi",
+  "hu",
+  "id",
+  "it",
+  "ja",
+  "ko",
+  "lt",
+  "lv",
+  "nb",
+  "nl",
+  "pl",
+  "pt",
+  "ro",
+  "ru",
+  "sk",
+  "sl",
+  "sv",
+  "th",
+  "tr",
+  "uk",
+  "vi",
+  "zh-Hans",
+  "zh-Hant",
+];
+
+function arraySchema(name: string, items: Record<string, unknown>) {
+  return {
+    type: "json_schema" as const,
+    name,
+    strict: true,
+    schema: {
+      type: "object",
+      properties: { [name]: { type: "array", items } },
+      required: [name],
+      additionalProperties: false,
+    },
+  };
+}
+
+export function aiTranslate(config: Config, logger: Logger): TranslateProvider | null {
+  let deployments: Model[];
+  try {
+    deployments = deploymentsOf(config, config.TRANSLATE_AI_MODEL, ["chat"]);
+  } catch (error) {
+    if (error instanceof AppError) return null; // the model is not offered here: no `ai` provider
+    throw error;
+  }
+  const structured = deployments.every((model) => model.capabilities.includes("json_schema"));
+
+  /** The call for texts and an instruction, and the answer's array under `key`. */
+  const prepare = (instruction: string, texts: string[], characters: number, key: string, items: object) => {
+    const request: Omit<ChatRequest, "model"> = {
+      messages: [
+        {
+          role: "system",
+          content: `${instruction} The user message is a JSON array of ${texts.length} strings. Answer only a JSON object {"${key}": [...]} with exactly one entry per string, in the same order.`,
+        },
+        { role: "user", content: JSON.stringify(texts) },
+      ],
+      maxTokens: 0,
+      n: 1,
+      temperature: 0,
+      ...(structured ? { responseFormat: arraySchema(key, items as Record<string, unknown>) } : {}),
+    };
+    const { maxTokens, hold } = budgetOf({
+      deployments,
+      inputTokens: estimateInputTokens(request),
+      requestedMaxTokens: answerTokensFor(characters, texts.length),
+      n: 1,
+      availableMillicredits: Number.POSITIVE_INFINITY,
+    });
+    return { request: { ...request, maxTokens }, ceiling: hold };
+  };
+
+  async function call<T>(prepared: ReturnType<typeof prepare>, key: string, count: number, signal: AbortSignal) {
+    let answer: Awaited<ReturnType<typeof answerOnce>>;
+    try {
+      answer = await answerOnce(config, deployments, prepared.request, { logger, signal });
+    } catch (error) {
+      // The gateway's own refusals (no deployment answered, a request it turned down) are this provider failing.
+      if (error instanceof AppError) throw new TranslateProviderError(`ai: ${error.detail}`);
+      throw error;
+    }
+    let items: unknown;
+    try {
+      items = (JSON.parse(answer.text.replace(/^```(?:json)?\s*|\s*```$/g, "")) as Record<string, unknown>)[key];
+    } catch {
+      throw new TranslateProviderError(`ai: ${answer.model.id} did not answer JSON`);
+    }
+    if (!Array.isArray(items) || items.length !== count) {
+      throw new TranslateProviderError(
+        `ai: ${answer.model.id} answered ${Array.isArray(items) ? items.length : "no"} items for ${count}`,
+      );
+    }
+    return { items: items as T[], cost: answer.cost };
+  }
+
+  const translation = (request: Parameters<TranslateProvider["translate"]>[0]) =>
+    prepare(
+      `Translate each string ${request.source ? `from ${request.source} ` : ""}into the language with the BCP 47 tag ${request.target}.${
+        request.format === "html"
+          ? " The strings are HTML: translate the text only and keep every tag, attribute and entity as it is."
+          : ""
+      }`,
+      request.texts,
+      request.characters,
+      "translations",
+      { type: "string" },
+    );
+  const detection = (texts: string[], characters: number) =>
+    prepare(
+      "Name the language of each string as a BCP 47 tag, with your confidence from 0 to 1.",
+      texts,
+      characters,
+      "detections",
+      {
+        type: "object",
+        properties: { language: { type: "string" }, confidence: { type: "number" } },
+        required: ["language", "confidence"],
+        additionalProperties: false,
+      },
+    );
+
+  return {
+    id: "ai",
+    ceiling: (request) => translation(request).ceiling,
+    async translate(request, signal) {
+      const { items, cost } = await call<unknown>(translation(request), "translations", request.texts.length, signal);
+      if (!items.every((item) => typeof item === "string"))
+        throw new TranslateProviderError("ai: a translation is not a string");
+      return { translations: (items as string[]).map((text) => ({ text })), cost };
+    },
+    detectCeiling: (texts, characters) => detection(texts, characters).ceiling,
+    async detect(texts, characters, signal) {
+      const { items, cost } = await call<{ language?: unknown; confidence?: unknown }>(
+        detection(texts, characters),
+        "detections",
+        texts.length,
+        signal,
+      );
+      return {
+        detections: items.map((item) => ({
+          language: typeof item?.language === "string" ? item.language : "und",
+          confidence: typeof item?.confidence === "number" ? Math.min(1, Math.max(0, item.confidence)) : 0,
+        })),
+        cost,
+      };
+    },
+    languages: async () => LANGUAGES.map((code) => ({ code })),
+  };
+}

@@ -1,0 +1,65 @@
+import { deeplSource, deeplTarget, fromProviderCode } from "../languages";
+import { jsonOf, providerFetch, type TranslateProvider, TranslateProviderError } from "./types";
+
+/** DeepL API v2: up to 50 texts a call, so a larger batch is sent as several calls at once. */
+
+type Settings = { apiKey: string; baseUrl: string; pricePerMillion: number };
+
+const TEXTS_PER_CALL = 50;
+
+export function deeplTranslate(settings: Settings): TranslateProvider {
+  const base = `${settings.baseUrl.replace(/\/+$/, "")}/v2`;
+  const headers = { "content-type": "application/json", authorization: `DeepL-Auth-Key ${settings.apiKey}` };
+  const costOf = (characters: number) => characters * settings.pricePerMillion;
+  return {
+    id: "deepl",
+    ceiling: (request) => costOf(request.characters),
+    async translate(request, signal) {
+      const calls: string[][] = [];
+      for (let at = 0; at < request.texts.length; at += TEXTS_PER_CALL) {
+        calls.push(request.texts.slice(at, at + TEXTS_PER_CALL));
+      }
+      const answers = await Promise.all(
+        calls.map(async (texts) => {
+          const response = await providerFetch("deepl", `${base}/translate`, {
+            method: "POST",
+            headers,
+            signal,
+            body: JSON.stringify({
+              text: texts,
+              target_lang: deeplTarget(request.target),
+              ...(request.source ? { source_lang: deeplSource(request.source) } : {}),
+              ...(request.format === "html" ? { tag_handling: "html" } : {}),
+            }),
+          });
+          const body = await jsonOf<{ translations?: { text: string; detected_source_language?: string }[] }>(
+            "deepl",
+            response,
+          );
+          const translations = body.translations ?? [];
+          if (translations.length !== texts.length) {
+            throw new TranslateProviderError(`deepl: ${translations.length} translations for ${texts.length} texts`);
+          }
+          return translations;
+        }),
+      );
+      return {
+        translations: answers.flat().map((item) => ({
+          text: item.text,
+          ...(item.detected_source_language && !request.source
+            ? { detectedSourceLanguage: fromProviderCode(item.detected_source_language) }
+            : {}),
+        })),
+        cost: costOf(request.characters),
+      };
+    },
+    async languages(signal) {
+      const response = await providerFetch("deepl", `${base}/languages?type=target`, { headers, signal });
+      const languages = await jsonOf<{ language: string; name?: string }[]>("deepl", response);
+      return languages.map((language) => ({
+        code: fromProviderCode(language.language),
+        ...(language.name ? { name: language.name } : {}),
+      }));
+    },
+  };
+}

@@ -1,0 +1,340 @@
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, inject, it } from "vitest";
+import { consume } from "../../src/modules/plans/quotas";
+import { fund, purchasedBalance, scenario } from "../helpers/ai";
+import { type ApiResponse, api, BASE_URL, expectProblem, withClientIp } from "../helpers/client";
+import { as, platformAdmin, type Registered, registerUser } from "../helpers/identity";
+import { createOrg, join, verified } from "../helpers/orgs";
+
+type Translation = { translatedText: string; detectedSourceLanguage?: string; provider: string; cached: boolean };
+type Translated = { translations: Translation[] };
+type Call = { provider: string; segments: string[]; target: string; format: string };
+
+const simulator = inject("translateSimulatorUrl");
+
+/** A scripted scenario of the translation simulator: its marker, and the calls that carried it. */
+async function translateScenario(steps: { status?: number; delayMs?: number }[] = [{ delayMs: 0 }]) {
+  const id = crypto.randomUUID();
+  const created = await fetch(`${simulator}/__sim/scenarios/${id}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ steps }),
+  });
+  expect(created.status, await created.text()).toBe(200);
+  return {
+    marker: `[scenario:${id}]`,
+    async calls(): Promise<Call[]> {
+      return ((await (await fetch(`${simulator}/__sim/scenarios/${id}/calls`)).json()) as { data: Call[] }).data;
+    },
+  };
+}
+
+/** How many translate calls reached either provider with a segment containing `text`. */
+const upstreamCalls = async (text: string) =>
+  ((await (await fetch(`${simulator}/__sim/calls?text=${encodeURIComponent(text)}`)).json()) as { count: number })
+    .count;
+
+const unique = (label: string) => `${label} ${crypto.randomUUID()}`;
+
+async function fundedUser() {
+  const user = await registerUser();
+  await fund(user.user.id, 10_000_000);
+  return user;
+}
+
+const translate = (user: Registered, json: Record<string, unknown>, headers = as(user)) =>
+  api<Translated>("/v1/translate", { json, headers });
+
+const quotaUsed = async (accountId: string) =>
+  (await env.DB.prepare(
+    "SELECT coalesce(sum(used), 0) AS used FROM quota_usage WHERE account_id = ? AND metric = 'translated_characters'",
+  )
+    .bind(accountId)
+    .first<number>("used")) ?? 0;
+
+const holdsOf = async (accountId: string) =>
+  (await env.DB.prepare("SELECT count(*) AS n FROM credit_holds WHERE account_id = ?")
+    .bind(accountId)
+    .first<number>("n")) ?? 0;
+
+describe("POST /v1/translate", () => {
+  it("serves a repeated request from the cache without calling the provider again, and charges only the miss", async () => {
+    const user = await fundedUser();
+    const text = unique("Good morning");
+    const first = await translate(user, { q: text, target: "de", source: "en" });
+    expect(first.status, first.text).toBe(200);
+    expect(first.body.translations).toEqual([{ translatedText: `[de] ${text}`, provider: "google", cached: false }]);
+    // Google's price, US$20 per million characters, is 20 millicredits a character.
+    const charged = Number(first.headers.get("x-stratus-cost-millicredits"));
+    expect(charged).toBe([...text].length * 20);
+    expect(await purchasedBalance(user.user.id)).toBe(10_000_000 - charged);
+    await expect.poll(async () => (await env.CACHE.list({ prefix: "translate:v1:" })).keys.length).toBeGreaterThan(0);
+
+    let again: ApiResponse<Translated> | undefined;
+    await expect
+      .poll(async () => {
+        again = await translate(user, { q: text, target: "de", source: "en" });
+        return again.body.translations[0]?.cached;
+      })
+      .toBe(true);
+    expect(again?.body.translations[0]).toMatchObject({ translatedText: `[de] ${text}`, provider: "google" });
+    expect(again?.headers.get("x-stratus-cost-millicredits")).toBe("0");
+    expect(await upstreamCalls(text)).toBe(1);
+  });
+
+  it("answers a segment another isolate put in KV without calling the provider", async () => {
+    const user = await fundedUser();
+    const text = unique("From another isolate");
+    // The key format is a contract: `translate:v1:` and the SHA-256 of the segment's identity.
+    const identity = JSON.stringify(["en", "pt", "text", "", text]);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(identity)));
+    const key = `translate:v1:${Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+    await env.CACHE.put(key, JSON.stringify({ text: "Olá de outro lugar", provider: "deepl" }));
+    const answer = await translate(user, { q: text, target: "pt", source: "en" });
+    expect(answer.body.translations).toEqual([
+      { translatedText: "Olá de outro lugar", provider: "deepl", cached: true },
+    ]);
+    expect(await upstreamCalls(text)).toBe(0);
+    expect(await holdsOf(user.user.id)).toBe(0);
+  });
+
+  it("keeps the order of a batch of hits and misses, sending only the distinct misses upstream", async () => {
+    const user = await fundedUser();
+    const script = await translateScenario();
+    const [a, b, c] = ["Alpha", "Bravo", "Charlie"].map((word) => `${script.marker} ${unique(word)}`) as [
+      string,
+      string,
+      string,
+    ];
+    await translate(user, { q: [a, c], target: "fr" });
+    await expect
+      .poll(async () => (await translate(user, { q: [a, c], target: "fr" })).body.translations.every((t) => t.cached))
+      .toBe(true);
+
+    const mixed = await translate(user, { q: [c, b, a, b], target: "fr" });
+    expect(mixed.status, mixed.text).toBe(200);
+    expect(mixed.body.translations.map((t) => [t.translatedText, t.cached])).toEqual([
+      [`[fr] ${c}`, true],
+      [`[fr] ${b}`, false],
+      [`[fr] ${a}`, true],
+      [`[fr] ${b}`, false],
+    ]);
+    const calls = await script.calls();
+    expect(calls.at(-1)?.segments).toEqual([b]);
+    expect(calls.filter((call) => call.segments.includes(b))).toHaveLength(1);
+  });
+
+  it("translates HTML text nodes only, keeps the markup, and counts only text characters", async () => {
+    const user = await fundedUser();
+    const word = unique("Hello");
+    const html = `<p class="greeting">${word} <b>world</b> &amp; more<!-- note --></p>`;
+    const answer = await translate(user, { q: html, target: "de", format: "html" });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.translations[0]?.translatedText).toBe(
+      `<p class="greeting">[de] ${word} <b>[de] world</b> [de] &amp; more<!-- note --></p>`,
+    );
+    expect(await quotaUsed(user.user.id)).toBe([...`${word} world & more`].length);
+  });
+
+  it("falls through to the next provider when one fails, and answers 503 when all do, refunding the quota", async () => {
+    const user = await fundedUser();
+    const failing = await translateScenario([{ status: 503 }]);
+    const text = `${failing.marker} ${unique("Fallback")}`;
+    const answer = await translate(user, { q: text, target: "de" });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.translations[0]).toMatchObject({ provider: "deepl", translatedText: `[DE] ${text}` });
+    expect((await failing.calls()).map((call) => call.provider)).toEqual(["google", "deepl"]);
+
+    // Google and DeepL down, and the AI model answers no JSON array: nothing answers.
+    const down = await translateScenario([{ status: 500 }, { status: 503 }]);
+    const used = await quotaUsed(user.user.id);
+    const balance = await purchasedBalance(user.user.id);
+    expectProblem(
+      await translate(user, { q: `${down.marker} ${unique("Down")}`, target: "de" }),
+      503,
+      "provider_unavailable",
+    );
+    expect(await quotaUsed(user.user.id)).toBe(used);
+    expect(await purchasedBalance(user.user.id)).toBe(balance);
+  });
+
+  it("refuses a request past the monthly quota with 429, translating and consuming nothing", async () => {
+    const user = await fundedUser();
+    // The free plan allows 50 000 characters a month.
+    await consume(env, user.user.id, "translated_characters", 49_990);
+    const text = unique("Over the quota");
+    const refused = await translate(user, { q: text, target: "de" });
+    expectProblem(refused, 429, "quota_exceeded");
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(refused.body).toMatchObject({ limit: 50_000, used: 49_990 });
+    expect(await quotaUsed(user.user.id)).toBe(49_990);
+    expect(await upstreamCalls(text)).toBe(0);
+    expect((await translate(user, { q: "0123456789", target: "de" })).status).toBe(200);
+  });
+
+  it("refuses bad input with 400 and consumes nothing", async () => {
+    const user = await fundedUser();
+    for (const json of [
+      { q: "Hi", target: "not a language!" },
+      { q: "Hi", target: "und" },
+      { q: "Hi", target: "de", source: "xx_YY_ZZ" },
+      { q: [], target: "de" },
+      { q: Array.from({ length: 129 }, () => "a"), target: "de" },
+      { q: "x".repeat(30_001), target: "de" },
+      { q: "Hi", target: "de", format: "markdown" },
+      { q: "Hi", target: "de", provider: "babelfish" },
+      { q: "Hi", target: "de", extra: true },
+    ]) {
+      expectProblem(await translate(user, json), 400, "validation_failed");
+    }
+    expect(await quotaUsed(user.user.id)).toBe(0);
+  });
+
+  it("puts BCP 47 tags in canonical form and maps them to each provider", async () => {
+    const user = await fundedUser();
+    const text = unique("Colour");
+    const british = await translate(user, { q: text, target: "EN-gb", provider: "deepl" });
+    expect(british.body.translations[0]).toMatchObject({ translatedText: `[EN-GB] ${text}`, provider: "deepl" });
+    const chinese = await translate(user, { q: text, target: "zh-Hant" });
+    expect(chinese.body.translations[0]?.translatedText).toBe(`[zh-TW] ${text}`);
+  });
+
+  it("makes at most one upstream call for 50 concurrent identical requests", async () => {
+    const user = await fundedUser();
+    const slow = await translateScenario([{ delayMs: 300 }]);
+    const text = `${slow.marker} ${unique("Together")}`;
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        SELF.fetch(`${BASE_URL}/v1/translate`, {
+          method: "POST",
+          headers: withClientIp({ ...as(user), "content-type": "application/json" }),
+          body: JSON.stringify({ q: text, target: "it" }),
+        }),
+      ),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as Translated).translations[0]?.translatedText).toBe(`[it] ${text}`);
+    }
+    expect(await upstreamCalls(text)).toBe(1);
+  });
+
+  it("lets a request sharing a call that fails make its own", async () => {
+    const user = await fundedUser();
+    const flaky = await translateScenario([{ delayMs: 300, status: 503 }]);
+    const text = `${flaky.marker} ${unique("Shared then own")}`;
+    const send = () => translate(user, { q: text, target: "ja", provider: "google" });
+    const first = send();
+    // The second starts while the first's call is in flight, and waits for it.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [failed, recovered] = await Promise.all([first, send()]);
+    expectProblem(failed, 503, "provider_unavailable");
+    expect(recovered.status, recovered.text).toBe(200);
+    expect(recovered.body.translations[0]).toMatchObject({ translatedText: `[ja] ${text}`, cached: false });
+    expect(await upstreamCalls(text)).toBe(2);
+  });
+
+  it("charges an LLM translation once, through a single reservation", async () => {
+    const user = await fundedUser();
+    const llm = await scenario("openai", [{ reply: JSON.stringify({ translations: ["Hallo Welt"] }) }]);
+    const answer = await translate(user, { q: `${llm.marker} Hello world`, target: "de", provider: "ai" });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.translations[0]).toEqual({ translatedText: "Hallo Welt", provider: "ai", cached: false });
+    const charged = Number(answer.headers.get("x-stratus-cost-millicredits"));
+    expect(charged).toBeGreaterThan(0);
+    expect(await purchasedBalance(user.user.id)).toBe(10_000_000 - charged);
+    expect(await holdsOf(user.user.id)).toBe(1);
+    const [sent] = await llm.requests();
+    expect(sent?.body.response_format).toMatchObject({ type: "json_schema" });
+  });
+
+  it("answers 402 for misses without credits, refunding the quota, yet serves cache hits for free", async () => {
+    const rich = await fundedUser();
+    const text = unique("Cached for all");
+    await translate(rich, { q: text, target: "es" });
+    const poor = await registerUser();
+    expectProblem(await translate(poor, { q: unique("Uncached"), target: "es" }), 402, "insufficient_credits");
+    expect(await quotaUsed(poor.user.id)).toBe(0);
+    await expect
+      .poll(async () => (await translate(poor, { q: text, target: "es" })).body.translations?.[0]?.cached)
+      .toBe(true);
+    expect(await holdsOf(poor.user.id)).toBe(0);
+  });
+
+  it("takes API keys with the translate scope only", async () => {
+    const user = await fundedUser();
+    const keyWith = async (scopes: string[]) =>
+      (await api<{ secret: string }>("/v1/api-keys", { json: { name: "t", scopes }, headers: as(user) })).body.secret;
+    const allowed = await keyWith(["translate"]);
+    expect(
+      (await translate(user, { q: unique("Key"), target: "de" }, { authorization: `Bearer ${allowed}` })).status,
+    ).toBe(200);
+    const other = await keyWith(["ai"]);
+    expectProblem(
+      await translate(user, { q: "Key", target: "de" }, { authorization: `Bearer ${other}` }),
+      403,
+      "forbidden",
+    );
+  });
+});
+
+describe("detection, languages and statistics", () => {
+  it("detects languages in order", async () => {
+    const user = await fundedUser();
+    const answer = await api<{ detections: { language: string; confidence: number; provider: string }[] }>(
+      "/v1/translate/detect",
+      { json: { q: [`Der Hund und die Katze ${unique("")}`, `The cat and the dog ${unique("")}`] }, headers: as(user) },
+    );
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.detections.map((d) => [d.language, d.provider])).toEqual([
+      ["de", "google"],
+      ["en", "google"],
+    ]);
+    expect(Number(answer.headers.get("x-stratus-cost-millicredits"))).toBeGreaterThan(0);
+  });
+
+  it("lists each provider's languages as BCP 47 codes", async () => {
+    const user = await fundedUser();
+    const answer = await api<{ providers: { provider: string; languages: { code: string }[] }[] }>(
+      "/v1/translate/languages",
+      { headers: as(user) },
+    );
+    expect(answer.status, answer.text).toBe(200);
+    const codes = Object.fromEntries(answer.body.providers.map((p) => [p.provider, p.languages.map((l) => l.code)]));
+    expect(codes.google).toEqual(expect.arrayContaining(["de", "zh-CN"]));
+    expect(codes.deepl).toEqual(expect.arrayContaining(["en-GB", "de"]));
+    expect(codes.ai?.length).toBeGreaterThan(10);
+  });
+
+  it("counts characters and cache hits per provider for the caller, an org's admins and platform admins", async () => {
+    const owner = await verified();
+    const member = await verified();
+    const org = await createOrg(owner);
+    await join(org, owner, member, "member");
+    await fund(org.id, 10_000_000);
+    const inOrg = (user: Registered) => ({ ...as(user), "x-stratus-org": org.id });
+    const text = unique("Stats");
+    await translate(member, { q: text, target: "nl" }, inOrg(member));
+    await expect
+      .poll(
+        async () => (await translate(member, { q: text, target: "nl" }, inOrg(member))).body.translations[0]?.cached,
+      )
+      .toBe(true);
+    const length = [...text].length;
+    type Stats = { characters: number; cachedCharacters: number; hitRate: number; providers: { provider: string }[] };
+    await expect
+      .poll(async () => (await api<Stats>("/v1/translate/stats", { headers: inOrg(owner) })).body.cachedCharacters, {
+        timeout: 5_000,
+      })
+      .toBe(length);
+    const stats = (await api<Stats>("/v1/translate/stats", { headers: inOrg(owner) })).body;
+    expect(stats.characters).toBeGreaterThanOrEqual(2 * length);
+    expect(stats.hitRate).toBeGreaterThan(0);
+    expect(stats.providers.map((p) => p.provider)).toEqual(["google"]);
+    expectProblem(await api("/v1/translate/stats", { headers: inOrg(member) }), 403, "forbidden");
+    expect((await api<Stats>("/v1/translate/stats", { headers: as(member) })).body.characters).toBe(0);
+    expectProblem(await api("/v1/admin/translate/stats", { headers: as(owner) }), 403, "forbidden");
+    const platform = await api<Stats>("/v1/admin/translate/stats", { headers: as(await platformAdmin()) });
+    expect(platform.body.characters).toBeGreaterThanOrEqual(stats.characters);
+  });
+});
