@@ -350,7 +350,11 @@ try {
     loginLatencies.push(performance.now() - started);
   }
 } finally {
-  await Promise.all([...Object.values(servers).map((server) => server.mf.dispose()), openaiSimulator.close(), translateSimulator.close()]);
+  await Promise.all([
+    ...Object.values(servers).map((server) => server.mf.dispose()),
+    openaiSimulator.close(),
+    translateSimulator.close(),
+  ]);
 }
 
 const percentile = (values, p) => {
