@@ -53,8 +53,8 @@ const table = (/** @type {string} */ spec) =>
   Object.fromEntries(spec.split("; ").map((entry) => /** @type {[string, string]} */ (entry.split("="))));
 /** Google's codes are lowercase, with region or script parts as Google spells them. */
 const GOOGLE_LANGUAGES = table(
-  "en=English; de=German; fr=French; es=Spanish; it=Italian; pt=Portuguese; nl=Dutch; ja=Japanese; " +
-    "zh-CN=Chinese (Simplified); zh-TW=Chinese (Traditional)",
+  "en=English; de=German; fr=French; fr-CA=French (Canada); es=Spanish; it=Italian; pt=Portuguese (Brazil); " +
+    "pt-PT=Portuguese (Portugal); nl=Dutch; ja=Japanese; zh-CN=Chinese (Simplified); zh-TW=Chinese (Traditional)",
 );
 /** DeepL's codes are uppercase; sources are plain languages, targets include variants. */
 const DEEPL_SOURCES = table(
@@ -62,7 +62,8 @@ const DEEPL_SOURCES = table(
 );
 const DEEPL_TARGETS = table(
   "DE=German; EN-GB=English (British); EN-US=English (American); ES=Spanish; FR=French; IT=Italian; " +
-    "JA=Japanese; NL=Dutch; PT-BR=Portuguese (Brazilian); PT-PT=Portuguese (European); ZH=Chinese (simplified)",
+    "JA=Japanese; NL=Dutch; PT-BR=Portuguese (Brazilian); PT-PT=Portuguese (European); ZH=Chinese (simplified); " +
+    "ZH-HANS=Chinese (simplified); ZH-HANT=Chinese (traditional)",
 );
 /** The targets /v2/languages lists with supports_formality: false. */
 const DEEPL_PLAIN_TARGETS = ["EN-GB", "EN-US", "ZH"];

@@ -140,6 +140,9 @@ describe("the credit ledger", () => {
     expect(await expectInvariants(second)).toMatchObject({ purchased: 4 * CREDIT });
     await release(env, theirs);
     expect(await expectInvariants(second)).toMatchObject({ purchased: 5 * CREDIT });
+    // Once it is closed too: the other account's closure is never read as this one's.
+    await failsWith(release(env, { ...theirs, accountId: first }, [alongside]), "not_found");
+    expect(await expectInvariants(first)).toMatchObject({ purchased: 4 * CREDIT });
   });
 
   it("lets exactly 50 of 100 concurrent one-credit reservations through a balance of 50", async () => {

@@ -234,6 +234,63 @@ describe("POST /v1/translate", () => {
     expect(await upstreamCalls(text)).toBe(2);
   });
 
+  it("keeps an AI translation to the account that asked for it", async () => {
+    const [first, second] = [await fundedUser(), await fundedUser()];
+    const llm = await scenario("openai", [
+      { reply: JSON.stringify({ translations: ["Steered answer"] }) },
+      { reply: JSON.stringify({ translations: ["Honest answer"] }) },
+    ]);
+    const json = { q: `${llm.marker} Sign in`, target: "de", provider: "ai" };
+    expect((await translate(first, json)).body.translations[0]?.translatedText).toBe("Steered answer");
+    await expect.poll(async () => (await translate(first, json)).body.translations[0]?.cached).toBe(true);
+    const other = await translate(second, json);
+    expect(other.body.translations[0]).toEqual({ translatedText: "Honest answer", provider: "ai", cached: false });
+    expect(await llm.requests()).toHaveLength(2);
+  });
+
+  it("answers 400 when the only provider refuses the request itself", async () => {
+    const user = await fundedUser();
+    // The DeepL simulator has no Korean.
+    const refused = await translate(user, { q: unique("Annyeong"), target: "ko", provider: "deepl" });
+    expectProblem(refused, 400, "validation_failed");
+    expect(await quotaUsed(user.user.id)).toBe(0);
+  });
+
+  it("replays a retried request with the same Idempotency-Key, consuming the quota once", async () => {
+    const user = await fundedUser();
+    const json = { q: unique("Once only"), target: "de" };
+    const headers = { ...as(user), "idempotency-key": crypto.randomUUID() };
+    const first = await translate(user, json, headers);
+    const again = await translate(user, json, headers);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    expect(await quotaUsed(user.user.id)).toBe([...json.q].length);
+  });
+
+  it("still charges and caches a translation whose client left during the provider call", async () => {
+    const user = await fundedUser();
+    const slow = await translateScenario([{ delayMs: 400 }]);
+    const text = `${slow.marker} ${unique("Left early")}`;
+    const leaving = new AbortController();
+    const pending = SELF.fetch(`${BASE_URL}/v1/translate`, {
+      method: "POST",
+      headers: withClientIp({ ...as(user), "content-type": "application/json" }),
+      body: JSON.stringify({ q: text, target: "fr" }),
+      signal: leaving.signal,
+    }).catch(() => null);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    leaving.abort();
+    await pending;
+    await expect
+      .poll(async () => purchasedBalance(user.user.id), { timeout: 5_000 })
+      .toBe(10_000_000 - [...text].length * 20);
+    await expect
+      .poll(async () => (await translate(user, { q: text, target: "fr" })).body.translations[0]?.cached)
+      .toBe(true);
+    expect(await upstreamCalls(text)).toBe(1);
+  });
+
   it("charges an LLM translation once, through a single reservation", async () => {
     const user = await fundedUser();
     const llm = await scenario("openai", [{ reply: JSON.stringify({ translations: ["Hallo Welt"] }) }]);

@@ -33,6 +33,11 @@ describe("language tags", () => {
     expect(deeplTarget("pt")).toBe("PT-BR");
     expect(deeplTarget("pt-PT")).toBe("PT-PT");
     expect(deeplSource("en-GB")).toBe("EN");
+    expect(deeplTarget("zh-TW")).toBe("ZH-HANT");
+    expect(deeplTarget("zh")).toBe("ZH-HANS");
+    expect(googleCode("pt-PT")).toBe("pt-PT");
+    expect(googleCode("pt")).toBe("pt");
+    expect(googleCode("fr-CA")).toBe("fr-CA");
   });
 });
 
@@ -49,7 +54,18 @@ describe("the translation cache's writes", () => {
       `["","de","text","","${text}"]`,
       { text: `[de] ${text}`, provider: "google" },
     ];
-    expect(await writeCache(kv, [entry("a"), entry("b")], 60)).toEqual({ written: 2, dropped: 0 });
-    expect(await writeCache(kv, [entry("a"), entry("c")], 60)).toEqual({ written: 1, dropped: 1 });
+    expect(await writeCache(kv, [entry("a"), entry("b")], "usr_1", 60)).toEqual({ written: 2, dropped: 0 });
+    expect(await writeCache(kv, [entry("a"), entry("c")], "usr_1", 60)).toEqual({ written: 1, dropped: 1 });
+  });
+});
+
+describe("counting hostile HTML", () => {
+  // Ten times the request limit: a quadratic scan of these takes minutes and times the test out.
+  it("takes linear time over unclosed tags, comments and entities", () => {
+    expect(countedCharacters("<".repeat(300_000), "html")).toBe(300_000);
+    expect(countedCharacters("<!--".repeat(75_000), "html")).toBe(0);
+    expect(countedCharacters("<a".repeat(150_000), "html")).toBe(300_000);
+    expect(countedCharacters(`x<b>${"<i>".repeat(100_000)}`, "html")).toBe(1);
+    expect(countedCharacters(`${"&a".repeat(100_000)};`, "html")).toBe(199_999);
   });
 });

@@ -76,21 +76,26 @@ const SETTLE_ATTEMPTS = 3;
 export const chargeWithin = (hold: Hold | null, cost: number) => (hold ? Math.min(chargeOf(cost), hold.amount) : 0);
 
 /**
- * Settles (or releases, when nothing is charged) with the usage row in the same batch,
- * retrying a transient failure. A conflict on a retry means an earlier attempt went through
- * after all (its answer was lost), and the row with it. False when it never went through.
+ * Charges `charged` of the hold (releasing it all when nothing is charged), with `alongside`
+ * statements (a usage row, counters) in the same batch, retrying a transient failure. A
+ * conflict on a retry means an earlier attempt went through after all (its answer was lost),
+ * and `alongside` with it. False when it never went through: the cron releases the hold then.
  */
-async function settleWithRetries(caller: AiCaller, hold: Hold, row: UsageRow): Promise<boolean> {
-  const alongside = [usageStatement(caller.env, row)];
+export async function settleHold(
+  caller: Pick<AiCaller, "env" | "logger">,
+  hold: Hold,
+  charged: number,
+  alongside: D1PreparedStatement[] = [],
+): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
-      if (row.charged > 0) await settle(caller.env, hold, row.charged, alongside);
+      if (charged > 0) await settle(caller.env, hold, charged, alongside);
       else await release(caller.env, hold, alongside);
       return true;
     } catch (error) {
       if (error instanceof AppError && error.code === "conflict") return attempt > 1;
       if (attempt === SETTLE_ATTEMPTS) {
-        caller.logger.error("ai settlement failed; the cron releases the hold", {
+        caller.logger.error("settlement failed; the cron releases the hold", {
           holdId: hold.id,
           error: error instanceof Error ? error.message : String(error),
         });
@@ -119,7 +124,7 @@ export function settleInBackground(caller: AiCaller, hold: Hold | null, usage: M
   };
   caller.waitUntil(
     (async () => {
-      if (hold && (await settleWithRetries(caller, hold, row))) return;
+      if (hold && (await settleHold(caller, hold, row.charged, [usageStatement(caller.env, row)]))) return;
       await recordUsage(caller.env, hold ? { ...row, charged: 0 } : row);
     })().catch((error: unknown) =>
       caller.logger.error("ai usage row not written", {

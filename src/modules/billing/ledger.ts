@@ -214,8 +214,10 @@ async function close(
       // CHECK, so the whole batch, `alongside` included, fails.
       env.DB.prepare(
         `INSERT INTO credit_hold_closures (hold_id, kind, charged, returned_included, returned_purchased, shortfall, closed_at)
-         SELECT ?1, 'released', -1, 0, 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM credit_hold_closures WHERE hold_id = ?1)`,
-      ).bind(hold.id),
+         SELECT ?1, 'released', -1, 0, 0, 0, 0 WHERE NOT EXISTS (
+           SELECT 1 FROM credit_hold_closures JOIN credit_holds ON credit_holds.id = credit_hold_closures.hold_id
+           WHERE credit_hold_closures.hold_id = ?1 AND credit_holds.account_id = ?2)`,
+      ).bind(hold.id, hold.accountId),
       ...CREDIT_BUCKETS.flatMap((bucket) =>
         movement(env, {
           accountId: hold.accountId,

@@ -1,4 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { clock } from "../../platform/clock";
 import { database, isCheckViolation } from "../../platform/db";
 import { AppError } from "../../platform/errors";
@@ -32,22 +33,35 @@ export function periodOf(metric: Metric, now: number = clock.now()) {
 
 export type Consumption = { metric: Metric; periodStart: number; used: number; limit: number; resetsAt: number | null };
 
-/** Adds `amount` to the account's counter, or 429 `quota_exceeded` if it would pass the limit. */
-export async function consume(env: Env, accountId: string, metric: Metric, amount: number): Promise<Consumption> {
+/**
+ * Adds `amount` to the account's counter, or 429 `quota_exceeded` if it would pass the limit;
+ * `alongside` statements (the caller's own counters) commit in the same batch, or not at all.
+ */
+export async function consume(
+  env: Env,
+  accountId: string,
+  metric: Metric,
+  amount: number,
+  alongside: BatchItem<"sqlite">[] = [],
+): Promise<Consumption> {
   if (!Number.isSafeInteger(amount) || amount <= 0)
     throw new Error(`consume needs a positive integer amount, not ${amount}`);
   const limit = METRICS[metric].limitOf(await effectivePlan(env, accountId));
   const { start, resetsAt } = periodOf(metric);
+  const db = database(env);
   try {
-    const [row] = await database(env)
-      .insert(quotaUsage)
-      .values({ accountId, metric, periodStart: start, used: amount, limitValue: limit })
-      .onConflictDoUpdate({
-        target: [quotaUsage.accountId, quotaUsage.metric, quotaUsage.periodStart],
-        set: { used: sql`${quotaUsage.used} + ${amount}`, limitValue: limit },
-      })
-      .returning({ used: quotaUsage.used });
-    return { metric, periodStart: start, used: row?.used ?? amount, limit, resetsAt };
+    const [rows] = await db.batch([
+      db
+        .insert(quotaUsage)
+        .values({ accountId, metric, periodStart: start, used: amount, limitValue: limit })
+        .onConflictDoUpdate({
+          target: [quotaUsage.accountId, quotaUsage.metric, quotaUsage.periodStart],
+          set: { used: sql`${quotaUsage.used} + ${amount}`, limitValue: limit },
+        })
+        .returning({ used: quotaUsage.used }),
+      ...alongside,
+    ]);
+    return { metric, periodStart: start, used: rows[0]?.used ?? amount, limit, resetsAt };
   } catch (error) {
     if (!isCheckViolation(error)) throw error;
     const used = await usageOf(env, accountId, metric, start);

@@ -8,6 +8,10 @@ import type { TextFormat } from "./text";
  * provider translated it. Reads are bulk gets; writes happen after the answer and may fail
  * (KV takes one write a second per key): a lost write only costs a later miss.
  *
+ * A translation by the AI provider is cached for its account only: one prompt translates a
+ * whole batch, so a tenant could steer the answer for a common string with the others it
+ * sends, and must not serve that answer to anyone else. Lookups read both scopes.
+ *
  * In front of KV, each isolate keeps the segments it read or wrote lately in memory (a cache
  * safe to lose: a key's translation never changes). Hot strings (an app's UI) then cost no KV
  * read at all, and a repeated batch answers without a round trip. Long segments stay out, so
@@ -40,39 +44,67 @@ async function kvKeyOf(segmentId: string): Promise<string> {
   return `translate:v1:${Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }
 
-/** The cached translations of `segmentIds` (distinct), by id: from this isolate's memory, else from KV. */
-export async function readCache(kv: KVNamespace, segmentIds: string[]): Promise<Map<string, Cached>> {
+/** Where an answer is cached: AI translations under the account, the others for everyone. */
+const cacheIdOf = (segmentId: string, value: Cached, accountId: string) =>
+  value.provider === "ai" ? accountScoped(segmentId, accountId) : segmentId;
+const accountScoped = (segmentId: string, accountId: string) => `${accountId}\n${segmentId}`;
+
+/**
+ * The cached translations of `segmentIds` (distinct) for `accountId`, by segment id: from this
+ * isolate's memory, else from KV; a shared entry wins over the account's own.
+ */
+export async function readCache(
+  kv: KVNamespace,
+  segmentIds: string[],
+  accountId: string,
+): Promise<Map<string, Cached>> {
+  const candidates = segmentIds.flatMap((id): [string, string][] => [
+    [id, id],
+    [accountScoped(id, accountId), id],
+  ]);
   const found = new Map<string, Cached>();
-  const unknown: string[] = [];
-  for (const id of segmentIds) {
-    const value = memory.get(id);
-    if (value) found.set(id, value);
-    else unknown.push(id);
+  const unknown = new Map<string, string>();
+  for (const [cacheId, id] of candidates) {
+    const value = memory.get(cacheId);
+    if (value && !found.has(id)) found.set(id, value);
+    else if (!value) unknown.set(cacheId, id);
   }
-  const idsByKey = new Map(await Promise.all(unknown.map(async (id) => [await kvKeyOf(id), id] as const)));
-  const keys = [...idsByKey.keys()];
+  const byKey = new Map(
+    await Promise.all(
+      [...unknown]
+        .filter(([, id]) => !found.has(id))
+        .map(async ([cacheId, id]) => [await kvKeyOf(cacheId), [cacheId, id]] as const),
+    ),
+  );
+  const keys = [...byKey.keys()];
   const batches: string[][] = [];
   for (let at = 0; at < keys.length; at += KEYS_PER_BULK_GET) batches.push(keys.slice(at, at + KEYS_PER_BULK_GET));
   for (const answer of await Promise.all(batches.map((batch) => kv.get<Cached>(batch, "json")))) {
     for (const [key, value] of answer) {
-      const id = idsByKey.get(key);
-      if (!value || id === undefined) continue;
-      found.set(id, value);
-      remember(id, value);
+      const ids = byKey.get(key);
+      if (!value || !ids) continue;
+      const [cacheId, id] = ids;
+      remember(cacheId, value);
+      // The shared entry (its cache id is the segment id) wins over the account's.
+      if (!found.has(id) || cacheId === id) found.set(id, value);
     }
   }
   return found;
 }
 
-/** Stores fresh translations; a refused write is dropped (counted in the log, never raised). */
+/** Stores fresh translations (by segment id); a refused write is dropped (counted, never raised). */
 export async function writeCache(
   kv: KVNamespace,
   entries: [string, Cached][],
+  accountId: string,
   ttlSeconds: number,
 ): Promise<{ written: number; dropped: number }> {
-  for (const [id, value] of entries) remember(id, value);
+  const scoped = entries.map(([id, value]) => [cacheIdOf(id, value, accountId), value] as const);
+  for (const [cacheId, value] of scoped) remember(cacheId, value);
   const outcomes = await Promise.allSettled(
-    entries.map(async ([id, value]) => kv.put(await kvKeyOf(id), JSON.stringify(value), { expirationTtl: ttlSeconds })),
+    scoped.map(async ([cacheId, value]) =>
+      kv.put(await kvKeyOf(cacheId), JSON.stringify(value), { expirationTtl: ttlSeconds }),
+    ),
   );
   const dropped = outcomes.filter((outcome) => outcome.status === "rejected").length;
   return { written: outcomes.length - dropped, dropped };

@@ -30,18 +30,21 @@ const primary = (tag: string) => (tag.split("-")[0] ?? tag).toLowerCase();
 const region = (tag: string) => new Intl.Locale(tag).maximize().region;
 const script = (tag: string) => new Intl.Locale(tag).maximize().script;
 
-/** Google's codes: the language, except Chinese by script (`zh-CN`, `zh-TW`). */
+/** Google's codes: the language, with the variants Google tells apart (Chinese by script, pt-PT, fr-CA). */
 export function googleCode(tag: string): string {
   const language = primary(tag);
   if (language === "zh") return script(tag) === "Hant" ? "zh-TW" : "zh-CN";
+  if (language === "pt" && region(tag) === "PT") return "pt-PT";
+  if (language === "fr" && region(tag) === "CA") return "fr-CA";
   return language;
 }
 
-/** DeepL's target codes: upper case, English and Portuguese by variant (plain `EN` is deprecated). */
+/** DeepL's target codes: upper case, English, Portuguese and Chinese by variant (plain `EN` is deprecated). */
 export function deeplTarget(tag: string): string {
   const language = primary(tag);
   if (language === "en") return region(tag) === "GB" ? "EN-GB" : "EN-US";
   if (language === "pt") return region(tag) === "PT" ? "PT-PT" : "PT-BR";
+  if (language === "zh") return script(tag) === "Hant" ? "ZH-HANT" : "ZH-HANS";
   return language.toUpperCase();
 }
 

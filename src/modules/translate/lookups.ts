@@ -1,10 +1,10 @@
 import { configOf } from "../../env";
 import { AppError } from "../../platform/errors";
-import { type AiCaller, holdCredits } from "../ai/metering";
+import { type AiCaller, chargeWithin, holdCredits, settleHold } from "../ai/metering";
 import { chargeOf } from "../ai/pricing";
-import { release, settle } from "../billing/ledger";
-import type { TranslateProviderId } from "./providers/types";
-import { firstAnswering, usableProviders } from "./service";
+import { release } from "../billing/ledger";
+import { firstAnswering, usableProviders } from "./providers";
+import type { TranslateProvider, TranslateProviderId } from "./providers/types";
 import { countedCharacters } from "./text";
 
 /** Language detection, and the languages each provider translates into (cached in KV for a day). */
@@ -26,22 +26,30 @@ export async function detect(caller: AiCaller, texts: string[], named?: Translat
   const characters = texts.reduce((sum, text) => sum + countedCharacters(text, "text"), 0);
   const ceiling = chargeOf(Math.max(...detectors.map((provider) => provider.detectCeiling?.(texts, characters) ?? 0)));
   const hold = ceiling > 0 ? await holdCredits(caller, ceiling) : null;
-  try {
-    const { provider, result } = await firstAnswering(caller, detectors, (candidate, signal) =>
-      (candidate.detect as NonNullable<typeof candidate.detect>)(texts, characters, signal),
-    );
-    const charged = hold ? Math.min(chargeOf(result.cost), hold.amount) : 0;
-    if (hold && charged > 0) await settle(caller.env, hold, charged);
-    else if (hold) await release(caller.env, hold);
+  // Under `waitUntil`: a client that leaves mid-call still pays for the call it caused.
+  const work = (async () => {
+    let detected: Awaited<ReturnType<typeof detectBy>>;
+    try {
+      detected = await detectBy(caller, detectors, texts, characters);
+    } catch (error) {
+      if (hold) await release(caller.env, hold).catch(() => {});
+      throw error;
+    }
+    const charged = chargeWithin(hold, detected.result.cost);
+    if (hold) await settleHold(caller, hold, charged);
     return {
-      detections: result.detections.map((detection) => ({ ...detection, provider: provider.id })),
+      detections: detected.result.detections.map((detection) => ({ ...detection, provider: detected.provider.id })),
       chargedMillicredits: charged,
     };
-  } catch (error) {
-    if (hold) await release(caller.env, hold).catch(() => {});
-    throw error;
-  }
+  })();
+  caller.waitUntil(work.catch(() => {}));
+  return work;
 }
+
+const detectBy = (caller: AiCaller, detectors: TranslateProvider[], texts: string[], characters: number) =>
+  firstAnswering(caller, detectors, (candidate, signal) =>
+    (candidate.detect as NonNullable<typeof candidate.detect>)(texts, characters, signal),
+  );
 
 type Languages = { code: string; name?: string }[];
 

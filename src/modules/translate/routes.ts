@@ -15,8 +15,10 @@ const tags = ["Translation"];
 const chargedHeader = {
   "x-stratus-cost-millicredits": { schema: { type: "integer" as const }, description: "Charged, in millicredits" },
 };
+/** Spends quota and credits: a retry with the same `Idempotency-Key` replays the answer. */
 const spending = {
   scope: "translate" as const,
+  idempotent: true,
   errors: ["insufficient_credits", "budget_exceeded", "provider_unavailable"] as ErrorCode[],
 };
 

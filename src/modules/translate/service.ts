@@ -1,29 +1,27 @@
 import { configOf } from "../../env";
+import { asStatement } from "../../platform/db";
 import { AppError } from "../../platform/errors";
-import { type AiCaller, holdCredits } from "../ai/metering";
+import { type AiCaller, chargeWithin, holdCredits, settleHold } from "../ai/metering";
 import { chargeOf } from "../ai/pricing";
 import type { Hold } from "../billing/ledger";
-import { release, settle } from "../billing/ledger";
+import { release } from "../billing/ledger";
 import { consume, refund } from "../plans/quotas";
 import { type Cached, readCache, type Segment, segmentIdOf, writeCache } from "./cache";
-import { pendingTranslation, shareTranslations, within } from "./inflight";
-import { providersOf } from "./providers";
-import {
-  type TranslateProvider,
-  TranslateProviderError,
-  type TranslateProviderId,
-  type TranslateRequest,
-} from "./providers/types";
-import { recordStats } from "./stats";
+import { pendingTranslation, shareTranslations, valueWithin } from "./inflight";
+import { firstAnswering, usableProviders } from "./providers";
+import type { TranslateProvider, TranslateProviderId, TranslateRequest } from "./providers/types";
+import { type Served, statsUpserts } from "./stats";
 import { countedCharacters, type TextFormat } from "./text";
 
 /**
- * A translation request, end to end: count its characters (code points; text nodes of HTML)
- * and take them from the plan's monthly quota up front; look every distinct segment up in the
- * KV cache at once; hold credits once for the misses at the dearest provider that may answer;
- * translate the misses in one call per provider, falling through the providers in order, while
- * sharing in-flight calls with concurrent requests of this isolate; then settle what the
- * answering provider cost. A failure gives the quota and the hold back.
+ * A translation request, end to end: look every distinct segment up in the cache at once;
+ * take the request's characters (code points; text nodes of HTML) from the plan's monthly
+ * quota; hold credits once for the misses at the dearest provider that may answer; translate
+ * the misses in one call, falling through the providers in order and sharing in-flight calls
+ * with concurrent requests of this isolate; then settle what the answering provider cost. The
+ * work after the hold runs under `waitUntil`, so a client that leaves still pays for (and
+ * caches) what was translated; a failure gives the quota and the hold back. The statistics
+ * ride in the quota's batch (all cached) or the settlement's.
  */
 
 export type TranslateInput = {
@@ -42,45 +40,6 @@ export type TranslationOut = {
 };
 
 type Fresh = { provider: TranslateProviderId; translations: Map<string, Cached>; cost: number };
-
-/** The providers a request may use: the named one only, or every configured one in order. */
-export function usableProviders(caller: AiCaller, named?: TranslateProviderId): TranslateProvider[] {
-  const all = providersOf(configOf(caller.env), caller.logger);
-  if (!named) return all;
-  const provider = all.find((candidate) => candidate.id === named);
-  if (!provider) {
-    throw new AppError("validation_failed", `The provider "${named}" is not configured here.`, {
-      errors: [
-        { path: "body.provider", message: `one of: ${all.map((candidate) => candidate.id).join(", ") || "none"}` },
-      ],
-    });
-  }
-  return [provider];
-}
-
-/**
- * Runs `call` on each provider in turn until one answers, each within TRANSLATE_TIMEOUT_MS;
- * 503 `provider_unavailable` when none does.
- */
-export async function firstAnswering<T>(
-  caller: AiCaller,
-  providers: TranslateProvider[],
-  call: (provider: TranslateProvider, signal: AbortSignal) => Promise<T>,
-): Promise<{ provider: TranslateProvider; result: T }> {
-  const { TRANSLATE_TIMEOUT_MS } = configOf(caller.env);
-  for (const provider of providers) {
-    try {
-      return { provider, result: await call(provider, AbortSignal.timeout(TRANSLATE_TIMEOUT_MS)) };
-    } catch (error) {
-      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      if (!(error instanceof TranslateProviderError) && !timedOut) throw error;
-      caller.logger.warn("translation provider failed", { provider: provider.id, error: String(error) });
-    }
-  }
-  throw new AppError("provider_unavailable", "No translation provider could answer; try again shortly.", {
-    headers: { "retry-after": "5" },
-  });
-}
 
 /** The distinct segments of a request, by id, with their counted characters. */
 type Counted = Segment & { characters: number };
@@ -124,33 +83,34 @@ async function translateFresh(
 
 /**
  * The misses' translations: those another request of this isolate is translating are awaited
- * (if that call fails or is too slow, they are translated here after all), the rest are
- * translated in one call, shared with concurrent requests and run under this request's
- * `waitUntil` so it finishes even if this client leaves. Answers what this request's own call
- * cost (nothing when every miss came from another's).
+ * (if that call fails or is too slow, or is another account's answered by the AI provider,
+ * they are translated here after all), the rest are translated in one call, shared with
+ * concurrent requests. Answers what this request's own call translated and cost.
  */
 async function translateMisses(caller: AiCaller, providers: TranslateProvider[], misses: string[], segments: Segments) {
   const { TRANSLATE_TIMEOUT_MS } = configOf(caller.env);
   const fresh = new Map<string, Cached>();
   const shared = await Promise.all(
-    misses.map(async (key) => {
-      const pending = pendingTranslation(key);
-      return [key, pending ? await within(pending, TRANSLATE_TIMEOUT_MS) : null] as const;
+    misses.map(async (id) => {
+      const pending = pendingTranslation(id);
+      const value = pending ? await valueWithin(pending.promise, TRANSLATE_TIMEOUT_MS) : null;
+      const usable = value && (value.provider !== "ai" || pending?.accountId === caller.accountId);
+      return [id, usable ? value : null] as const;
     }),
   );
-  for (const [key, translation] of shared) if (translation) fresh.set(key, translation);
-  const own = misses.filter((key) => !fresh.has(key));
+  for (const [id, translation] of shared) if (translation) fresh.set(id, translation);
+  const own = misses.filter((id) => !fresh.has(id));
   if (own.length === 0) return { fresh, own: new Map<string, Cached>(), cost: 0 };
   const call = translateFresh(caller, providers, own, segments);
   shareTranslations(
     own,
     call.then((result) => result.translations),
+    caller.accountId,
   );
-  caller.waitUntil(call.catch(() => {}));
   const started = performance.now();
   const result = await call;
   caller.timing("upstream", performance.now() - started);
-  for (const [key, translation] of result.translations) fresh.set(key, translation);
+  for (const [id, translation] of result.translations) fresh.set(id, translation);
   return { fresh, own: result.translations, cost: result.cost };
 }
 
@@ -161,74 +121,121 @@ async function holdFor(caller: AiCaller, providers: TranslateProvider[], misses:
   return ceiling > 0 ? holdCredits(caller, ceiling) : null;
 }
 
+/**
+ * Translates the misses and settles the hold for them, with the request's statistics in the
+ * settlement's batch; a failure releases the hold and gives the quota back. Runs whole under
+ * `waitUntil`: a client that leaves mid-call is still charged for the call it caused.
+ */
+async function translateAndSettle(
+  caller: AiCaller,
+  providers: TranslateProvider[],
+  request: { misses: string[]; segments: Segments; cached: Map<string, Cached>; ids: string[] },
+  paid: { hold: Hold | null; refundQuota: () => Promise<void> },
+) {
+  let translated: Awaited<ReturnType<typeof translateMisses>>;
+  try {
+    translated = await translateMisses(caller, providers, request.misses, request.segments);
+  } catch (error) {
+    await Promise.allSettled([paid.refundQuota(), paid.hold ? release(caller.env, paid.hold) : null]);
+    throw error;
+  }
+  const charged = chargeWithin(paid.hold, translated.cost);
+  const stats = statsUpserts(
+    caller.env,
+    caller.accountId,
+    servedOf(request.ids, request.segments, request.cached, translated.fresh),
+  );
+  if (paid.hold) {
+    await settleHold(
+      caller,
+      paid.hold,
+      charged,
+      stats.map((upsert) => asStatement(caller.env, upsert)),
+    );
+  } else if (stats.length > 0) {
+    await caller.env.DB.batch(stats.map((upsert) => asStatement(caller.env, upsert)));
+  }
+  return { fresh: translated.fresh, own: translated.own, charged };
+}
+
+/** Each segment of the request as the statistics count it. */
+function servedOf(
+  ids: string[],
+  segments: Segments,
+  cached: Map<string, Cached>,
+  fresh: Map<string, Cached>,
+): Served[] {
+  return ids.map((id) => {
+    const fromCache = cached.get(id);
+    return {
+      provider: (fromCache ?? (fresh.get(id) as Cached)).provider,
+      characters: (segments.get(id) as Counted).characters,
+      cached: fromCache !== undefined,
+    };
+  });
+}
+
 export async function translate(caller: AiCaller, input: TranslateInput) {
   const config = configOf(caller.env);
   const providers = usableProviders(caller, input.provider);
   if (providers.length === 0) {
     throw new AppError("provider_unavailable", "No translation provider is configured here.");
   }
-  const counts = input.q.map((text) => countedCharacters(text, input.format));
-  const total = counts.reduce((sum, count) => sum + count, 0);
-  const consumption = total > 0 ? await consume(caller.env, caller.accountId, "translated_characters", total) : null;
-  let hold: Hold | null = null;
-  try {
-    const base = { target: input.target, format: input.format, ...(input.source ? { source: input.source } : {}) };
-    const keys = input.q.map((text) => segmentIdOf({ ...base, text }, input.provider));
-    const segments: Segments = new Map(
-      keys.map((key, index) => [key, { ...base, text: input.q[index] as string, characters: counts[index] as number }]),
-    );
-    const lookedUp = performance.now();
-    const cached = await readCache(caller.env.CACHE, [...segments.keys()]);
-    caller.timing("cache", performance.now() - lookedUp);
-    const misses = [...segments.keys()].filter((key) => !cached.has(key));
-    let fresh = new Map<string, Cached>();
-    let charged = 0;
-    if (misses.length > 0) {
+  const base = { target: input.target, format: input.format, ...(input.source ? { source: input.source } : {}) };
+  const ids = input.q.map((text) => segmentIdOf({ ...base, text }, input.provider));
+  const segments: Segments = new Map(
+    ids.map((id, index) => {
+      const text = input.q[index] as string;
+      return [id, { ...base, text, characters: countedCharacters(text, input.format) }];
+    }),
+  );
+  const total = ids.reduce((sum, id) => sum + (segments.get(id) as Counted).characters, 0);
+  const lookedUp = performance.now();
+  const cached = await readCache(caller.env.CACHE, [...segments.keys()], caller.accountId);
+  caller.timing("cache", performance.now() - lookedUp);
+  const misses = [...segments.keys()].filter((id) => !cached.has(id));
+  // All cached: the statistics commit with the quota, in one batch.
+  const stats =
+    misses.length === 0 ? statsUpserts(caller.env, caller.accountId, servedOf(ids, segments, cached, cached)) : [];
+  const consumption =
+    total > 0 ? await consume(caller.env, caller.accountId, "translated_characters", total, stats) : null;
+  const refundQuota = async () => {
+    if (consumption) await refund(caller.env, caller.accountId, consumption, total);
+  };
+  let fresh = new Map<string, Cached>();
+  let charged = 0;
+  if (misses.length > 0) {
+    let hold: Hold | null;
+    try {
       hold = await holdFor(
         caller,
         providers,
-        misses.map((key) => segments.get(key) as Counted),
+        misses.map((id) => segments.get(id) as Counted),
       );
-      const translated = await translateMisses(caller, providers, misses, segments);
-      fresh = translated.fresh;
-      charged = hold ? Math.min(chargeOf(translated.cost), hold.amount) : 0;
-      if (hold && charged > 0) await settle(caller.env, hold, charged);
-      else if (hold) await release(caller.env, hold);
-      hold = null;
-      // Only after settling: a batch's cache writes would otherwise queue ahead of it.
-      caller.waitUntil(
-        writeCache(caller.env.CACHE, [...translated.own], config.TRANSLATE_CACHE_TTL_SECONDS).then(({ dropped }) => {
-          if (dropped > 0) caller.logger.warn("translation cache writes dropped", { dropped });
-        }),
-      );
+    } catch (error) {
+      await refundQuota();
+      throw error;
     }
-    const translations: TranslationOut[] = keys.map((key) => {
-      const fromCache = cached.get(key);
-      const translation = (fromCache ?? fresh.get(key)) as Cached;
-      return {
-        translatedText: translation.text,
-        ...(translation.detectedSourceLanguage ? { detectedSourceLanguage: translation.detectedSourceLanguage } : {}),
-        provider: translation.provider,
-        cached: fromCache !== undefined,
-      };
-    });
-    recordStats(
-      {
-        env: caller.env,
-        waitUntil: caller.waitUntil,
-        onError: (error) => caller.logger.error("translation stats not written", { error: String(error) }),
-      },
-      caller.accountId,
-      translations.map((translation, index) => ({
-        provider: translation.provider,
-        characters: counts[index] as number,
-        cached: translation.cached,
-      })),
+    const work = translateAndSettle(caller, providers, { misses, segments, cached, ids }, { hold, refundQuota });
+    caller.waitUntil(
+      work
+        .then(({ own }) => writeCache(caller.env.CACHE, [...own], caller.accountId, config.TRANSLATE_CACHE_TTL_SECONDS))
+        .then(({ dropped }) => {
+          if (dropped > 0) caller.logger.warn("translation cache writes dropped", { dropped });
+        })
+        .catch(() => {}),
     );
-    return { translations, chargedMillicredits: charged };
-  } catch (error) {
-    if (consumption) await refund(caller.env, caller.accountId, consumption, total);
-    if (hold) await release(caller.env, hold).catch(() => {});
-    throw error;
+    ({ fresh, charged } = await work);
   }
+  const translations: TranslationOut[] = ids.map((id) => {
+    const fromCache = cached.get(id);
+    const translation = (fromCache ?? fresh.get(id)) as Cached;
+    return {
+      translatedText: translation.text,
+      ...(translation.detectedSourceLanguage ? { detectedSourceLanguage: translation.detectedSourceLanguage } : {}),
+      provider: translation.provider,
+      cached: fromCache !== undefined,
+    };
+  });
+  return { translations, chargedMillicredits: charged };
 }

@@ -9,69 +9,31 @@ import { translationStats } from "./tables";
 
 export type Served = { provider: TranslateProviderId; characters: number; cached: boolean };
 
-/** How long an isolate gathers counts before writing them: one write a second at most, not one per request. */
-export const STATS_FLUSH_MS = 1_000;
-
-type Counts = {
-  accountId: string;
-  day: number;
-  provider: TranslateProviderId;
-  characters: number;
-  cachedCharacters: number;
-};
-
-const gathered = new Map<string, Counts>();
-let flush: Promise<void> | null = null;
-
 /**
- * Adds a request's segments to its account's counters of the day. Counts are gathered in the
- * isolate and written together (one upsert per account and provider) STATS_FLUSH_MS after the
- * first, under that request's `waitUntil`, which keeps the isolate alive until they are.
+ * The upserts that add a request's segments to its account's counters of the day, one per
+ * provider: they ride in a batch the request writes anyway (its quota, its settlement).
  */
-export function recordStats(
-  context: { env: Env; waitUntil(promise: Promise<unknown>): void; onError(error: unknown): void },
-  accountId: string,
-  served: Served[],
-): void {
+export function statsUpserts(env: Env, accountId: string, served: Served[]) {
   const day = Math.floor(clock.now() / DAY_MS) * DAY_MS;
+  const byProvider = new Map<TranslateProviderId, { characters: number; cachedCharacters: number }>();
   for (const segment of served) {
-    const key = `${accountId}\n${day}\n${segment.provider}`;
-    const counts = gathered.get(key) ?? {
-      accountId,
-      day,
-      provider: segment.provider,
-      characters: 0,
-      cachedCharacters: 0,
-    };
-    counts.characters += segment.characters;
-    if (segment.cached) counts.cachedCharacters += segment.characters;
-    gathered.set(key, counts);
+    const sums = byProvider.get(segment.provider) ?? { characters: 0, cachedCharacters: 0 };
+    sums.characters += segment.characters;
+    if (segment.cached) sums.cachedCharacters += segment.characters;
+    byProvider.set(segment.provider, sums);
   }
-  if (flush || gathered.size === 0) return;
-  flush = new Promise<void>((resolve) => setTimeout(resolve, STATS_FLUSH_MS)).then(async () => {
-    const rows = [...gathered.values()];
-    gathered.clear();
-    flush = null;
-    await writeCounts(context.env, rows);
-  });
-  context.waitUntil(flush.catch(context.onError));
-}
-
-async function writeCounts(env: Env, rows: Counts[]): Promise<void> {
-  const db = database(env);
-  const [first, ...rest] = rows.map((row) =>
-    db
+  return [...byProvider].map(([provider, sums]) =>
+    database(env)
       .insert(translationStats)
-      .values(row)
+      .values({ accountId, day, provider, ...sums })
       .onConflictDoUpdate({
         target: [translationStats.accountId, translationStats.day, translationStats.provider],
         set: {
-          characters: sql`${translationStats.characters} + ${row.characters}`,
-          cachedCharacters: sql`${translationStats.cachedCharacters} + ${row.cachedCharacters}`,
+          characters: sql`${translationStats.characters} + ${sums.characters}`,
+          cachedCharacters: sql`${translationStats.cachedCharacters} + ${sums.cachedCharacters}`,
         },
       }),
   );
-  if (first) await db.batch([first, ...rest]);
 }
 
 export type StatsQuery = { from?: string; to?: string };

@@ -23,9 +23,10 @@ export async function firstPart(
       timedOut = `${attempt.model.provider}: ${what} within ${ms} ms`;
       abort.abort(new ProviderError(timedOut, true));
     }, ms);
+  const provider = chatProviderOf(config, attempt.model.provider);
   const connectTimer = giveUpAfter(config.AI_CONNECT_TIMEOUT_MS, "no response");
   const firstTokenTimer = giveUpAfter(config.AI_FIRST_TOKEN_TIMEOUT_MS, "no first token");
-  const iterator = chatProviderOf(config, attempt.model.provider)
+  const iterator = provider
     .chat(
       { ...request, model: attempt.model.upstream, maxTokens: Math.min(request.maxTokens, attempt.model.maxOutput) },
       signal,

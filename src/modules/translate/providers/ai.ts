@@ -5,6 +5,7 @@ import { answerOnce } from "../../ai/chat/once";
 import { budgetOf, estimateInputTokens } from "../../ai/pricing";
 import type { ChatRequest } from "../../ai/providers/types";
 import { deploymentsOf, type Model } from "../../ai/registry";
+import { codePoints } from "../text";
 import { type TranslateProvider, TranslateProviderError } from "./types";
 
 /**
@@ -13,8 +14,11 @@ import { type TranslateProvider, TranslateProviderError } from "./types";
  * but not its credits: the translate module's single reservation covers the call.
  */
 
-/** Room for an answer: a character of text is at most a token in any script, plus the JSON around it. */
-const answerTokensFor = (characters: number, texts: number) => characters + 8 * texts + 64;
+/**
+ * Room for an answer: a character is at most a token in any script, plus the JSON around each
+ * text. Every character counts, markup too: the model writes HTML's tags back.
+ */
+const answerTokensFor = (texts: string[]) => texts.reduce((sum, text) => sum + codePoints(text) + 8, 64);
 
 const LANGUAGES = [
   "ar",
@@ -79,7 +83,7 @@ export function aiTranslate(config: Config, logger: Logger): TranslateProvider |
   const structured = deployments.every((model) => model.capabilities.includes("json_schema"));
 
   /** The call for texts and an instruction, and the answer's array under `key`. */
-  const prepare = (instruction: string, texts: string[], characters: number, key: string, items: object) => {
+  const prepare = (instruction: string, texts: string[], key: string, items: object) => {
     const request: Omit<ChatRequest, "model"> = {
       messages: [
         {
@@ -96,7 +100,7 @@ export function aiTranslate(config: Config, logger: Logger): TranslateProvider |
     const { maxTokens, hold } = budgetOf({
       deployments,
       inputTokens: estimateInputTokens(request),
-      requestedMaxTokens: answerTokensFor(characters, texts.length),
+      requestedMaxTokens: answerTokensFor(texts),
       n: 1,
       availableMillicredits: Number.POSITIVE_INFINITY,
     });
@@ -134,15 +138,13 @@ export function aiTranslate(config: Config, logger: Logger): TranslateProvider |
           : ""
       }`,
       request.texts,
-      request.characters,
       "translations",
       { type: "string" },
     );
-  const detection = (texts: string[], characters: number) =>
+  const detection = (texts: string[]) =>
     prepare(
       "Name the language of each string as a BCP 47 tag, with your confidence from 0 to 1.",
       texts,
-      characters,
       "detections",
       {
         type: "object",
@@ -161,10 +163,10 @@ export function aiTranslate(config: Config, logger: Logger): TranslateProvider |
         throw new TranslateProviderError("ai: a translation is not a string");
       return { translations: (items as string[]).map((text) => ({ text })), cost };
     },
-    detectCeiling: (texts, characters) => detection(texts, characters).ceiling,
-    async detect(texts, characters, signal) {
+    detectCeiling: (texts) => detection(texts).ceiling,
+    async detect(texts, _characters, signal) {
       const { items, cost } = await call<{ language?: unknown; confidence?: unknown }>(
-        detection(texts, characters),
+        detection(texts),
         "detections",
         texts.length,
         signal,

@@ -1,9 +1,10 @@
-import type { Config } from "../../../env";
+import { type Config, configOf } from "../../../env";
+import { AppError } from "../../../platform/errors";
 import type { Logger } from "../../../platform/logger";
 import { aiTranslate } from "./ai";
 import { deeplTranslate } from "./deepl";
 import { googleTranslate } from "./google";
-import type { TranslateProvider, TranslateProviderId } from "./types";
+import { type TranslateProvider, TranslateProviderError, type TranslateProviderId } from "./types";
 
 /** The configured providers in `TRANSLATE_PROVIDERS` order: Google and DeepL need a key, `ai` its model. */
 export function providersOf(config: Config, logger: Logger): TranslateProvider[] {
@@ -29,4 +30,53 @@ export function providersOf(config: Config, logger: Logger): TranslateProvider[]
   return [...new Set(config.TRANSLATE_PROVIDERS)]
     .map((id) => make[id]())
     .filter((provider): provider is TranslateProvider => provider !== null);
+}
+
+/** The providers a request may use: the named one only, or every configured one in order. */
+export function usableProviders(context: { env: Env; logger: Logger }, named?: TranslateProviderId) {
+  const all = providersOf(configOf(context.env), context.logger);
+  if (!named) return all;
+  const provider = all.find((candidate) => candidate.id === named);
+  if (!provider) {
+    throw new AppError("validation_failed", `The provider "${named}" is not configured here.`, {
+      errors: [
+        { path: "body.provider", message: `one of: ${all.map((candidate) => candidate.id).join(", ") || "none"}` },
+      ],
+    });
+  }
+  return [provider];
+}
+
+/** Answers a provider gives a request it will never take (a language it lacks), unlike an outage. */
+const REFUSALS = new Set([400, 422]);
+
+/**
+ * Runs `call` on each provider in turn until one answers, each within TRANSLATE_TIMEOUT_MS.
+ * When none does: 400 if every one refused the request itself, else 503 `provider_unavailable`.
+ */
+export async function firstAnswering<T>(
+  context: { env: Env; logger: Logger },
+  providers: TranslateProvider[],
+  call: (provider: TranslateProvider, signal: AbortSignal) => Promise<T>,
+): Promise<{ provider: TranslateProvider; result: T }> {
+  const { TRANSLATE_TIMEOUT_MS } = configOf(context.env);
+  const refusals: string[] = [];
+  for (const provider of providers) {
+    try {
+      return { provider, result: await call(provider, AbortSignal.timeout(TRANSLATE_TIMEOUT_MS)) };
+    } catch (error) {
+      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+      if (!(error instanceof TranslateProviderError) && !timedOut) throw error;
+      if (error instanceof TranslateProviderError && error.status !== undefined && REFUSALS.has(error.status)) {
+        refusals.push(error.message);
+      }
+      context.logger.warn("translation provider failed", { provider: provider.id, error: String(error) });
+    }
+  }
+  if (refusals.length === providers.length && providers.length > 0) {
+    throw new AppError("validation_failed", `The providers refused the request: ${refusals.join("; ")}`);
+  }
+  throw new AppError("provider_unavailable", "No translation provider could answer; try again shortly.", {
+    headers: { "retry-after": "5" },
+  });
 }
