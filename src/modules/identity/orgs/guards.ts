@@ -5,39 +5,36 @@
  * presets, conversations); they run in the deletion's batch, so the org never half-goes.
  */
 export type OrgDeletionGuard = (env: Env, orgId: string) => Promise<string | null>;
+export type OrgDeletionCleanup = (env: Env, orgId: string) => D1PreparedStatement[];
 
-const guards: OrgDeletionGuard[] = [];
-
-/** Registers a guard; the answer unregisters it (for tests and hot reloads). */
-export function registerOrgDeletionGuard(guard: OrgDeletionGuard): () => void {
-  guards.push(guard);
-  return () => {
-    const index = guards.indexOf(guard);
-    if (index >= 0) guards.splice(index, 1);
+/** A list of hooks; registering answers the function that unregisters (for tests and hot reloads). */
+function hooks<T>() {
+  const registered: T[] = [];
+  const register = (hook: T): (() => void) => {
+    registered.push(hook);
+    return () => {
+      const index = registered.indexOf(hook);
+      if (index >= 0) registered.splice(index, 1);
+    };
   };
+  return { registered, register };
 }
+
+const guards = hooks<OrgDeletionGuard>();
+const cleanups = hooks<OrgDeletionCleanup>();
+
+export const registerOrgDeletionGuard = guards.register;
+export const registerOrgDeletionCleanup = cleanups.register;
 
 /** The first reason a registered guard gives to keep the org, or null. */
 export async function reasonToKeepOrg(env: Env, orgId: string): Promise<string | null> {
-  for (const guard of guards) {
+  for (const guard of guards.registered) {
     const reason = await guard(env, orgId);
     if (reason) return reason;
   }
   return null;
 }
 
-export type OrgDeletionCleanup = (env: Env, orgId: string) => D1PreparedStatement[];
-
-const cleanups: OrgDeletionCleanup[] = [];
-
-/** Registers a cleanup; the answer unregisters it. */
-export function registerOrgDeletionCleanup(cleanup: OrgDeletionCleanup): () => void {
-  cleanups.push(cleanup);
-  return () => {
-    const index = cleanups.indexOf(cleanup);
-    if (index >= 0) cleanups.splice(index, 1);
-  };
-}
-
 /** Every registered cleanup's statements for the org. */
-export const orgCleanupStatements = (env: Env, orgId: string) => cleanups.flatMap((cleanup) => cleanup(env, orgId));
+export const orgCleanupStatements = (env: Env, orgId: string) =>
+  cleanups.registered.flatMap((cleanup) => cleanup(env, orgId));
