@@ -4,9 +4,13 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 /**
- * Integration tests run inside workerd against the real local D1, KV, R2 and Queues of
- * wrangler.toml. Migrations reach the tests as a binding and are applied in setup; fakes of
- * external HTTP APIs are started by the global setup (Node) on 127.0.0.1.
+ * Two projects, one `npm test`:
+ * - `workers`: integration tests inside workerd against the real local D1, KV, R2, Queues and
+ *   Durable Objects of wrangler.toml. Migrations reach the tests as a binding and are applied
+ *   in setup; fakes of external HTTP APIs are started by the global setup (Node) on 127.0.0.1.
+ * - `node`: tests of what workerd tests cannot reach (static assets, later real socket clients
+ *   and external tools), against the deployable bundle served by the Miniflare API
+ *   (tests/node/worker-setup.ts builds and starts it).
  */
 /** Two fresh Ed25519 keys per run: the first signs, both verify (rotation is tested). */
 function signingKeys(): string {
@@ -33,7 +37,7 @@ export default defineConfig(async () => {
   process.env.OPENAI_SIMULATOR_PORT ??= String(await freePort());
   process.env.ANTHROPIC_SIMULATOR_PORT ??= String(await freePort());
   process.env.TRANSLATE_SIMULATOR_PORT ??= String(await freePort());
-  return {
+  const workers = {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
@@ -71,10 +75,26 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
+      name: "workers",
       include: ["tests/**/*.test.ts"],
-      reporters: ["default", "./tests/node/summary-reporter.ts"],
+      exclude: ["tests/node/**"],
       globalSetup: ["./tests/node/global-setup.ts"],
       setupFiles: ["./tests/setup/apply-migrations.ts"],
+    },
+  };
+  const node = {
+    test: {
+      name: "node",
+      environment: "node",
+      include: ["tests/node/**/*.test.ts"],
+      globalSetup: ["./tests/node/worker-setup.ts"],
+      testTimeout: 30_000,
+    },
+  };
+  return {
+    test: {
+      reporters: ["default", "./tests/node/summary-reporter.ts"],
+      projects: [workers, node],
     },
   };
 });

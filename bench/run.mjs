@@ -15,14 +15,13 @@
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
 import { generateKeyPairSync } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { build } from "esbuild";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import Stripe from "stripe";
-import { run } from "../scripts/run.mjs";
+import { buildWorker, serveBundle } from "../scripts/serve-bundle.mjs";
 import { startOpenAISimulator } from "../simulators/openai.mjs";
 import { startTranslateSimulator } from "../simulators/translate.mjs";
 import { chatBody, streamLatencies } from "./ai.mjs";
@@ -39,11 +38,9 @@ const SIGNING_KEYS = JSON.stringify([
 ]);
 const WEBHOOK_SECRET = "whsec_bench";
 const WEBHOOKS = Number(process.env.BENCH_WEBHOOKS ?? 400);
-const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))[1];
 
 mkdirSync(out, { recursive: true });
-process.env.WRANGLER_SEND_METRICS = "false";
-run("wrangler", ["deploy", "--dry-run", "--minify", "--outdir", join(out, "stratus")]);
+buildWorker(join(out, "stratus"));
 await build({
   entryPoints: ["bench/baseline.ts"],
   bundle: true,
@@ -82,39 +79,7 @@ const BINDINGS = {
   STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
 };
 
-async function serve(scriptPath, extra = {}) {
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      // The bundle and the text modules beside it (the common-password list, by wrangler's default rule).
-      modulesRoot: dirname(scriptPath),
-      modules: [
-        { type: "ESModule", path: scriptPath },
-        ...readdirSync(dirname(scriptPath))
-          .filter((name) => name.endsWith(".txt"))
-          .map((name) => ({ type: "Text", path: join(dirname(scriptPath), name) })),
-      ],
-      compatibilityDate: COMPATIBILITY_DATE,
-      d1Databases: ["DB"],
-      kvNamespaces: ["CACHE"],
-      r2Buckets: ["FILES"],
-      queueProducers: { JOBS: "stratus-jobs" },
-      bindings: BINDINGS,
-      host: "127.0.0.1",
-      port: 0,
-      ...extra,
-    }),
-  );
-  const url = await mf.ready;
-  const db = await mf.getD1Database("DB");
-  for (const file of readdirSync("migrations")
-    .filter((name) => name.endsWith(".sql"))
-    .sort()) {
-    for (const statement of readFileSync(join("migrations", file), "utf8").split("--> statement-breakpoint")) {
-      if (statement.trim()) await db.prepare(statement).run();
-    }
-  }
-  return { mf, url: url.toString().replace(/\/$/, "") };
-}
+const serve = (scriptPath, { bindings = BINDINGS, ...extra } = {}) => serveBundle(scriptPath, { bindings, ...extra });
 
 function load(url, headers = {}, method = "GET", body = undefined) {
   return new Promise((resolve, reject) => {

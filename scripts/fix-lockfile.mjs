@@ -14,7 +14,9 @@ const packages = lock.packages;
 
 /** Native packages every supported platform needs, by the package that depends on them. */
 const PLATFORM_BUILDS = {
-  workerd: ["darwin-64", "darwin-arm64", "linux-64", "linux-arm64", "windows-64"].map((p) => `@cloudflare/workerd-${p}`),
+  workerd: ["darwin-64", "darwin-arm64", "linux-64", "linux-arm64", "windows-64"].map(
+    (p) => `@cloudflare/workerd-${p}`,
+  ),
   "@biomejs/biome": ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "win32-x64"].map(
     (p) => `@biomejs/cli-${p}`,
   ),

@@ -11,6 +11,7 @@
 import {
   ApiError,
   Exchange,
+  HUGE_INDEX,
   isObject,
   newId,
   parseJsonObject,
@@ -25,7 +26,7 @@ import {
 } from "./llm-scripts.mjs";
 
 /** @import { IncomingMessage, ServerResponse } from "node:http" */
-/** @import { Answer, Obj, RunningSimulator } from "./llm-scripts.mjs" */
+/** @import { Answer, HostileMode, Obj, RunningSimulator } from "./llm-scripts.mjs" */
 
 /**
  * Starts an Anthropic simulator; any non-empty x-api-key is accepted.
@@ -39,14 +40,17 @@ export async function startAnthropicSimulator({ port = 0, host = "127.0.0.1" } =
     host,
     name: "Anthropic",
     scenarios,
-    handle: (request, response) => serve(scenarios, request, response),
+    handle: (request, response, _baseUrl, hostile) => serve(scenarios, request, response, hostile),
   });
 }
 
-/** @param {Scenarios} scenarios @param {IncomingMessage} request @param {ServerResponse} response */
-async function serve(scenarios, request, response) {
+/**
+ * @param {Scenarios} scenarios @param {IncomingMessage} request @param {ServerResponse} response
+ * @param {HostileMode} [hostile]
+ */
+async function serve(scenarios, request, response, hostile) {
   const requestId = newId("req_011", 21);
-  const exchange = new Exchange(request, response, { "request-id": requestId });
+  const exchange = new Exchange(request, response, { "request-id": requestId }, hostile);
   const body = await readBody(request);
   const route = `${request.method} ${new URL(request.url ?? "/", "http://localhost").pathname}`;
   try {
@@ -155,6 +159,7 @@ async function messages(/** @type {Exchange} */ exchange, /** @type {Obj} */ par
   };
   if (!(await exchange.begin())) return;
   if (params.stream === true) return streamMessage(exchange, message, answer);
+  if (exchange.hostile === "garbage") return exchange.sendGarbage();
   exchange.sendJson(200, message);
 }
 
@@ -171,11 +176,21 @@ function contentBlock(/** @type {Answer} */ answer) {
 /**
  * Streams a message as Anthropic does: message_start (empty content, input tokens), the block's
  * start, a ping, its deltas (text, or the tool input's JSON in pieces), its stop, message_delta
- * (stop reason, output tokens) and message_stop.
+ * (stop reason, output tokens) and message_stop. Hostile modes spoil the second delta (the
+ * client of a streamed answer has bytes by then): its text of the wrong type, its block index
+ * huge, or not JSON at all.
  * @param {Exchange} exchange @param {Obj} message the whole message @param {Answer} answer
  */
 async function streamMessage(exchange, message, answer) {
   const send = (/** @type {Obj} */ data, content = false) => exchange.event(data, { event: data.type, content });
+  /** @returns {Promise<boolean>} */
+  const sendSpoiled = (/** @type {Obj} */ data) => {
+    if (exchange.hostile === "garbage")
+      return exchange.event("{not json", { event: "content_block_delta", content: true });
+    if (exchange.hostile === "wrong_types") return send({ ...data, delta: { type: "text_delta", text: 42 } }, true);
+    if (exchange.hostile === "huge_index") return send({ ...data, index: HUGE_INDEX }, true);
+    return send(data, true);
+  };
   const [block] = message.content;
   const opening = answer.kind === "text" ? { type: "text", text: "" } : { ...block, input: {} };
   const pieces = tokenPieces(answer.kind === "text" ? answer.text : answer.arguments);
@@ -187,8 +202,9 @@ async function streamMessage(exchange, message, answer) {
   if (!(await send({ type: "message_start", message: start }))) return;
   if (!(await send({ type: "content_block_start", index: 0, content_block: opening }))) return;
   if (!(await send({ type: "ping" }))) return;
-  for (const piece of pieces) {
-    if (!(await send({ type: "content_block_delta", index: 0, delta: delta(piece) }, true))) return;
+  for (const [at, piece] of pieces.entries()) {
+    const event = { type: "content_block_delta", index: 0, delta: delta(piece) };
+    if (!(await (at === 1 ? sendSpoiled(event) : send(event, true)))) return;
   }
   if (!(await send({ type: "content_block_stop", index: 0 }))) return;
   const stop = { stop_reason: message.stop_reason, stop_sequence: null };

@@ -8,6 +8,18 @@
  * Test files run in parallel against one simulator, so nothing is global: a request opts into a
  * scenario by carrying the marker `[scenario:<id>]` in its text, and anything else gets the
  * default behaviour.
+ *
+ * Hostile modes play an upstream that cannot be trusted, for the tests of what Stratus does
+ * with one: a step's `hostile` field, or a base URL ending in `/__hostile/<mode>` (every request
+ * under it, scenario or not, e.g. for a GET that carries no text):
+ * - `echo_headers`: an error (the step's status, else 400) whose message repeats the request's
+ *   headers, credentials included, as some proxies and self-hosted servers do;
+ * - `wrong_types`: an answer of the right shape with values of the wrong JSON types;
+ * - `huge_index`: indexes (choices, tool calls, vectors, content blocks) of 10⁹;
+ *   (a streamed answer is spoiled at its second piece: after the first, which a client already has)
+ * - `garbage`: a 200 whose body (or a stream event) is not JSON.
+ * A step's `usage` may hold any JSON values (negative, huge, fractional, strings) as the counts
+ * to report; broken streams are `breakAfterChunks`.
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -19,9 +31,11 @@ import { setTimeout as delay } from "node:timers/promises";
  * @typedef {{ url: string, port: number, close(): Promise<void> }} RunningSimulator
  * @typedef {Record<string, any>} Obj a parsed JSON body
  * @typedef {{ name: string, arguments: Obj }} ToolCall
+ * @typedef {"echo_headers" | "wrong_types" | "huge_index" | "garbage"} HostileMode
  * @typedef {{ status?: number, error?: { type?: string, message?: string, code?: string },
  *   headers?: Record<string, string>, delayMs?: number, tokenDelayMs?: number, reply?: string,
- *   toolCall?: ToolCall, breakAfterChunks?: number, usage?: { prompt?: number, completion?: number } }} Step
+ *   toolCall?: ToolCall, breakAfterChunks?: number, hostile?: HostileMode,
+ *   usage?: { prompt?: unknown, completion?: unknown, seconds?: unknown } }} Step
  * @typedef {{ path: string, headers: Record<string, string>, body: unknown, startedAt: number,
  *   endedAt: number | null, aborted: boolean, chunksSent: number }} RequestRecord
  * @typedef {{ steps: Step[], next: number, requests: RequestRecord[] }} Scenario
@@ -63,13 +77,37 @@ export function planAnswer(step, { text, maxTokens, toolsOffered }) {
   return { kind: "text", text: cut, truncated: cut.length < full.length, tokens: countTokens(cut) };
 }
 
-/** Token counts to report: the counted ones, unless the step overrides them. */
+/**
+ * Token counts to report: the counted ones, unless the step overrides them (with anything).
+ * @returns {{ prompt: any, completion: any }}
+ */
 export function reportedUsage(
   /** @type {Step} */ step,
   /** @type {number} */ prompt,
   /** @type {number} */ completion,
 ) {
   return { prompt: step.usage?.prompt ?? prompt, completion: step.usage?.completion ?? completion };
+}
+
+/** The hostile modes a step or a `/__hostile/<mode>` prefix may ask for (see the file header). */
+export const HOSTILE_MODES = ["echo_headers", "wrong_types", "huge_index", "garbage"];
+
+/** An index no answer could have. */
+export const HUGE_INDEX = 1_000_000_000;
+
+/**
+ * A base URL's hostile prefix: `/__hostile/<mode>/rest` is served as `/rest` in that mode.
+ * @param {string} path @returns {{ mode: HostileMode | undefined, path: string }}
+ */
+export function hostilePrefix(path) {
+  const match = /^\/__hostile\/([a-z_]+)(\/.*)$/.exec(path);
+  if (!match?.[1] || !HOSTILE_MODES.includes(match[1])) return { mode: undefined, path };
+  return { mode: /** @type {HostileMode} */ (match[1]), path: match[2] ?? "/" };
+}
+
+/** The error of `echo_headers`: the request's headers, as received, in the message. */
+export function echoedHeaders(/** @type {Step} */ step, /** @type {IncomingHttpHeaders} */ headers) {
+  return new ApiError(step.status ?? 400, `Bad request. Received headers: ${JSON.stringify(headers)}`);
 }
 
 /** The scenario id a text opts into with `[scenario:<id>]`, if any. */
@@ -119,8 +157,9 @@ export function parseJsonObject(/** @type {Buffer} */ body, /** @type {string} *
 // Scenarios and their control API
 // ---------------------------------------------------------------------------------------------
 
-/** @type {Record<string, "integer" | "string" | "object">} */
+/** @type {Record<string, "integer" | "string" | "object" | "hostile">} */
 const STEP_FIELDS = {
+  hostile: "hostile",
   status: "integer",
   error: "object",
   headers: "object",
@@ -140,6 +179,10 @@ function stepProblem(/** @type {unknown} */ step, /** @type {number} */ index) {
   for (const [key, value] of Object.entries(fields)) {
     const kind = STEP_FIELDS[key];
     if (!kind) return `${where}.${key} is not a step field (${Object.keys(STEP_FIELDS).join(", ")})`;
+    if (kind === "hostile") {
+      if (!HOSTILE_MODES.includes(value)) return `${where}.hostile must be one of ${HOSTILE_MODES.join(", ")}`;
+      continue;
+    }
     const valid =
       kind === "integer"
         ? Number.isInteger(value) && value >= 0
@@ -240,13 +283,15 @@ export class Exchange {
    * @param {IncomingMessage} request
    * @param {ServerResponse} response
    * @param {Record<string, string>} headers sent with every answer (the provider's request id)
+   * @param {HostileMode} [hostile] the mode of the request's `/__hostile/<mode>` prefix
    */
-  constructor(request, response, headers) {
+  constructor(request, response, headers, hostile) {
     this.request = request;
     this.response = response;
     this.headers = headers;
     /** @type {Step} */
-    this.step = {};
+    this.step = hostile ? { hostile } : {};
+    this.prefixMode = hostile;
     /** @type {RequestRecord | undefined} */
     this.record = undefined;
     this.startedAt = Date.now();
@@ -276,7 +321,8 @@ export class Exchange {
    */
   enter(/** @type {Scenarios} */ scenarios, /** @type {string | undefined} */ id, /** @type {unknown} */ body) {
     if (!id) return;
-    this.step = scenarios.take(id);
+    const step = scenarios.take(id);
+    this.step = this.prefixMode && !step.hostile ? { ...step, hostile: this.prefixMode } : step;
     this.record = {
       path: this.request.url ?? "",
       headers: recordedHeaders(this.request.headers),
@@ -301,8 +347,19 @@ export class Exchange {
   async begin() {
     await this.wait(this.step.delayMs ?? 0);
     if (this.closed) return false;
+    if (this.step.hostile === "echo_headers") throw echoedHeaders(this.step, this.request.headers);
     if (this.step.status) throw new ApiError(this.step.status, this.step.error?.message ?? "", this.step.error);
     return true;
+  }
+
+  /** The step's hostile mode, if any. */
+  get hostile() {
+    return this.step.hostile;
+  }
+
+  /** A 200 that is not JSON, for `garbage`. */
+  sendGarbage() {
+    this.send(200, "<html>upstream gone wrong</html>", { "content-type": "application/json" });
   }
 
   /**
@@ -383,7 +440,7 @@ export async function readBody(/** @type {IncomingMessage} */ request) {
  * Starts a simulator's HTTP server: the scenarios' control API under /__sim/scenarios/, every
  * other request to `handle`. An unexpected error is logged and answers 500, leaving the server up.
  * @param {{ port: number, host: string, name: string, scenarios: Scenarios,
- *   handle: (request: IncomingMessage, response: ServerResponse, baseUrl: string) => Promise<void> }} options
+ *   handle: (request: IncomingMessage, response: ServerResponse, baseUrl: string, hostile?: HostileMode) => Promise<void> }} options
  * @returns {Promise<RunningSimulator>}
  */
 export async function startServer({ port, host, name, scenarios, handle }) {
@@ -397,13 +454,15 @@ export async function startServer({ port, host, name, scenarios, handle }) {
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
 
   server.on("request", (request, response) => {
-    const path = new URL(request.url ?? "/", url).pathname;
+    const { pathname: path, search } = new URL(request.url ?? "/", url);
+    const hostile = hostilePrefix(path);
+    if (hostile.mode) request.url = hostile.path + search;
     const answer = path.startsWith("/__sim/")
       ? readBody(request).then((body) => {
           const { status, value } = scenarios.control(request.method ?? "GET", path, body);
           response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
         })
-      : handle(request, response, url);
+      : handle(request, response, url, hostile.mode);
     answer.catch((error) => {
       console.error(`${name} simulator:`, error);
       if (!response.headersSent) response.writeHead(500).end();

@@ -13,6 +13,7 @@ import {
   ApiError,
   countTokens,
   Exchange,
+  HUGE_INDEX,
   isObject,
   newId,
   parseJsonObject,
@@ -27,7 +28,7 @@ import {
 } from "./llm-scripts.mjs";
 
 /** @import { IncomingMessage, ServerResponse } from "node:http" */
-/** @import { Answer, Obj, RunningSimulator } from "./llm-scripts.mjs" */
+/** @import { Answer, HostileMode, Obj, RunningSimulator } from "./llm-scripts.mjs" */
 
 /**
  * @typedef {{ body: Obj, scenario?: string, recorded: unknown }} Parsed a request body, the
@@ -56,7 +57,7 @@ export async function startOpenAISimulator({ port = 0, host = "127.0.0.1" } = {}
     host,
     name: "OpenAI",
     scenarios,
-    handle: (request, response, baseUrl) => serve(scenarios, request, response, baseUrl),
+    handle: (request, response, baseUrl, hostile) => serve(scenarios, request, response, baseUrl, hostile),
   });
 }
 
@@ -71,12 +72,12 @@ const POST_ROUTES = {
 
 /**
  * @param {Scenarios} scenarios @param {IncomingMessage} request @param {ServerResponse} response
- * @param {string} baseUrl
+ * @param {string} baseUrl @param {HostileMode} [hostile]
  */
-async function serve(scenarios, request, response, baseUrl) {
+async function serve(scenarios, request, response, baseUrl, hostile) {
   const { pathname } = new URL(request.url ?? "/", baseUrl);
   const method = request.method ?? "GET";
-  const exchange = new Exchange(request, response, { "x-request-id": newId("req_") });
+  const exchange = new Exchange(request, response, { "x-request-id": newId("req_") }, hostile);
   const body = await readBody(request);
   if (method === "GET" && /^\/files\/img_\w+\.png$/.test(pathname)) {
     // Generated images' URLs, public as OpenAI's signed blob URLs are.
@@ -277,9 +278,10 @@ async function chatCompletions(exchange, body) {
     const includeUsage = body.stream_options?.include_usage === true;
     return streamChat(exchange, head, answer, n, includeUsage ? usage : undefined);
   }
+  if (exchange.hostile === "garbage") return exchange.sendGarbage();
   const choices = Array.from({ length: n }, (_, index) => ({
-    index,
-    message: answerMessage(answer),
+    index: exchange.hostile === "huge_index" ? HUGE_INDEX + index : index,
+    message: exchange.hostile === "wrong_types" ? { role: "assistant", content: 42 } : answerMessage(answer),
     logprobs: null,
     finish_reason: finishReason(answer),
   }));
@@ -307,6 +309,8 @@ function answerMessage(/** @type {Answer} */ answer) {
 /**
  * Streams the choices one after the other as OpenAI's chunks: the role, the content (or the tool
  * call: id and name, then its arguments in pieces), the finish reason; then the usage if asked.
+ * Hostile modes spoil the second content chunk (the client of a streamed answer has bytes by
+ * then): its content of the wrong type, its index huge, or not JSON at all.
  * @param {Exchange} exchange @param {{ id: string, created: number, model: string }} head
  * @param {Answer} answer @param {number} n @param {Obj | undefined} usage
  */
@@ -321,17 +325,25 @@ async function streamChat(exchange, head, answer, n, usage) {
   });
   const delta = (/** @type {number} */ index, /** @type {Obj} */ content, /** @type {string | null} */ finish = null) =>
     chunk([{ index, delta: content, logprobs: null, finish_reason: finish }]);
+  /** A content chunk as the hostile mode spoils it. @returns {unknown} */
+  const spoiled = (/** @type {number} */ index, /** @type {string} */ piece) => {
+    if (exchange.hostile === "wrong_types") return delta(index, { content: 42 });
+    if (exchange.hostile === "huge_index") return delta(HUGE_INDEX, { content: piece });
+    if (exchange.hostile === "garbage") return "{not json";
+    return delta(index, { content: piece });
+  };
 
   exchange.startStream();
   for (let index = 0; index < n; index++) {
     if (answer.kind === "text") {
       if (!(await exchange.event(delta(index, { role: "assistant", content: "", refusal: null })))) return;
-      for (const piece of tokenPieces(answer.text)) {
-        if (!(await exchange.event(delta(index, { content: piece }), { content: true }))) return;
+      for (const [at, piece] of tokenPieces(answer.text).entries()) {
+        const data = at === 1 ? spoiled(index, piece) : delta(index, { content: piece });
+        if (!(await exchange.event(data, { content: true }))) return;
       }
     } else {
       const opening = {
-        index: 0,
+        index: exchange.hostile === "huge_index" ? HUGE_INDEX : 0,
         id: newId("call_"),
         type: "function",
         function: { name: answer.name, arguments: "" },
@@ -387,10 +399,12 @@ async function embeddings(exchange, body) {
   const tokens = items.reduce((sum, item) => sum + (typeof item === "string" ? countTokens(item) : item.length), 0);
   const reported = reportedUsage(exchange.step, tokens, 0).prompt;
   if (!(await exchange.begin())) return;
+  if (exchange.hostile === "garbage") return exchange.sendGarbage();
   const data = items.map((item, index) => {
     const vector = embed(typeof item === "string" ? item : JSON.stringify(item), dimensions);
     const embedding = base64 ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
-    return { object: "embedding", index, embedding };
+    if (exchange.hostile === "wrong_types") return { object: "embedding", index, embedding: vector.map(String) };
+    return { object: "embedding", index: exchange.hostile === "huge_index" ? HUGE_INDEX + index : index, embedding };
   });
   exchange.sendJson(200, {
     object: "list",
@@ -406,11 +420,13 @@ async function images(exchange, body, baseUrl) {
   const n = intParam(body, "n", 1, 10) ?? 1;
   const format = enumParam(body, "response_format", ["url", "b64_json"]);
   if (!(await exchange.begin())) return;
-  const data = Array.from({ length: n }, () =>
-    format === "url"
+  if (exchange.hostile === "garbage") return exchange.sendGarbage();
+  const data = Array.from({ length: n }, () => {
+    if (exchange.hostile === "wrong_types") return { url: 42, b64_json: ["not", "base64"], revised_prompt: {} };
+    return format === "url"
       ? { url: `${baseUrl}/files/${newId("img_")}.png`, revised_prompt: prompt }
-      : { b64_json: TINY_PNG.toString("base64"), revised_prompt: prompt },
-  );
+      : { b64_json: TINY_PNG.toString("base64"), revised_prompt: prompt };
+  });
   exchange.sendJson(200, { created: now(), data });
 }
 
@@ -435,6 +451,10 @@ async function speech(exchange, body) {
     enumParam(body, "response_format", Object.keys(SPEECH_CONTENT_TYPES))
   );
   if (!(await exchange.begin())) return;
+  if (exchange.hostile === "wrong_types" || exchange.hostile === "garbage") {
+    // A page where audio should be: a client shown it as HTML would run its script.
+    return exchange.send(200, "<script>alert(document.domain)</script>", { "content-type": "text/html" });
+  }
   const seconds = Math.max(0.5, input.length / CHARACTERS_PER_SECOND);
   exchange.send(200, silence(format, seconds), { "content-type": SPEECH_CONTENT_TYPES[format] });
 }
@@ -564,7 +584,11 @@ async function transcription(exchange, body) {
   const format = enumParam(body, "response_format", ["json", "text", "verbose_json", "srt", "vtt"]);
   const code = typeof body.language === "string" && body.language ? body.language : "en";
   if (!(await exchange.begin())) return;
-  const { duration, segments, text } = transcriptOf(body.file.size);
+  if (exchange.hostile === "garbage") return exchange.sendGarbage();
+  const transcript = transcriptOf(body.file.size);
+  const { segments, text } = transcript;
+  /** @type {any} the duration to report: the step's override may be anything */
+  const duration = exchange.step.usage?.seconds ?? transcript.duration;
   const usage = { type: "duration", seconds: Math.ceil(duration) };
   const plain = (/** @type {string} */ content) =>
     exchange.send(200, content, { "content-type": "text/plain; charset=utf-8" });
@@ -578,5 +602,8 @@ async function transcription(exchange, body) {
   if (format === "srt") return plain(cues.join("\n"));
   if (format === "vtt") return plain(`WEBVTT\n\n${cues.join("\n")}`);
   const language = LANGUAGES[/** @type {keyof typeof LANGUAGES} */ (code)] ?? code;
+  if (exchange.hostile === "wrong_types") {
+    return exchange.sendJson(200, { task: "transcribe", language: 7, duration: "long", text: 42, segments: "many" });
+  }
   exchange.sendJson(200, { task: "transcribe", language, duration, text, segments, usage });
 }

@@ -18,21 +18,27 @@
  * Scripting, per scenario since test files share one simulator (nothing global):
  * - a provider call opts in with `[scenario:<id>]` in any of its texts (the first found); the
  *   marker is translated like any other text.
- * - POST /__sim/scenarios/<id> { steps: [{ status?, error?: { message? }, delayMs? }] } scripts
- *   the scenario's next calls, one step each, after which calls behave normally; DELETE forgets it.
+ * - POST /__sim/scenarios/<id> { steps: [{ status?, error?: { message? }, delayMs?, hostile? }] }
+ *   scripts the scenario's next calls, one step each, after which calls behave normally; DELETE
+ *   forgets it.
+ * - hostile modes, by a step's `hostile` or for every call under a base URL ending in
+ *   `/__hostile/<mode>` (the languages lists carry no text to name a scenario):
+ *   `echo_headers` (an error repeating the request's headers, the key included), `wrong_types`
+ *   (numbers where codes and texts belong), `garbage` (a 200 that is not JSON).
  * - GET /__sim/scenarios/<id>/calls lists the provider calls that carried the marker.
  * - GET /__sim/calls?text=<substring> counts the translate calls (either provider, in a scenario
  *   or not) with a segment containing the substring, among the last 10 000 received.
  * Calls are recorded and counted once their JSON body is read, whatever their answer (a 403 too).
  */
 import { createServer } from "node:http";
-import { ApiError, Exchange, isObject, parseJsonObject, readBody, scenarioIn } from "./llm-scripts.mjs";
+import { ApiError, Exchange, hostilePrefix, isObject, parseJsonObject, readBody, scenarioIn } from "./llm-scripts.mjs";
 
 /** @import { IncomingMessage, ServerResponse } from "node:http" */
 /** @import { Obj, RunningSimulator } from "./llm-scripts.mjs" */
 
 /**
- * @typedef {{ status?: number, error?: { message?: string }, delayMs?: number }} TranslateStep
+ * @typedef {{ status?: number, error?: { message?: string }, delayMs?: number,
+ *   hostile?: "echo_headers" | "wrong_types" | "garbage" }} TranslateStep
  * @typedef {{ segments: string[], target: string | null, source: string | null, format: string }} Call
  *   what a provider call asks, as recorded
  * @typedef {Call & { provider: "google" | "deepl", path: string, startedAt: number }} CallRecord
@@ -127,8 +133,10 @@ const DEEPL_ROUTES = {
  */
 async function serve(scripts, latencyMs, request, response) {
   const url = new URL(request.url ?? "/", "http://simulator");
+  const hostile = hostilePrefix(url.pathname);
+  if (hostile.mode && hostile.mode !== "huge_index") url.pathname = hostile.path;
   // The LLM simulators' exchange: it notices the client going away, and plays a step's delay and error.
-  const exchange = new Exchange(request, response, {});
+  const exchange = new Exchange(request, response, {}, hostile.mode === "huge_index" ? undefined : hostile.mode);
   let raw;
   try {
     raw = await readBody(request);
@@ -154,6 +162,8 @@ async function serve(scripts, latencyMs, request, response) {
     value = route.respond(body, url.searchParams);
     // The step's delay, then its scripted error (thrown), after the request proved valid.
     if (!(await exchange.begin())) return;
+    if (exchange.hostile === "garbage") return exchange.sendGarbage();
+    if (exchange.hostile === "wrong_types") value = wrongTypes(value);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     status = error.status;
@@ -198,6 +208,10 @@ const STEP_FIELDS = {
     "an object { message?: string }",
   ],
   delayMs: [(value) => Number.isInteger(value) && value >= 0, "a non-negative integer"],
+  hostile: [
+    (value) => ["echo_headers", "wrong_types", "garbage"].includes(value),
+    "echo_headers, wrong_types or garbage",
+  ],
 };
 
 /** Why a step is malformed, or undefined: a typo in a test's script should fail loudly. */
@@ -240,7 +254,8 @@ class Scripts {
     // A scenario never scripted still records its calls.
     const scenario = this.scenarios.get(id) ?? { steps: [], next: 0, calls: [] };
     this.scenarios.set(id, scenario);
-    exchange.step = scenario.steps[scenario.next] ?? {};
+    const step = scenario.steps[scenario.next] ?? {};
+    exchange.step = exchange.prefixMode && !step.hostile ? { ...step, hostile: exchange.prefixMode } : step;
     scenario.next += 1;
     keep(scenario.calls, { provider, path, ...call, startedAt: exchange.startedAt });
   }
@@ -464,4 +479,27 @@ function detect(/** @type {string} */ text, /** @type {boolean} */ markup) {
   const winner = best > 0 && leaders.length === 1 ? leaders[0] : hits.find((hit) => hit.language === "en");
   const ratio = words.length > 0 && winner ? winner.count / words.length : 0;
   return { language: winner?.language ?? "en", confidence: Math.round(Math.min(1, Math.max(0.1, ratio)) * 100) / 100 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile answers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An answer with numbers where language codes and texts belong, and a string where Google puts
+ * a confidence: the shape stays, the types do not.
+ * @param {unknown} value @returns {unknown}
+ */
+function wrongTypes(value) {
+  if (Array.isArray(value)) return value.map(wrongTypes);
+  if (!isObject(value)) return value;
+  /** @type {Obj} */
+  const spoiled = {};
+  for (const [key, inner] of Object.entries(/** @type {Obj} */ (value))) {
+    if (["language", "detectedSourceLanguage", "detected_source_language", "translatedText", "text"].includes(key)) {
+      spoiled[key] = 42;
+    } else if (key === "confidence") spoiled[key] = "high";
+    else spoiled[key] = wrongTypes(inner);
+  }
+  return spoiled;
 }

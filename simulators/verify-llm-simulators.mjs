@@ -344,6 +344,38 @@ try {
   assert.equal(claudeRequests.length, 2);
   assert.equal(claudeRequests[0]?.headers["x-api-key"], "sk-ant-v");
 
+  // Hostile modes, by step or by a /__hostile/<mode> base URL.
+  await script(openai.url, "echo", [{ status: 401, hostile: "echo_headers" }]);
+  const echoed = await postOpenAI(
+    "/v1/chat/completions",
+    { model: "gpt-4o-mini", messages: [{ role: "user", content: "[scenario:echo] hi" }] },
+    401,
+  );
+  assert.match(echoed.error.message, /Bearer sk-verify-key/);
+  const spoiled = await readEvents(
+    await fetch(`${openai.url}/__hostile/huge_index/v1/chat/completions`, {
+      method: "POST",
+      headers: openaiHeaders,
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], stream: true }),
+    }),
+  );
+  assert.ok(spoiled.events.some((event) => event.data?.choices?.[0]?.index === 1_000_000_000));
+  const garbage = await fetch(`${openai.url}/__hostile/garbage/v1/embeddings`, {
+    method: "POST",
+    headers: openaiHeaders,
+    body: JSON.stringify({ model: "text-embedding-3-small", input: "x" }),
+  });
+  assert.equal(garbage.status, 200);
+  assert.ok(!(await garbage.text()).startsWith("{"));
+  const wrongTypes = await readEvents(
+    await fetch(`${anthropic.url}/__hostile/wrong_types/v1/messages`, {
+      method: "POST",
+      headers: anthropicHeaders,
+      body: JSON.stringify({ ...request, stream: true }),
+    }),
+  );
+  assert.ok(wrongTypes.events.some((event) => event.data?.delta?.text === 42));
+
   console.log("ok");
 } finally {
   await Promise.all([openai.close(), anthropic.close()]);

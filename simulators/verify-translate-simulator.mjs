@@ -71,8 +71,8 @@ try {
     [{ language: "en", confidence: 0.1, isReliable: false }],
   ]);
   const named = await get(`/language/translate/v2/languages${googleKey}&target=en`);
-  assert.equal(named.data.languages.length, 10);
-  assert.deepEqual(named.data.languages[8], { language: "zh-CN", name: "Chinese (Simplified)" });
+  assert.equal(named.data.languages.length, 12);
+  assert.deepEqual(named.data.languages[10], { language: "zh-CN", name: "Chinese (Simplified)" });
   const codes = await get(`/language/translate/v2/languages${googleKey}`);
   assert.deepEqual(codes.data.languages[1], { language: "de" });
 
@@ -203,6 +203,16 @@ try {
   await assert.rejects(aborted);
   await new Promise((resolve) => setTimeout(resolve, 250));
   assert.equal((await postDeepL({ text: ["still here"], target_lang: "DE" })).translations[0].text, "[DE] still here");
+
+  // Hostile modes: by step, and by a /__hostile/<mode> base URL (the languages lists name no scenario).
+  await script("echo", [{ status: 400, hostile: "echo_headers" }]);
+  const echoed = await postDeepL({ text: ["[scenario:echo] hi"], target_lang: "DE" }, 400);
+  assert.match(echoed.message, /DeepL-Auth-Key verify-key/);
+  const spoiledLanguages = await get(`/__hostile/wrong_types/language/translate/v2/languages${googleKey}&target=en`);
+  assert.equal(spoiledLanguages.data.languages[0].language, 42);
+  const garbage = await fetch(`${simulator.url}/__hostile/garbage/v2/languages`, { headers: deeplHeaders });
+  assert.equal(garbage.status, 200);
+  assert.ok(!(await garbage.text()).startsWith("["));
 
   // latencyMs delays every provider answer.
   const slow = await startTranslateSimulator({ latencyMs: 50 });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AppError, type FieldError } from "./platform/errors";
-import { LOG_LEVELS } from "./platform/logger";
+import { createLogger, LOG_LEVELS, type LogFields, type Logger } from "./platform/logger";
+import { Redactor } from "./platform/redact";
 
 /**
  * Configuration: every variable, secret and binding of the Worker, parsed once per `env`
@@ -247,3 +248,37 @@ export function configOf(env: Env): Config {
   }
   return config;
 }
+
+/** Configuration keys whose values are secrets: every `*_KEY`, `*_KEYS`, `*SECRET*`, `*_TOKEN`, `*PASSWORD*`. */
+const SECRET_KEY_NAME = /(_KEYS?$|SECRET|_TOKEN$|PASSWORD)/;
+
+/** The private parts of a JSON-encoded key list (JWT_SIGNING_KEYS), secrets on their own too. */
+function privateParts(value: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return (Array.isArray(parsed) ? parsed : [])
+      .map((key: unknown) => (typeof key === "object" && key !== null && "d" in key ? key.d : undefined))
+      .filter((part): part is string => typeof part === "string");
+  } catch {
+    return [];
+  }
+}
+
+const redactors = new WeakMap<object, Redactor>();
+
+/** Removes every secret value of this deployment (and credential-shaped text) from log text. */
+export function redactorOf(env: Env): Redactor {
+  let redactor = redactors.get(env);
+  if (!redactor) {
+    const secrets = Object.entries(env as unknown as Record<string, unknown>).flatMap(([key, value]) =>
+      typeof value === "string" && SECRET_KEY_NAME.test(key) ? [value, ...privateParts(value)] : [],
+    );
+    redactor = new Redactor(secrets);
+    redactors.set(env, redactor);
+  }
+  return redactor;
+}
+
+/** A logger at the configured level that never writes this deployment's secrets. */
+export const loggerOf = (env: Env, base: LogFields = {}): Logger =>
+  createLogger(configOf(env).LOG_LEVEL, base, redactorOf(env));

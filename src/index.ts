@@ -1,7 +1,6 @@
 import { createApp } from "./app";
-import { configOf } from "./env";
+import { loggerOf } from "./env";
 import { runCronTasks } from "./platform/cron";
-import { createLogger } from "./platform/logger";
 import { consumeDeadLetters, consumeTasks } from "./platform/queue/consumer";
 import { cronTasks, queueTasks } from "./tasks";
 
@@ -18,13 +17,13 @@ export default {
   fetch: app.fetch,
 
   async queue(batch, env) {
-    const logger = createLogger(configOf(env).LOG_LEVEL, { queue: batch.queue });
+    const logger = loggerOf(env, { queue: batch.queue });
     if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, env, queueTasks, logger);
     else await consumeTasks(batch, env, queueTasks, logger);
   },
 
   async scheduled(controller, env, ctx) {
-    const logger = createLogger(configOf(env).LOG_LEVEL, { cron: controller.cron });
+    const logger = loggerOf(env, { cron: controller.cron });
     ctx.waitUntil(runCronTasks(cronTasks, controller.cron, env, controller.scheduledTime, logger));
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -5,7 +5,9 @@ import { downgradeAfterGrace } from "./modules/billing/dunning";
 import { expireEndedGrants, grantMonthlyToUnsubscribed, grantYearlyMonths } from "./modules/billing/included-credits";
 import { releaseExpiredHolds } from "./modules/billing/ledger";
 import { deliverEmailTask } from "./modules/email/consumers";
+import { purgeOldOutbox } from "./modules/email/service";
 import { heartbeatTask, sendHeartbeat } from "./modules/health/consumers";
+import { purgeExpiredIdentityRows } from "./modules/identity/retention";
 import type { CronTask } from "./platform/cron";
 import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
 import { taskRegistry } from "./platform/queue/consumer";
@@ -58,6 +60,16 @@ export const cronTasks: readonly CronTask[] = [
     name: "rate-limit.purge-refusals",
     schedule: "*/5 * * * *",
     run: async (env, { now }) => ({ deleted: await purgeOldRefusals(env, now) }),
+  },
+  {
+    name: "identity.purge-expired",
+    schedule: "*/5 * * * *",
+    run: (env, { now }) => purgeExpiredIdentityRows(env, now),
+  },
+  {
+    name: "email.purge-outbox",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ deleted: await purgeOldOutbox(env, now) }),
   },
   {
     name: "ai.purge-messages",

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { configOf } from "../env";
+import { configOf, loggerOf } from "../env";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import { createLogger } from "../platform/logger";
@@ -21,6 +21,6 @@ export const loadConfig = createMiddleware<AppEnv>(async (c, next) => {
     throw error;
   }
   c.set("config", config);
-  c.set("logger", createLogger(config.LOG_LEVEL, { requestId: c.get("requestId") }));
+  c.set("logger", loggerOf(c.env, { requestId: c.get("requestId") }));
   await next();
 });

@@ -6,6 +6,10 @@
 export const ERROR_CODES = {
   validation_failed: { status: 400, title: "Validation failed" },
   malformed_json: { status: 400, title: "Malformed JSON" },
+  json_too_complex: { status: 400, title: "JSON too complex" },
+  context_length_exceeded: { status: 400, title: "Context length exceeded" },
+  content_filter: { status: 400, title: "Refused by the content policy" },
+  invalid_image: { status: 400, title: "Invalid image" },
   invalid_token: { status: 400, title: "Invalid or expired token" },
   invalid_signature: { status: 400, title: "Invalid signature" },
   unauthorized: { status: 401, title: "Unauthorized" },
@@ -16,6 +20,7 @@ export const ERROR_CODES = {
   payment_failed: { status: 402, title: "Payment failed" },
   budget_exceeded: { status: 402, title: "Budget exceeded" },
   forbidden: { status: 403, title: "Forbidden" },
+  plan_limit: { status: 403, title: "Plan limit reached" },
   not_found: { status: 404, title: "Not found" },
   model_not_found: { status: 404, title: "Model not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },

@@ -5,6 +5,50 @@ import { AppError } from "./errors";
 /** Default cap on a request body (JSON or form); a route raises it through `defineRoute`'s `maxBodyBytes`. */
 export const DEFAULT_JSON_BODY_BYTES = 1024 * 1024;
 
+/** Deeper nesting than this is refused before parsing: nothing Stratus takes needs it. */
+export const MAX_JSON_DEPTH = 64;
+/** More values (array elements and object members) than this are refused before parsing. */
+export const MAX_JSON_VALUES = 100_000;
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/**
+ * Why a JSON text is too complex to handle safely (hostile nesting would overflow a recursive
+ * parser, serializer or validator further on), or null. One iterative pass that jumps over
+ * string contents natively: linear in the text, constant stack, fast on a 20 MB image.
+ */
+export function jsonComplexity(text: string): string | null {
+  let depth = 0;
+  let values = 0;
+  for (let at = 0; at < text.length; at++) {
+    const char = text.charCodeAt(at);
+    if (char === QUOTE) {
+      // The closing quote is the next one not escaped by an odd run of backslashes.
+      let end = text.indexOf('"', at + 1);
+      for (;;) {
+        if (end === -1) return null; // unterminated: JSON.parse says so
+        let backslashes = 0;
+        while (text.charCodeAt(end - 1 - backslashes) === BACKSLASH) backslashes++;
+        if (backslashes % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
+      at = end;
+    } else if (char === 123 || char === 91) {
+      // { or [
+      if (++depth > MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels`;
+      values++;
+    } else if (char === 125 || char === 93) {
+      // } or ]
+      depth--;
+    } else if (char === 44 && ++values > MAX_JSON_VALUES) {
+      // each comma separates one more value
+      return `holds more than ${MAX_JSON_VALUES} values`;
+    }
+  }
+  return null;
+}
+
 /** The media-type test of Hono's validator, so the guard and the validator never disagree. */
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -50,7 +94,8 @@ export async function readLimitedText(request: Request, maxBytes: number): Promi
 
 /**
  * Guards a JSON route before its validator runs: 415 for another content type, 413 past
- * the size limit, 400 `malformed_json` for unparsable JSON. The text is left in Hono's body
+ * the size limit, 400 `json_too_complex` past the nesting or value limits (checked before
+ * parsing), 400 `malformed_json` for unparsable JSON. The text is left in Hono's body
  * cache, so the validator and the idempotency middleware read it without a second read.
  */
 export function jsonBody(maxBytes: number = DEFAULT_JSON_BODY_BYTES) {
@@ -62,6 +107,8 @@ export function jsonBody(maxBytes: number = DEFAULT_JSON_BODY_BYTES) {
       );
     }
     const text = await readLimitedText(c.req.raw, maxBytes);
+    const complexity = jsonComplexity(text);
+    if (complexity) throw new AppError("json_too_complex", `The request body ${complexity}.`);
     try {
       JSON.parse(text);
     } catch {

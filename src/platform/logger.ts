@@ -1,8 +1,12 @@
+import { patternRedactor, type Redactor } from "./redact";
+
 /**
  * Structured logs: one JSON object per line on the console, which Workers Logs indexes.
- * Fields whose name says credential (password, token, secret, authorization, cookie,
- * signature, api key, prompt) are redacted at any depth, so a careless caller cannot leak
- * them; names that merely contain such a word (`promptTokens`, `passed`) are kept.
+ * Two defences, at any depth, so a careless caller cannot leak credentials: fields whose name
+ * says credential (password, token, secret, authorization, cookie, signature, api key, prompt)
+ * are dropped, while names that merely contain such a word (`promptTokens`, `passed`) are kept;
+ * and every string, the message included, goes through a `Redactor`, which removes the
+ * deployment's secret values and credential-shaped text (an upstream's error echoing our key).
  */
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -20,7 +24,8 @@ const SECRET_WORDS = new Set([
   "prompt",
 ]);
 const SECRET_KEY_QUALIFIERS = new Set(["api", "secret", "private", "signing"]);
-const MAX_DEPTH = 4;
+/** Deeper values are not walked (the walk stays bounded); they are replaced, never written unread. */
+const MAX_DEPTH = 8;
 
 /** `refreshToken`, `api_key`, `X-Api-Key` are secret; `promptTokens`, `cacheKey` are not. */
 export function isSecretField(name: string): boolean {
@@ -34,12 +39,14 @@ export function isSecretField(name: string): boolean {
   return last === "key" && SECRET_KEY_QUALIFIERS.has(words.at(-2) ?? "");
 }
 
-function redact(value: unknown, depth: number): unknown {
-  if (depth > MAX_DEPTH || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+function redact(value: unknown, depth: number, redactor: Redactor): unknown {
+  if (typeof value === "string") return redactor.text(value);
+  if (value === null || typeof value !== "object") return value;
+  if (depth > MAX_DEPTH) return "[too deep]";
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, redactor));
   const out: LogFields = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key] = isSecretField(key) ? "[redacted]" : redact(inner, depth + 1);
+    out[key] = isSecretField(key) ? "[redacted]" : redact(inner, depth + 1, redactor);
   }
   return out;
 }
@@ -51,6 +58,7 @@ export class Logger {
   constructor(
     private readonly minLevel: LogLevel = "info",
     private readonly base: LogFields = {},
+    private readonly redactor: Redactor = patternRedactor,
   ) {
     this.threshold = LOG_LEVELS.indexOf(minLevel);
   }
@@ -61,7 +69,7 @@ export class Logger {
   }
 
   child(fields: LogFields): Logger {
-    return new Logger(this.minLevel, { ...this.base, ...fields });
+    return new Logger(this.minLevel, { ...this.base, ...fields }, this.redactor);
   }
 
   debug(message: string, fields?: LogFields): void {
@@ -82,15 +90,20 @@ export class Logger {
 
   private write(level: LogLevel, message: string, fields: LogFields = {}): void {
     if (!this.enabled(level)) return;
-    const line = JSON.stringify({ level, message, ...(redact({ ...this.base, ...fields }, 0) as LogFields) });
+    const line = JSON.stringify({
+      level,
+      message: this.redactor.text(message),
+      ...(redact({ ...this.base, ...fields }, 0, this.redactor) as LogFields),
+    });
     if (level === "error") console.error(line);
     else if (level === "warn") console.warn(line);
     else console.log(line);
   }
 }
 
-export function createLogger(minLevel: LogLevel = "info", base: LogFields = {}): Logger {
-  return new Logger(minLevel, base);
+/** A logger; without a `redactor` (no configuration at hand), only credential-shaped text is removed. */
+export function createLogger(minLevel: LogLevel = "info", base: LogFields = {}, redactor?: Redactor): Logger {
+  return new Logger(minLevel, base, redactor);
 }
 
 /** What an unexpected exception contributes to a log line: enough to debug, kept server-side. */

@@ -123,7 +123,9 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     codes.add("validation_failed");
   }
   if (hasJsonBody) {
-    for (const code of ["malformed_json", "payload_too_large", "unsupported_media_type"] as const) codes.add(code);
+    for (const code of ["malformed_json", "json_too_complex", "payload_too_large", "unsupported_media_type"] as const) {
+      codes.add(code);
+    }
   }
   if (hasFormBody) {
     for (const code of ["validation_failed", "payload_too_large", "unsupported_media_type"] as const) codes.add(code);

@@ -21,14 +21,16 @@ export function openaiFor(token: string, headers: Record<string, string> = {}): 
 
 export type Step = {
   status?: number;
-  error?: { type?: string; message?: string; code?: string };
+  error?: { type?: string; message?: string; code?: string; param?: string };
+  hostile?: "echo_headers" | "wrong_types" | "huge_index" | "garbage";
   headers?: Record<string, string>;
   delayMs?: number;
   tokenDelayMs?: number;
   reply?: string;
   toolCall?: { name: string; arguments: Record<string, unknown> };
   breakAfterChunks?: number;
-  usage?: { prompt?: number; completion?: number };
+  /** Counts to report, of any JSON value (hostile counts included); `seconds` for transcriptions. */
+  usage?: { prompt?: unknown; completion?: unknown; seconds?: unknown };
 };
 
 export type RecordedRequest = { path: string; body: Record<string, unknown>; aborted: boolean; chunksSent: number };
@@ -79,6 +81,7 @@ export const usageRowsOf = async (accountId: string) =>
       output_tokens: number;
       model: string;
       cost: number;
+      usage_source: "provider" | "estimated" | null;
     }>()
   ).results;
 

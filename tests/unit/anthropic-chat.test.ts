@@ -15,6 +15,7 @@ type Step = {
   reply?: string;
   toolCall?: { name: string; arguments: Record<string, unknown> };
   breakAfterChunks?: number;
+  hostile?: "echo_headers" | "wrong_types" | "huge_index" | "garbage";
   usage?: { prompt?: number; completion?: number };
 };
 type RecordedRequest = { body: Record<string, unknown>; aborted: boolean; chunksSent: number; endedAt: number | null };
@@ -282,22 +283,42 @@ describe("anthropicChat", () => {
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ retryable: true, status: 429, retryAfterMs: 7000 });
-    expect((error as Error).message).toMatch(/^anthropic: 429 .*rate limit/);
+    expect((error as Error).message).toBe("anthropic: 429 rate_limit_error");
+    expect((error as ProviderError).excerpt).toMatch(/rate limit/);
   });
 
   it("turns a 529 (overloaded) into a retryable ProviderError", async () => {
     const { marker } = await scenario({ status: 529 });
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
-    expect(error).toMatchObject({ retryable: true, status: 529, message: "anthropic: 529 Overloaded" });
+    expect(error).toMatchObject({ retryable: true, status: 529, message: "anthropic: 529 overloaded_error" });
   });
 
-  it("turns a 400 into a ProviderError that is not retryable, without the API key", async () => {
+  it("turns a 400 into a ProviderError that is not retryable: our words, the upstream's only in the excerpt", async () => {
     const { marker } = await scenario({ status: 400, error: { message: "messages: roles must alternate" } });
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ retryable: false, status: 400, retryAfterMs: undefined });
-    expect((error as Error).message).toBe("anthropic: 400 messages: roles must alternate");
-    expect((error as Error).message).not.toContain("sk-ant");
+    expect((error as Error).message).toBe("anthropic: 400 invalid_request_error");
+    expect((error as ProviderError).excerpt).toContain("messages: roles must alternate");
+  });
+
+  it("keeps no trace of the key when the upstream echoes the request's headers in its error", async () => {
+    const { marker } = await scenario({ status: 400, hostile: "echo_headers" });
+    const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
+    expect(error).toMatchObject({ retryable: false, status: 400 });
+    expect((error as ProviderError).excerpt).toContain("x-api-key");
+    expect(JSON.stringify({ ...(error as ProviderError), message: (error as Error).message })).not.toContain(
+      "sk-ant-unit-tests-secret",
+    );
+  });
+
+  it("reads a context-length refusal as a code the client may see", async () => {
+    const { marker } = await scenario({
+      status: 400,
+      error: { message: "prompt is too long: 250000 tokens > 200000 maximum" },
+    });
+    const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
+    expect(error).toMatchObject({ retryable: false, status: 400, code: "context_length_exceeded" });
   });
 
   it("turns a refused connection into a retryable ProviderError", async () => {
@@ -318,7 +339,7 @@ describe("anthropicChat", () => {
       })(),
     );
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ retryable: true, message: "the upstream stream ended early" });
+    expect(error).toMatchObject({ retryable: true, message: "anthropic: the stream ended early" });
     expect(parts).toEqual([
       { type: "text", choice: 0, text: "one " },
       { type: "text", choice: 0, text: "two " },

@@ -7,13 +7,27 @@ import type { ProviderId } from "./registry";
  * skipped (its deployments fall through to their fallbacks) until `cooldownMs` has passed;
  * then one request tries it (half-open): success closes the circuit, failure opens it again.
  *
+ * One tenant must not be able to open it for everyone, so what and who counts is narrow:
+ * - only faults of the provider count: it could not be reached, was too slow, answered 429 or
+ *   5xx, refused our credentials or model name, or sent an answer that failed validation.
+ *   Its refusal of the request's own content (other 4xx) and our own errors never count
+ *   (`withFallbacks` decides, and records at most one failure per provider per request);
+ * - the circuit opens only when the consecutive failures come from at least `MIN_ACCOUNTS`
+ *   accounts (or `threshold`, if lower): one account failing alone, however often, cannot open it;
+ * - a request that failed on every deployment across two or more providers, though each was
+ *   reached, is charged to the request (its body is what the failures had in common), not to
+ *   any provider (see `withFallbacks`).
+ *
  * Its state lives in the isolate's memory, on purpose. Each isolate learns a provider is down
  * from its own few failures, at no cost per request; a shared state (a Durable Object) would
  * add a round trip to every AI call to save each isolate those few failed attempts, and KV
  * cannot count. Losing the state (isolate eviction) only means learning again.
  */
 
-type Circuit = { failures: number; openedAt: number | null; trialInFlight: boolean };
+/** Distinct accounts among the consecutive failures before a circuit may open. */
+export const MIN_ACCOUNTS = 3;
+
+type Circuit = { failures: number; accounts: Set<string>; openedAt: number | null; trialInFlight: boolean };
 
 export type CircuitSettings = { threshold: number; cooldownMs: number };
 
@@ -24,10 +38,12 @@ export const circuitSettingsOf = (config: Config): CircuitSettings => ({
 
 const circuits = new Map<ProviderId, Circuit>();
 
+const closedCircuit = (): Circuit => ({ failures: 0, accounts: new Set(), openedAt: null, trialInFlight: false });
+
 const circuitOf = (provider: ProviderId): Circuit => {
   let circuit = circuits.get(provider);
   if (!circuit) {
-    circuit = { failures: 0, openedAt: null, trialInFlight: false };
+    circuit = closedCircuit();
     circuits.set(provider, circuit);
   }
   return circuit;
@@ -46,13 +62,20 @@ export function admit(provider: ProviderId, settings: CircuitSettings): "closed"
 }
 
 export function recordSuccess(provider: ProviderId): void {
-  circuits.set(provider, { failures: 0, openedAt: null, trialInFlight: false });
+  circuits.set(provider, closedCircuit());
 }
 
-export function recordFailure(provider: ProviderId, settings: CircuitSettings): void {
+/**
+ * A request of `accountId` found the provider at fault. A failed trial opens the circuit again
+ * (its opening already met the accounts rule); otherwise it opens once the run of failures is
+ * long enough and spread over enough accounts.
+ */
+export function recordFailure(provider: ProviderId, settings: CircuitSettings, accountId: string): void {
   const circuit = circuitOf(provider);
   circuit.failures += 1;
-  if (circuit.trialInFlight || circuit.failures >= settings.threshold) {
+  circuit.accounts.add(accountId);
+  const enoughAccounts = circuit.accounts.size >= Math.min(MIN_ACCOUNTS, settings.threshold);
+  if (circuit.trialInFlight || (circuit.failures >= settings.threshold && enoughAccounts)) {
     circuit.openedAt = clock.now();
     circuit.trialInFlight = false;
   }

@@ -1,15 +1,16 @@
-import { AppError } from "../../platform/errors";
+import { AppError, type ErrorCode, type FieldError } from "../../platform/errors";
 import type { Logger } from "../../platform/logger";
 import { abandonTrial, admit, type CircuitSettings, msUntilTrial, recordFailure, recordSuccess } from "./circuit";
-import { ProviderError } from "./providers/types";
-import type { Model } from "./registry";
+import { type PassedOnCode, ProviderError } from "./providers/types";
+import type { Model, ProviderId } from "./registry";
 
 /**
  * Reaching an upstream, for every AI endpoint: each deployment of the requested model in turn,
- * each tried up to three times on retryable failures (429, 5xx, network, too slow) with
- * exponential backoff and jitter, skipping providers whose circuit is open. All of it happens
- * before the client has a byte; after the first byte nothing is retried (a stream ends with an
- * error instead).
+ * each tried up to three times on retryable failures (429, 5xx, network, too slow, an invalid
+ * answer) with exponential backoff and jitter, skipping providers whose circuit is open. All of
+ * it happens before the client has a byte; after the first byte nothing is retried (a stream
+ * ends with an error instead). Only ProviderErrors are the upstream's: anything else thrown is
+ * ours, goes straight to the caller and is never retried or counted against a provider.
  */
 
 const ATTEMPTS_PER_DEPLOYMENT = 3;
@@ -18,6 +19,15 @@ const BACKOFF_BASE_MS = 100;
 const MAX_WAIT_MS = 2_000;
 
 export type Attempt = { model: Model; signal: AbortSignal; started: number };
+
+export type FallbackContext = {
+  logger: Logger;
+  circuit: CircuitSettings;
+  /** The paying account: circuits open only on failures of several accounts. */
+  accountId: string;
+  /** The top-level fields the client sent: an upstream's refusal may name one of them back. */
+  sentFields?: readonly string[];
+};
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -33,6 +43,53 @@ const backoff = (attempt: number) => BACKOFF_BASE_MS * 2 ** attempt * (0.5 + Mat
 /** Statuses that condemn the deployment, not the request: its key, its model name. */
 const DEPLOYMENT_FAULTS = new Set([401, 403, 404]);
 
+/** Our words for the upstream refusals a client may learn the reason of. */
+const REFUSALS: Record<PassedOnCode, string> = {
+  context_length_exceeded:
+    "The request is longer than the model's context window: shorten the messages or lower max_tokens.",
+  content_filter: "The provider's content policy refused this request.",
+  invalid_image: "The provider could not use an image of this request.",
+};
+
+/**
+ * The client's 400 for an upstream's refusal of its request: our own words, the upstream's code
+ * when it is a known one, and the field it named only when the client sent that field.
+ */
+function refusalOf(error: ProviderError, sentFields: readonly string[]): AppError {
+  const code: ErrorCode = error.code ?? "validation_failed";
+  const detail = error.code ? REFUSALS[error.code] : "The provider refused this request as invalid.";
+  const field = error.param?.split(/[.[]/)[0];
+  const errors: FieldError[] | undefined =
+    error.param && field && sentFields.includes(field)
+      ? [{ path: `body.${error.param}`, message: "refused by the provider" }]
+      : undefined;
+  return new AppError(code, detail, { ...(errors ? { errors } : {}), cause: error });
+}
+
+/**
+ * What a request's failures say about its providers, once it is over: one failure per provider
+ * that failed it. When it failed on every deployment across two or more providers that all
+ * answered something (none unreachable), the request is what they had in common: nothing is
+ * counted. A half-open trial this request held and did not resolve is given up.
+ */
+function countFailures(
+  failures: Map<ProviderId, ProviderError>,
+  trials: Set<ProviderId>,
+  succeeded: boolean,
+  context: FallbackContext,
+) {
+  const requestCorrelated =
+    !succeeded && failures.size >= 2 && [...failures.values()].every((error) => !error.unreachable);
+  if (requestCorrelated) {
+    context.logger.warn("ai request failed on every provider: counted against none", {
+      providers: [...failures.keys()],
+    });
+  }
+  for (const provider of trials) if (requestCorrelated || !failures.has(provider)) abandonTrial(provider);
+  if (requestCorrelated) return;
+  for (const provider of failures.keys()) recordFailure(provider, context.circuit, context.accountId);
+}
+
 /**
  * Runs `work` against each deployment until one succeeds; `work` gets the attempt's signal,
  * which the first-token timeout and the caller's `signal` (client gone, total timeout) abort.
@@ -42,39 +99,61 @@ const DEPLOYMENT_FAULTS = new Set([401, 403, 404]);
 export async function withFallbacks<T>(
   deployments: readonly Model[],
   signal: AbortSignal,
-  context: { logger: Logger; circuit: CircuitSettings },
+  context: FallbackContext,
   work: (attempt: Attempt) => Promise<T>,
 ): Promise<T> {
   let last: ProviderError | undefined;
   const { logger, circuit } = context;
-  for (const model of deployments) {
-    for (let attempt = 0; attempt < ATTEMPTS_PER_DEPLOYMENT; attempt++) {
-      const admission = admit(model.provider, circuit);
-      if (!admission) break;
-      try {
-        signal.throwIfAborted();
-        const result = await work({ model, signal, started: Date.now() });
-        recordSuccess(model.provider);
-        return result;
-      } catch (error) {
-        if (!(error instanceof ProviderError)) {
-          if (admission === "trial") abandonTrial(model.provider);
-          throw error;
-        }
-        const deploymentFault = error.status !== undefined && DEPLOYMENT_FAULTS.has(error.status);
-        if (!error.retryable && !deploymentFault) {
-          // It answered: the provider is up, the request is the problem.
+  const failures = new Map<ProviderId, ProviderError>();
+  const trials = new Set<ProviderId>();
+  let succeeded = false;
+  try {
+    for (const model of deployments) {
+      for (let attempt = 0; attempt < ATTEMPTS_PER_DEPLOYMENT; attempt++) {
+        const admission = admit(model.provider, circuit);
+        if (!admission) break;
+        if (admission === "trial") trials.add(model.provider);
+        try {
+          signal.throwIfAborted();
+          const result = await work({ model, signal, started: Date.now() });
+          succeeded = true;
+          failures.delete(model.provider);
+          trials.delete(model.provider);
           recordSuccess(model.provider);
-          throw new AppError("validation_failed", `The provider refused the request: ${error.message}`);
+          return result;
+        } catch (error) {
+          if (!(error instanceof ProviderError)) throw error;
+          const deploymentFault = error.status !== undefined && DEPLOYMENT_FAULTS.has(error.status);
+          if (!error.retryable && !deploymentFault) {
+            // It answered: the provider is up, the request is the problem.
+            logger.info("ai upstream refused the request", {
+              model: model.id,
+              status: error.status,
+              code: error.code,
+              upstream: error.excerpt,
+            });
+            failures.delete(model.provider);
+            trials.delete(model.provider);
+            recordSuccess(model.provider);
+            throw refusalOf(error, context.sentFields ?? []);
+          }
+          failures.set(model.provider, error);
+          last = error;
+          logger.warn("ai upstream failed", {
+            model: model.id,
+            attempt,
+            status: error.status,
+            error: error.message,
+            upstream: error.excerpt,
+          });
+          const wait = error.retryAfterMs ?? backoff(attempt);
+          if (deploymentFault || wait > MAX_WAIT_MS || attempt === ATTEMPTS_PER_DEPLOYMENT - 1) break;
+          await sleep(wait, signal);
         }
-        recordFailure(model.provider, circuit);
-        last = error;
-        logger.warn("ai upstream failed", { model: model.id, attempt, status: error.status, error: error.message });
-        const wait = error.retryAfterMs ?? backoff(attempt);
-        if (deploymentFault || wait > MAX_WAIT_MS || attempt === ATTEMPTS_PER_DEPLOYMENT - 1) break;
-        await sleep(wait, signal);
       }
     }
+  } finally {
+    countFailures(failures, trials, succeeded, context);
   }
   const providers = deployments.map((model) => model.provider);
   const waitMs = last ? (last.retryAfterMs ?? 5_000) : msUntilTrial(providers, circuit);
@@ -90,11 +169,12 @@ export async function withFallbacks<T>(
  */
 export async function within<T>(ms: number, attempt: Attempt, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(new ProviderError("too slow", true)), ms);
+  const tooSlow = () => new ProviderError(`${attempt.model.provider}: no answer within ${ms} ms`, { retryable: true });
+  const timer = setTimeout(() => timeout.abort(tooSlow()), ms);
   try {
     return await call(AbortSignal.any([attempt.signal, timeout.signal]));
   } catch (error) {
-    if (timeout.signal.aborted) throw new ProviderError(`${attempt.model.provider}: no answer within ${ms} ms`, true);
+    if (timeout.signal.aborted) throw tooSlow();
     throw error;
   } finally {
     clearTimeout(timer);

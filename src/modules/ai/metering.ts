@@ -70,10 +70,16 @@ type Measured = Omit<UsageRow, "id" | "requestId" | "accountId" | "userId" | "ap
 const SETTLE_ATTEMPTS = 3;
 
 /**
- * What a call is charged: its cost rounded up, never more than its hold (the ledger keeps the
- * rest as the hold's shortfall), nothing without a hold (free models).
+ * What a call is charged: its cost rounded up, within `0 ≤ charge ≤ hold` (the ledger keeps
+ * what the hold does not cover as its shortfall), nothing without a hold (free models). Costs
+ * come from validated counts; one that is still not a number is charged the whole hold, never
+ * nothing.
  */
-export const chargeWithin = (hold: Hold | null, cost: number) => (hold ? Math.min(chargeOf(cost), hold.amount) : 0);
+export function chargeWithin(hold: Hold | null, cost: number): number {
+  if (!hold) return 0;
+  if (!Number.isFinite(cost)) return hold.amount;
+  return Math.min(Math.max(0, chargeOf(cost)), hold.amount);
+}
 
 /**
  * Charges `charged` of the hold (releasing it all when nothing is charged), with `alongside`
@@ -143,7 +149,7 @@ async function metered<T extends { model: Model }>(
   hold: Hold | null,
   request: { endpoint: string; requestedModel: string },
   call: () => Promise<T>,
-  measure: (result: T) => { cost: number; inputTokens?: number },
+  measure: (result: T) => { cost: number; inputTokens?: number; estimated?: boolean },
 ): Promise<T & { charged: number }> {
   const started = Date.now();
   const base = { ...request, outputTokens: 0, timeToFirstTokenMs: null };
@@ -160,10 +166,11 @@ async function metered<T extends { model: Model }>(
       charged: 0,
       latencyMs: Date.now() - started,
       status: "failed",
+      usageSource: null,
     });
     throw error;
   }
-  const { cost, inputTokens = 0 } = measure(result);
+  const { cost, inputTokens = 0, estimated = false } = measure(result);
   const charged = chargeWithin(hold, cost);
   settleInBackground(caller, hold, {
     ...base,
@@ -174,6 +181,7 @@ async function metered<T extends { model: Model }>(
     charged,
     latencyMs: Date.now() - started,
     status: "completed",
+    usageSource: estimated ? "estimated" : "provider",
   });
   return { ...result, charged };
 }
@@ -189,18 +197,26 @@ export async function pricedCall<R>(
   call: {
     endpoint: string;
     requestedModel: string;
+    /** The top-level fields of the client's request (an upstream refusal may name one back). */
+    sentFields: readonly string[];
     deployments: readonly Model[];
     /** The most the call can cost on a deployment, in unrounded millicredits. */
     ceiling: (model: Model) => number;
     timeoutMs: number;
     run: (model: Model, signal: AbortSignal) => Promise<R>;
-    measure: (model: Model, result: R) => { cost: number; inputTokens?: number };
+    /** What the result cost; `estimated` when the provider's counts were missing or not believed. */
+    measure: (model: Model, result: R) => { cost: number; inputTokens?: number; estimated?: boolean };
   },
   clientSignal: AbortSignal,
 ): Promise<{ model: Model; result: R; charged: number }> {
   const held = chargeOf(Math.max(...call.deployments.map(call.ceiling)));
   const hold = held > 0 ? await holdCredits(caller, held) : null;
-  const context = { logger: caller.logger, circuit: circuitSettingsOf(configOf(caller.env)) };
+  const context = {
+    logger: caller.logger,
+    circuit: circuitSettingsOf(configOf(caller.env)),
+    accountId: caller.accountId,
+    sentFields: call.sentFields,
+  };
   return metered(
     caller,
     hold,

@@ -30,6 +30,12 @@ export const aiUsage = sqliteTable(
     latencyMs: integer("latency_ms").notNull(),
     /** `completed`, `incomplete` (the client left or the stream broke), `failed`. */
     status: text("status", { enum: ["completed", "incomplete", "failed"] }).notNull(),
+    /**
+     * Where the counts came from: `provider` (its own, believed), `estimated` (Stratus's: the
+     * provider sent none, or counts that failed validation, or the answer was cut short).
+     * Null on rows written before this column existed.
+     */
+    usageSource: text("usage_source", { enum: ["provider", "estimated"] }),
     createdAt: integer("created_at").notNull(),
   },
   (table) => [

@@ -1,5 +1,6 @@
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
+import { DAY_MS } from "../../platform/date-range";
 import { database } from "../../platform/db";
 import { newId } from "../../platform/ids";
 import { keyset, toPage } from "../../platform/pagination";
@@ -61,4 +62,18 @@ export async function listOutbox(env: Env, page: { limit: number; cursor?: strin
     })),
     nextCursor,
   };
+}
+
+/** How long a message stays in the outbox once it left it (sent, logged or failed). */
+export const OUTBOX_RETENTION_MS = 30 * DAY_MS;
+
+/** Deletes delivered and failed messages past their retention, a bounded page per cron run. */
+export async function purgeOldOutbox(env: Env, now: number, limit = 500): Promise<number> {
+  const result = await env.DB.prepare(
+    `DELETE FROM email_outbox WHERE id IN (
+       SELECT id FROM email_outbox WHERE created_at < ? AND status <> 'queued' ORDER BY created_at LIMIT ?)`,
+  )
+    .bind(now - OUTBOX_RETENTION_MS, limit)
+    .run();
+  return result.meta.changes;
 }

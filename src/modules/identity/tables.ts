@@ -42,7 +42,12 @@ export const sessions = sqliteTable(
     revokedAt: integer("revoked_at"),
     revokedReason: text("revoked_reason"),
   },
-  (table) => [index("sessions_user").on(table.userId, table.revokedAt)],
+  (table) => [
+    index("sessions_user").on(table.userId, table.revokedAt),
+    // The retention cron's lookups (retention.ts).
+    index("sessions_expires").on(table.expiresAt),
+    index("sessions_revoked").on(table.revokedAt),
+  ],
 );
 
 /** Refresh tokens, stored only as SHA-256 hashes. A rotated token keeps its row for reuse detection. */
@@ -57,7 +62,7 @@ export const refreshTokens = sqliteTable(
     createdAt: integer("created_at").notNull(),
     rotatedAt: integer("rotated_at"),
   },
-  (table) => [index("refresh_tokens_session").on(table.sessionId)],
+  (table) => [index("refresh_tokens_session").on(table.sessionId), index("refresh_tokens_rotated").on(table.rotatedAt)],
 );
 
 /** Single-use tokens sent by email (verification, reset, email change), stored only as hashes. */
@@ -77,6 +82,7 @@ export const emailTokens = sqliteTable(
   },
   (table) => [
     index("email_tokens_user").on(table.userId, table.purpose),
+    index("email_tokens_expires").on(table.expiresAt),
     check("email_tokens_purpose_known", sql`${table.purpose} IN ('verify_email', 'change_email', 'reset_password')`),
   ],
 );
@@ -127,7 +133,10 @@ export const invitations = sqliteTable(
     acceptedAt: integer("accepted_at"),
     revokedAt: integer("revoked_at"),
   },
-  (table) => [index("invitations_org").on(table.orgId, table.createdAt)],
+  (table) => [
+    index("invitations_org").on(table.orgId, table.createdAt),
+    index("invitations_expires").on(table.expiresAt),
+  ],
 );
 
 /** Who did what to whom: role and membership changes, invitations, keys, admin actions. */

@@ -121,3 +121,37 @@ export async function deleteOverride(env: Env, actor: Actor, accountId: string) 
   effectiveCache.delete(accountId);
   if (removed.length === 0) throw new AppError("not_found", "This account has no plan override.");
 }
+
+/** Limits of a plan that an action may hit, by the name clients see in `403 plan_limit`. */
+const LIMIT_NAMES = { maxOrgMembers: "max_org_members" } as const;
+export type PlanLimit = keyof typeof LIMIT_NAMES;
+
+/** A limit of the account's plan now. */
+export async function planLimitOf(env: Env, accountId: string, limit: PlanLimit) {
+  const plan = await effectivePlan(env, accountId);
+  return { value: plan[limit], planId: plan.id, rank: plan.rank };
+}
+
+/**
+ * `403 plan_limit`, naming the limit, its value on the account's plan and the cheapest plan that
+ * allows more (null when none does): the sibling of `plan_required` for features a plan lacks.
+ */
+export async function planLimitError(
+  env: Env,
+  limit: PlanLimit,
+  current: Awaited<ReturnType<typeof planLimitOf>>,
+  detail: string,
+): Promise<AppError> {
+  const raising = (await database(env).select().from(plans).orderBy(asc(plans.rank))).find(
+    (plan) => plan.rank > current.rank && plan[limit] > current.value,
+  );
+  const upgrade = raising ? ` The ${raising.name} plan allows ${raising[limit]}.` : "";
+  return new AppError("plan_limit", `${detail}${upgrade}`, {
+    extensions: {
+      limit: LIMIT_NAMES[limit],
+      allowed: current.value,
+      plan: current.planId,
+      upgradeTo: raising?.id ?? null,
+    },
+  });
+}

@@ -16,6 +16,8 @@ export const STUCK_AFTER_MS = 15 * 60 * 1000;
 /** The queue's message retention (Cloudflare's default, 4 days): no copy can arrive after it. */
 export const MAX_TASK_AGE_MS = 4 * 24 * 60 * 60 * 1000;
 export const PROCESSED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Failed rows stay longer: an operator may replay them after a fix (`replayTask`). */
+export const FAILED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Queue sendBatch takes at most 100 messages. */
 const REQUEUE_BATCH = 100;
 
@@ -56,12 +58,15 @@ export async function requeueStuckTasks(
 }
 
 export async function purgeProcessedTasks(env: Pick<Env, "DB">, now: number = clock.now(), limit = 1000) {
-  const result = await env.DB.prepare(
-    "DELETE FROM queue_tasks WHERE rowid IN (SELECT rowid FROM queue_tasks WHERE status = 'processed' AND processed_at < ? LIMIT ?)",
-  )
-    .bind(now - PROCESSED_RETENTION_MS, limit)
-    .run();
-  return { deleted: result.meta.changes };
+  const [processed, failed] = await env.DB.batch([
+    env.DB.prepare(
+      "DELETE FROM queue_tasks WHERE rowid IN (SELECT rowid FROM queue_tasks WHERE status = 'processed' AND processed_at < ? LIMIT ?)",
+    ).bind(now - PROCESSED_RETENTION_MS, limit),
+    env.DB.prepare(
+      "DELETE FROM queue_tasks WHERE rowid IN (SELECT rowid FROM queue_tasks WHERE status = 'failed' AND updated_at < ? LIMIT ?)",
+    ).bind(now - FAILED_RETENTION_MS, limit),
+  ]);
+  return { deleted: processed?.meta.changes ?? 0, failedDeleted: failed?.meta.changes ?? 0 };
 }
 
 /**

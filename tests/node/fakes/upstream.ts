@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
  * A scriptable fake of an external HTTP API, for tests of outbound adapters. Tests running
  * inside workerd script it over HTTP (they cannot call into Node):
  *
- *   POST /__control/script  {method, path, status, body?, headers?, delayMs?, times?}
+ *   POST /__control/script  {method, path, status, body?, headers?, delayMs?, times?, echoHeaders?}
  *   GET  /__control/calls?prefix=/x   → the requests received under that path prefix
  *
  * Scripts are keyed by method and path; a test uses its own path prefix so files running in
@@ -21,6 +21,8 @@ type Script = {
   delayMs?: number;
   /** Answers this many times, then falls through to the next script for the route. */
   times?: number;
+  /** A hostile upstream: the body repeats the request's headers, credentials included. */
+  echoHeaders?: boolean;
 };
 
 type Call = { method: string; path: string; headers: Record<string, string>; body: string; at: number };
@@ -67,7 +69,10 @@ export async function startFakeUpstream(): Promise<{ url: string; close(): Promi
     if (!script) return send(501, { error: `unscripted ${request.method} ${url.pathname}` });
     if (script.times !== undefined && --script.times <= 0) scripts.splice(index, 1);
     if (script.delayMs) await new Promise((resolve) => setTimeout(resolve, script.delayMs));
-    send(script.status, script.body ?? "", script.headers);
+    const answer = script.echoHeaders
+      ? { error: { message: `bad request; headers: ${JSON.stringify(request.headers)}` } }
+      : script.body;
+    send(script.status, answer ?? "", script.headers);
   });
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

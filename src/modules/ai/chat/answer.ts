@@ -2,8 +2,10 @@ import type { ChatPart, FinishReason } from "../providers/types";
 
 /**
  * An answer as it accumulates from an adapter's parts: per choice its text, tool calls and
- * finish reason, and the provider's token counts if it sent them. Both the non-streamed
- * completion and the metering of a stream (what the client received) read it.
+ * finish reason, and the provider's token counts if it sent believable ones. Both the
+ * non-streamed completion and the metering of a stream (what the client received) read it.
+ * Adapters check choice and tool call indexes against their bounds; the arrays here grow only
+ * to those bounds.
  */
 
 type ToolCallState = { id: string; name: string; arguments: string };
@@ -12,10 +14,18 @@ type ChoiceState = { text: string; toolCalls: ToolCallState[]; finish: FinishRea
 export class Answer {
   readonly choices: ChoiceState[] = [];
   usage: { inputTokens: number; outputTokens: number } | null = null;
+  /** Once the provider sent unbelievable counts, none of its counts are used for this answer. */
+  private usageRejected = false;
 
   add(part: ChatPart): void {
     if (part.type === "usage") {
-      this.usage = { inputTokens: part.inputTokens, outputTokens: part.outputTokens };
+      if (!this.usageRejected) this.usage = { inputTokens: part.inputTokens, outputTokens: part.outputTokens };
+      return;
+    }
+    if (part.type === "usage_rejected") {
+      // The module charges its own estimate instead.
+      this.usageRejected = true;
+      this.usage = null;
       return;
     }
     const choice = this.choice(part.choice);

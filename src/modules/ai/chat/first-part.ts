@@ -21,33 +21,54 @@ export async function firstPart(
   const giveUpAfter = (ms: number, what: string) =>
     setTimeout(() => {
       timedOut = `${attempt.model.provider}: ${what} within ${ms} ms`;
-      abort.abort(new ProviderError(timedOut, true));
+      abort.abort(new ProviderError(timedOut, { retryable: true }));
     }, ms);
   const provider = chatProviderOf(config, attempt.model.provider);
   const connectTimer = giveUpAfter(config.AI_CONNECT_TIMEOUT_MS, "no response");
   const firstTokenTimer = giveUpAfter(config.AI_FIRST_TOKEN_TIMEOUT_MS, "no first token");
-  const iterator = provider
-    .chat(
-      { ...request, model: attempt.model.upstream, maxTokens: Math.min(request.maxTokens, attempt.model.maxOutput) },
-      signal,
-      () => clearTimeout(connectTimer),
-    )
-    [Symbol.asyncIterator]();
+  const maxTokens = Math.min(request.maxTokens, attempt.model.maxOutput);
+  const iterator = withinBounds(
+    provider.chat({ ...request, model: attempt.model.upstream, maxTokens }, signal, () => clearTimeout(connectTimer)),
+    attempt.model.provider,
+    charactersAllowed(maxTokens, request.n),
+  )[Symbol.asyncIterator]();
   try {
     // Usage alone (some servers send it first) is not an answer: the client would have no byte.
     const early: ChatPart[] = [];
     for (;;) {
       const result = await iterator.next();
-      if (result.done) throw new ProviderError("the upstream answered nothing", true);
-      if (result.value.type !== "usage") return { early, first: result.value, rest: iterator, abort };
+      if (result.done) throw new ProviderError(`${attempt.model.provider}: answered nothing`, { retryable: true });
+      if (result.value.type !== "usage" && result.value.type !== "usage_rejected") {
+        return { early, first: result.value, rest: iterator, abort };
+      }
       early.push(result.value);
     }
   } catch (error) {
-    if (timedOut) throw new ProviderError(timedOut, true);
+    if (timedOut) throw new ProviderError(timedOut, { retryable: true });
     throw error;
   } finally {
     clearTimeout(connectTimer);
     clearTimeout(firstTokenTimer);
+  }
+}
+
+/**
+ * The most characters an answer of `maxTokens` per choice may carry: far more than any
+ * tokenizer produces (a token is a few characters), so only an upstream gone wrong reaches it.
+ */
+const charactersAllowed = (maxTokens: number, n: number) => (maxTokens * 64 + 65_536) * n;
+
+/**
+ * An adapter's parts, checked where all adapters are alike: an answer longer than its tokens
+ * allow is a fault of the provider (and never fills the isolate's memory).
+ */
+async function* withinBounds(parts: AsyncIterable<ChatPart>, provider: string, maxCharacters: number) {
+  let characters = 0;
+  for await (const part of parts) {
+    if (part.type === "text") characters += part.text.length;
+    else if (part.type === "tool_call") characters += part.arguments.length + (part.name?.length ?? 0);
+    if (characters > maxCharacters) throw ProviderError.invalidAnswer(provider, "longer than its max_tokens allow");
+    yield part;
   }
 }
 

@@ -17,11 +17,12 @@ export async function answerOnce(
   config: Config,
   deployments: readonly Model[],
   request: Omit<ChatRequest, "model">,
-  context: { logger: Logger; signal: AbortSignal },
+  context: { logger: Logger; signal: AbortSignal; accountId: string },
 ): Promise<{ model: Model; text: string; inputTokens: number; outputTokens: number; cost: number }> {
   const circuit = circuitSettingsOf(config);
   const signal = AbortSignal.any([context.signal, AbortSignal.timeout(config.AI_TOTAL_TIMEOUT_MS)]);
-  return withFallbacks(deployments, signal, { logger: context.logger, circuit }, async (attempt) => {
+  const fallbacks = { logger: context.logger, circuit, accountId: context.accountId };
+  return withFallbacks(deployments, signal, fallbacks, async (attempt) => {
     const answer = await wholeAnswer(await firstPart(config, attempt, request));
     const inputTokens = answer.usage?.inputTokens ?? estimateInputTokens(request);
     const outputTokens = answer.usage?.outputTokens ?? answer.countedOutputTokens();

@@ -37,11 +37,14 @@ export type ChatOptions = {
   onFinish?: (answer: Answer, status: UsageStatus, model: Model | null) => Promise<void>;
 };
 
-/** What the answer used: the provider's counts when it finished, else what the client received (counted). */
+/**
+ * What the answer used: the provider's counts when it finished and sent believable ones, else
+ * Stratus's estimate (the input as held, the output the client received, counted).
+ */
 function finish(run: Metered, model: Model | null, answer: Answer, status: UsageStatus, firstTokenAt: number | null) {
   const inputTokens = answer.usage?.inputTokens ?? (model ? run.estimatedInput : 0);
-  const outputTokens =
-    status === "completed" && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
+  const fromProvider = status === "completed" && answer.usage !== null;
+  const outputTokens = fromProvider && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
   const cost = model ? costOf(model.prices, inputTokens, outputTokens) : 0;
   const charged = chargeWithin(run.hold, cost);
   if (run.onFinish) {
@@ -65,6 +68,7 @@ function finish(run: Metered, model: Model | null, answer: Answer, status: Usage
     timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - run.started,
     latencyMs: Date.now() - run.started,
     status,
+    usageSource: model === null ? null : fromProvider ? "provider" : "estimated",
   });
   return { inputTokens, outputTokens, charged };
 }
@@ -136,7 +140,8 @@ export async function completeChat(
   try {
     const circuit = circuitSettingsOf(config);
     const upstreamStarted = performance.now();
-    const opened = await withFallbacks(usable, signal, { logger: caller.logger, circuit }, async (attempt) => {
+    const fallbacks = { logger: caller.logger, circuit, accountId: caller.accountId, sentFields: Object.keys(body) };
+    const opened = await withFallbacks(usable, signal, fallbacks, async (attempt) => {
       const started = await firstPart(config, attempt, full);
       if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };
       // Not streamed: the whole answer is the attempt, so a break is retried like any failure.

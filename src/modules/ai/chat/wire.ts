@@ -62,9 +62,9 @@ export class ChunkWriter {
     return event({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices, ...extra });
   }
 
-  /** The event(s) for one part; usage parts are held for `usage()`. */
+  /** The event(s) for one part; the provider's usage is never sent as it is (see `usage()`). */
   part(part: ChatPart): Uint8Array[] {
-    if (part.type === "usage") return [];
+    if (part.type === "usage" || part.type === "usage_rejected") return [];
     const out: Uint8Array[] = [];
     if (!this.started.has(part.choice)) {
       this.started.add(part.choice);

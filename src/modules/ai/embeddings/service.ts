@@ -7,7 +7,8 @@ import type { EmbeddingsBody } from "./schema";
 
 /**
  * Embeddings: hold what the input can cost (3 characters a token, at the highest price among
- * the deployments), embed with retries and fallbacks, settle what the provider counted.
+ * the deployments), embed with retries and fallbacks, settle what the provider counted (or,
+ * when its count is missing or not believable, that estimate).
  */
 
 /** Float32, little-endian, base64: what OpenAI answers for `encoding_format: "base64"`. */
@@ -28,15 +29,16 @@ export async function createEmbeddings(caller: AiCaller, body: EmbeddingsBody, c
     {
       endpoint: "embeddings",
       requestedModel: body.model,
+      sentFields: Object.keys(body),
       deployments: deploymentsOf(config, body.model, ["embeddings"]),
       ceiling: (model) => costOf(model.prices, estimate, 0),
       timeoutMs: config.AI_FIRST_TOKEN_TIMEOUT_MS,
       run: (model, signal) =>
         embeddingsProviderOf(config, model.provider).embed({ ...request, model: model.upstream }, signal),
-      measure: (model, embedded) => ({
-        cost: costOf(model.prices, embedded.inputTokens, 0),
-        inputTokens: embedded.inputTokens,
-      }),
+      measure: (model, embedded) => {
+        const inputTokens = embedded.inputTokens ?? estimate;
+        return { cost: costOf(model.prices, inputTokens, 0), inputTokens, estimated: embedded.inputTokens === null };
+      },
     },
     clientSignal,
   );
@@ -50,7 +52,11 @@ export async function createEmbeddings(caller: AiCaller, body: EmbeddingsBody, c
         embedding: body.encoding_format === "base64" ? base64Of(vector) : vector,
       })),
       model: body.model,
-      usage: { prompt_tokens: result.inputTokens, total_tokens: result.inputTokens, cost_millicredits: charged },
+      usage: {
+        prompt_tokens: result.inputTokens ?? estimate,
+        total_tokens: result.inputTokens ?? estimate,
+        cost_millicredits: charged,
+      },
     },
   };
 }

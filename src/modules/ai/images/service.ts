@@ -20,6 +20,7 @@ export async function generateImages(caller: AiCaller, body: ImagesBody, clientS
     {
       endpoint: "images.generations",
       requestedModel: body.model,
+      sentFields: Object.keys(body),
       deployments: deploymentsOf(config, body.model, ["images"]),
       ceiling: (model) => imagesCostOf(model.prices, body.n, body.size, body.quality),
       timeoutMs: config.AI_TOTAL_TIMEOUT_MS,

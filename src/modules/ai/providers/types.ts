@@ -46,7 +46,9 @@ export type ChatPart =
   | { type: "tool_call"; choice: number; call: number; id?: string; name?: string; arguments: string }
   | { type: "finish"; choice: number; reason: FinishReason }
   /** The provider's own token counts, once, at the end. */
-  | { type: "usage"; inputTokens: number; outputTokens: number };
+  | { type: "usage"; inputTokens: number; outputTokens: number }
+  /** The provider sent counts that are not believable (negative, fractional, absurd, not numbers). */
+  | { type: "usage_rejected" };
 
 export type ChatProvider = {
   /**
@@ -57,7 +59,8 @@ export type ChatProvider = {
 };
 
 export type EmbeddingsRequest = { model: string; input: string[]; dimensions?: number };
-export type EmbeddingsResult = { vectors: number[][]; inputTokens: number };
+/** `inputTokens` is null when the provider's count was missing or not believable. */
+export type EmbeddingsResult = { vectors: number[][]; inputTokens: number | null };
 
 export type EmbeddingsProvider = {
   embed(request: EmbeddingsRequest, signal: AbortSignal): Promise<EmbeddingsResult>;
@@ -71,8 +74,16 @@ export type TranscriptionRequest = {
   temperature?: number;
 };
 export type TranscriptSegment = { start: number; end: number; text: string };
-/** Always with timings: the module renders every response format from it, and bills the duration. */
-export type Transcript = { text: string; language: string; durationSeconds: number; segments: TranscriptSegment[] };
+/**
+ * Always with timings: the module renders every response format from it, and bills the
+ * duration, which is null when the provider's was missing or not believable.
+ */
+export type Transcript = {
+  text: string;
+  language: string;
+  durationSeconds: number | null;
+  segments: TranscriptSegment[];
+};
 
 export type TranscriptionProvider = {
   transcribe(request: TranscriptionRequest, signal: AbortSignal): Promise<Transcript>;
@@ -112,18 +123,59 @@ export type ImagesProvider = {
 };
 
 /**
- * An upstream failure. `retryable` (429, 5xx, network, timeout) lets the module retry or fall
- * back, but only before anything reached the client; `status` is the upstream's, if any.
+ * Upstream error codes that say what was wrong with the client's own request: they are passed
+ * on (with our wording, never the upstream's), every other upstream detail stays in the logs.
+ */
+export const PASSED_ON_CODES = ["context_length_exceeded", "content_filter", "invalid_image"] as const;
+export type PassedOnCode = (typeof PASSED_ON_CODES)[number];
+
+export type ProviderFault = {
+  /**
+   * The provider, not the request, is at fault (429, 5xx, network, too slow, an answer that
+   * fails validation): the module retries or falls back, but only before the client has a byte.
+   */
+  retryable: boolean;
+  /** The upstream's HTTP status, if it answered one. */
+  status?: number;
+  retryAfterMs?: number;
+  /** The upstream could not be reached at all (no answer): never caused by the request's content. */
+  unreachable?: boolean;
+  /** A known code of the upstream's refusal, which the client may see. */
+  code?: PassedOnCode;
+  /** The request field the upstream's refusal named; the client sees it only if it sent that field. */
+  param?: string;
+  /** A bounded, redacted excerpt of what the upstream said: for logs, never for clients. */
+  excerpt?: string;
+};
+
+/**
+ * An upstream failure. Its message is ours (the provider's label and what went wrong, no
+ * upstream text) and is logged, never shown to a client.
  */
 export class ProviderError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
-  ) {
+  readonly retryable: boolean;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+  readonly unreachable: boolean;
+  readonly code?: PassedOnCode;
+  readonly param?: string;
+  readonly excerpt?: string;
+
+  constructor(message: string, fault: ProviderFault) {
     super(message);
     this.name = "ProviderError";
+    this.retryable = fault.retryable;
+    this.status = fault.status;
+    this.retryAfterMs = fault.retryAfterMs;
+    this.unreachable = fault.unreachable ?? false;
+    this.code = fault.code;
+    this.param = fault.param;
+    this.excerpt = fault.excerpt;
+  }
+
+  /** An answer that failed validation (wrong types, impossible values): a fault of the provider. */
+  static invalidAnswer(label: string, what: string): ProviderError {
+    return new ProviderError(`${label}: invalid answer: ${what}`, { retryable: true });
   }
 }
 

@@ -6,7 +6,8 @@ import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { keyset, toPage } from "../../../platform/pagination";
 import { sendEmail } from "../../email/service";
-import { auditInsert, auditInsertIfChanged } from "../audit";
+import { planLimitError, planLimitOf } from "../../plans/service";
+import { auditInsertIfChanged } from "../audit";
 import { forgetMembership } from "../session-cache";
 import { invitations, memberships, type OrgRole, orgs, users } from "../tables";
 import { can } from "./roles";
@@ -17,6 +18,11 @@ import { membershipRole, requireOrgPermission } from "./tenancy";
  * Invitations: an email with a single-use token, valid 7 days. Accepting needs a signed-in
  * user whose verified email is the invited one; the membership and the acceptance are one
  * batch, so a token is never used twice and nobody joins twice.
+ *
+ * Seats: the org's plan caps its members (`max_org_members`). A pending invitation holds a
+ * seat, so inviting needs members + pending invitations below the cap; accepting needs members
+ * below it (the cap may have dropped since: the first to accept get the seats left). Both are
+ * checked inside the batch that writes, so concurrent invitations or acceptances cannot pass it.
  */
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -46,6 +52,7 @@ export async function createInvitation(env: Env, actor: Actor, orgId: string, in
   if (existing) throw new AppError("conflict", "This person is already a member.");
   const [org] = await db.select().from(orgs).where(eq(orgs.id, orgId));
   const [inviter] = await db.select({ name: users.name }).from(users).where(eq(users.id, actor.userId));
+  const seats = await planLimitOf(env, orgId, "maxOrgMembers");
   const now = clock.now();
   const token = randomToken();
   const row: InvitationRow = {
@@ -60,7 +67,11 @@ export async function createInvitation(env: Env, actor: Actor, orgId: string, in
     acceptedAt: null,
     revokedAt: null,
   };
-  await db.batch([
+  // Members and the other pending invitations (one to this address is replaced) leave a seat.
+  const seatLeft = sql`(SELECT count(*) FROM ${memberships} WHERE ${memberships.orgId} = ${orgId})
+    + (SELECT count(*) FROM ${invitations} WHERE ${invitations.orgId} = ${orgId} AND ${invitations.email} <> ${input.email}
+       AND ${pending(now)}) < ${seats.value}`;
+  const [, inserted] = await db.batch([
     // A new invitation replaces any pending one to the same address.
     db
       .update(invitations)
@@ -71,10 +82,16 @@ export async function createInvitation(env: Env, actor: Actor, orgId: string, in
           eq(invitations.email, input.email),
           isNull(invitations.acceptedAt),
           isNull(invitations.revokedAt),
+          seatLeft,
         ),
       ),
-    db.insert(invitations).values(row),
-    auditInsert(env, {
+    db
+      .insert(invitations)
+      .select(
+        sql`SELECT ${row.id}, ${row.orgId}, ${row.email}, ${row.role}, ${row.tokenHash}, ${row.invitedBy}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL WHERE ${seatLeft}`,
+      )
+      .returning({ id: invitations.id }),
+    auditInsertIfChanged(env, {
       orgId,
       actorId: actor.userId,
       action: "invitation.created",
@@ -84,6 +101,14 @@ export async function createInvitation(env: Env, actor: Actor, orgId: string, in
       requestId: actor.requestId,
     }),
   ]);
+  if (inserted.length === 0) {
+    throw await planLimitError(
+      env,
+      "maxOrgMembers",
+      seats,
+      `This organization's plan allows ${seats.value} members, pending invitations included.`,
+    );
+  }
   await sendEmail(env, input.email, "invitation", {
     orgName: org?.name ?? "an organization",
     inviterName: inviter?.name ?? "Someone",
@@ -154,6 +179,8 @@ export async function acceptInvitation(env: Env, actor: Actor, token: string) {
   }
   if (await membershipRole(env, invitation.orgId, actor.userId))
     throw new AppError("conflict", "You are already a member.");
+  const seats = await planLimitOf(env, invitation.orgId, "maxOrgMembers");
+  const members = sql`(SELECT count(*) FROM ${memberships} WHERE ${memberships.orgId} = ${invitation.orgId})`;
   let claimed: { id: string }[];
   try {
     // The claim decides: the membership and the audit entry are written only if this request
@@ -163,7 +190,7 @@ export async function acceptInvitation(env: Env, actor: Actor, token: string) {
       db
         .update(invitations)
         .set({ acceptedAt: now })
-        .where(and(eq(invitations.id, invitation.id), pending(now)))
+        .where(and(eq(invitations.id, invitation.id), pending(now), sql`${members} < ${seats.value}`))
         .returning({ id: invitations.id }),
       db.insert(memberships).select(
         db
@@ -191,6 +218,20 @@ export async function acceptInvitation(env: Env, actor: Actor, token: string) {
     throw error;
   }
   forgetMembership(invitation.orgId, actor.userId);
-  if (claimed.length === 0) throw invalidInvitation();
+  if (claimed.length === 0) {
+    const [seated] = await db
+      .select({ count: sql<number>`count(*)` })
+      .from(memberships)
+      .where(eq(memberships.orgId, invitation.orgId));
+    if ((seated?.count ?? 0) >= seats.value) {
+      throw await planLimitError(
+        env,
+        "maxOrgMembers",
+        seats,
+        `This organization's plan allows ${seats.value} members.`,
+      );
+    }
+    throw invalidInvitation();
+  }
   return { orgId: invitation.orgId, role: invitation.role };
 }

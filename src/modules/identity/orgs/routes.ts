@@ -135,7 +135,7 @@ export const createInvitation = authRoute(
     request: { params: OrgIdParams, body: jsonRequestBody(CreateInvitationBody) },
     responses: { 201: jsonResponse(InvitationSchema, "The invitation; its token went by email") },
   },
-  { errors: ["not_found", "forbidden", "conflict"] },
+  { errors: ["not_found", "forbidden", "conflict", "plan_limit"] },
 );
 
 export const listInvitations = authRoute(
@@ -171,7 +171,7 @@ export const acceptInvitation = authRoute(
     request: { body: jsonRequestBody(AcceptInvitationBody) },
     responses: { 200: jsonResponse(MembershipSchema, "The new membership") },
   },
-  { errors: ["invalid_token", "forbidden", "conflict"] },
+  { errors: ["invalid_token", "forbidden", "conflict", "plan_limit"] },
 );
 
 export const orgAudit = authRoute(

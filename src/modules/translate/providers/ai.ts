@@ -72,7 +72,7 @@ function arraySchema(name: string, items: Record<string, unknown>) {
   };
 }
 
-export function aiTranslate(config: Config, logger: Logger): TranslateProvider | null {
+export function aiTranslate(config: Config, logger: Logger, accountId: string): TranslateProvider | null {
   let deployments: Model[];
   try {
     deployments = deploymentsOf(config, config.TRANSLATE_AI_MODEL, ["chat"]);
@@ -110,7 +110,7 @@ export function aiTranslate(config: Config, logger: Logger): TranslateProvider |
   async function call<T>(prepared: ReturnType<typeof prepare>, key: string, count: number, signal: AbortSignal) {
     let answer: Awaited<ReturnType<typeof answerOnce>>;
     try {
-      answer = await answerOnce(config, deployments, prepared.request, { logger, signal });
+      answer = await answerOnce(config, deployments, prepared.request, { logger, signal, accountId });
     } catch (error) {
       // The gateway's own refusals (no deployment answered, a request it turned down) are this provider failing.
       if (error instanceof AppError) throw new TranslateProviderError(`ai: ${error.detail}`);

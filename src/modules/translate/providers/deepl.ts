@@ -1,5 +1,7 @@
+import { z } from "zod";
+import { Redactor } from "../../../platform/redact";
 import { deeplSource, deeplTarget, fromProviderCode } from "../languages";
-import { jsonOf, providerFetch, type TranslateProvider, TranslateProviderError } from "./types";
+import { answerOf, ProviderLanguageCode, providerFetch, type TranslateProvider, TranslateProviderError } from "./types";
 
 /** DeepL API v2: up to 50 texts a call, so a larger batch is sent as several calls at once. */
 
@@ -7,9 +9,18 @@ type Settings = { apiKey: string; baseUrl: string; pricePerMillion: number };
 
 const TEXTS_PER_CALL = 50;
 
+/** What is used of each answer; unknown fields pass, wrong types fail (a fault of the provider). */
+const TranslationsSchema = z.object({
+  translations: z.array(z.object({ text: z.string(), detected_source_language: ProviderLanguageCode.nullish() })),
+});
+const LanguagesSchema = z
+  .array(z.object({ language: ProviderLanguageCode, name: z.string().max(200).nullish() }))
+  .max(1_000);
+
 export function deeplTranslate(settings: Settings): TranslateProvider {
   const base = `${settings.baseUrl.replace(/\/+$/, "")}/v2`;
   const headers = { "content-type": "application/json", authorization: `DeepL-Auth-Key ${settings.apiKey}` };
+  const redactor = new Redactor([settings.apiKey]);
   const costOf = (characters: number) => characters * settings.pricePerMillion;
   return {
     id: "deepl",
@@ -21,24 +32,27 @@ export function deeplTranslate(settings: Settings): TranslateProvider {
       }
       const answers = await Promise.all(
         calls.map(async (texts) => {
-          const response = await providerFetch("deepl", `${base}/translate`, {
-            method: "POST",
-            headers,
-            signal,
-            body: JSON.stringify({
-              text: texts,
-              target_lang: deeplTarget(request.target),
-              ...(request.source ? { source_lang: deeplSource(request.source) } : {}),
-              ...(request.format === "html" ? { tag_handling: "html" } : {}),
-            }),
-          });
-          const body = await jsonOf<{ translations?: { text: string; detected_source_language?: string }[] }>(
+          const response = await providerFetch(
             "deepl",
-            response,
+            `${base}/translate`,
+            {
+              method: "POST",
+              headers,
+              signal,
+              body: JSON.stringify({
+                text: texts,
+                target_lang: deeplTarget(request.target),
+                ...(request.source ? { source_lang: deeplSource(request.source) } : {}),
+                ...(request.format === "html" ? { tag_handling: "html" } : {}),
+              }),
+            },
+            redactor,
           );
-          const translations = body.translations ?? [];
+          const { translations } = await answerOf("deepl", response, TranslationsSchema);
           if (translations.length !== texts.length) {
-            throw new TranslateProviderError(`deepl: ${translations.length} translations for ${texts.length} texts`);
+            throw new TranslateProviderError(
+              `deepl: invalid answer: ${translations.length} translations for ${texts.length} texts`,
+            );
           }
           return translations;
         }),
@@ -54,8 +68,8 @@ export function deeplTranslate(settings: Settings): TranslateProvider {
       };
     },
     async languages(signal) {
-      const response = await providerFetch("deepl", `${base}/languages?type=target`, { headers, signal });
-      const languages = await jsonOf<{ language: string; name?: string }[]>("deepl", response);
+      const response = await providerFetch("deepl", `${base}/languages?type=target`, { headers, signal }, redactor);
+      const languages = await answerOf("deepl", response, LanguagesSchema);
       return languages.map((language) => ({
         code: fromProviderCode(language.language),
         ...(language.name ? { name: language.name } : {}),

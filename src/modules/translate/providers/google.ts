@@ -1,16 +1,45 @@
+import { z } from "zod";
+import { Redactor } from "../../../platform/redact";
 import { fromProviderCode, googleCode } from "../languages";
-import { jsonOf, providerFetch, type TranslateProvider, TranslateProviderError } from "./types";
+import { answerOf, ProviderLanguageCode, providerFetch, type TranslateProvider, TranslateProviderError } from "./types";
 
 /** Google Cloud Translation, v2 (basic) REST API: the key in a header, up to 128 segments a call. */
 
 type Settings = { apiKey: string; baseUrl: string; pricePerMillion: number };
 
+/** What is used of each answer; unknown fields pass, wrong types fail (a fault of the provider). */
+const TranslationsSchema = z.object({
+  data: z.object({
+    translations: z.array(
+      z.object({ translatedText: z.string(), detectedSourceLanguage: ProviderLanguageCode.nullish() }),
+    ),
+  }),
+});
+const DetectionsSchema = z.object({
+  data: z.object({
+    detections: z.array(
+      z.array(z.object({ language: ProviderLanguageCode, confidence: z.number().finite().min(0).max(1) })).max(16),
+    ),
+  }),
+});
+const LanguagesSchema = z.object({
+  data: z.object({
+    languages: z.array(z.object({ language: ProviderLanguageCode, name: z.string().max(200).nullish() })).max(1_000),
+  }),
+});
+
 export function googleTranslate(settings: Settings): TranslateProvider {
   const base = `${settings.baseUrl.replace(/\/+$/, "")}/language/translate/v2`;
   const headers = { "content-type": "application/json", "x-goog-api-key": settings.apiKey };
+  const redactor = new Redactor([settings.apiKey]);
   const costOf = (characters: number) => characters * settings.pricePerMillion;
   const post = (path: string, body: unknown, signal: AbortSignal) =>
-    providerFetch("google", `${base}${path}`, { method: "POST", headers, body: JSON.stringify(body), signal });
+    providerFetch(
+      "google",
+      `${base}${path}`,
+      { method: "POST", headers, body: JSON.stringify(body), signal },
+      redactor,
+    );
   return {
     id: "google",
     ceiling: (request) => costOf(request.characters),
@@ -25,13 +54,10 @@ export function googleTranslate(settings: Settings): TranslateProvider {
         },
         signal,
       );
-      const body = await jsonOf<{
-        data?: { translations?: { translatedText: string; detectedSourceLanguage?: string }[] };
-      }>("google", response);
-      const translations = body.data?.translations ?? [];
+      const { translations } = (await answerOf("google", response, TranslationsSchema)).data;
       if (translations.length !== request.texts.length) {
         throw new TranslateProviderError(
-          `google: ${translations.length} translations for ${request.texts.length} texts`,
+          `google: invalid answer: ${translations.length} translations for ${request.texts.length} texts`,
         );
       }
       return {
@@ -46,13 +72,11 @@ export function googleTranslate(settings: Settings): TranslateProvider {
     },
     detectCeiling: (_texts, characters) => costOf(characters),
     async detect(texts, characters, signal) {
-      const body = await jsonOf<{ data?: { detections?: { language: string; confidence: number }[][] } }>(
-        "google",
-        await post("/detect", { q: texts }, signal),
-      );
-      const detections = body.data?.detections ?? [];
-      if (detections.length !== texts.length)
-        throw new TranslateProviderError("google: detections do not match the texts");
+      const { detections } = (await answerOf("google", await post("/detect", { q: texts }, signal), DetectionsSchema))
+        .data;
+      if (detections.length !== texts.length) {
+        throw new TranslateProviderError("google: invalid answer: detections do not match the texts");
+      }
       return {
         detections: detections.map((candidates) => {
           const best = candidates[0];
@@ -64,9 +88,9 @@ export function googleTranslate(settings: Settings): TranslateProvider {
       };
     },
     async languages(signal) {
-      const response = await providerFetch("google", `${base}/languages?target=en`, { headers, signal });
-      const body = await jsonOf<{ data?: { languages?: { language: string; name?: string }[] } }>("google", response);
-      return (body.data?.languages ?? []).map((language) => ({
+      const response = await providerFetch("google", `${base}/languages?target=en`, { headers, signal }, redactor);
+      const { languages } = (await answerOf("google", response, LanguagesSchema)).data;
+      return languages.map((language) => ({
         code: fromProviderCode(language.language),
         ...(language.name ? { name: language.name } : {}),
       }));

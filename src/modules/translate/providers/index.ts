@@ -7,7 +7,7 @@ import { googleTranslate } from "./google";
 import { type TranslateProvider, TranslateProviderError, type TranslateProviderId } from "./types";
 
 /** The configured providers in `TRANSLATE_PROVIDERS` order: Google and DeepL need a key, `ai` its model. */
-export function providersOf(config: Config, logger: Logger): TranslateProvider[] {
+export function providersOf(config: Config, logger: Logger, accountId: string): TranslateProvider[] {
   const make: Record<TranslateProviderId, () => TranslateProvider | null> = {
     google: () =>
       config.GOOGLE_TRANSLATE_API_KEY
@@ -25,7 +25,7 @@ export function providersOf(config: Config, logger: Logger): TranslateProvider[]
             pricePerMillion: config.TRANSLATE_DEEPL_PRICE_PER_MILLION,
           })
         : null,
-    ai: () => aiTranslate(config, logger),
+    ai: () => aiTranslate(config, logger, accountId),
   };
   return [...new Set(config.TRANSLATE_PROVIDERS)]
     .map((id) => make[id]())
@@ -33,8 +33,8 @@ export function providersOf(config: Config, logger: Logger): TranslateProvider[]
 }
 
 /** The providers a request may use: the named one only, or every configured one in order. */
-export function usableProviders(context: { env: Env; logger: Logger }, named?: TranslateProviderId) {
-  const all = providersOf(configOf(context.env), context.logger);
+export function usableProviders(context: { env: Env; logger: Logger; accountId: string }, named?: TranslateProviderId) {
+  const all = providersOf(configOf(context.env), context.logger, context.accountId);
   if (!named) return all;
   const provider = all.find((candidate) => candidate.id === named);
   if (!provider) {
@@ -52,7 +52,8 @@ const REFUSALS = new Set([400, 422]);
 
 /**
  * Runs `call` on each provider in turn until one answers, each within TRANSLATE_TIMEOUT_MS.
- * When none does: 400 if every one refused the request itself, else 503 `provider_unavailable`.
+ * When none does: 400 if every one refused the request itself, else 503 `provider_unavailable`;
+ * in our words either way (what the providers said is logged, redacted, never answered).
  */
 export async function firstAnswering<T>(
   context: { env: Env; logger: Logger },
@@ -60,7 +61,7 @@ export async function firstAnswering<T>(
   call: (provider: TranslateProvider, signal: AbortSignal) => Promise<T>,
 ): Promise<{ provider: TranslateProvider; result: T }> {
   const { TRANSLATE_TIMEOUT_MS } = configOf(context.env);
-  const refusals: string[] = [];
+  let refusals = 0;
   for (const provider of providers) {
     try {
       return { provider, result: await call(provider, AbortSignal.timeout(TRANSLATE_TIMEOUT_MS)) };
@@ -68,13 +69,20 @@ export async function firstAnswering<T>(
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
       if (!(error instanceof TranslateProviderError) && !timedOut) throw error;
       if (error instanceof TranslateProviderError && error.status !== undefined && REFUSALS.has(error.status)) {
-        refusals.push(error.message);
+        refusals += 1;
       }
-      context.logger.warn("translation provider failed", { provider: provider.id, error: String(error) });
+      context.logger.warn("translation provider failed", {
+        provider: provider.id,
+        error: error instanceof Error ? error.message : String(error),
+        ...(error instanceof TranslateProviderError ? { status: error.status, upstream: error.excerpt } : {}),
+      });
     }
   }
-  if (refusals.length === providers.length && providers.length > 0) {
-    throw new AppError("validation_failed", `The providers refused the request: ${refusals.join("; ")}`);
+  if (refusals === providers.length && providers.length > 0) {
+    throw new AppError(
+      "validation_failed",
+      "The translation providers refused this request (a language or language pair they do not offer, for example).",
+    );
   }
   throw new AppError("provider_unavailable", "No translation provider could answer; try again shortly.", {
     headers: { "retry-after": "5" },

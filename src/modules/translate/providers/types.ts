@@ -1,3 +1,6 @@
+import { z } from "zod";
+import type { Redactor } from "../../../platform/redact";
+import { answerJson, checkAnswer, failedAnswerOf } from "../../../platform/upstream";
 import type { TextFormat } from "../text";
 
 /** One interface per translation provider; the module does caching, credits and fallbacks once. */
@@ -31,41 +34,65 @@ export type TranslateProvider = {
   languages(signal: AbortSignal): Promise<{ code: string; name?: string }[]>;
 };
 
-/** A provider that failed: the next one in the order is tried. */
+/**
+ * A provider that failed: the next one in the order is tried. The message is ours (the
+ * provider's label and what went wrong); what the upstream said is only in `excerpt`, bounded
+ * and redacted, for the logs.
+ */
 export class TranslateProviderError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    readonly excerpt?: string,
   ) {
     super(message);
     this.name = "TranslateProviderError";
   }
 }
 
-/** A fetch to a provider: network failures and non-2xx answers as `TranslateProviderError`. */
-export async function providerFetch(label: string, url: string, init: RequestInit): Promise<Response> {
+/**
+ * A fetch to a provider: network failures and non-2xx answers as `TranslateProviderError`.
+ * `redactor` removes the provider's key from what is kept of its answer (an upstream may echo it).
+ */
+export async function providerFetch(
+  label: string,
+  url: string,
+  init: RequestInit,
+  redactor: Redactor,
+): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url, init);
   } catch (error) {
     if (init.signal?.aborted) throw init.signal.reason;
     throw new TranslateProviderError(
-      `${label}: network error: ${error instanceof Error ? error.message : String(error)}`,
+      `${label}: unreachable`,
+      undefined,
+      redactor.excerpt(error instanceof Error ? error.message : String(error)),
     );
   }
   if (!response.ok) {
-    // The body may name the problem; it never carries our key, and is cut short for the logs.
-    const detail = (await response.text().catch(() => "")).slice(0, 300);
-    throw new TranslateProviderError(`${label}: ${response.status} ${detail}`, response.status);
+    const failed = await failedAnswerOf(response, redactor);
+    throw new TranslateProviderError(`${label}: answered ${failed.status}`, failed.status, failed.excerpt);
   }
   return response;
 }
 
-/** The body as JSON, or a provider failure when it is not. */
-export async function jsonOf<T>(label: string, response: Response): Promise<T> {
-  try {
-    return (await response.json()) as T;
-  } catch {
-    throw new TranslateProviderError(`${label}: the answer is not JSON`);
-  }
+/** Far more than a translation of the largest request (30 000 code points) takes. */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** The body as JSON checked against what is used of it, or a provider failure. */
+export async function answerOf<S extends z.ZodType>(
+  label: string,
+  response: Response,
+  schema: S,
+): Promise<z.output<S>> {
+  const body = await answerJson(response, MAX_ANSWER_BYTES);
+  if (!body.ok) throw new TranslateProviderError(`${label}: invalid answer: ${body.problem}`);
+  const checked = checkAnswer(schema, body.value);
+  if (!checked.ok) throw new TranslateProviderError(`${label}: invalid answer: ${checked.problem}`);
+  return checked.value;
 }
+
+/** A language code as a provider writes it (`de`, `EN-GB`, `zh-TW`): short, letters, digits, dashes. */
+export const ProviderLanguageCode = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$/);

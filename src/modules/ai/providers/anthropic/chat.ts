@@ -2,15 +2,18 @@
  * Chat through Anthropic's Messages API with plain fetch: the request is always streamed and
  * its server-sent events are translated into parts as they arrive (translate.ts).
  */
+import { z } from "zod";
+import { Redactor } from "../../../../platform/redact";
+import { checkAnswer, failedAnswerOf } from "../../../../platform/upstream";
 import { type ChatProvider, type ChatRequest, isRetryableStatus, ProviderError, retryAfterMs } from "../types";
-import { type SseEvent, StreamTranslator, toAnthropicRequest } from "./translate";
+import { type SseEvent, StreamTranslator, streamError, toAnthropicRequest } from "./translate";
 
 const ANTHROPIC_VERSION = "2023-06-01";
 
 export function anthropicChat(config: { apiKey: string; baseUrl: string }): ChatProvider {
   const url = `${config.baseUrl.replace(/\/+$/, "")}/v1/messages`;
-  /** Upstream text never carries our key, but nothing of ours may ever echo it either. */
-  const redact = (text: string) => (config.apiKey ? text.replaceAll(config.apiKey, "[redacted]") : text);
+  /** An upstream that echoes our request (some proxies do) would hand its excerpt our key. */
+  const redactor = new Redactor([config.apiKey]);
 
   return {
     async *chat(request: ChatRequest, signal: AbortSignal, connected?: () => void) {
@@ -32,12 +35,16 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
         });
       } catch (error) {
         if (signal.aborted) throw abortReason(signal, error);
-        throw new ProviderError(redact(`anthropic: network error: ${describe(error)}`), true);
+        throw new ProviderError("anthropic: unreachable", {
+          retryable: true,
+          unreachable: true,
+          excerpt: redactor.excerpt(describe(error)),
+        });
       }
 
       connected?.();
-      if (!response.ok) throw await httpError(response, signal, redact);
-      if (!response.body) throw new ProviderError("the upstream stream ended early", true);
+      if (!response.ok) throw await httpError(response, signal, redactor);
+      if (!response.body) throw endedEarly();
 
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       // fetch's signal already aborts the body; cancelling the reader too makes sure of it.
@@ -52,7 +59,7 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
             chunk = await reader.read();
           } catch (error) {
             if (signal.aborted) throw abortReason(signal, error);
-            throw new ProviderError("the upstream stream ended early", true);
+            throw endedEarly();
           }
           // A cancelled reader reads as done, so an abort is looked for before the end.
           if (signal.aborted) throw abortReason(signal);
@@ -62,7 +69,7 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
             if (signal.aborted) throw abortReason(signal);
             if (translator.done) return;
           }
-          if (chunk.done) throw new ProviderError("the upstream stream ended early", true);
+          if (chunk.done) throw endedEarly();
         }
       } finally {
         signal.removeEventListener("abort", cancel);
@@ -73,27 +80,34 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
   };
 }
 
-/** A non-2xx answer, `{type: "error", error: {type, message}}` when it is Anthropic's own. */
-async function httpError(response: Response, signal: AbortSignal, redact: (text: string) => string): Promise<unknown> {
-  let message = response.statusText;
+const endedEarly = () => new ProviderError("anthropic: the stream ended early", { retryable: true });
+
+/** Anthropic's own error body; a proxy's page or anything else is judged by its status alone. */
+const ErrorBody = z.object({ error: z.object({ type: z.string().max(64), message: z.string().optional() }) });
+
+/** A non-2xx answer as a ProviderError in our words; what the upstream said goes only to the excerpt. */
+async function httpError(response: Response, signal: AbortSignal, redactor: Redactor): Promise<unknown> {
+  const { status, body, excerpt } = await failedAnswerOf(response, redactor);
+  if (signal.aborted) return abortReason(signal);
+  const retry = { retryAfterMs: retryAfterMs(response.headers) };
+  let parsed: unknown;
   try {
-    const text = await response.text();
-    const parsed: unknown = JSON.parse(text);
-    const error = typeof parsed === "object" && parsed !== null && "error" in parsed ? parsed.error : undefined;
-    if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
-      message = error.message;
-    }
-  } catch (error) {
-    if (signal.aborted) return abortReason(signal, error);
-    // not JSON (a proxy's page): the status text stands
+    parsed = JSON.parse(body);
+  } catch {
+    // not JSON (a proxy's page), or cut short: judged by its status
   }
-  const status = response.status;
-  return new ProviderError(
-    redact(`anthropic: ${status} ${message}`.trim()),
-    isRetryableStatus(status),
-    status,
-    retryAfterMs(response.headers),
-  );
+  const known = checkAnswer(ErrorBody, parsed);
+  if (known.ok) {
+    const error = streamError(known.value.error, excerpt);
+    return new ProviderError(error.message, {
+      retryable: error.retryable || isRetryableStatus(status),
+      status,
+      code: error.code,
+      excerpt,
+      ...retry,
+    });
+  }
+  return new ProviderError(`anthropic: ${status}`, { retryable: isRetryableStatus(status), status, excerpt, ...retry });
 }
 
 /** What an aborted call rejects with: the signal's reason (an AbortError unless given another). */
@@ -108,9 +122,12 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
  * `data:` fields, an event dispatched on each blank line, comments and other fields ignored.
  */
 export class SseDecoder {
+  /** A line longer than this is no event of a chat stream: an upstream gone wrong, refused before it fills memory. */
+  static readonly MAX_LINE_CHARS = 4 * 1024 * 1024;
   private buffer = "";
   private event = "";
   private data: string[] = [];
+  private dataChars = 0;
 
   push(text: string): SseEvent[] {
     this.buffer += text;
@@ -130,6 +147,8 @@ export class SseDecoder {
       if (event) events.push(event);
     }
     this.buffer = this.buffer.slice(start);
+    if (this.buffer.length > SseDecoder.MAX_LINE_CHARS)
+      throw ProviderError.invalidAnswer("anthropic", "a line too long");
     return events;
   }
 
@@ -149,6 +168,7 @@ export class SseDecoder {
       const event = { event: this.event, data: this.data.join("\n") };
       this.event = "";
       this.data = [];
+      this.dataChars = 0;
       return event;
     }
     if (line.startsWith(":")) return undefined;
@@ -157,7 +177,12 @@ export class SseDecoder {
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
     if (field === "event") this.event = value;
-    else if (field === "data") this.data.push(value);
+    else if (field === "data") {
+      this.data.push(value);
+      this.dataChars += value.length;
+      if (this.dataChars > SseDecoder.MAX_LINE_CHARS)
+        throw ProviderError.invalidAnswer("anthropic", "an event too long");
+    }
     return undefined;
   }
 }

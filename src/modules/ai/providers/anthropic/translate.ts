@@ -3,6 +3,10 @@
  * body one way, the streamed events the other. Pure functions and a small state machine, no I/O
  * (chat.ts does the fetch and the SSE decoding).
  */
+import { z } from "zod";
+import { EXCERPT_CHARS } from "../../../../platform/redact";
+import { checkAnswer } from "../../../../platform/upstream";
+import { MAX_TOOL_CALLS, usagePart } from "../answers";
 import {
   type ChatContentPart,
   type ChatMessage,
@@ -40,11 +44,12 @@ export type AnthropicRequest = {
   stream: true;
 };
 
-const invalid = (message: string) => new ProviderError(message, false, 400);
+/** A request Anthropic cannot take (found before calling it): the client's 400, never a provider fault. */
+const invalid = (message: string) => new ProviderError(`anthropic: ${message}`, { retryable: false, status: 400 });
 
 /** The Messages API body for a normalized request (always streamed). */
 export function toAnthropicRequest(request: ChatRequest): AnthropicRequest {
-  if (request.n > 1) throw new ProviderError("n > 1 is not supported by Anthropic models", false, 400);
+  if (request.n > 1) throw invalid("n > 1 is not supported by Anthropic models");
 
   const body: AnthropicRequest = {
     model: request.model,
@@ -197,16 +202,16 @@ function toToolChoice(choice: NonNullable<ChatRequest["toolChoice"]>): NonNullab
 export type SseEvent = { event: string; data: string };
 
 const RETRYABLE_ERROR_TYPES = new Set(["overloaded_error", "api_error", "rate_limit_error"]);
-const ERROR_STATUS: Record<string, number> = {
-  invalid_request_error: 400,
-  authentication_error: 401,
-  permission_error: 403,
-  not_found_error: 404,
-  request_too_large: 413,
-  rate_limit_error: 429,
-  api_error: 500,
-  overloaded_error: 529,
-};
+const ERROR_STATUS = new Map<string, number>([
+  ["invalid_request_error", 400],
+  ["authentication_error", 401],
+  ["permission_error", 403],
+  ["not_found_error", 404],
+  ["request_too_large", 413],
+  ["rate_limit_error", 429],
+  ["api_error", 500],
+  ["overloaded_error", 529],
+]);
 
 /** Anthropic's stop reason as a finish reason. */
 export function finishReason(stopReason: unknown): FinishReason {
@@ -224,18 +229,57 @@ export function finishReason(stopReason: unknown): FinishReason {
   }
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (value: unknown): value is Obj => typeof value === "object" && value !== null && !Array.isArray(value);
-const count = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : 0);
+/** Content blocks one message may have: far more than any answer streams. */
+const MAX_BLOCKS = 10_000;
+const BlockIndex = z.number().int().min(0).max(MAX_BLOCKS);
+
+/** Usage as the stream reports it; the counts are checked apart (a bad count is rejected, not a fault). */
+const UsageSchema = z.object({
+  input_tokens: z.unknown().optional(),
+  output_tokens: z.unknown().optional(),
+  cache_creation_input_tokens: z.unknown().optional(),
+  cache_read_input_tokens: z.unknown().optional(),
+});
+
+/** What is used of each event type; unknown fields and unknown event types pass. */
+const EventSchemas = {
+  message_start: z.object({ message: z.object({ usage: UsageSchema.optional() }) }),
+  content_block_start: z.object({
+    index: BlockIndex,
+    content_block: z.object({
+      type: z.string(),
+      id: z.string().max(256).optional(),
+      name: z.string().max(256).optional(),
+    }),
+  }),
+  content_block_delta: z.object({
+    index: BlockIndex,
+    delta: z.object({ type: z.string(), text: z.string().optional(), partial_json: z.string().optional() }),
+  }),
+  content_block_stop: z.object({ index: BlockIndex }),
+  message_delta: z.object({
+    delta: z.object({ stop_reason: z.string().max(64).nullish() }),
+    usage: UsageSchema.optional(),
+  }),
+  error: z.object({ error: z.object({ type: z.string().max(64), message: z.string().optional() }) }),
+};
+type EventType = keyof typeof EventSchemas;
+type EventOf<T extends EventType> = z.output<(typeof EventSchemas)[T]>;
+
+const LABEL = "anthropic";
+
+/** A count that is absent (null or missing) reads as none; anything else must be a believable count. */
+const optionalCount = (value: unknown) => (value === undefined || value === null ? 0 : value);
 
 /**
  * Turns Anthropic's stream events into parts, one event at a time. `done` is set by
- * message_stop; an `error` event throws a ProviderError.
+ * message_stop; an `error` event, an unreadable event or one of the wrong shape throws a
+ * ProviderError.
  */
 export class StreamTranslator {
   done = false;
-  private inputTokens = 0;
-  private outputTokens = 0;
+  private inputTokens: unknown = 0;
+  private outputTokens: unknown = 0;
   private reason: FinishReason = "stop";
   /** Content block index → tool call index, and whether the call has had any argument text. */
   private readonly toolCalls = new Map<number, { call: number; hasArguments: boolean }>();
@@ -247,70 +291,74 @@ export class StreamTranslator {
     try {
       data = JSON.parse(event.data);
     } catch {
-      throw new ProviderError("anthropic: the upstream sent an unreadable stream event", true);
+      throw ProviderError.invalidAnswer(LABEL, "an event is not JSON");
     }
-    if (!isObj(data)) return [];
-    const type = typeof data.type === "string" ? data.type : event.event;
+    const type = typeof data === "object" && data !== null && "type" in data ? data.type : event.event;
     switch (type) {
-      case "message_start": {
-        const usage = isObj(data.message) && isObj(data.message.usage) ? data.message.usage : {};
-        this.readUsage(usage);
+      case "message_start":
+        this.readUsage(this.parse("message_start", data).message.usage);
         return [];
-      }
       case "content_block_start":
-        return this.blockStart(data);
+        return this.blockStart(this.parse("content_block_start", data));
       case "content_block_delta":
-        return this.blockDelta(data);
+        return this.blockDelta(this.parse("content_block_delta", data));
       case "content_block_stop":
-        return this.blockStop(data);
+        return this.blockStop(this.parse("content_block_stop", data));
       case "message_delta": {
-        if (isObj(data.delta) && data.delta.stop_reason != null) this.reason = finishReason(data.delta.stop_reason);
-        if (isObj(data.usage)) this.readUsage(data.usage);
+        const delta = this.parse("message_delta", data);
+        if (delta.delta.stop_reason != null) this.reason = finishReason(delta.delta.stop_reason);
+        this.readUsage(delta.usage);
         return [];
       }
       case "message_stop":
         this.done = true;
-        return [
-          { type: "finish", choice: 0, reason: this.reason },
-          { type: "usage", inputTokens: this.inputTokens, outputTokens: this.outputTokens },
-        ];
+        return [{ type: "finish", choice: 0, reason: this.reason }, usagePart(this.inputTokens, this.outputTokens)];
       case "error":
-        throw streamError(data);
+        throw streamError(this.parse("error", data).error);
       default:
         // ping, and event types added after this adapter was written
         return [];
     }
   }
 
+  private parse<T extends EventType>(type: T, data: unknown): EventOf<T> {
+    const checked = checkAnswer(EventSchemas[type], data);
+    if (!checked.ok) throw ProviderError.invalidAnswer(LABEL, `${type}: ${checked.problem}`);
+    return checked.value as EventOf<T>;
+  }
+
   /**
    * Token counts as reported so far (message_delta's are cumulative). Anthropic's input_tokens
    * leave out prompt-cache reads and writes, which are input all the same, so they are added.
+   * A count that is not believable makes the sum so too (`usagePart` rejects it).
    */
-  private readUsage(usage: Obj) {
-    if ("input_tokens" in usage) {
-      this.inputTokens =
-        count(usage.input_tokens) + count(usage.cache_creation_input_tokens) + count(usage.cache_read_input_tokens);
+  private readUsage(usage: z.output<typeof UsageSchema> | undefined) {
+    if (!usage) return;
+    if (usage.input_tokens !== undefined) {
+      const counts = [usage.input_tokens, usage.cache_creation_input_tokens, usage.cache_read_input_tokens].map(
+        optionalCount,
+      );
+      this.inputTokens = counts.every((count) => typeof count === "number")
+        ? (counts as number[]).reduce((sum, count) => sum + count, 0)
+        : Number.NaN;
     }
-    if ("output_tokens" in usage) this.outputTokens = count(usage.output_tokens);
+    if (usage.output_tokens !== undefined) this.outputTokens = usage.output_tokens;
   }
 
-  private blockStart(data: Obj): ChatPart[] {
-    const block = isObj(data.content_block) ? data.content_block : {};
-    if (block.type !== "tool_use" || typeof data.index !== "number") return [];
+  private blockStart(data: EventOf<"content_block_start">): ChatPart[] {
+    const block = data.content_block;
+    if (block.type !== "tool_use") return [];
     const call = this.toolCalls.size;
+    if (call >= MAX_TOOL_CALLS) throw ProviderError.invalidAnswer(LABEL, "too many tool calls");
     this.toolCalls.set(data.index, { call, hasArguments: false });
-    return [
-      { type: "tool_call", choice: 0, call, id: String(block.id ?? ""), name: String(block.name ?? ""), arguments: "" },
-    ];
+    return [{ type: "tool_call", choice: 0, call, id: block.id ?? "", name: block.name ?? "", arguments: "" }];
   }
 
-  private blockDelta(data: Obj): ChatPart[] {
-    const delta = isObj(data.delta) ? data.delta : {};
-    if (delta.type === "text_delta" && typeof delta.text === "string" && delta.text) {
-      return [{ type: "text", choice: 0, text: delta.text }];
-    }
-    if (delta.type === "input_json_delta" && typeof delta.partial_json === "string" && delta.partial_json) {
-      const tool = typeof data.index === "number" ? this.toolCalls.get(data.index) : undefined;
+  private blockDelta(data: EventOf<"content_block_delta">): ChatPart[] {
+    const { delta } = data;
+    if (delta.type === "text_delta" && delta.text) return [{ type: "text", choice: 0, text: delta.text }];
+    if (delta.type === "input_json_delta" && delta.partial_json) {
+      const tool = this.toolCalls.get(data.index);
       if (!tool) return [];
       tool.hasArguments = true;
       return [{ type: "tool_call", choice: 0, call: tool.call, arguments: delta.partial_json }];
@@ -320,18 +368,25 @@ export class StreamTranslator {
   }
 
   /** A tool call without input streams no JSON at all; its arguments are then "{}". */
-  private blockStop(data: Obj): ChatPart[] {
-    const tool = typeof data.index === "number" ? this.toolCalls.get(data.index) : undefined;
+  private blockStop(data: EventOf<"content_block_stop">): ChatPart[] {
+    const tool = this.toolCalls.get(data.index);
     if (!tool || tool.hasArguments) return [];
     tool.hasArguments = true;
     return [{ type: "tool_call", choice: 0, call: tool.call, arguments: "{}" }];
   }
 }
 
-/** An `error` event (or error body) `{type: "error", error: {type, message}}` as a ProviderError. */
-function streamError(data: Obj): ProviderError {
-  const error = isObj(data.error) ? data.error : {};
-  const type = typeof error.type === "string" ? error.type : "api_error";
-  const message = typeof error.message === "string" && error.message ? error.message : type;
-  return new ProviderError(`anthropic: ${type}: ${message}`, RETRYABLE_ERROR_TYPES.has(type), ERROR_STATUS[type]);
+/**
+ * An error of Anthropic's (`{type: "error", error: {type, message}}`, in a stream or a body) as
+ * a ProviderError in our words; its message stays in the excerpt, for the logs.
+ */
+export function streamError(error: { type: string; message?: string }, excerpt?: string): ProviderError {
+  const status = ERROR_STATUS.get(error.type);
+  const tooLong = error.type === "invalid_request_error" && /prompt is too long/i.test(error.message ?? "");
+  return new ProviderError(`${LABEL}: ${status ?? "error"} ${error.type}`, {
+    retryable: RETRYABLE_ERROR_TYPES.has(error.type),
+    status,
+    ...(tooLong ? { code: "context_length_exceeded" as const } : {}),
+    excerpt: (excerpt ?? error.message ?? "").slice(0, EXCERPT_CHARS),
+  });
 }

@@ -1,21 +1,43 @@
-import type { SpeechProvider, TranscriptionProvider } from "../types";
+import { z } from "zod";
+import { checkAnswer } from "../../../../platform/upstream";
+import { ProviderError, type SPEECH_FORMATS, type SpeechProvider, type TranscriptionProvider } from "../types";
 import { clientOf, type OpenAiSettings, providerErrorOf } from "./client";
 
 /** Whisper transcriptions (asked for as `verbose_json`: timings and duration) and TTS speech. */
 
-type VerboseTranscript = {
-  text: string;
-  language?: string;
-  duration?: number;
-  segments?: { start: number; end: number; text: string }[];
+/** Longer than any file the endpoint accepts (25 MB) can play. */
+const MAX_SECONDS = 24 * 60 * 60;
+const Seconds = z.number().finite().min(0).max(MAX_SECONDS);
+
+/** What is used of a `verbose_json` transcript; the duration is checked apart (it is what is billed). */
+const TranscriptSchema = z.object({
+  text: z.string().max(10_000_000),
+  language: z.string().max(64).nullish(),
+  duration: z.unknown().optional(),
+  segments: z
+    .array(z.object({ start: Seconds, end: Seconds, text: z.string().max(1_000_000) }))
+    .max(1_000_000)
+    .nullish(),
+});
+
+/** Speech is sent on with the content type of the format asked, never the one the upstream names. */
+const SPEECH_CONTENT_TYPES: Record<(typeof SPEECH_FORMATS)[number], string> = {
+  mp3: "audio/mpeg",
+  opus: "audio/opus",
+  aac: "audio/aac",
+  flac: "audio/flac",
+  wav: "audio/wav",
+  pcm: "audio/pcm",
 };
 
 export function openAiTranscription(settings: OpenAiSettings): TranscriptionProvider {
   const client = clientOf(settings);
+  const label = settings.label ?? "openai";
   return {
     async transcribe(request, signal) {
+      let answer: unknown;
       try {
-        const answer = (await client.audio.transcriptions.create(
+        answer = await client.audio.transcriptions.create(
           {
             model: request.model,
             file: request.file,
@@ -26,16 +48,20 @@ export function openAiTranscription(settings: OpenAiSettings): TranscriptionProv
             ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
           },
           { signal },
-        )) as unknown as VerboseTranscript;
-        return {
-          text: answer.text,
-          language: answer.language ?? request.language ?? "unknown",
-          durationSeconds: answer.duration ?? answer.segments?.at(-1)?.end ?? 0,
-          segments: answer.segments?.map(({ start, end, text }) => ({ start, end, text })) ?? [],
-        };
+        );
       } catch (error) {
-        throw providerErrorOf(error, signal, settings.label ?? "openai");
+        throw providerErrorOf(error, signal, settings);
       }
+      const checked = checkAnswer(TranscriptSchema, answer);
+      if (!checked.ok) throw ProviderError.invalidAnswer(label, checked.problem);
+      const transcript = checked.value;
+      const duration = Seconds.safeParse(transcript.duration);
+      return {
+        text: transcript.text,
+        language: transcript.language ?? request.language ?? "unknown",
+        durationSeconds: duration.success ? duration.data : null,
+        segments: transcript.segments?.map(({ start, end, text }) => ({ start, end, text })) ?? [],
+      };
     },
   };
 }
@@ -55,13 +81,10 @@ export function openAiSpeech(settings: OpenAiSettings): SpeechProvider {
           },
           { signal },
         );
-        if (!response.body) throw new Error("speech answered no audio");
-        return {
-          audio: response.body,
-          contentType: response.headers.get("content-type") ?? "application/octet-stream",
-        };
+        if (!response.body) throw ProviderError.invalidAnswer(settings.label ?? "openai", "no audio");
+        return { audio: response.body, contentType: SPEECH_CONTENT_TYPES[request.format] };
       } catch (error) {
-        throw providerErrorOf(error, signal, settings.label ?? "openai");
+        throw providerErrorOf(error, signal, settings);
       }
     },
   };

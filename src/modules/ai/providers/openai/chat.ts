@@ -1,12 +1,25 @@
 import type {
-  ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from "openai/resources/chat/completions";
-import { type ChatMessage, type ChatPart, type ChatProvider, type ChatRequest, ProviderError } from "../types";
+import { z } from "zod";
+import { checkAnswer } from "../../../../platform/upstream";
+import { MAX_TOOL_CALLS, usagePart } from "../answers";
+import {
+  type ChatMessage,
+  type ChatPart,
+  type ChatProvider,
+  type ChatRequest,
+  type FinishReason,
+  ProviderError,
+} from "../types";
 import { clientOf, type OpenAiSettings, providerErrorOf } from "./client";
 
-/** Chat through the `openai` SDK, for every provider speaking OpenAI's API (see `client.ts`). */
+/**
+ * Chat through the `openai` SDK, for every provider speaking OpenAI's API (see `client.ts`).
+ * The SDK parses each chunk but trusts it; every chunk is checked here before any part of it
+ * is used.
+ */
 
 function toOpenAiMessage(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
@@ -98,10 +111,57 @@ function toOpenAiParams(request: ChatRequest): ChatCompletionCreateParamsStreami
   };
 }
 
-function* partsOf(chunk: ChatCompletionChunk): Generator<ChatPart> {
+/** What is used of a `chat.completion.chunk`; unknown fields pass, wrong types fail. */
+const ChunkSchema = z.object({
+  choices: z
+    .array(
+      z.object({
+        index: z.number().int().min(0),
+        delta: z
+          .object({
+            content: z.string().nullish(),
+            tool_calls: z
+              .array(
+                z.object({
+                  index: z
+                    .number()
+                    .int()
+                    .min(0)
+                    .max(MAX_TOOL_CALLS - 1),
+                  id: z.string().max(256).nullish(),
+                  function: z
+                    .object({ name: z.string().max(256).nullish(), arguments: z.string().nullish() })
+                    .nullish(),
+                }),
+              )
+              .max(MAX_TOOL_CALLS)
+              .nullish(),
+          })
+          .nullish(),
+        finish_reason: z.string().max(64).nullish(),
+      }),
+    )
+    .default([]),
+  usage: z.unknown().optional(),
+});
+
+const FINISH_REASONS = new Map<unknown, FinishReason>([
+  ["stop", "stop"],
+  ["length", "length"],
+  ["tool_calls", "tool_calls"],
+  ["function_call", "tool_calls"],
+  ["content_filter", "content_filter"],
+]);
+
+function* partsOf(raw: unknown, n: number, label: string): Generator<ChatPart> {
+  const checked = checkAnswer(ChunkSchema, raw);
+  if (!checked.ok) throw ProviderError.invalidAnswer(label, checked.problem);
+  const chunk = checked.value;
   for (const choice of chunk.choices) {
-    if (choice.delta.content) yield { type: "text", choice: choice.index, text: choice.delta.content };
-    for (const call of choice.delta.tool_calls ?? []) {
+    if (choice.index >= n) throw ProviderError.invalidAnswer(label, `choice ${choice.index} of ${n}`);
+    const delta = choice.delta ?? {};
+    if (delta.content) yield { type: "text", choice: choice.index, text: delta.content };
+    for (const call of delta.tool_calls ?? []) {
       yield {
         type: "tool_call",
         choice: choice.index,
@@ -111,13 +171,19 @@ function* partsOf(chunk: ChatCompletionChunk): Generator<ChatPart> {
         arguments: call.function?.arguments ?? "",
       };
     }
+    // A reason this adapter does not know (a compatible server's own) ends the choice normally.
     if (choice.finish_reason) {
-      const reason = choice.finish_reason === "function_call" ? "tool_calls" : choice.finish_reason;
-      yield { type: "finish", choice: choice.index, reason };
+      yield { type: "finish", choice: choice.index, reason: FINISH_REASONS.get(choice.finish_reason) ?? "stop" };
     }
   }
-  if (chunk.usage) {
-    yield { type: "usage", inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+  const { usage } = chunk;
+  if (typeof usage === "object" && usage !== null) {
+    yield usagePart(
+      (usage as Record<string, unknown>).prompt_tokens,
+      (usage as Record<string, unknown>).completion_tokens,
+    );
+  } else if (usage !== undefined && usage !== null) {
+    yield { type: "usage_rejected" };
   }
 }
 
@@ -127,20 +193,38 @@ export function openAiChat(config: OpenAiSettings): ChatProvider {
   return {
     async *chat(request, signal, connected) {
       const finished = new Set<number>();
+      const params = toOpenAiParams(request);
+      let chunks: AsyncIterator<unknown>;
       try {
         // The SDK answers the stream once the response's headers are in (or raises its error).
-        const stream = await client.chat.completions.create(toOpenAiParams(request), { signal });
-        connected?.();
-        for await (const chunk of stream) {
-          for (const part of partsOf(chunk)) {
+        chunks = (await client.chat.completions.create(params, { signal }))[Symbol.asyncIterator]();
+      } catch (error) {
+        throw providerErrorOf(error, signal, config);
+      }
+      connected?.();
+      let done = false;
+      try {
+        while (!done) {
+          let next: IteratorResult<unknown>;
+          try {
+            next = await chunks.next();
+          } catch (error) {
+            // Reading the stream fails only upstream: a broken connection, an unreadable event.
+            const mapped = providerErrorOf(error, signal, config);
+            throw mapped === error ? new ProviderError(`${label}: the stream broke`, { retryable: true }) : mapped;
+          }
+          done = next.done === true;
+          if (done) break;
+          for (const part of partsOf(next.value, request.n, label)) {
             if (part.type === "finish") finished.add(part.choice);
             yield part;
           }
         }
-      } catch (error) {
-        throw providerErrorOf(error, signal, label);
+      } finally {
+        // Stopped early (an invalid chunk, the consumer went away): the SDK aborts the request.
+        if (!done) await Promise.resolve(chunks.return?.()).catch(() => {});
       }
-      if (finished.size < request.n) throw new ProviderError(`${label}: the stream ended early`, true);
+      if (finished.size < request.n) throw new ProviderError(`${label}: the stream ended early`, { retryable: true });
     },
   };
 }

@@ -1,5 +1,6 @@
 import OpenAI from "openai";
-import { isRetryableStatus, ProviderError, retryAfterMs } from "../types";
+import { Redactor } from "../../../../platform/redact";
+import { isRetryableStatus, type PassedOnCode, ProviderError, retryAfterMs } from "../types";
 
 /**
  * The `openai` SDK client of a provider speaking OpenAI's API (OpenAI, Gemini and Mistral at
@@ -10,29 +11,71 @@ import { isRetryableStatus, ProviderError, retryAfterMs } from "../types";
 
 export type OpenAiSettings = { apiKey: string; baseUrl: string; label?: string };
 
-const clients = new Map<string, OpenAI>();
+type Client = { sdk: OpenAI; redactor: Redactor };
 
-export function clientOf(settings: OpenAiSettings): OpenAI {
+const clients = new Map<string, Client>();
+
+function cachedClient(settings: OpenAiSettings): Client {
   const key = `${settings.baseUrl}\n${settings.apiKey}`;
   let client = clients.get(key);
   if (!client) {
-    client = new OpenAI({ apiKey: settings.apiKey, baseURL: settings.baseUrl, maxRetries: 0 });
+    client = {
+      sdk: new OpenAI({ apiKey: settings.apiKey, baseURL: settings.baseUrl, maxRetries: 0 }),
+      redactor: new Redactor([settings.apiKey]),
+    };
     clients.set(key, client);
   }
   return client;
 }
 
-/** The SDK's errors as the module's: an abort stays an abort. */
-export function providerErrorOf(error: unknown, signal: AbortSignal, label: string): unknown {
+export const clientOf = (settings: OpenAiSettings): OpenAI => cachedClient(settings).sdk;
+
+/** Upstream error codes (OpenAI's and compatible servers') that say what was wrong with the request. */
+const PASSED_ON = new Map<unknown, PassedOnCode>([
+  ["context_length_exceeded", "context_length_exceeded"],
+  ["content_filter", "content_filter"],
+  ["content_policy_violation", "content_filter"],
+  ["invalid_image_url", "invalid_image"],
+  ["invalid_image_format", "invalid_image"],
+  ["image_parse_error", "invalid_image"],
+]);
+
+/** A `param` as OpenAI names fields (`messages.[0].content`, `max_tokens`); anything else is dropped. */
+const paramOf = (param: unknown) =>
+  typeof param === "string" && /^[A-Za-z0-9_.[\]-]{1,100}$/.test(param) ? param : undefined;
+
+/**
+ * The SDK's errors as the module's: an abort stays an abort; the upstream's failures (an HTTP
+ * error, no connection, an unreadable answer) become ProviderErrors in our words, its text kept
+ * only as a redacted excerpt for the logs; anything else is ours (a bug, a serialisation error)
+ * and is thrown as it is, never counted against the provider.
+ */
+export function providerErrorOf(error: unknown, signal: AbortSignal, settings: OpenAiSettings): unknown {
+  const label = settings.label ?? "openai";
   if (signal.aborted || error instanceof OpenAI.APIUserAbortError) return signal.reason ?? error;
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
-    return new ProviderError(
-      `${label}: ${error.status} ${error.message}`,
-      isRetryableStatus(error.status),
-      error.status,
-      retryAfterMs(error.headers),
-    );
+  const excerpt = (text: string) => cachedClient(settings).redactor.excerpt(text);
+  if (error instanceof OpenAI.APIConnectionTimeoutError) {
+    return new ProviderError(`${label}: timed out`, { retryable: true });
   }
-  if (error instanceof OpenAI.APIError) return new ProviderError(`${label}: ${error.message}`, true);
-  return new ProviderError(`${label}: ${error instanceof Error ? error.message : String(error)}`, true);
+  if (error instanceof OpenAI.APIConnectionError) {
+    return new ProviderError(`${label}: unreachable`, {
+      retryable: true,
+      unreachable: true,
+      excerpt: excerpt(error.message),
+    });
+  }
+  if (error instanceof OpenAI.APIError) {
+    const status = error.status;
+    return new ProviderError(status === undefined ? `${label}: reported an error` : `${label}: answered ${status}`, {
+      retryable: status === undefined || isRetryableStatus(status),
+      status,
+      retryAfterMs: retryAfterMs(error.headers),
+      code: PASSED_ON.get(error.code),
+      param: paramOf(error.param),
+      excerpt: excerpt(error.message),
+    });
+  }
+  // The SDK parses answers itself: a SyntaxError is an upstream's unreadable JSON or event.
+  if (error instanceof SyntaxError) return ProviderError.invalidAnswer(label, "not JSON");
+  return error;
 }
