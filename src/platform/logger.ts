@@ -68,6 +68,11 @@ export class Logger {
     return LOG_LEVELS.indexOf(level) >= this.threshold;
   }
 
+  /** Text as this logger would write it, for what is kept elsewhere (an error stored with its task). */
+  redact(text: string): string {
+    return this.redactor.text(text);
+  }
+
   child(fields: LogFields): Logger {
     return new Logger(this.minLevel, { ...this.base, ...fields }, this.redactor);
   }

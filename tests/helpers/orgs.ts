@@ -1,3 +1,5 @@
+import { env } from "cloudflare:test";
+import { forgetEffectivePlan } from "../../src/modules/plans/service";
 import { api } from "./client";
 import { as, emailedToken, type Registered, registerUser } from "./identity";
 
@@ -24,4 +26,15 @@ export async function join(org: Org, inviter: Registered, user: Registered, role
   const token = await emailedToken(user.email, "invitation");
   const accepted = await api("/v1/invitations/accept", { json: { token }, headers: as(user) });
   if (accepted.status !== 200) throw new Error(`accept failed: ${accepted.text}`);
+}
+
+/** Puts an account (an org, a user) on a plan by an admin override, seen at once by this isolate. */
+export async function onPlan(accountId: string, planId: "free" | "premium" | "pro") {
+  await env.DB.prepare(
+    `INSERT INTO plan_overrides (account_id, plan_id, set_by, created_at) VALUES (?1, ?2, 'test', 0)
+     ON CONFLICT (account_id) DO UPDATE SET plan_id = ?2`,
+  )
+    .bind(accountId, planId)
+    .run();
+  forgetEffectivePlan(accountId);
 }

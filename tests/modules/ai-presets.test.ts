@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { newId } from "../../src/platform/ids";
 import { type ApiRequest, api, expectProblem } from "../helpers/client";
 import { as, bearer, type Registered, registerUser } from "../helpers/identity";
-import { createOrg, join, type Org, verified } from "../helpers/orgs";
+import { createOrg, join, type Org, onPlan, verified } from "../helpers/orgs";
 
 type Preset = {
   id: string;
@@ -169,6 +169,7 @@ describe("presets shared with an org", () => {
     const member = await verified();
     const outsider = await verified();
     const org = await createOrg(owner);
+    await onPlan(org.id, "premium"); // four members: more seats than the free plan's three
     await join(org, owner, admin, "admin");
     await join(org, owner, creator, "member");
     await join(org, owner, member, "member");

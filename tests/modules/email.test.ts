@@ -1,11 +1,13 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import { loggerOf } from "../../src/env";
 import { deliverEmailTask } from "../../src/modules/email/consumers";
 import { sendEmail } from "../../src/modules/email/service";
 import { createLogger } from "../../src/platform/logger";
 import { consumeTasks, taskRegistry } from "../../src/platform/queue/consumer";
 import type { TaskEnvelope } from "../../src/platform/queue/tasks";
 import { api, expectProblem } from "../helpers/client";
+import { capturedLogs } from "../helpers/logs";
 import { testApp } from "../helpers/test-app";
 
 afterEach(() => vi.restoreAllMocks());
@@ -86,6 +88,30 @@ describe("Resend provider", () => {
       status: "queued",
       text_body: expect.stringContaining("secret-token-123"),
     });
+  });
+
+  it("keeps the key out of what it logs and stores when Resend echoes the request in its error", async () => {
+    const prefix = `/resend-${crypto.randomUUID()}`;
+    const apiKey = "re_hostile_test_key_0123456789";
+    await fetch(`${fake}/__control/script`, {
+      method: "POST",
+      body: JSON.stringify({ method: "POST", path: `${prefix}/emails`, status: 400, echoHeaders: true }),
+    });
+    const logs = capturedLogs();
+    const { taskId } = await queueMessage("echo@example.com");
+    const bindings = { EMAIL_PROVIDER: "resend", RESEND_API_KEY: apiKey, RESEND_BASE_URL: `${fake}${prefix}` };
+    const hostileEnv = { ...env, ...bindings, LOG_LEVEL: "debug" } as Env;
+    const batch = createMessageBatch<TaskEnvelope>("stratus-jobs", [
+      { id: "m", timestamp: new Date(), attempts: 1, body: { v: 1, taskId, kind: deliverEmailTask.kind } },
+    ]);
+    await consumeTasks(batch, hostileEnv, registry, loggerOf(hostileEnv));
+    expect(logs.text()).toContain("resend answered 400");
+    expect(logs.text()).toContain("[redacted]");
+    expect(logs.text()).not.toContain(apiKey);
+    const stored = await env.DB.prepare("SELECT last_error FROM queue_tasks WHERE id = ?")
+      .bind(taskId)
+      .first<string>("last_error");
+    expect(stored ?? "").not.toContain(apiKey);
   });
 
   it("is refused without an API key", async () => {

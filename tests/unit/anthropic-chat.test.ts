@@ -306,7 +306,7 @@ describe("anthropicChat", () => {
     const { marker } = await scenario({ status: 400, hostile: "echo_headers" });
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
     expect(error).toMatchObject({ retryable: false, status: 400 });
-    expect((error as ProviderError).excerpt).toContain("x-api-key");
+    expect((error as ProviderError).excerpt).toContain("Received headers");
     expect(JSON.stringify({ ...(error as ProviderError), message: (error as Error).message })).not.toContain(
       "sk-ant-unit-tests-secret",
     );

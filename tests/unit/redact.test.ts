@@ -65,7 +65,12 @@ describe("logs", () => {
     const redactor = redactorOf(env);
     const secrets = env as unknown as Record<string, string>;
     const [signingKey] = JSON.parse(secrets.JWT_SIGNING_KEYS ?? "[]") as { d: string }[];
-    for (const secret of [secrets.OPENAI_API_KEY, secrets.STRIPE_WEBHOOK_SECRET, secrets.DEEPL_API_KEY, signingKey?.d]) {
+    for (const secret of [
+      secrets.OPENAI_API_KEY,
+      secrets.STRIPE_WEBHOOK_SECRET,
+      secrets.DEEPL_API_KEY,
+      signingKey?.d,
+    ]) {
       expect(redactor.text(`x ${secret} y`)).toBe("x [redacted] y");
     }
   });

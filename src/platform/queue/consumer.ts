@@ -122,7 +122,7 @@ async function runOne(message: Message<unknown>, env: Env, registry: TaskRegistr
   } catch (error) {
     await db
       .update(queueTasks)
-      .set({ leasedUntil: null, lastError: errorText(error), updatedAt: clock.now() })
+      .set({ leasedUntil: null, lastError: log.redact(errorText(error)), updatedAt: clock.now() })
       .where(eq(queueTasks.id, taskId));
     throw error;
   }

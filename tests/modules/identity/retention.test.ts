@@ -1,0 +1,121 @@
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import worker from "../../../src/index";
+import { RETENTION_MS } from "../../../src/modules/identity/retention";
+import { DAY_MS } from "../../../src/platform/date-range";
+import { api } from "../../helpers/client";
+import { as, registerUser } from "../../helpers/identity";
+import { createOrg } from "../../helpers/orgs";
+
+/**
+ * Rows that can no longer be used are deleted by the 5-minute cron once their retention has
+ * passed (identity/retention.ts, the email outbox, failed queue tasks): run here on a clock
+ * moved past each retention, and short of it.
+ */
+
+afterEach(() => env.DB.prepare("DELETE FROM plan_overrides WHERE set_by = 'retention-test'").run());
+
+async function runCronAt(scheduledTime: number) {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+const count = async (sql: string, ...params: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<number>("n")) ?? 0;
+
+describe("the retention cron", () => {
+  it("deletes ended sessions and their tokens, old email tokens, invitations, outbox rows and failed tasks", async () => {
+    const user = await registerUser(); // a session, a verification token, an outbox row
+    const owner = await registerUser();
+    const org = await createOrg(owner);
+    const invited = await api(`/v1/orgs/${org.id}/invitations`, {
+      json: { email: "later@example.com", role: "member" },
+      headers: as(owner),
+    });
+    expect(invited.status).toBe(201);
+    // The user's session is revoked (sign-out), and its refresh token rotated once before.
+    const refreshed = await api<{ refreshToken: string }>("/v1/auth/refresh", {
+      json: { refreshToken: user.tokens.refreshToken },
+    });
+    expect(refreshed.status).toBe(200);
+    expect((await api("/v1/auth/logout", { method: "POST", headers: as(user) })).status).toBeLessThan(300);
+    await env.DB.prepare(
+      "INSERT INTO queue_tasks (id, kind, payload, reference, status, attempts, requeues, created_at, updated_at) VALUES ('tsk_old', 'x', '{}', 'retention:x', 'failed', 1, 0, 0, 0)",
+    ).run();
+
+    const ofUser = {
+      sessions: () => count("SELECT count(*) AS n FROM sessions WHERE user_id = ?", user.user.id),
+      refresh: () =>
+        count(
+          "SELECT count(*) AS n FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)",
+          user.user.id,
+        ),
+      allRefresh: () => count("SELECT count(*) AS n FROM refresh_tokens"),
+      emailTokens: () => count("SELECT count(*) AS n FROM email_tokens WHERE user_id = ?", user.user.id),
+      outbox: () => count("SELECT count(*) AS n FROM email_outbox WHERE to_address = ?", user.email),
+      invitations: () => count("SELECT count(*) AS n FROM invitations WHERE org_id = ?", org.id),
+      failedTask: () => count("SELECT count(*) AS n FROM queue_tasks WHERE id = 'tsk_old'"),
+    };
+    expect(await ofUser.sessions()).toBe(1);
+    expect(await ofUser.refresh()).toBe(2);
+    expect(await ofUser.emailTokens()).toBe(1);
+    expect(await ofUser.invitations()).toBe(1);
+    // The outbox rows were delivered by the log provider (`logged`): only those leave.
+    await expect
+      .poll(() =>
+        count("SELECT count(*) AS n FROM email_outbox WHERE status = 'queued' AND to_address = ?", user.email),
+      )
+      .toBe(0);
+
+    const now = Date.now();
+    // Short of every retention: nothing goes (the failed task is from 1970, long past its 30 days).
+    await runCronAt(now + 6 * DAY_MS);
+    expect(await ofUser.sessions()).toBe(1);
+    expect(await ofUser.emailTokens()).toBe(1);
+    expect(await ofUser.invitations()).toBe(1);
+    expect(await ofUser.outbox()).toBeGreaterThan(0);
+    expect(await ofUser.failedTask()).toBe(0);
+
+    // Past the email tokens' 7 days after expiry (1 day): they go, the rest stays.
+    await runCronAt(now + DAY_MS + RETENTION_MS.emailTokens + DAY_MS);
+    expect(await ofUser.emailTokens()).toBe(0);
+    expect(await ofUser.sessions()).toBe(1);
+
+    // Past 30 days after the sign-out and the invitation's expiry, and the outbox's 30 days.
+    await runCronAt(now + 7 * DAY_MS + RETENTION_MS.invitations + DAY_MS);
+    expect(await ofUser.sessions()).toBe(0);
+    expect(await ofUser.refresh()).toBe(0);
+    expect(await ofUser.invitations()).toBe(0);
+    expect(await ofUser.outbox()).toBe(0);
+    // A live session elsewhere (the owner's) is untouched.
+    expect(
+      await count("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL", owner.user.id),
+    ).toBe(1);
+  });
+
+  it("keeps a live session's current refresh token, and drops its rotated ones 30 days after rotation", async () => {
+    const user = await registerUser();
+    let refreshToken = user.tokens.refreshToken;
+    for (let i = 0; i < 3; i++) {
+      const refreshed = await api<{ refreshToken: string }>("/v1/auth/refresh", { json: { refreshToken } });
+      expect(refreshed.status).toBe(200);
+      refreshToken = refreshed.body.refreshToken;
+    }
+    const tokens = () =>
+      count(
+        "SELECT count(*) AS n FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)",
+        user.user.id,
+      );
+    expect(await tokens()).toBe(4);
+    // The session slides 30 days; rotated tokens are 30 days old a day before it would end.
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE user_id = ?")
+      .bind(Date.now() + 90 * DAY_MS, user.user.id)
+      .run();
+    await runCronAt(Date.now() + RETENTION_MS.rotatedRefreshTokens + DAY_MS);
+    expect(await tokens()).toBe(1);
+    expect((await api("/v1/auth/refresh", { json: { refreshToken } })).status).toBe(200);
+  });
+});
