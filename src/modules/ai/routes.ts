@@ -14,11 +14,22 @@ const openAiNote =
 const chargedHeader = {
   "x-stratus-cost-millicredits": { schema: { type: "integer" as const }, description: "Charged, in millicredits" },
 };
-/** What every AI call may answer besides the usual: spending credits, reaching providers. */
+/**
+ * What every AI call may answer besides the usual: spending credits, reaching providers, and a
+ * provider's refusal of the request (with its reason when it is one of the codes passed on).
+ */
 const aiErrors = {
   scope: "ai" as const,
   rateLimit: "ai" as const,
-  errors: ["model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"] as ErrorCode[],
+  errors: [
+    "model_not_found",
+    "insufficient_credits",
+    "budget_exceeded",
+    "provider_unavailable",
+    "context_length_exceeded",
+    "content_filter",
+    "invalid_image",
+  ] as ErrorCode[],
 };
 /** A JSON answer that spends credits: a retry with the same `Idempotency-Key` replays it. */
 const spendingJson = { ...aiErrors, idempotent: true };

@@ -131,6 +131,15 @@ export const sendMessage = authRoute(
     rateLimit: "ai",
     idempotent: true,
     maxBodyBytes: MESSAGE_BODY_BYTES,
-    errors: ["conflict", "model_not_found", "insufficient_credits", "budget_exceeded", "provider_unavailable"],
+    errors: [
+      "conflict",
+      "model_not_found",
+      "insufficient_credits",
+      "budget_exceeded",
+      "provider_unavailable",
+      "context_length_exceeded",
+      "content_filter",
+      "invalid_image",
+    ],
   },
 );
