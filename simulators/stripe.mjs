@@ -23,7 +23,10 @@ import { createServer } from "node:http";
  * @typedef {{ url: string, port: number, close(): Promise<void> }} RunningSimulator
  * @typedef {Record<string, any>} Obj a Stripe object or a parsed request body
  * @typedef {{ status: number, body: string, headers?: Record<string, string> }} Reply
- * @typedef {{ method?: string, path_prefix: string, status: number, times: number }} FailureRule
+ * @typedef {{ method?: string, path_prefix: string, status: number, times: number,
+ *   hostile?: "echo_headers" | "garbage" }} FailureRule a failure to inject; `hostile` plays an
+ *   upstream that cannot be trusted: an error repeating the request's headers (the key included),
+ *   or a 200 that is not JSON
  */
 /**
  * The fields of a Stripe type, all optional and checked deeply: the objects built here carry a
@@ -1287,12 +1290,16 @@ function answerApi(stripe, method, url, body, headers) {
     );
   }
   const failure = takeFailure(stripe, method, url.pathname);
+  if (failure?.hostile === "garbage") {
+    return { status: 200, body: "<html>upstream gone wrong</html>", headers: { "content-type": "application/json" } };
+  }
   if (failure) {
-    return json(
-      failure.status,
-      { error: { type: "api_error", message: "Simulated failure (injected with /__sim/fail_next)." } },
-      requestId,
-    );
+    const message =
+      failure.hostile === "echo_headers"
+        ? `Simulated failure; received headers: ${JSON.stringify(headers)}`
+        : "Simulated failure (injected with /__sim/fail_next).";
+    const type = failure.status < 500 ? "invalid_request_error" : "api_error";
+    return json(failure.status, { error: { type, message } }, requestId);
   }
 
   const idempotencyKey = method === "POST" ? headers["idempotency-key"] : undefined;
@@ -1410,19 +1417,24 @@ function parseJsonBody(/** @type {string} */ text) {
   throw invalid("The control API takes a JSON object body.", undefined);
 }
 
-/** POST /__sim/fail_next { method?, path_prefix, status = 500, times = 1 } */
+/** POST /__sim/fail_next { method?, path_prefix, status = 500, times = 1, hostile? } */
 function addFailureRule(/** @type {SimulatedStripe} */ stripe, /** @type {Obj} */ body) {
   const pathPrefix = stringParam(body.path_prefix, "path_prefix", true) ?? "";
   if (!pathPrefix.startsWith("/v1/")) throw invalid("path_prefix must start with /v1/.", "path_prefix");
   const status = intParam(body.status, "status", 500, 400);
   if (status > 599) throw invalid("status must be between 400 and 599.", "status");
   const method = stringParam(body.method, "method")?.toUpperCase();
+  const hostile = stringParam(body.hostile, "hostile");
+  if (hostile !== undefined && hostile !== "echo_headers" && hostile !== "garbage") {
+    throw invalid("hostile must be echo_headers or garbage.", "hostile");
+  }
   /** @type {FailureRule} */
   const rule = {
     ...(method ? { method } : {}),
     path_prefix: pathPrefix,
     status,
     times: intParam(body.times, "times", 1),
+    ...(hostile ? { hostile } : {}),
   };
   stripe.failureRules.push(rule);
   return rule;

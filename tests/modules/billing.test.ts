@@ -175,6 +175,22 @@ describe("POST /v1/billing/checkout", () => {
     expect(failed.text).not.toContain("sk_test");
     await openCheckout(as(user), { creditPack: "credits-1000" });
   });
+
+  it("answers in its own words when Stripe echoes the request (key included) or answers no JSON", async () => {
+    const user = await registerUser();
+    for (const hostile of ["echo_headers", "garbage"]) {
+      await sim("fail_next", { method: "POST", path_prefix: "/v1/customers", status: 400, times: 1, hostile });
+      const failed = await api("/v1/billing/checkout", {
+        json: { ...redirects, creditPack: "credits-1000" },
+        headers: as(user),
+      });
+      const problem = expectProblem(failed, 503, "provider_unavailable");
+      expect(problem.detail).toBe("Stripe did not complete the request; try again shortly.");
+      expect(failed.text).not.toContain("sk_test_stratus_tests");
+      expect(failed.text).not.toContain("received headers");
+    }
+    await openCheckout(as(user), { creditPack: "credits-1000" });
+  });
 });
 
 describe("POST /v1/billing/portal and GET /v1/billing/invoices", () => {
