@@ -39,16 +39,22 @@ async function bothProviders(steps: Parameters<typeof scenario>[1]) {
   return { marker: openai.marker, openai, anthropic };
 }
 
+/** A chat completion through the app at `debug` level, every log line captured. */
+async function chatLogged(status: number) {
+  const { user } = await fundedUser();
+  const { marker } = await bothProviders([{ status, hostile: "echo_headers" }]);
+  const logs = capturedLogs();
+  const response = await logs.call("/v1/chat/completions", {
+    method: "POST",
+    headers: { ...as(user), "content-type": "application/json" },
+    body: chatBody(`Hi ${marker}`),
+  });
+  return { logs, response };
+}
+
 describe("upstream errors that echo our credentials", () => {
   it("a refusal (400) answers in our words; the key is in no answer and no log line", async () => {
-    const { user } = await fundedUser();
-    const { marker } = await bothProviders([{ status: 400, hostile: "echo_headers" }]);
-    const logs = capturedLogs();
-    const response = await logs.call("/v1/chat/completions", {
-      method: "POST",
-      headers: { ...as(user), "content-type": "application/json" },
-      body: chatBody(`Hi ${marker}`),
-    });
+    const { logs, response } = await chatLogged(400);
     expect(response.status).toBe(400);
     expect(response.body).toEqual({
       error: {
@@ -68,14 +74,7 @@ describe("upstream errors that echo our credentials", () => {
   });
 
   it("a failure (500) on every provider answers 503 in our words; logs keep a redacted excerpt", async () => {
-    const { user } = await fundedUser();
-    const { marker } = await bothProviders([{ status: 500, hostile: "echo_headers" }]);
-    const logs = capturedLogs();
-    const response = await logs.call("/v1/chat/completions", {
-      method: "POST",
-      headers: { ...as(user), "content-type": "application/json" },
-      body: chatBody(`Hi ${marker}`),
-    });
+    const { logs, response } = await chatLogged(500);
     expect(response.status).toBe(503);
     expect((response.body as { error: { message: string } }).error.message).toBe(
       "No provider could answer this request; try again shortly.",

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { fund, purchasedBalance } from "../helpers/ai";
 import { api, expectProblem } from "../helpers/client";
 import { as, type Registered, registerUser } from "../helpers/identity";
 import { capturedLogs } from "../helpers/logs";
+import { translateSimulator as simulator, type TranslateStep, translateScenario } from "../helpers/translate";
 
 /**
  * Google Translate and DeepL as hostile upstreams (the simulator's hostile modes): numbers
@@ -11,21 +12,11 @@ import { capturedLogs } from "../helpers/logs";
  * logs never hold a key.
  */
 
-const simulator = inject("translateSimulatorUrl");
 const KEYS = ["google-translate-stratus-tests", "deepl-stratus-tests"];
 
 afterEach(() => vi.restoreAllMocks());
 
-async function scriptedMarker(steps: Record<string, unknown>[]) {
-  const id = crypto.randomUUID();
-  const created = await fetch(`${simulator}/__sim/scenarios/${id}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ steps }),
-  });
-  expect(created.status, await created.text()).toBe(200);
-  return `[scenario:${id}]`;
-}
+const scriptedMarker = async (steps: TranslateStep[]) => (await translateScenario(steps)).marker;
 
 async function fundedUser() {
   const user = await registerUser();

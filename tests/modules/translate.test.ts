@@ -1,33 +1,15 @@
 import { env, SELF } from "cloudflare:test";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { consume } from "../../src/modules/plans/quotas";
 import { fund, purchasedBalance, scenario } from "../helpers/ai";
 import { type ApiResponse, api, BASE_URL, expectProblem, withClientIp } from "../helpers/client";
 import { as, platformAdmin, type Registered, registerUser } from "../helpers/identity";
 import { createOrg, join, verified } from "../helpers/orgs";
+import { translateScenario, translateSimulator } from "../helpers/translate";
 
 type Translation = { translatedText: string; detectedSourceLanguage?: string; provider: string; cached: boolean };
 type Translated = { translations: Translation[] };
-type Call = { provider: string; segments: string[]; target: string; format: string };
-
-const simulator = inject("translateSimulatorUrl");
-
-/** A scripted scenario of the translation simulator: its marker, and the calls that carried it. */
-async function translateScenario(steps: { status?: number; delayMs?: number }[] = [{ delayMs: 0 }]) {
-  const id = crypto.randomUUID();
-  const created = await fetch(`${simulator}/__sim/scenarios/${id}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ steps }),
-  });
-  expect(created.status, await created.text()).toBe(200);
-  return {
-    marker: `[scenario:${id}]`,
-    async calls(): Promise<Call[]> {
-      return ((await (await fetch(`${simulator}/__sim/scenarios/${id}/calls`)).json()) as { data: Call[] }).data;
-    },
-  };
-}
+const simulator = translateSimulator;
 
 /** How many translate calls reached either provider with a segment containing `text`. */
 const upstreamCalls = async (text: string) =>

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import type { ErrorCode } from "../../platform/errors";
 import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { authRoute } from "../identity/auth";
 import { MAX_AUDIO_BYTES, SpeechBody, TranscriptionForm, TranscriptionSchema } from "./audio/schema";
+import { AI_CALL_ERRORS } from "./call-errors";
 import { ChatCompletionBody } from "./chat/schema";
 import { EmbeddingsBody, EmbeddingsSchema } from "./embeddings/schema";
 import { ImagesBody, ImagesSchema } from "./images/schema";
@@ -14,23 +14,7 @@ const openAiNote =
 const chargedHeader = {
   "x-stratus-cost-millicredits": { schema: { type: "integer" as const }, description: "Charged, in millicredits" },
 };
-/**
- * What every AI call may answer besides the usual: spending credits, reaching providers, and a
- * provider's refusal of the request (with its reason when it is one of the codes passed on).
- */
-const aiErrors = {
-  scope: "ai" as const,
-  rateLimit: "ai" as const,
-  errors: [
-    "model_not_found",
-    "insufficient_credits",
-    "budget_exceeded",
-    "provider_unavailable",
-    "context_length_exceeded",
-    "content_filter",
-    "invalid_image",
-  ] as ErrorCode[],
-};
+const aiErrors = { scope: "ai" as const, rateLimit: "ai" as const, errors: AI_CALL_ERRORS };
 /** A JSON answer that spends credits: a retry with the same `Idempotency-Key` replays it. */
 const spendingJson = { ...aiErrors, idempotent: true };
 

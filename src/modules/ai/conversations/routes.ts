@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
 import { authRoute } from "../../identity/auth";
+import { AI_CALL_ERRORS } from "../call-errors";
 import {
   ConversationListSchema,
   ConversationParams,
@@ -131,15 +132,6 @@ export const sendMessage = authRoute(
     rateLimit: "ai",
     idempotent: true,
     maxBodyBytes: MESSAGE_BODY_BYTES,
-    errors: [
-      "conflict",
-      "model_not_found",
-      "insufficient_credits",
-      "budget_exceeded",
-      "provider_unavailable",
-      "context_length_exceeded",
-      "content_filter",
-      "invalid_image",
-    ],
+    errors: ["conflict", ...AI_CALL_ERRORS],
   },
 );
