@@ -10,7 +10,7 @@ import { startAnthropicSimulator } from "../simulators/anthropic.mjs";
 import { startOpenAISimulator } from "../simulators/openai.mjs";
 import { loadCatalog, readDevVars, startStripeSimulator } from "../simulators/stripe.mjs";
 import { startTranslateSimulator } from "../simulators/translate.mjs";
-import { run } from "./run.mjs";
+import { commandOf, run } from "./run.mjs";
 
 if (!existsSync(".dev.vars")) copyFileSync(".dev.vars.example", ".dev.vars");
 
@@ -29,9 +29,12 @@ const providers = [
   await providerOrSimulator("DEEPL", startTranslateSimulator, 12115, ""),
 ];
 const vars = [...(stripe?.vars ?? []), ...providers.flatMap((provider) => provider.vars)];
-const dev = spawn("wrangler", ["dev", "--port", port, "--test-scheduled", ...vars, ...process.argv.slice(2)], {
-  stdio: "inherit",
-});
+const dev = spawn(
+  ...commandOf("wrangler", ["dev", "--port", port, "--test-scheduled", ...vars, ...process.argv.slice(2)]),
+  {
+    stdio: "inherit",
+  },
+);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", async (code) => {
   await Promise.all([stripe?.simulator.close(), ...providers.map((provider) => provider.simulator?.close())]);

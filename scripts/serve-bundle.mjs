@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { commandOf } from "./run.mjs";
 
 export const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))[1];
 const COMPATIBILITY_FLAGS = JSON.parse(
@@ -19,7 +20,7 @@ const COMPATIBILITY_FLAGS = JSON.parse(
  */
 export function buildWorker(outdir) {
   const args = ["deploy", "--dry-run", "--minify", "--outdir", outdir];
-  const built = spawnSync("wrangler", args, {
+  const built = spawnSync(...commandOf("wrangler", args), {
     stdio: ["ignore", "pipe", "pipe"],
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },

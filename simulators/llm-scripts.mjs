@@ -17,7 +17,8 @@
  * - `wrong_types`: an answer of the right shape with values of the wrong JSON types;
  * - `huge_index`: indexes (choices, tool calls, vectors, content blocks) of 10⁹;
  *   (a streamed answer is spoiled at its second piece: after the first, which a client already has)
- * - `garbage`: a 200 whose body (or a stream event) is not JSON.
+ * - `garbage`: a 200 whose body (or a stream event) is not JSON;
+ * - `huge`: a 200 that does not end: a JSON body of 65 MiB, or a stream line of 5 MiB.
  * A step's `usage` may hold any JSON values (negative, huge, fractional, strings) as the counts
  * to report; broken streams are `breakAfterChunks`.
  */
@@ -31,7 +32,7 @@ import { setTimeout as delay } from "node:timers/promises";
  * @typedef {{ url: string, port: number, close(): Promise<void> }} RunningSimulator
  * @typedef {Record<string, any>} Obj a parsed JSON body
  * @typedef {{ name: string, arguments: Obj }} ToolCall
- * @typedef {"echo_headers" | "wrong_types" | "huge_index" | "garbage"} HostileMode
+ * @typedef {"echo_headers" | "wrong_types" | "huge_index" | "garbage" | "huge"} HostileMode
  * @typedef {{ status?: number, error?: { type?: string, message?: string, code?: string },
  *   headers?: Record<string, string>, delayMs?: number, tokenDelayMs?: number, reply?: string,
  *   toolCall?: ToolCall, breakAfterChunks?: number, hostile?: HostileMode,
@@ -90,7 +91,7 @@ export function reportedUsage(
 }
 
 /** The hostile modes a step or a `/__hostile/<mode>` prefix may ask for (see the file header). */
-export const HOSTILE_MODES = ["echo_headers", "wrong_types", "huge_index", "garbage"];
+export const HOSTILE_MODES = ["echo_headers", "wrong_types", "huge_index", "garbage", "huge"];
 
 /** An index no answer could have. */
 export const HUGE_INDEX = 1_000_000_000;
@@ -357,9 +358,13 @@ export class Exchange {
     return this.step.hostile;
   }
 
-  /** A 200 that is not JSON, for `garbage`. */
+  /** A 200 that is not JSON, for `garbage`; one too large for any client to hold, for `huge`. */
   sendGarbage() {
-    this.send(200, "<html>upstream gone wrong</html>", { "content-type": "application/json" });
+    const body =
+      this.hostile === "huge"
+        ? Buffer.concat([Buffer.from('{"data":"'), Buffer.alloc(65 * 1024 * 1024, 97), Buffer.from('"}')])
+        : "<html>upstream gone wrong</html>";
+    this.send(200, body, { "content-type": "application/json" });
   }
 
   /**

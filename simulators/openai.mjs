@@ -278,7 +278,7 @@ async function chatCompletions(exchange, body) {
     const includeUsage = body.stream_options?.include_usage === true;
     return streamChat(exchange, head, answer, n, includeUsage ? usage : undefined);
   }
-  if (exchange.hostile === "garbage") return exchange.sendGarbage();
+  if (exchange.hostile === "garbage" || exchange.hostile === "huge") return exchange.sendGarbage();
   const choices = Array.from({ length: n }, (_, index) => ({
     index: exchange.hostile === "huge_index" ? HUGE_INDEX + index : index,
     message: exchange.hostile === "wrong_types" ? { role: "assistant", content: 42 } : answerMessage(answer),
@@ -330,6 +330,7 @@ async function streamChat(exchange, head, answer, n, usage) {
     if (exchange.hostile === "wrong_types") return delta(index, { content: 42 });
     if (exchange.hostile === "huge_index") return delta(HUGE_INDEX, { content: piece });
     if (exchange.hostile === "garbage") return "{not json";
+    if (exchange.hostile === "huge") return `"${"a".repeat(5 * 1024 * 1024)}`;
     return delta(index, { content: piece });
   };
 
@@ -399,7 +400,7 @@ async function embeddings(exchange, body) {
   const tokens = items.reduce((sum, item) => sum + (typeof item === "string" ? countTokens(item) : item.length), 0);
   const reported = reportedUsage(exchange.step, tokens, 0).prompt;
   if (!(await exchange.begin())) return;
-  if (exchange.hostile === "garbage") return exchange.sendGarbage();
+  if (exchange.hostile === "garbage" || exchange.hostile === "huge") return exchange.sendGarbage();
   const data = items.map((item, index) => {
     const vector = embed(typeof item === "string" ? item : JSON.stringify(item), dimensions);
     const embedding = base64 ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
@@ -420,7 +421,7 @@ async function images(exchange, body, baseUrl) {
   const n = intParam(body, "n", 1, 10) ?? 1;
   const format = enumParam(body, "response_format", ["url", "b64_json"]);
   if (!(await exchange.begin())) return;
-  if (exchange.hostile === "garbage") return exchange.sendGarbage();
+  if (exchange.hostile === "garbage" || exchange.hostile === "huge") return exchange.sendGarbage();
   const data = Array.from({ length: n }, () => {
     if (exchange.hostile === "wrong_types") return { url: 42, b64_json: ["not", "base64"], revised_prompt: {} };
     return format === "url"
@@ -584,7 +585,7 @@ async function transcription(exchange, body) {
   const format = enumParam(body, "response_format", ["json", "text", "verbose_json", "srt", "vtt"]);
   const code = typeof body.language === "string" && body.language ? body.language : "en";
   if (!(await exchange.begin())) return;
-  if (exchange.hostile === "garbage") return exchange.sendGarbage();
+  if (exchange.hostile === "garbage" || exchange.hostile === "huge") return exchange.sendGarbage();
   const transcript = transcriptOf(body.file.size);
   const { segments, text } = transcript;
   /** @type {any} the duration to report: the step's override may be anything */

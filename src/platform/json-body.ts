@@ -7,7 +7,10 @@ export const DEFAULT_JSON_BODY_BYTES = 1024 * 1024;
 
 /** Deeper nesting than this is refused before parsing: nothing Stratus takes needs it. */
 export const MAX_JSON_DEPTH = 64;
-/** More values (array elements and object members) than this are refused before parsing. */
+/**
+ * More values than this are refused before parsing. Counted as the scan can, without parsing:
+ * each object or array, plus each comma (one more element or member).
+ */
 export const MAX_JSON_VALUES = 100_000;
 
 const QUOTE = 34;

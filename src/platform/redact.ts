@@ -12,23 +12,39 @@ const REDACTED = "[redacted]";
 /** Values shorter than this are not treated as secrets: they would match ordinary words. */
 const MIN_SECRET_LENGTH = 8;
 
-/** Credential shapes, each replaced keeping its leading label (group 1) when it has one. */
+/**
+ * What a credential after a scheme looks like: at least 6 characters, one of them a digit or a
+ * symbol of base64 and tokens ("Basic information." is prose).
+ */
+const CREDENTIAL = "(?=[A-Za-z.]*[0-9+/=_~:-])[A-Za-z0-9._~+/:=-]{6,}";
+
+/**
+ * Credential shapes, each replaced keeping its leading label (group 1) when it has one. Every
+ * pattern is linear in the text: no run of a character class is followed by something the
+ * pattern requires, so a hostile string cannot make one backtrack (a log line is redacted on
+ * every request).
+ */
 const CREDENTIAL_PATTERNS: readonly RegExp[] = [
-  // Credential headers or fields quoted in JSON or written as `name: value` / `name=value`.
-  /((?:["']?)(?:authorization|x-api-key|api-key|x-goog-api-key|apikey|api_key|access_token|client_secret|password|secret)["']?\s*[:=]\s*["']?)(?:(?:[Bb]earer|Basic|Token|DeepL-Auth-Key)\s+)?[^"'\s,&}]{4,}/gi,
+  // Credential headers or fields quoted in JSON (Go servers quote them in a list: ["…"]) or
+  // written as `name: value` / `name=value`, with their scheme if any.
+  /((?:["']?)(?:authorization|x-api-key|api-key|x-goog-api-key|apikey|api_key|access_token|client_secret|password|secret)["']?\s*[:=]\s*\[?["']?)(?:(?:[Bb]earer|Basic|Token|DeepL-Auth-Key)\s+)?[^"'\s,&}\]]{4,}/gi,
   // Authorization schemes anywhere else: `Bearer eyJ…`, `Basic dXNl…`, `DeepL-Auth-Key 123…`
   // (case-sensitive: "the first token within" is prose, not a credential).
-  /\b((?:[Bb]earer|Basic|DeepL-Auth-Key)\s+)[A-Za-z0-9._~+/:=-]{6,}/g,
+  new RegExp(`\\b((?:[Bb]earer|Basic|DeepL-Auth-Key)\\s+)${CREDENTIAL}`, "g"),
   // `?key=…` and its kin in URLs.
   /([?&](?:key|api_key|apikey|token|access_token|auth|sig|signature)=)[^&\s"'#]+/gi,
   // API keys: OpenAI (`sk-…`, `sk-proj-…`), Anthropic (`sk-ant-…`), Stripe (`sk_live_…`,
-  // `rk_…`, `whsec_…`), Stratus's own (`sk_…`), Google (`AIza…`).
+  // `rk_…`, `whsec_…`), Stratus's own (`sk_…`), Google (`AIza…`), Resend (`re_…`).
   /()\b(?:sk|rk|pk)[-_][A-Za-z0-9_-]{16,}/g,
   /()\bwhsec_[A-Za-z0-9+/=_-]{8,}/g,
   /()\bAIza[0-9A-Za-z_-]{20,}/g,
-  // JSON Web Tokens.
-  /()\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g,
+  /()\bre_[A-Za-z0-9_]{16,}/g,
+  // JSON Web Tokens (and any base64url JSON): the header, then whatever dotted parts follow.
+  /()\beyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)*/g,
 ];
+
+/** Longer strings are cut before they are redacted or written: logs need no more, and redaction stays cheap. */
+export const MAX_LOGGED_CHARS = 8_192;
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -43,9 +59,10 @@ export class Redactor {
     this.secrets = values.length > 0 ? new RegExp(values.map(escapeRegExp).join("|"), "g") : null;
   }
 
-  /** The text without secrets. */
+  /** The text without secrets, cut to MAX_LOGGED_CHARS first. */
   text(text: string): string {
-    let out = this.secrets ? text.replace(this.secrets, REDACTED) : text;
+    const bounded = text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}…` : text;
+    let out = this.secrets ? bounded.replace(this.secrets, REDACTED) : bounded;
     for (const pattern of CREDENTIAL_PATTERNS) out = out.replace(pattern, (_, label = "") => `${label}${REDACTED}`);
     return out;
   }
@@ -53,7 +70,7 @@ export class Redactor {
   /** A bounded, redacted excerpt of an upstream's text, for logs only (never for clients). */
   excerpt(text: string, maxChars = EXCERPT_CHARS): string {
     // Redacted before it is cut, so a secret straddling the cut cannot survive in part.
-    const clean = this.text(text.length > maxChars * 4 ? text.slice(0, maxChars * 4) : text);
+    const clean = this.text(text);
     return clean.length > maxChars ? `${clean.slice(0, maxChars)}…` : clean;
   }
 }

@@ -52,8 +52,8 @@ describe("circuit breaker", () => {
         .withResponse()
         .catch((error: { status?: number; headers?: Headers }) => error);
     for (let i = 0; i < 5; i++) await ask(i); // OpenAI's circuit opens; Claude answers
-    // Now Claude fails too; OpenAI is skipped, so each failure is Claude's own.
-    await scenario("anthropic", [{ status: 500 }], id);
+    // Now Claude is overloaded too; OpenAI is skipped, so each failure is Claude's own.
+    await scenario("anthropic", [{ status: 529 }], id);
     for (let i = 0; i < 5; i++) await ask(i);
     const refused = (await ask(0)) as { status?: number; headers?: Headers };
     expect(refused.status).toBe(503);

@@ -92,7 +92,11 @@ describe("upstream errors that echo our credentials", () => {
     const tooLong = await scenario("openai", [
       {
         status: 400,
-        error: { code: "context_length_exceeded", message: `too long; key ${OPENAI_KEY}`, param: "messages" },
+        error: {
+          code: "context_length_exceeded",
+          message: `too long; key ${OPENAI_KEY}`,
+          param: `messages.${OPENAI_KEY}`,
+        },
       },
     ]);
     const refused = await client.chat.completions
@@ -101,6 +105,8 @@ describe("upstream errors that echo our credentials", () => {
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect(refused).toMatchObject({ code: "context_length_exceeded", param: "body.messages" });
     expect((refused as Error).message).toContain("longer than the model's context window");
+    // Only the client's own field name comes back, never the rest of the upstream's `param`.
+    expect(JSON.stringify(refused)).not.toContain(OPENAI_KEY);
     expect((refused as Error).message).not.toContain(OPENAI_KEY);
 
     const filtered = await scenario("openai", [
@@ -290,15 +296,43 @@ describe("embeddings, images and audio from hostile upstreams", () => {
     expect(rows.find((row) => row.status === "completed")).toMatchObject({ usage_source: "estimated", charged: 1200 });
   });
 
-  it("speech: an upstream that answers a page is sent on as the audio type asked, never as HTML", async () => {
+  it("speech: an upstream that answers a page where audio belongs answers 503, and nothing is charged", async () => {
     const { user } = await fundedUser();
     const { marker } = await scenario("openai", [{ hostile: "wrong_types" }]);
     const response = await api("/v1/audio/speech", {
       headers: as(user),
       json: { model: "tts-1", voice: "alloy", input: `hello ${marker}`, response_format: "mp3" },
     });
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe("audio/mpeg");
-    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.status).toBe(503);
+    expect(response.text).not.toContain("<script>");
+    const [row] = await eventually(
+      () => usageRowsOf(user.user.id),
+      (rows) => rows.length === 1,
+    );
+    expect(row).toMatchObject({ status: "failed", charged: 0 });
   });
+
+  it("a body or stream line too large to hold is refused as it arrives, before it fills the isolate's memory", async () => {
+    const { user } = await fundedUser();
+    const logs = capturedLogs();
+    const post = (path: string, body: unknown) =>
+      logs.call(path, {
+        method: "POST",
+        headers: { ...as(user), "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const embedded = await scenario("openai", [{ hostile: "huge" }]);
+    const refused = await post("/v1/embeddings", { model: "text-embedding-3-small", input: `a ${embedded.marker}` });
+    expect(refused.status).toBe(503);
+    expect(logs.text()).toContain("invalid answer: a body too large");
+    const streamed = await scenario("openai", [{ hostile: "huge", reply: "one two three four" }]);
+    const response = await post("/v1/chat/completions", {
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: `Hi ${streamed.marker}` }],
+      stream: true,
+    });
+    expect(response.status).toBe(200);
+    expect(response.text).toContain('"code":"stream_interrupted"');
+    expect(logs.text()).toContain("invalid answer: a line too long");
+  }, 30_000);
 });

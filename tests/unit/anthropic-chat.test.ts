@@ -2,6 +2,7 @@ import { describe, expect, inject, it } from "vitest";
 import { anthropicChat, SseDecoder } from "../../src/modules/ai/providers/anthropic/chat";
 import { StreamTranslator } from "../../src/modules/ai/providers/anthropic/translate";
 import { type ChatPart, type ChatRequest, ProviderError } from "../../src/modules/ai/providers/types";
+import { AppError } from "../../src/platform/errors";
 
 const baseUrl = inject("anthropicSimulatorUrl");
 const provider = anthropicChat({ apiKey: "sk-ant-unit-tests-secret", baseUrl });
@@ -274,8 +275,9 @@ describe("anthropicChat", () => {
 
   it("refuses n > 1 before calling upstream", async () => {
     const error = await rejection(collect(provider.chat(request("hi", { n: 2 }), new AbortController().signal)));
-    expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ retryable: false, status: 400 });
+    // Ours, found before any call: the client's 400, never counted against Anthropic.
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: "validation_failed", status: 400 });
   });
 
   it("turns a 429 into a retryable ProviderError with retry-after", async () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { configOf } from "../../src/env";
-import { admit, MIN_ACCOUNTS, resetCircuits } from "../../src/modules/ai/circuit";
+import { abandonTrial, admit, MIN_ACCOUNTS, recordFailure, resetCircuits } from "../../src/modules/ai/circuit";
 import { withFallbacks } from "../../src/modules/ai/fallbacks";
 import { ProviderError } from "../../src/modules/ai/providers/types";
 import { deploymentsOf, type Model, type ProviderId } from "../../src/modules/ai/registry";
@@ -10,9 +10,9 @@ import { createLogger } from "../../src/platform/logger";
 
 /**
  * Who and what may open a provider's circuit (circuit.ts): faults of the provider only, at most
- * once per request and provider, from several accounts; a request failing everywhere though
- * every provider answered is the request's fault. The rule travels with the circuit when it
- * moves into the resilience engine: so do these tests.
+ * once per request and provider, from several accounts each counted for its share; a failure
+ * the content could have caused, where the provider works for others, is the request's fault.
+ * The rule travels with the circuit when it moves into the resilience engine: so do these tests.
  */
 
 const settings = { threshold: 5, cooldownMs: 30_000 };
@@ -49,6 +49,7 @@ async function request(accountId: string, outcome: (model: Model) => Error | "ok
   }
 }
 
+/** Called only while a circuit is closed or in its cool-down, where `admit` changes nothing. */
 const isOpen = (provider: ProviderId) => admit(provider, settings) === null;
 const openaiFails =
   (status = 500) =>
@@ -77,10 +78,47 @@ describe("the circuit of a provider", () => {
     expect(isOpen("openai")).toBe(false);
   });
 
-  it("charges a request that fails on every provider, each of which answered, to the request", async () => {
+  it("charges to the request a failure its content may cause where the provider works for others", async () => {
+    expect(await request("acc_served", () => "ok")).toMatchObject({ ok: true });
+    // The hostile bodies fail on OpenAI alone, and on both providers.
+    for (let i = 0; i < 10; i++) await request(`acc_${i}`, openaiFails());
     for (let i = 0; i < 10; i++) await request(`acc_${i}`, () => fault(500));
     expect(isOpen("openai")).toBe(false);
     expect(isOpen("anthropic")).toBe(false);
+  });
+
+  it("counts the same failures once the provider has served nobody else for a cool-down: an outage", async () => {
+    expect(await request("acc_served", () => "ok")).toMatchObject({ ok: true });
+    testClock.advance(settings.cooldownMs + 1);
+    for (let i = 0; i < settings.threshold; i++) await request(`acc_${i}`, () => fault(500));
+    expect(isOpen("openai")).toBe(true);
+    expect(isOpen("anthropic")).toBe(true);
+  });
+
+  it("counts failures no content causes (overloaded) even where the provider works for others", async () => {
+    expect(await request("acc_served", () => "ok")).toMatchObject({ ok: true });
+    for (let i = 0; i < settings.threshold; i++) await request(`acc_${i}`, openaiFails(529));
+    expect(isOpen("openai")).toBe(true);
+  });
+
+  it("counts each account for at most its share of the threshold", async () => {
+    for (let i = 0; i < 10; i++) await request("acc_a", openaiFails());
+    for (let i = 0; i < 10; i++) await request("acc_b", openaiFails());
+    await request("acc_c", openaiFails()); // shares: 2 + 2 + 1 = 5
+    expect(isOpen("openai")).toBe(true);
+  });
+
+  it("needs several accounts even when the threshold is 1", async () => {
+    const one = { threshold: 1, cooldownMs: 30_000 };
+    const fails = async (accountId: string) =>
+      withFallbacks(deployments.slice(0, 1), new AbortController().signal, { logger, circuit: one, accountId }, () =>
+        Promise.reject(fault(500)),
+      ).catch(() => {});
+    await fails("acc_a");
+    await fails("acc_b");
+    expect(admit("openai", one)).toBe("closed");
+    await fails("acc_c");
+    expect(admit("openai", one)).toBe(null);
   });
 
   it("still opens when no provider could be reached at all: no request causes that", async () => {
@@ -114,10 +152,28 @@ describe("the circuit of a provider", () => {
     expect(admit("openai", settings)).toBe("closed");
   });
 
-  it("gives a trial back when its request failed everywhere: the next request may try", async () => {
+  it("gives a trial back when its request is to blame: the next request may try", async () => {
     for (let i = 0; i < settings.threshold; i++) await request(`acc_${i}`, openaiFails());
     testClock.advance(settings.cooldownMs + 1);
-    await request("acc_trial", () => fault(500)); // fails on both, though both answered
+    await request("acc_other", () => "ok"); // the trial: it closes the circuit
+    for (let i = 0; i < settings.threshold; i++) await request(`acc_${i}`, openaiFails(503));
+    expect(isOpen("openai")).toBe(true);
+    testClock.advance(settings.cooldownMs - 1_000);
+    await request("acc_x", (model) => (model.provider === "anthropic" ? "ok" : fault(503))); // Claude serves others
+    testClock.advance(2_000);
+    await request("acc_trial", () => fault(500)); // the trial fails everywhere; Claude works for others
     expect(admit("openai", settings)).toBe("trial");
+  });
+
+  it("lets only the trial's holder open the circuit again", async () => {
+    for (let i = 0; i < settings.threshold; i++) await request(`acc_${i}`, openaiFails());
+    testClock.advance(settings.cooldownMs + 1);
+    expect(admit("openai", settings)).toBe("trial"); // someone holds the trial
+    recordFailure("openai", settings, "acc_late", false); // a request from before the opening
+    abandonTrial("openai"); // the holder's client left: the cool-down is over, another may try
+    expect(admit("openai", settings)).toBe("trial");
+    recordFailure("openai", settings, "acc_holder", true); // that trial failed: open again
+    testClock.advance(settings.cooldownMs - 1);
+    expect(admit("openai", settings)).toBe(null);
   });
 });

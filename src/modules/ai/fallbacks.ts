@@ -1,6 +1,14 @@
 import { AppError, type ErrorCode, type FieldError } from "../../platform/errors";
 import type { Logger } from "../../platform/logger";
-import { abandonTrial, admit, type CircuitSettings, msUntilTrial, recordFailure, recordSuccess } from "./circuit";
+import {
+  abandonTrial,
+  admit,
+  type CircuitSettings,
+  msUntilTrial,
+  recordFailure,
+  recordSuccess,
+  servedOthersRecently,
+} from "./circuit";
 import { type PassedOnCode, ProviderError } from "./providers/types";
 import type { Model, ProviderId } from "./registry";
 
@@ -53,24 +61,31 @@ const REFUSALS: Record<PassedOnCode, string> = {
 
 /**
  * The client's 400 for an upstream's refusal of its request: our own words, the upstream's code
- * when it is a known one, and the field it named only when the client sent that field.
+ * when it is a known one, and the top-level field it named when the client sent that field: the
+ * client's own name for it, never the rest of the upstream's string.
  */
 function refusalOf(error: ProviderError, sentFields: readonly string[]): AppError {
   const code: ErrorCode = error.code ?? "validation_failed";
   const detail = error.code ? REFUSALS[error.code] : "The provider refused this request as invalid.";
-  const field = error.param?.split(/[.[]/)[0];
-  const errors: FieldError[] | undefined =
-    error.param && field && sentFields.includes(field)
-      ? [{ path: `body.${error.param}`, message: "refused by the provider" }]
-      : undefined;
+  const named = error.param?.split(/[.[]/)[0];
+  const field = sentFields.find((sent) => sent === named);
+  const errors: FieldError[] | undefined = field
+    ? [{ path: `body.${field}`, message: "refused by the provider" }]
+    : undefined;
   return new AppError(code, detail, { ...(errors ? { errors } : {}), cause: error });
 }
 
+/** Failures no request content causes: the provider cannot be reached, refuses our credentials or model name, or is overloaded. */
+const BLIND_TO_CONTENT = new Set([401, 403, 404, 503, 529]);
+const contentMayCause = (error: ProviderError) =>
+  !error.unreachable && !(error.status !== undefined && BLIND_TO_CONTENT.has(error.status));
+
 /**
- * What a request's failures say about its providers, once it is over: one failure per provider
- * that failed it. When it failed on every deployment across two or more providers that all
- * answered something (none unreachable), the request is what they had in common: nothing is
- * counted. A half-open trial this request held and did not resolve is given up.
+ * What a request's failures say about its providers, once it is over (see circuit.ts): each
+ * provider that failed it counts one failure, unless the content could have caused it and the
+ * provider (or, for a request that failed everywhere, any provider it failed on) served another
+ * account lately: then the request is to blame. A half-open trial this request held and that
+ * did not end in a counted failure is given up.
  */
 function countFailures(
   failures: Map<ProviderId, ProviderError>,
@@ -78,16 +93,22 @@ function countFailures(
   succeeded: boolean,
   context: FallbackContext,
 ) {
-  const requestCorrelated =
-    !succeeded && failures.size >= 2 && [...failures.values()].every((error) => !error.unreachable);
-  if (requestCorrelated) {
-    context.logger.warn("ai request failed on every provider: counted against none", {
-      providers: [...failures.keys()],
-    });
+  const { circuit, accountId } = context;
+  const working = (provider: ProviderId, error: ProviderError) =>
+    contentMayCause(error) && servedOthersRecently(provider, accountId, circuit);
+  const anyWorking = !succeeded && [...failures].some(([provider, error]) => working(provider, error));
+  for (const [provider, error] of failures) {
+    if (contentMayCause(error) && (anyWorking || working(provider, error))) {
+      context.logger.warn("ai request failed where its provider works for others: counted against the request", {
+        provider,
+        status: error.status,
+      });
+      continue;
+    }
+    recordFailure(provider, circuit, accountId, trials.has(provider));
+    trials.delete(provider);
   }
-  for (const provider of trials) if (requestCorrelated || !failures.has(provider)) abandonTrial(provider);
-  if (requestCorrelated) return;
-  for (const provider of failures.keys()) recordFailure(provider, context.circuit, context.accountId);
+  for (const provider of trials) abandonTrial(provider);
 }
 
 /**
@@ -119,7 +140,7 @@ export async function withFallbacks<T>(
           succeeded = true;
           failures.delete(model.provider);
           trials.delete(model.provider);
-          recordSuccess(model.provider);
+          recordSuccess(model.provider, context.accountId);
           return result;
         } catch (error) {
           if (!(error instanceof ProviderError)) throw error;
@@ -134,7 +155,7 @@ export async function withFallbacks<T>(
             });
             failures.delete(model.provider);
             trials.delete(model.provider);
-            recordSuccess(model.provider);
+            recordSuccess(model.provider, context.accountId);
             throw refusalOf(error, context.sentFields ?? []);
           }
           failures.set(model.provider, error);

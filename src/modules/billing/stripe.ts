@@ -1,6 +1,8 @@
 import Stripe from "stripe";
+import type { z } from "zod";
 import type { Config } from "../../env";
 import { AppError } from "../../platform/errors";
+import { checkAnswer } from "../../platform/upstream";
 
 /**
  * The Stripe SDK inside the Worker: fetch as its HTTP client, SubtleCrypto for webhook
@@ -72,4 +74,18 @@ export async function viaStripe<T>(
     }
     throw error;
   }
+}
+
+/**
+ * What is used of a Stripe answer, checked (unknown fields pass, wrong types fail): one that
+ * fails answers 503 like any failure of Stripe's, never a 500.
+ */
+export function fromStripe<S extends z.ZodType>(schema: S, answer: unknown): z.output<S> {
+  const checked = checkAnswer(schema, answer);
+  if (!checked.ok) {
+    throw new AppError("provider_unavailable", "Stripe did not complete the request; try again shortly.", {
+      cause: new Error(`stripe: invalid answer: ${checked.problem}`),
+    });
+  }
+  return checked.value;
 }

@@ -1,4 +1,5 @@
 import type Stripe from "stripe";
+import { z } from "zod";
 import { type Config, configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import { AppError, type FieldError } from "../../platform/errors";
@@ -6,7 +7,7 @@ import { auditInsert } from "../identity/service";
 import { effectivePlan } from "../plans/service";
 import { customerIdOf, storedCustomerId } from "./customers";
 import { storeAndDun } from "./dunning";
-import { stripeOf, viaStripe } from "./stripe";
+import { fromStripe, stripeOf, viaStripe } from "./stripe";
 import { entitles, latestSubscriptionOf, liveSubscriptionOf, priceOfPlan, type SubscriptionRow } from "./subscriptions";
 
 /**
@@ -239,7 +240,8 @@ export async function invoicesOf(env: Env, accountId: string, page: { limit: num
         ? invalid("query.cursor", "is not the nextCursor of a previous page")
         : undefined,
   );
-  const items = list.data.map((invoice) => ({
+  const checked = fromStripe(InvoicePage, list);
+  const items = checked.data.map((invoice) => ({
     id: invoice.id,
     number: invoice.number,
     status: invoice.status,
@@ -253,5 +255,29 @@ export async function invoicesOf(env: Env, accountId: string, page: { limit: num
     hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
     pdfUrl: invoice.invoice_pdf ?? null,
   }));
-  return { items, nextCursor: list.has_more ? (items.at(-1)?.id ?? null) : null };
+  return { items, nextCursor: checked.has_more ? (items.at(-1)?.id ?? null) : null };
 }
+
+const Seconds = z.number().int().min(0).max(10_000_000_000);
+const NullableText = z.string().max(2_048).nullable();
+
+/** What `invoicesOf` uses of a page of Stripe invoices. */
+const InvoicePage = z.object({
+  has_more: z.boolean(),
+  data: z.array(
+    z.object({
+      id: z.string().max(255),
+      number: NullableText,
+      status: NullableText,
+      billing_reason: NullableText,
+      currency: z.string().max(16),
+      amount_due: z.number().int(),
+      amount_paid: z.number().int(),
+      created: Seconds,
+      period_start: Seconds,
+      period_end: Seconds,
+      hosted_invoice_url: NullableText.optional(),
+      invoice_pdf: NullableText.optional(),
+    }),
+  ),
+});

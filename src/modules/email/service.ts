@@ -71,7 +71,7 @@ export const OUTBOX_RETENTION_MS = 30 * DAY_MS;
 export async function purgeOldOutbox(env: Env, now: number, limit = 500): Promise<number> {
   const result = await env.DB.prepare(
     `DELETE FROM email_outbox WHERE id IN (
-       SELECT id FROM email_outbox WHERE created_at < ? AND status <> 'queued' ORDER BY created_at LIMIT ?)`,
+       SELECT id FROM email_outbox WHERE created_at < ? AND status <> 'queued' LIMIT ?)`,
   )
     .bind(now - OUTBOX_RETENTION_MS, limit)
     .run();

@@ -62,7 +62,7 @@ export const refreshTokens = sqliteTable(
     createdAt: integer("created_at").notNull(),
     rotatedAt: integer("rotated_at"),
   },
-  (table) => [index("refresh_tokens_session").on(table.sessionId), index("refresh_tokens_rotated").on(table.rotatedAt)],
+  (table) => [index("refresh_tokens_session").on(table.sessionId)],
 );
 
 /** Single-use tokens sent by email (verification, reset, email change), stored only as hashes. */

@@ -38,6 +38,12 @@ describe("org seats", () => {
       "SELECT count(*) AS n FROM email_outbox WHERE to_address = 'three@example.com'",
     ).first<number>("n");
     expect(emails).toBe(0);
+    const audited = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE org_id = ? AND action = 'invitation.created' AND details LIKE '%three@%'",
+    )
+      .bind(org.id)
+      .first<number>("n");
+    expect(audited).toBe(0);
 
     // Revoking an invitation frees its seat.
     const list = await api<{ items: { id: string; email: string }[] }>(`/v1/orgs/${org.id}/invitations`, {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { jsonComplexity, MAX_JSON_DEPTH, MAX_JSON_VALUES } from "../../../platform/json-body";
 import type { ChatContentPart, ChatMessage, ChatRequest } from "../providers/types";
 import type { Capability } from "../registry";
 
@@ -28,10 +29,18 @@ const textOf = (content: string | { text: string }[]) =>
   typeof content === "string" ? content : content.map((part) => part.text).join("");
 const TextContent = z.union([z.string().max(1_000_000), z.array(TextPart).max(100)]);
 
+/** A tool call's arguments are JSON in a string, parsed for providers that take an object (Anthropic). */
+const ToolArguments = z
+  .string()
+  .max(1_000_000)
+  .refine((text) => jsonComplexity(text) === null, {
+    message: `must not nest deeper than ${MAX_JSON_DEPTH} levels or hold more than ${MAX_JSON_VALUES} values`,
+  });
+
 const ToolCall = z.object({
   id: z.string().min(1).max(256),
   type: z.literal("function"),
-  function: z.object({ name: z.string().min(1).max(128), arguments: z.string().max(1_000_000) }),
+  function: z.object({ name: z.string().min(1).max(128), arguments: ToolArguments }),
 });
 
 const Message = z.discriminatedUnion("role", [

@@ -85,6 +85,7 @@ export async function createInvitation(env: Env, actor: Actor, orgId: string, in
           seatLeft,
         ),
       ),
+    // drizzle names every column of the table in the INSERT; the SELECT gives them in that order.
     db
       .insert(invitations)
       .select(

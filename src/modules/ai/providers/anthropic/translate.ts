@@ -4,9 +4,10 @@
  * (chat.ts does the fetch and the SSE decoding).
  */
 import { z } from "zod";
-import { EXCERPT_CHARS } from "../../../../platform/redact";
+import { AppError } from "../../../../platform/errors";
+import { patternRedactor } from "../../../../platform/redact";
 import { checkAnswer } from "../../../../platform/upstream";
-import { MAX_TOOL_CALLS, usagePart } from "../answers";
+import { MAX_TOOL_CALLS, TokenCount, usagePart } from "../answers";
 import {
   type ChatContentPart,
   type ChatMessage,
@@ -44,12 +45,12 @@ export type AnthropicRequest = {
   stream: true;
 };
 
-/** A request Anthropic cannot take (found before calling it): the client's 400, never a provider fault. */
-const invalid = (message: string) => new ProviderError(`anthropic: ${message}`, { retryable: false, status: 400 });
+/** A request Anthropic cannot take, found before calling it: the client's 400, never a provider's fault. */
+const invalid = (message: string) => new AppError("validation_failed", message);
 
 /** The Messages API body for a normalized request (always streamed). */
 export function toAnthropicRequest(request: ChatRequest): AnthropicRequest {
-  if (request.n > 1) throw invalid("n > 1 is not supported by Anthropic models");
+  if (request.n > 1) throw invalid("Anthropic models answer one choice at a time (n = 1).");
 
   const body: AnthropicRequest = {
     model: request.model,
@@ -161,11 +162,11 @@ function toUserBlock(part: ChatContentPart): AnthropicBlock {
 export function imageSource(url: string): ImageSource {
   if (url.startsWith("data:")) {
     const match = /^data:([\w.+-]+\/[\w.+-]+)((?:;[^;,]*)*?);base64,(.*)$/s.exec(url);
-    if (!match?.[1] || match[3] === undefined) throw invalid("image data URLs must be base64-encoded images");
+    if (!match?.[1] || match[3] === undefined) throw invalid("Image data URLs must be base64-encoded images.");
     return { type: "base64", media_type: match[1].toLowerCase(), data: match[3] };
   }
   if (url.startsWith("https://")) return { type: "url", url };
-  throw invalid("image URLs must be https: or data: URLs");
+  throw invalid("Image URLs must be https: or data: URLs.");
 }
 
 /** A tool call's arguments as Anthropic's `input` object; anything but a JSON object becomes {}. */
@@ -329,17 +330,18 @@ export class StreamTranslator {
 
   /**
    * Token counts as reported so far (message_delta's are cumulative). Anthropic's input_tokens
-   * leave out prompt-cache reads and writes, which are input all the same, so they are added.
-   * A count that is not believable makes the sum so too (`usagePart` rejects it).
+   * leave out prompt-cache reads and writes, which are input all the same, so they are added,
+   * each checked first (a negative one must not cancel another). A count that is not believable
+   * makes the sum unbelievable too (`usagePart` rejects it).
    */
   private readUsage(usage: z.output<typeof UsageSchema> | undefined) {
     if (!usage) return;
     if (usage.input_tokens !== undefined) {
       const counts = [usage.input_tokens, usage.cache_creation_input_tokens, usage.cache_read_input_tokens].map(
-        optionalCount,
+        (count) => TokenCount.safeParse(optionalCount(count)),
       );
-      this.inputTokens = counts.every((count) => typeof count === "number")
-        ? (counts as number[]).reduce((sum, count) => sum + count, 0)
+      this.inputTokens = counts.every((count) => count.success)
+        ? counts.reduce((sum, count) => sum + (count.data ?? 0), 0)
         : Number.NaN;
     }
     if (usage.output_tokens !== undefined) this.outputTokens = usage.output_tokens;
@@ -387,6 +389,6 @@ export function streamError(error: { type: string; message?: string }, excerpt?:
     retryable: RETRYABLE_ERROR_TYPES.has(error.type),
     status,
     ...(tooLong ? { code: "context_length_exceeded" as const } : {}),
-    excerpt: (excerpt ?? error.message ?? "").slice(0, EXCERPT_CHARS),
+    excerpt: excerpt ?? patternRedactor.excerpt(error.message ?? ""),
   });
 }

@@ -81,7 +81,11 @@ export function openAiSpeech(settings: OpenAiSettings): SpeechProvider {
           },
           { signal },
         );
-        if (!response.body) throw ProviderError.invalidAnswer(settings.label ?? "openai", "no audio");
+        // An upstream that answers a page or JSON where audio belongs is not sent on as audio.
+        const upstreamType = response.headers.get("content-type") ?? "";
+        if (!response.body || !/^(audio\/|application\/octet-stream)/i.test(upstreamType)) {
+          throw ProviderError.invalidAnswer(settings.label ?? "openai", `no audio (${upstreamType.slice(0, 40)})`);
+        }
         return { audio: response.body, contentType: SPEECH_CONTENT_TYPES[request.format] };
       } catch (error) {
         throw providerErrorOf(error, signal, settings);

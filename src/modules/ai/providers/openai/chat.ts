@@ -209,9 +209,11 @@ export function openAiChat(config: OpenAiSettings): ChatProvider {
           try {
             next = await chunks.next();
           } catch (error) {
-            // Reading the stream fails only upstream: a broken connection, an unreadable event.
+            // Only the upstream makes reading its stream fail (a broken connection, an unreadable
+            // event, a body past its cap): the SDK's parsing in between is not ours.
             const mapped = providerErrorOf(error, signal, config);
-            throw mapped === error ? new ProviderError(`${label}: the stream broke`, { retryable: true }) : mapped;
+            const known = mapped !== error || error instanceof ProviderError;
+            throw known ? mapped : new ProviderError(`${label}: the stream broke`, { retryable: true });
           }
           done = next.done === true;
           if (done) break;

@@ -20,12 +20,73 @@ function cachedClient(settings: OpenAiSettings): Client {
   let client = clients.get(key);
   if (!client) {
     client = {
-      sdk: new OpenAI({ apiKey: settings.apiKey, baseURL: settings.baseUrl, maxRetries: 0 }),
+      sdk: new OpenAI({
+        apiKey: settings.apiKey,
+        baseURL: settings.baseUrl,
+        maxRetries: 0,
+        fetch: boundedFetch(settings.label ?? "openai"),
+      }),
       redactor: new Redactor([settings.apiKey]),
     };
     clients.set(key, client);
   }
   return client;
+}
+
+/**
+ * What an upstream may send before it is refused: the SDK reads whole bodies (and a stream's
+ * lines) into memory, and an isolate's memory is shared by every request on it. Far above any
+ * honest answer: speech of 4 096 characters, base64 images, a long streamed answer.
+ */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** An error's body is only read for its code and an excerpt: the rest is cut, not refused. */
+const MAX_ERROR_BYTES = 64 * 1024;
+/** One line of a server-sent event stream. */
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
+const NEWLINE = 10;
+
+/** `fetch` for the SDK, with every upstream body capped (see above). */
+function boundedFetch(label: string): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (!response.body) return response;
+    const lines = (response.headers.get("content-type") ?? "").includes("text/event-stream");
+    const body = response.body.pipeThrough(
+      response.ok
+        ? capped(label, MAX_ANSWER_BYTES, lines ? MAX_LINE_BYTES : Number.POSITIVE_INFINITY)
+        : cut(MAX_ERROR_BYTES),
+    );
+    return new Response(body, response);
+  };
+}
+
+/** Refuses a body past `maxBytes`, or with a line past `maxLineBytes`, as an invalid answer. */
+function capped(label: string, maxBytes: number, maxLineBytes: number) {
+  let total = 0;
+  let line = 0;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      total += chunk.byteLength;
+      const lastNewline = maxLineBytes === Number.POSITIVE_INFINITY ? -1 : chunk.lastIndexOf(NEWLINE);
+      line = lastNewline === -1 ? line + chunk.byteLength : chunk.byteLength - lastNewline - 1;
+      if (total > maxBytes || line > maxLineBytes) {
+        controller.error(ProviderError.invalidAnswer(label, total > maxBytes ? "a body too large" : "a line too long"));
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+/** Passes the first `maxBytes` of a body and drops the rest. */
+function cut(maxBytes: number) {
+  let left = maxBytes;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      if (left > 0) controller.enqueue(chunk.byteLength > left ? chunk.subarray(0, left) : chunk);
+      left -= chunk.byteLength;
+    },
+  });
 }
 
 export const clientOf = (settings: OpenAiSettings): OpenAI => cachedClient(settings).sdk;
@@ -53,6 +114,7 @@ const paramOf = (param: unknown) =>
 export function providerErrorOf(error: unknown, signal: AbortSignal, settings: OpenAiSettings): unknown {
   const label = settings.label ?? "openai";
   if (signal.aborted || error instanceof OpenAI.APIUserAbortError) return signal.reason ?? error;
+  if (error instanceof ProviderError) return error;
   const excerpt = (text: string) => cachedClient(settings).redactor.excerpt(text);
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
     return new ProviderError(`${label}: timed out`, { retryable: true });
