@@ -1,8 +1,8 @@
 import { createApp } from "./app";
 import { loggerOf } from "./env";
+import { cronTasks, queueTasks } from "./modules";
 import { runCronTasks } from "./platform/cron";
 import { consumeDeadLetters, consumeTasks } from "./platform/queue/consumer";
-import { cronTasks, queueTasks } from "./tasks";
 
 /** Worker entry: HTTP, the JOBS queue (and its dead-letter queue), cron, and the Durable Object classes. */
 

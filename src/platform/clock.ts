@@ -4,6 +4,11 @@
  * test controls below are only called from tests, which share the Worker's isolate.
  */
 
+/** Durations in milliseconds, the unit of every timestamp in storage. */
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+
 let offsetMs = 0;
 let frozenAt: number | undefined;
 

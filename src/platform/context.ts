@@ -26,6 +26,9 @@ export type Principal = {
  */
 export type Account = { type: "user"; id: string } | { type: "org"; id: string; role: string };
 
+/** Who does something, as services record it (audit entries, `createdBy`). */
+export type Actor = { userId: string; requestId?: string };
+
 /** The typed Hono environment every router and middleware shares. */
 export type AppEnv = {
   Bindings: Env;

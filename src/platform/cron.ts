@@ -1,7 +1,7 @@
 import { describeError, type Logger } from "./logger";
 
 /**
- * The one `scheduled` dispatcher. Modules register cron tasks (in `src/tasks.ts`); a
+ * The one `scheduled` dispatcher. Modules declare cron tasks (gathered in `src/modules.ts`); a
  * trigger runs every task whose schedule equals the firing cron expression, each isolated
  * so one failing task does not stop the others. Schedules must appear in wrangler.toml's
  * `[triggers] crons` to fire.

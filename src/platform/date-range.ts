@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { clock } from "./clock";
+import { clock, DAY_MS } from "./clock";
 import { AppError } from "./errors";
 
 /**
@@ -7,7 +7,6 @@ import { AppError } from "./errors";
  * `to`; `to` exclusive, default now; at most 366 days. One definition for every report.
  */
 
-export const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
 const MAX_RANGE_DAYS = 366;
 

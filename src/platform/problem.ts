@@ -2,9 +2,8 @@ import type { Context } from "hono";
 import type { AppError, ErrorCode } from "./errors";
 
 /**
- * Rendering of errors. Every non-2xx answer is RFC 9457 problem+json, except route groups
- * that speak another wire format: the OpenAI-compatible routes answer OpenAI's error shape,
- * chosen by path so that errors raised by middleware, before any handler, match too.
+ * Rendering of errors. Every non-2xx answer is RFC 9457 problem+json, except route groups that
+ * speak another wire format, which their modules declare (`ErrorDialect`).
  */
 
 export type Problem = {
@@ -31,40 +30,32 @@ export function toProblem(error: AppError, requestId: string): Problem {
   };
 }
 
-type Renderer = (error: AppError, requestId: string) => { body: unknown; contentType: string };
+/** How a route group renders an error: its body and content type. */
+export type Renderer = (error: AppError, requestId: string) => { body: unknown; contentType: string };
+
+/**
+ * A route group that speaks another wire format (the OpenAI-compatible routes), chosen by path
+ * so that errors raised by middleware, before any handler, match too. Modules declare theirs
+ * (`Module.errorDialect`); the app hands them over with `useErrorDialects`.
+ */
+export type ErrorDialect = { prefixes: readonly string[]; render: Renderer };
 
 const renderProblem: Renderer = (error, requestId) => ({
   body: toProblem(error, requestId),
   contentType: "application/problem+json",
 });
 
-function openAiType(status: number): string {
-  if (status === 401) return "authentication_error";
-  if (status === 402) return "insufficient_quota";
-  if (status === 403) return "permission_error";
-  if (status === 429) return "rate_limit_error";
-  if (status >= 500) return "server_error";
-  return "invalid_request_error";
+let dialects: readonly ErrorDialect[] = [];
+
+/** The app gives the modules' dialects here once, at start (platform code may not import modules). */
+export function useErrorDialects(next: readonly ErrorDialect[]): void {
+  dialects = next;
 }
 
-/** OpenAI's shape has no list of field errors: the first one joins the message, its path is `param`. */
-const renderOpenAi: Renderer = (error) => ({
-  body: {
-    error: {
-      message: error.errors?.[0] ? `${error.detail} ${error.errors[0].path}: ${error.errors[0].message}` : error.detail,
-      type: openAiType(error.status),
-      code: error.code,
-      param: error.errors?.[0]?.path ?? null,
-    },
-  },
-  contentType: "application/json",
-});
-
-/** Path prefixes of the OpenAI-compatible API (ARCHITECTURE.md, Conventions). */
-const OPENAI_PREFIXES = ["/v1/chat/", "/v1/embeddings", "/v1/models", "/v1/images/", "/v1/audio/"];
-
 export function rendererFor(path: string): Renderer {
-  return OPENAI_PREFIXES.some((prefix) => path.startsWith(prefix)) ? renderOpenAi : renderProblem;
+  return (
+    dialects.find((dialect) => dialect.prefixes.some((prefix) => path.startsWith(prefix)))?.render ?? renderProblem
+  );
 }
 
 /** Builds the error response for `error` in the shape the request's route group speaks. */

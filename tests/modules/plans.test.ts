@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { effectivePlan, registerSubscriptionPlanResolver } from "../../src/modules/plans/service";
+import { wireModules } from "../../src/modules";
+import { effectivePlan, subscriptionPlanPort } from "../../src/modules/plans/api";
 import { testClock } from "../../src/platform/clock";
 import { api, expectProblem } from "../helpers/client";
 import { as, bearer, platformAdmin, type Registered, registerUser } from "../helpers/identity";
@@ -52,15 +53,13 @@ describe("effective plan and admin overrides", () => {
   it("follows the subscription when there is no override; an override still wins", async () => {
     const admin = await platformAdmin();
     const user = await registerUser();
-    const restore = registerSubscriptionPlanResolver(async (_env, accountId) =>
-      accountId === user.user.id ? "premium" : null,
-    );
+    subscriptionPlanPort.wire(async (_env, accountId) => (accountId === user.user.id ? "premium" : null));
     try {
       expect((await effectivePlan(env, user.user.id)).id).toBe("premium");
       await override(admin, user.user.id, { planId: "pro" });
       expect((await effectivePlan(env, user.user.id)).id).toBe("pro");
     } finally {
-      restore();
+      wireModules();
     }
   });
 

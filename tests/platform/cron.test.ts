@@ -1,9 +1,9 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
+import { cronTasks } from "../../src/modules";
 import { type CronTask, runCronTasks } from "../../src/platform/cron";
 import { createLogger } from "../../src/platform/logger";
-import { cronTasks } from "../../src/tasks";
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { anthropicChat, SseDecoder } from "../../src/modules/ai/providers/anthropic/chat";
-import { StreamTranslator } from "../../src/modules/ai/providers/anthropic/translate";
+import { StreamTranslator } from "../../src/modules/ai/providers/anthropic/wire";
 import { type ChatPart, type ChatRequest, ProviderError } from "../../src/modules/ai/providers/types";
 import { AppError } from "../../src/platform/errors";
 

@@ -1,14 +1,13 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { configOf } from "../../env";
 import type { AppEnv } from "../../platform/context";
-import { newId } from "../../platform/ids";
-import { accountOf, accountPermitting, principalOf } from "../identity/auth";
+import { sseResponse } from "../../platform/sse";
+import { accountPermitting } from "../identity/api";
 import { speak, transcribe } from "./audio/service";
 import { completeChat } from "./chat/service";
 import { createEmbeddings as embed } from "./embeddings/service";
 import { generateImages } from "./images/service";
-import type { AiCaller } from "./metering";
+import { callerOf } from "./metering";
 import { availableModels } from "./registry";
 import type * as routes from "./routes";
 import { usageSummary } from "./usage";
@@ -47,37 +46,13 @@ export const listModels: Handler<"listModels"> = async (c) => {
   );
 };
 
-/** Who pays for an AI request, and how its settlement runs after the answer. */
-export function callerOf(c: Context<AppEnv>): AiCaller {
-  const principal = principalOf(c);
-  return {
-    env: c.env,
-    accountId: accountOf(c).id,
-    userId: principal.id,
-    ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
-    ...(principal.keyMonthlyBudget ? { keyMonthlyBudget: principal.keyMonthlyBudget } : {}),
-    requestId: c.get("requestId"),
-    callId: newId("use"),
-    logger: c.get("logger"),
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    timing: (metric, ms) => c.header("Server-Timing", `${metric};dur=${ms.toFixed(1)}`, { append: true }),
-  };
-}
-
 export const chatCompletions: Handler<"chatCompletions"> = async (c) => {
   const outcome = await completeChat(callerOf(c), c.req.valid("json"), c.req.raw.signal);
   if (outcome.kind === "json") {
     c.header("x-stratus-cost-millicredits", String(outcome.chargedMillicredits));
-    return c.json(outcome.body as never, 200);
+    return c.json(outcome.body, 200);
   }
-  return new Response(outcome.stream, {
-    status: 200,
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-    },
-  }) as never;
+  return sseResponse(outcome.stream);
 };
 
 /** An org's usage is for the people who manage its spending. */
@@ -93,8 +68,8 @@ export const createEmbeddings: Handler<"createEmbeddings"> = async (c) => {
 export const createTranscription: Handler<"createTranscription"> = async (c) => {
   const answer = await transcribe(callerOf(c), c.req.valid("form"), c.req.raw.signal);
   c.header("x-stratus-cost-millicredits", String(answer.charged));
-  if ("json" in answer) return c.json(answer.json as never, 200);
-  return c.body(answer.text, 200, { "content-type": answer.contentType }) as never;
+  if ("json" in answer) return c.json(answer.json, 200);
+  return c.body(answer.text, 200, { "content-type": answer.contentType });
 };
 
 export const createSpeech: Handler<"createSpeech"> = async (c) => {
@@ -102,7 +77,7 @@ export const createSpeech: Handler<"createSpeech"> = async (c) => {
   return new Response(spoken.audio, {
     status: 200,
     headers: { "content-type": spoken.contentType, "x-stratus-cost-millicredits": String(spoken.charged) },
-  }) as never;
+  });
 };
 
 export const createImages: Handler<"createImages"> = async (c) => {

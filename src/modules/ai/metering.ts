@@ -1,8 +1,12 @@
+import type { Context } from "hono";
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
+import type { AppEnv } from "../../platform/context";
 import { AppError } from "../../platform/errors";
+import { newId } from "../../platform/ids";
 import type { Logger } from "../../platform/logger";
-import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle } from "../billing/ledger";
+import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle } from "../billing/api";
+import { accountOf, principalOf } from "../identity/api";
 import { circuitSettingsOf } from "./circuit";
 import { withFallbacks, within } from "./fallbacks";
 import { chargeOf } from "./pricing";
@@ -32,6 +36,23 @@ export type AiCaller = {
   /** Reports a step's time as a `Server-Timing` metric of the answer (`hold`, `upstream`). */
   timing(metric: string, ms: number): void;
 };
+
+/** Who pays for an AI request, and how its settlement runs after the answer. */
+export function callerOf(c: Context<AppEnv>): AiCaller {
+  const principal = principalOf(c);
+  return {
+    env: c.env,
+    accountId: accountOf(c).id,
+    userId: principal.id,
+    ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
+    ...(principal.keyMonthlyBudget ? { keyMonthlyBudget: principal.keyMonthlyBudget } : {}),
+    requestId: c.get("requestId"),
+    callId: newId("use"),
+    logger: c.get("logger"),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    timing: (metric, ms) => c.header("Server-Timing", `${metric};dur=${ms.toFixed(1)}`, { append: true }),
+  };
+}
 
 /** The API key's monthly spending cap as a ledger budget, if it has one. */
 const keyBudgetOf = (caller: AiCaller): Budget | undefined =>

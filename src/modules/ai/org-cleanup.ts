@@ -1,14 +1,13 @@
 import { eq, inArray } from "drizzle-orm";
 import { asStatement, database } from "../../platform/db";
-import { registerOrgDeletionCleanup } from "../identity/service";
 import { aiConversations, aiMessages, aiPresets } from "./tables";
 
 /**
- * A deleted org takes its shared presets and the conversations billed to it (with their
- * messages) along, in the deletion's batch. Its usage rows stay: they are billing records, and
- * the retention cron deletes them in time.
+ * What a deleted org takes along from ai, in the deletion's batch: its shared presets and the
+ * conversations billed to it, with their messages. Its usage rows stay: they are billing
+ * records, and the retention cron deletes them in time.
  */
-registerOrgDeletionCleanup((env, orgId) => {
+export function deleteOrgRows(env: Env, orgId: string): D1PreparedStatement[] {
   const db = database(env);
   const conversationsOfOrg = db
     .select({ id: aiConversations.id })
@@ -19,4 +18,4 @@ registerOrgDeletionCleanup((env, orgId) => {
     asStatement(env, db.delete(aiConversations).where(eq(aiConversations.accountId, orgId))),
     asStatement(env, db.delete(aiPresets).where(eq(aiPresets.ownerId, orgId))),
   ];
-});
+}

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
-import { authRoute } from "../identity/auth";
+import { eventStreamContent } from "../../platform/sse";
+import { authRoute } from "../identity/api";
 import { MAX_AUDIO_BYTES, SpeechBody, TranscriptionForm, TranscriptionSchema } from "./audio/schema";
 import { AI_CALL_ERRORS } from "./call-errors";
 import { ChatCompletionBody } from "./chat/schema";
@@ -55,9 +56,7 @@ export const chatCompletions = authRoute(
         },
         content: {
           "application/json": { schema: ChatCompletionSchema },
-          "text/event-stream": {
-            schema: z.string().openapi({ description: "`data: {chat.completion.chunk}` lines, then `data: [DONE]`" }),
-          },
+          ...eventStreamContent("`data: {chat.completion.chunk}` lines, then `data: [DONE]`"),
         },
       },
     },

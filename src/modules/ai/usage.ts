@@ -1,7 +1,7 @@
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { configOf } from "../../env";
-import { clock } from "../../platform/clock";
-import { DAY_MS, dateRangeOf } from "../../platform/date-range";
+import { clock, DAY_MS } from "../../platform/clock";
+import { dateRangeOf } from "../../platform/date-range";
 import { asStatement, database } from "../../platform/db";
 import { aiUsage } from "./tables";
 

@@ -4,7 +4,7 @@ import { clock } from "../../platform/clock";
 import { asStatement, database } from "../../platform/db";
 import type { Logger } from "../../platform/logger";
 import { defineTask } from "../../platform/queue/tasks";
-import { accountExists } from "../identity/service";
+import { accountExists } from "../identity/api";
 import { accountOfCustomer } from "./customers";
 import { syncAndDun } from "./dunning";
 import { grantIncluded, monthOfYearlyPeriod } from "./included-credits";

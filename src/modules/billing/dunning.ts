@@ -2,9 +2,9 @@ import type Stripe from "stripe";
 import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import type { Logger } from "../../platform/logger";
-import { sendEmail } from "../email/service";
-import { billingContactsOf } from "../identity/service";
-import { planById } from "../plans/service";
+import { sendEmail } from "../email/api";
+import { billingContactsOf } from "../identity/api";
+import { planById } from "../plans/api";
 import { stripeOf } from "./stripe";
 import {
   claimDunningEmail,

@@ -2,7 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../platform/context";
 import { readLimitedText } from "../../platform/json-body";
 import { enqueue } from "../../platform/queue/tasks";
-import { accountOf, accountPermitting, actorOf } from "../identity/auth";
+import { accountOf, accountPermitting, actorOf } from "../identity/api";
 import { stripeEventTask } from "./consumers";
 import { creditsOf, ledgerOf } from "./ledger";
 import type * as routes from "./routes";

@@ -1,8 +1,8 @@
 import { and, eq, gt, inArray, isNull, lte, ne, notExists, sql } from "drizzle-orm";
 import { clock } from "../../platform/clock";
 import { database, isUniqueViolation } from "../../platform/db";
-import { verifiedUserIds } from "../identity/service";
-import { effectivePlan, planById } from "../plans/service";
+import { verifiedUserIds } from "../identity/api";
+import { effectivePlan, planById } from "../plans/api";
 import { literal, movement } from "./ledger";
 import { entitles, liveSubscriptionOf } from "./subscriptions";
 import { billingSubscriptions, includedCreditGrants, includedCreditSweeps } from "./tables";

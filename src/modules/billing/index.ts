@@ -1,23 +1,48 @@
+import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
-import { registerOrgDeletionGuard } from "../identity/service";
-import { registerSubscriptionPlanResolver } from "../plans/service";
+import { stripeEventTask } from "./consumers";
+import { downgradeAfterGrace } from "./dunning";
 import * as handlers from "./handlers";
+import { expireEndedGrants, grantMonthlyToUnsubscribed, grantYearlyMonths } from "./included-credits";
+import { releaseExpiredHolds } from "./ledger";
 import * as routes from "./routes";
-import { liveSubscriptionKeepsOrg, subscribedPlan } from "./subscriptions";
 
-registerSubscriptionPlanResolver(subscribedPlan);
-registerOrgDeletionGuard(liveSubscriptionKeepsOrg);
-
-export const billingRouter = createRouter()
-  .openapi(routes.getCredits, handlers.getCredits)
-  .openapi(routes.getLedger, handlers.getLedger)
-  .openapi(routes.adjustCredits, handlers.adjustCredits)
-  .openapi(routes.stripeWebhook, handlers.stripeWebhook)
-  .openapi(routes.replayStripeEvent, handlers.replayStripeEvent)
-  .openapi(routes.openCheckout, handlers.openCheckout)
-  .openapi(routes.openPortal, handlers.openPortal)
-  .openapi(routes.getSubscription, handlers.getSubscription)
-  .openapi(routes.cancelSubscription, handlers.cancelSubscription)
-  .openapi(routes.resumeSubscription, handlers.resumeSubscription)
-  .openapi(routes.changeSubscription, handlers.changeSubscription)
-  .openapi(routes.listInvoices, handlers.listInvoices);
+export const billingModule: Module = {
+  name: "billing",
+  router: createRouter()
+    .openapi(routes.getCredits, handlers.getCredits)
+    .openapi(routes.getLedger, handlers.getLedger)
+    .openapi(routes.adjustCredits, handlers.adjustCredits)
+    .openapi(routes.stripeWebhook, handlers.stripeWebhook)
+    .openapi(routes.replayStripeEvent, handlers.replayStripeEvent)
+    .openapi(routes.openCheckout, handlers.openCheckout)
+    .openapi(routes.openPortal, handlers.openPortal)
+    .openapi(routes.getSubscription, handlers.getSubscription)
+    .openapi(routes.cancelSubscription, handlers.cancelSubscription)
+    .openapi(routes.resumeSubscription, handlers.resumeSubscription)
+    .openapi(routes.changeSubscription, handlers.changeSubscription)
+    .openapi(routes.listInvoices, handlers.listInvoices),
+  tasks: [stripeEventTask],
+  crons: [
+    {
+      name: "credits.release-expired-holds",
+      schedule: "*/5 * * * *",
+      run: async (env, { now }) => ({ released: await releaseExpiredHolds(env, now) }),
+    },
+    {
+      name: "billing.included-credits",
+      schedule: "*/5 * * * *",
+      // Expiry first: a grant made in this run is never expired by it.
+      run: async (env, { now }) => ({
+        expired: await expireEndedGrants(env, now),
+        yearly: await grantYearlyMonths(env, now),
+        unsubscribed: await grantMonthlyToUnsubscribed(env, now),
+      }),
+    },
+    {
+      name: "billing.dunning-downgrade",
+      schedule: "*/5 * * * *",
+      run: async (env, { now, logger }) => ({ downgraded: await downgradeAfterGrace(env, now, logger) }),
+    },
+  ],
+};

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { ErrorCode } from "../../platform/errors";
 import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { PaginationQuery } from "../../platform/pagination";
-import { authRoute } from "../identity/auth";
+import { authRoute } from "../identity/api";
 import {
   AdjustCreditsBody,
   AdjustmentSchema,

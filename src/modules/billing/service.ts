@@ -1,13 +1,12 @@
 import { eq } from "drizzle-orm";
+import type { Actor } from "../../platform/context";
 import { asStatement, database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { replayTask } from "../../platform/queue/maintenance";
-import { accountExists, auditInsert } from "../identity/service";
+import { accountExists, auditInsert } from "../identity/api";
 import { creditsOf, grant } from "./ledger";
 import { type CreditBucket, creditLedger } from "./tables";
-
-type Actor = { userId: string; requestId?: string };
 
 /** A platform admin's correction of an account's credits, audited in the same batch. */
 export async function adjustCredits(

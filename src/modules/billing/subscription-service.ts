@@ -2,9 +2,10 @@ import type Stripe from "stripe";
 import { z } from "zod";
 import { type Config, configOf } from "../../env";
 import { clock } from "../../platform/clock";
+import type { Actor } from "../../platform/context";
 import { AppError, type FieldError } from "../../platform/errors";
-import { auditInsert } from "../identity/service";
-import { effectivePlan } from "../plans/service";
+import { auditInsert } from "../identity/api";
+import { effectivePlan } from "../plans/api";
 import { customerIdOf, storedCustomerId } from "./customers";
 import { storeAndDun } from "./dunning";
 import { fromStripe, stripeOf, viaStripe } from "./stripe";
@@ -16,7 +17,6 @@ import { entitles, latestSubscriptionOf, liveSubscriptionOf, priceOfPlan, type S
  * stays the source of truth: every change is made there and its answer stored.
  */
 
-type Actor = { userId: string; requestId?: string };
 type Account = { id: string; type: "user" | "org" };
 
 const iso = (epochMs: number | null) => (epochMs === null ? null : clock.iso(epochMs));

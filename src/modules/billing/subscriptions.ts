@@ -1,9 +1,9 @@
 import { and, desc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { type Config, configOf } from "../../env";
-import { clock } from "../../platform/clock";
+import { clock, DAY_MS } from "../../platform/clock";
 import { database } from "../../platform/db";
-import { forgetEffectivePlan } from "../plans/service";
+import { forgetEffectivePlan } from "../plans/api";
 import { accountOfCustomer } from "./customers";
 import { stripeOf } from "./stripe";
 import { billingSubscriptions } from "./tables";
@@ -22,8 +22,6 @@ export const LIVE_STATUSES = ["active", "trialing", "past_due", "unpaid", "incom
 
 /** Statuses of a subscription whose payment failed: its grace period runs. */
 const UNPAID_STATUSES = ["past_due", "unpaid"];
-
-const DAY_MS = 86_400_000;
 
 /** The plan and interval a Stripe price sells here, or null. */
 export function planOfPrice(config: Config, priceId: string) {

@@ -1,6 +1,6 @@
 import { configOf } from "../../env";
-import { clock } from "../../platform/clock";
-import { DAY_MS } from "../../platform/date-range";
+import { clock, DAY_MS } from "../../platform/clock";
+
 import { database } from "../../platform/db";
 import { newId } from "../../platform/ids";
 import { keyset, toPage } from "../../platform/pagination";

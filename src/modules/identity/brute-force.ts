@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../platform/clock";
 import type { AppEnv } from "../../platform/context";
 import { sha256Hex } from "../../platform/crypto";
 import { describeError } from "../../platform/logger";
@@ -10,10 +11,6 @@ import { consult, ipKey, type LimitCheck, refundCharge, refusal } from "../../pl
  * like every `auth` limit. GCRA turns each limit into a burst then a steady trickle (see
  * `gcra.ts`), which is the behaviour wanted here.
  */
-
-const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
-const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Failed sign-ins: 5 per (account, IP) in 15 minutes lock that pair (one more try every 3

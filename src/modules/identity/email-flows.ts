@@ -3,7 +3,7 @@ import { clock } from "../../platform/clock";
 import { randomToken, sha256Hex } from "../../platform/crypto";
 import { database, isUniqueViolation } from "../../platform/db";
 import { AppError } from "../../platform/errors";
-import { sendEmail } from "../email/service";
+import { sendEmail } from "../email/api";
 import { forgetKeysOf } from "./api-keys/service";
 import { requireAcceptablePassword } from "./password-policy";
 import { hashPassword, verifyPassword } from "./passwords";

@@ -1,11 +1,13 @@
+import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
 import { adminRouter } from "./admin";
 import { apiKeysRouter } from "./api-keys";
 import * as handlers from "./handlers";
 import { orgsRouter } from "./orgs";
+import { purgeExpiredIdentityRows } from "./retention";
 import * as routes from "./routes";
 
-export const identityRouter = createRouter()
+const identityRouter = createRouter()
   .openapi(routes.register, handlers.register)
   .openapi(routes.login, handlers.login)
   .openapi(routes.refresh, handlers.refresh)
@@ -25,3 +27,15 @@ export const identityRouter = createRouter()
   .route("/", orgsRouter)
   .route("/", apiKeysRouter)
   .route("/", adminRouter);
+
+export const identityModule: Module = {
+  name: "identity",
+  router: identityRouter,
+  crons: [
+    {
+      name: "identity.purge-expired",
+      schedule: "*/5 * * * *",
+      run: (env, { now }) => purgeExpiredIdentityRows(env, now),
+    },
+  ],
+};

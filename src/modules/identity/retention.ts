@@ -1,4 +1,4 @@
-import { DAY_MS } from "../../platform/date-range";
+import { DAY_MS } from "../../platform/clock";
 
 /**
  * How long identity keeps rows that can no longer be used, and the cron step that deletes

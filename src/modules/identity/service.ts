@@ -209,10 +209,3 @@ export async function verifiedUserIds(env: Env, afterId: string, limit: number):
     .limit(limit);
   return rows.map((row) => row.id);
 }
-
-/** The audit-log insert, for other modules to batch with the change they record. */
-export { auditInsert, auditInsertIfChanged } from "./audit";
-/** For modules that must keep an org from being deleted (billing, while a subscription is live). */
-export { registerOrgDeletionCleanup, registerOrgDeletionGuard } from "./orgs/guards";
-/** Tenancy for other modules' org routes: 404 for non-members, 403 without the permission. */
-export { requireOrgPermission } from "./orgs/tenancy";

@@ -1,8 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../platform/context";
 import { mostRefused } from "../../platform/rate-limit/refusals";
-import { actorOf, principalOf } from "../identity/auth";
-import { requireOrgPermission } from "../identity/service";
+import { actorOf, principalOf, requireOrgPermission } from "../identity/api";
 import { limitsOf } from "./quotas";
 import type * as routes from "./routes";
 import * as service from "./service";

@@ -1,5 +1,5 @@
 import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
-import { authRoute } from "../identity/auth";
+import { authRoute } from "../identity/api";
 import {
   AccountIdParams,
   LimitsSchema,

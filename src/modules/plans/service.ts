@@ -1,9 +1,11 @@
 import { asc, eq } from "drizzle-orm";
 import { clock } from "../../platform/clock";
+import type { Actor } from "../../platform/context";
 import { database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
+import { port } from "../../platform/port";
 import { TtlCache } from "../../platform/ttl-cache";
-import { accountExists, auditInsert, auditInsertIfChanged } from "../identity/service";
+import { accountExists, auditInsert, auditInsertIfChanged } from "../identity/api";
 import { planOverrides, plans } from "./tables";
 
 /**
@@ -30,16 +32,7 @@ export async function listPlans(env: Env) {
 
 /** Billing's answer to "which plan does this account's live subscription give?", or null. */
 export type SubscriptionPlanResolver = (env: Env, accountId: string) => Promise<string | null>;
-let subscriptionPlan: SubscriptionPlanResolver = async () => null;
-
-/** Billing registers its resolver at load; the answer restores the previous one (for tests). */
-export function registerSubscriptionPlanResolver(resolver: SubscriptionPlanResolver): () => void {
-  const previous = subscriptionPlan;
-  subscriptionPlan = resolver;
-  return () => {
-    subscriptionPlan = previous;
-  };
-}
+export const subscriptionPlanPort = port<SubscriptionPlanResolver>("plans: the subscription plan of an account");
 
 const effectiveCache = new TtlCache<PlanRow>(PLAN_CACHE_MS);
 
@@ -66,7 +59,7 @@ export function effectivePlan(env: Env, accountId: string): Promise<PlanRow> {
       .innerJoin(plans, eq(plans.id, planOverrides.planId))
       .where(eq(planOverrides.accountId, accountId));
     if (override) return override.plan;
-    const subscribed = await subscriptionPlan(env, accountId);
+    const subscribed = await subscriptionPlanPort.get()(env, accountId);
     return (subscribed && (await planById(env, subscribed))) || (await defaultPlan(env));
   });
 }
@@ -75,8 +68,6 @@ export function effectivePlan(env: Env, accountId: string): Promise<PlanRow> {
 export function forgetEffectivePlan(accountId: string): void {
   effectiveCache.delete(accountId);
 }
-
-type Actor = { userId: string; requestId?: string };
 
 export async function setOverride(env: Env, actor: Actor, accountId: string, planId: string) {
   const plan = await planById(env, planId);

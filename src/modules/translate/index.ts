@@ -1,10 +1,14 @@
+import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
 
-export const translateRouter = createRouter()
-  .openapi(routes.translate, handlers.translate)
-  .openapi(routes.detect, handlers.detect)
-  .openapi(routes.languages, handlers.languages)
-  .openapi(routes.stats, handlers.stats)
-  .openapi(routes.platformStats, handlers.platformStats);
+export const translateModule: Module = {
+  name: "translate",
+  router: createRouter()
+    .openapi(routes.translate, handlers.translate)
+    .openapi(routes.detect, handlers.detect)
+    .openapi(routes.languages, handlers.languages)
+    .openapi(routes.stats, handlers.stats)
+    .openapi(routes.platformStats, handlers.platformStats),
+};

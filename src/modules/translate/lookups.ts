@@ -1,8 +1,7 @@
 import { configOf } from "../../env";
 import { AppError } from "../../platform/errors";
-import { type AiCaller, chargeWithin, holdCredits, settleHold } from "../ai/metering";
-import { chargeOf } from "../ai/pricing";
-import { release } from "../billing/ledger";
+import { type AiCaller, chargeOf, chargeWithin, holdCredits, settleHold } from "../ai/api";
+import { release } from "../billing/api";
 import { firstAnswering, usableProviders } from "./providers";
 import type { TranslateProvider, TranslateProviderId } from "./providers/types";
 import { countedCharacters } from "./text";

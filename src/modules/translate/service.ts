@@ -1,11 +1,9 @@
 import { configOf } from "../../env";
 import { asStatement } from "../../platform/db";
 import { AppError } from "../../platform/errors";
-import { type AiCaller, chargeWithin, holdCredits, settleHold } from "../ai/metering";
-import { chargeOf } from "../ai/pricing";
-import type { Hold } from "../billing/ledger";
-import { release } from "../billing/ledger";
-import { consume, refund } from "../plans/quotas";
+import { type AiCaller, chargeOf, chargeWithin, holdCredits, settleHold } from "../ai/api";
+import { type Hold, release } from "../billing/api";
+import { consume, refund } from "../plans/api";
 import { type Cached, readCache, type Segment, segmentIdOf, writeCache } from "./cache";
 import { pendingTranslation, shareTranslations, valueWithin } from "./inflight";
 import { firstAnswering, usableProviders } from "./providers";

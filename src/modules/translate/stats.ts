@@ -1,6 +1,6 @@
 import { and, eq, gte, lt, sql } from "drizzle-orm";
-import { clock } from "../../platform/clock";
-import { DAY_MS, dateRangeOf } from "../../platform/date-range";
+import { clock, DAY_MS } from "../../platform/clock";
+import { dateRangeOf } from "../../platform/date-range";
 import { database } from "../../platform/db";
 import type { TranslateProviderId } from "./providers/types";
 import { translationStats } from "./tables";

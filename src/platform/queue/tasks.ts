@@ -8,7 +8,7 @@ import { queueTasks } from "./tables";
 
 /**
  * Typed queue tasks. A module defines a task (kind, payload schema, handler) with
- * `defineTask`, lists it in `src/tasks.ts`, and hands work over with `enqueue`.
+ * `defineTask`, lists it in its module's `tasks` (`src/modules.ts` gathers them), and hands work over with `enqueue`.
  */
 
 export type TaskContext = {

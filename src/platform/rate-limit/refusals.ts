@@ -1,11 +1,9 @@
 import { desc, gte, max, sum } from "drizzle-orm";
-import { clock } from "../clock";
+import { clock, HOUR_MS } from "../clock";
 import { database } from "../db";
 import { REFUSAL_BUCKET_MS, REFUSAL_RETENTION_MS, rateLimitRefusals } from "./tables";
 
 /** Reading and purging the aggregated refusal counts the limiter objects write. */
-
-const HOUR_MS = 3_600_000;
 
 async function mostRefusedSince(env: Env, since: number, limit: number) {
   const refused = sum(rateLimitRefusals.refused).mapWith(Number);

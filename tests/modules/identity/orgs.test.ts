@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { registerOrgDeletionGuard } from "../../../src/modules/identity/orgs/guards";
+import { wireModules } from "../../../src/modules";
+import { orgDeletionGuards } from "../../../src/modules/identity/api";
 import { api, expectProblem } from "../../helpers/client";
 import { as, emailedToken, type Registered, registerUser } from "../../helpers/identity";
 import { createOrg, join, type Org, verified } from "../../helpers/orgs";
@@ -55,15 +56,13 @@ describe("organizations", () => {
     expectProblem(await api("/v1/orgs", { json: { name: "A" } }), 401, "unauthorized");
   });
 
-  it("deletion asks the registered guards first", async () => {
+  it("deletion asks the wired guards first", async () => {
     const owner = await registerUser();
     const kept = await createOrg(owner, "Kept");
     const gone = await createOrg(owner, "Gone");
-    const unregister = registerOrgDeletionGuard(async (_env, orgId) =>
-      orgId === kept.id ? "a subscription is live" : null,
-    );
+    orgDeletionGuards.wire([async (_env, orgId) => (orgId === kept.id ? "a subscription is live" : null)]);
     const refused = await api(`/v1/orgs/${kept.id}`, { method: "DELETE", headers: as(owner) });
-    unregister();
+    wireModules();
     expect(expectProblem(refused, 409, "conflict").detail).toContain("a subscription is live");
     expect((await api(`/v1/orgs/${gone.id}`, { method: "DELETE", headers: as(owner) })).status).toBe(204);
     expectProblem(await api(`/v1/orgs/${gone.id}`, { headers: as(owner) }), 404, "not_found");

@@ -2,8 +2,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../../src/index";
 import { RETENTION_MS } from "../../../src/modules/identity/retention";
-import { testClock } from "../../../src/platform/clock";
-import { DAY_MS } from "../../../src/platform/date-range";
+import { DAY_MS, testClock } from "../../../src/platform/clock";
 import { api } from "../../helpers/client";
 import { as, registerUser } from "../../helpers/identity";
 import { createOrg } from "../../helpers/orgs";

@@ -27,6 +27,7 @@ export type TranscriptionForm = z.infer<typeof TranscriptionForm>;
 
 export const TranscriptionSchema = z
   .object({
+    task: z.literal("transcribe").optional(),
     text: z.string(),
     language: z.string().optional(),
     duration: z.number().optional(),

@@ -1,5 +1,6 @@
+import type { z } from "@hono/zod-openapi";
 import type { Transcript } from "../providers/types";
-import type { TRANSCRIPT_FORMATS } from "./schema";
+import type { TRANSCRIPT_FORMATS, TranscriptionSchema } from "./schema";
 
 /** A transcript in each of OpenAI's response formats, all from the same timed transcript. */
 
@@ -16,7 +17,7 @@ function timestamp(seconds: number, separator: "," | "."): string {
 export function renderTranscript(
   transcript: Transcript,
   format: (typeof TRANSCRIPT_FORMATS)[number],
-): { json: unknown } | { text: string; contentType: string } {
+): { json: z.infer<typeof TranscriptionSchema> } | { text: string; contentType: string } {
   const cues = (separator: "," | ".") =>
     transcript.segments.map(
       (segment) =>
@@ -30,7 +31,7 @@ export function renderTranscript(
         json: {
           task: "transcribe",
           language: transcript.language,
-          duration: transcript.durationSeconds,
+          duration: transcript.durationSeconds ?? undefined,
           text: transcript.text,
           segments: transcript.segments.map((segment, id) => ({ id, ...segment })),
         },

@@ -1,6 +1,6 @@
 import { configOf } from "../../../env";
 import { AppError } from "../../../platform/errors";
-import type { Hold } from "../../billing/ledger";
+import type { Hold } from "../../billing/api";
 import { circuitSettingsOf } from "../circuit";
 import { withFallbacks } from "../fallbacks";
 import { type AiCaller, chargeWithin, holdCredits, settleInBackground, spendableBy } from "../metering";
@@ -110,7 +110,7 @@ async function hold(caller: AiCaller, body: ChatCompletionBody, deployments: Mod
 }
 
 export type ChatOutcome =
-  | { kind: "json"; body: unknown; chargedMillicredits: number }
+  | { kind: "json"; body: ReturnType<typeof completion>; chargedMillicredits: number }
   | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 
 export async function completeChat(

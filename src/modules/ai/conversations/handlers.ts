@@ -1,8 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../../../platform/context";
-import { accountOf, principalOf } from "../../identity/auth";
-import { callerOf as aiCallerOf } from "../handlers";
+import { sseResponse } from "../../../platform/sse";
+import { accountOf, principalOf } from "../../identity/api";
+import { callerOf as aiCallerOf } from "../metering";
 import type * as routes from "./routes";
 import * as service from "./service";
 
@@ -41,12 +42,5 @@ export const sendMessage: Handler<"sendMessage"> = async (c) => {
   if (sent.kind === "json") {
     return c.json({ userMessage: sent.userMessage, assistantMessage: sent.assistantMessage }, 201);
   }
-  return new Response(sent.stream, {
-    status: 200,
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-    },
-  }) as never;
+  return sseResponse(sent.stream);
 };

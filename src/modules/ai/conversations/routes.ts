@@ -1,6 +1,6 @@
-import { z } from "@hono/zod-openapi";
 import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
-import { authRoute } from "../../identity/auth";
+import { eventStreamContent } from "../../../platform/sse";
+import { authRoute } from "../../identity/api";
 import { AI_CALL_ERRORS } from "../call-errors";
 import {
   ConversationListSchema,
@@ -118,11 +118,7 @@ export const sendMessage = authRoute(
     responses: {
       200: {
         description: "The answer's chunks as Server-Sent Events (`stream: true`)",
-        content: {
-          "text/event-stream": {
-            schema: z.string().openapi({ description: "`data: {chat.completion.chunk}` lines, then `data: [DONE]`" }),
-          },
-        },
+        content: eventStreamContent("`data: {chat.completion.chunk}` lines, then `data: [DONE]`"),
       },
       201: jsonResponse(ExchangeSchema, "The stored user message and answer"),
     },

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, inArray, lt, sql } from "drizzle-orm";
 import { configOf } from "../../../env";
-import { clock } from "../../../platform/clock";
+import { clock, DAY_MS } from "../../../platform/clock";
 import type { Account } from "../../../platform/context";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
@@ -26,8 +26,6 @@ import { fitToContext, recentHistory, titleFrom } from "./history";
 
 export const MAX_CONVERSATIONS_PER_OWNER = 1_000;
 export const DEFAULT_CONVERSATION_MODEL = "gpt-4o-mini";
-/** History rows read per message at most (chat accepts up to 2 000 messages). */
-const DAY_MS = 86_400_000;
 
 export type Caller = { userId: string; account: Account };
 

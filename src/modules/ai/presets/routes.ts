@@ -1,5 +1,5 @@
 import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
-import { authRoute } from "../../identity/auth";
+import { authRoute } from "../../identity/api";
 import {
   CreatePresetBody,
   PresetListSchema,

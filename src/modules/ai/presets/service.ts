@@ -5,7 +5,7 @@ import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { keyset, toPage } from "../../../platform/pagination";
-import { accountCan } from "../../identity/auth";
+import { accountCan } from "../../identity/api";
 import { aiPresets, type PresetVisibility } from "../tables";
 
 /**

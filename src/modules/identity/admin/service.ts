@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
+import type { Actor } from "../../../platform/context";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { keyset, toPage } from "../../../platform/pagination";
@@ -11,8 +12,6 @@ import { revokeUserSessions } from "../sessions";
 import { users } from "../tables";
 
 /** Platform administration of users. Callers are platform admins signed in with a session. */
-
-type Actor = { userId: string; requestId?: string };
 
 /** `%` and `_` in a prefix match themselves, not any character. */
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;

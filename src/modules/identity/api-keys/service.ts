@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
+import type { Actor } from "../../../platform/context";
 import { randomToken, sha256Hex } from "../../../platform/crypto";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
@@ -21,7 +22,6 @@ import { type ApiKeyScope, apiKeys, memberships, ORG_ROLES, users } from "../tab
 export const KEY_PREFIX = "sk_";
 const VISIBLE_PREFIX_LENGTH = 11;
 
-type Actor = { userId: string; requestId?: string };
 type KeyRow = typeof apiKeys.$inferSelect;
 
 const publicKey = (row: KeyRow) => ({

@@ -1,17 +1,17 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
+import type { Actor } from "../../../platform/context";
 import { randomToken, sha256Hex } from "../../../platform/crypto";
 import { database, isUniqueViolation } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { keyset, toPage } from "../../../platform/pagination";
-import { sendEmail } from "../../email/service";
-import { planLimitError, planLimitOf } from "../../plans/service";
+import { sendEmail } from "../../email/api";
+import { planLimitError, planLimitOf } from "../../plans/api";
 import { auditInsertIfChanged } from "../audit";
 import { forgetMembership } from "../session-cache";
 import { invitations, memberships, type OrgRole, orgs, users } from "../tables";
 import { can } from "./roles";
-import type { Actor } from "./service";
 import { membershipRole, requireOrgPermission } from "./tenancy";
 
 /**

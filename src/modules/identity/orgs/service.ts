@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
+import type { Actor } from "../../../platform/context";
 import { asStatement, database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
@@ -13,8 +14,6 @@ import { can } from "./roles";
 import { membershipRole, requireOrgPermission } from "./tenancy";
 
 /** Organizations and their members. Every function checks the actor's permission first. */
-
-export type Actor = { userId: string; requestId?: string };
 
 type OrgRow = typeof orgs.$inferSelect;
 

@@ -1,10 +1,7 @@
 import type { Config } from "../../../env";
 import { AppError } from "../../../platform/errors";
 import type { Logger } from "../../../platform/logger";
-import { answerOnce } from "../../ai/chat/once";
-import { budgetOf, estimateInputTokens } from "../../ai/pricing";
-import type { ChatRequest } from "../../ai/providers/types";
-import { deploymentsOf, type Model } from "../../ai/registry";
+import { answerOnce, budgetOf, type ChatRequest, deploymentsOf, estimateInputTokens, type Model } from "../../ai/api";
 import { codePoints } from "../text";
 import { type TranslateProvider, TranslateProviderError } from "./types";
 

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { Redactor } from "../../../../platform/redact";
 import { checkAnswer, failedAnswerOf } from "../../../../platform/upstream";
 import { type ChatProvider, type ChatRequest, isRetryableStatus, ProviderError, retryAfterMs } from "../types";
-import { type SseEvent, StreamTranslator, streamError, toAnthropicRequest } from "./translate";
+import { type SseEvent, StreamTranslator, streamError, toAnthropicRequest } from "./wire";
 
 const ANTHROPIC_VERSION = "2023-06-01";
 

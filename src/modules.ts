@@ -1,0 +1,73 @@
+import { aiModule } from "./modules/ai";
+import { deleteOrgRows } from "./modules/ai/api";
+import { billingModule } from "./modules/billing";
+import { liveSubscriptionKeepsOrg, subscribedPlan } from "./modules/billing/api";
+import { emailModule } from "./modules/email";
+import { healthModule } from "./modules/health";
+import { identityModule } from "./modules/identity";
+import { orgDeletionCleanups, orgDeletionGuards } from "./modules/identity/api";
+import { plansModule } from "./modules/plans";
+import { requestLimitsOf, subscriptionPlanPort } from "./modules/plans/api";
+import { translateModule } from "./modules/translate";
+import type { CronTask } from "./platform/cron";
+import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
+import type { Module } from "./platform/module";
+import { taskRegistry } from "./platform/queue/consumer";
+import { purgeProcessedTasks, requeueStuckTasks } from "./platform/queue/maintenance";
+import { useLimitPolicy } from "./platform/rate-limit/middleware";
+import { purgeOldRefusals } from "./platform/rate-limit/refusals";
+
+/**
+ * The composition root: every module, and everything one module needs of another, wired here
+ * and nowhere else. A module's router, queue tasks and crons come from its `index.ts`; what it
+ * offers other modules, and the ports through which it takes theirs, from its `api.ts`. Nothing
+ * registers on import: a port left unwired throws at first use.
+ */
+
+/** In mounting order (routers are mounted at `/`; the order matters only for equal paths). */
+export const modules: readonly Module[] = [
+  healthModule,
+  identityModule,
+  emailModule,
+  plansModule,
+  billingModule,
+  aiModule,
+  translateModule,
+];
+
+/** What each module needs of another, given explicitly. Idempotent: the entry calls it once per isolate. */
+export function wireModules(): void {
+  // Which plan an account's live subscription gives: billing knows, plans asks.
+  subscriptionPlanPort.wire(subscribedPlan);
+  // Deleting an org: billing refuses while a subscription is live; ai deletes its rows along.
+  orgDeletionGuards.wire([liveSubscriptionKeepsOrg]);
+  orgDeletionCleanups.wire([deleteOrgRows]);
+  // Request limits are the plan's: the platform's limiter may not import a module.
+  useLimitPolicy(requestLimitsOf);
+}
+
+/** Every queue task handler, by kind. */
+export const queueTasks = taskRegistry(modules.flatMap((module) => module.tasks ?? []));
+
+/** Housekeeping of the platform itself: the queue outbox, idempotency keys, limiter refusals. */
+const platformCrons: readonly CronTask[] = [
+  {
+    name: "queue.requeue-stuck",
+    schedule: "*/5 * * * *",
+    run: (env, { now, logger }) => requeueStuckTasks(env, now, queueTasks, logger),
+  },
+  { name: "queue.purge-processed", schedule: "*/5 * * * *", run: (env, { now }) => purgeProcessedTasks(env, now) },
+  {
+    name: "idempotency.purge-expired",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ deleted: await purgeExpiredIdempotencyKeys(env, now) }),
+  },
+  {
+    name: "rate-limit.purge-refusals",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ deleted: await purgeOldRefusals(env, now) }),
+  },
+];
+
+/** Every cron task. Each schedule must also be listed in wrangler.toml's `[triggers] crons`. */
+export const cronTasks: readonly CronTask[] = [...platformCrons, ...modules.flatMap((module) => module.crons ?? [])];
