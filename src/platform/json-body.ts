@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./context";
 import { AppError } from "./errors";
 
-/** Default cap on a request body (JSON or form); a route raises it through `defineRoute`'s `maxBodyBytes`. */
+/** Default cap on a JSON body; a route raises it through `defineRoute`'s `maxBodyBytes`. */
 export const DEFAULT_JSON_BODY_BYTES = 1024 * 1024;
 
 /** Deeper nesting than this is refused before parsing: nothing Stratus takes needs it. */
@@ -124,11 +124,21 @@ export function jsonBody(maxBytes: number = DEFAULT_JSON_BODY_BYTES) {
 }
 
 /**
- * Guards a multipart form route (file uploads) before its validator runs: 415 for another
- * content type, 413 past the size limit. The bytes are left in Hono's body cache, from which
- * the form validator parses them.
+ * The most a multipart form may be: it is held in memory whole to be parsed (an isolate has
+ * 128 MB for every request on it). Uploads larger than this stream instead (ARCHITECTURE.md,
+ * Uploads) and declare no multipart body.
+ */
+export const MAX_FORM_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Guards a multipart form route (audio for transcription) before its validator runs: 415 for
+ * another content type, 413 past the route's own limit, which every such route declares. The
+ * bytes are left in Hono's body cache, from which the form validator parses them.
  */
 export function formBody(maxBytes: number) {
+  if (maxBytes > MAX_FORM_BODY_BYTES) {
+    throw new Error(`a multipart body is buffered whole: its limit must stay at or below ${MAX_FORM_BODY_BYTES} bytes`);
+  }
   return createMiddleware<AppEnv>(async (c, next) => {
     const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
     if (mediaType !== "multipart/form-data") {

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context";
 import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
 import { IdempotencyKeyHeader, idempotency } from "./idempotency/middleware";
-import { DEFAULT_JSON_BODY_BYTES, formBody, jsonBody } from "./json-body";
+import { formBody, jsonBody } from "./json-body";
 import type { Unreachable } from "./rate-limit/limiter";
 import { limitRequests, type RouteClass } from "./rate-limit/middleware";
 
@@ -81,7 +81,10 @@ function problemResponses(codes: Iterable<ErrorCode>) {
 export type RouteOptions = {
   /** Error codes the route can answer beyond those its inputs imply. */
   errors?: readonly ErrorCode[];
-  /** Raises (or lowers) the JSON body limit for this route. */
+  /**
+   * The body limit of this route: raises (or lowers) a JSON route's 1 MiB, and is required of
+   * a multipart route (at most `MAX_FORM_BODY_BYTES`: its body is held in memory whole).
+   */
   maxBodyBytes?: number;
   /** Honour `Idempotency-Key` (routes that spend money or credits). */
   idempotent?: boolean;
@@ -106,6 +109,12 @@ function withRateLimitHeaders(responses: RouteConfig["responses"]): RouteConfig[
         : [status, response],
     ),
   );
+}
+
+/** A multipart route's body limit: declared by the route, since its body is held in memory whole. */
+function formLimitOf(path: string, maxBodyBytes: number | undefined): number {
+  if (maxBodyBytes === undefined) throw new Error(`${path}: a multipart body needs its own maxBodyBytes`);
+  return maxBodyBytes;
 }
 
 const asArray = (value: MiddlewareHandler | MiddlewareHandler[] | undefined) =>
@@ -145,7 +154,7 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     ...asArray(config.middleware as MiddlewareHandler | MiddlewareHandler[] | undefined),
     ...(limited ? [limitRequests(limited, whenDown)] : []),
     ...(hasJsonBody ? [jsonBody(options.maxBodyBytes)] : []),
-    ...(hasFormBody ? [formBody(options.maxBodyBytes ?? DEFAULT_JSON_BODY_BYTES)] : []),
+    ...(hasFormBody ? [formBody(formLimitOf(config.path, options.maxBodyBytes))] : []),
     ...(options.idempotent ? [idempotency()] : []),
   ];
   const headers = options.idempotent
