@@ -12,8 +12,9 @@ export function testApp() {
     const ctx = createExecutionContext();
     const url = path.startsWith("http") ? path : `${BASE_URL}${path}`;
     const response = await app.request(url, { ...init, headers: withClientIp(init.headers) }, bindings, ctx);
-    await waitOnExecutionContext(ctx);
+    // The body first, as a client reads it: work left to `waitUntil` (a stream's settlement) may wait on it.
     const text = await response.text();
+    await waitOnExecutionContext(ctx);
     let body: unknown = text;
     try {
       body = text ? JSON.parse(text) : undefined;

@@ -35,7 +35,9 @@ describe("multipart routes", () => {
 describe("JSON bodies", () => {
   it("are read once: Hono's own readers find the text the guard read", async () => {
     const { app, call } = testApp();
-    app.post("/test/json-twice", jsonBody(), async (c) => c.json({ json: await c.req.json(), text: await c.req.text() }));
+    app.post("/test/json-twice", jsonBody(), async (c) =>
+      c.json({ json: await c.req.json(), text: await c.req.text() }),
+    );
     const response = await call("/test/json-twice", {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -1,4 +1,5 @@
 import { AppError } from "../../platform/errors";
+import { chargeOf } from "../billing/api";
 import type { ChatRequest } from "./providers/types";
 import type { Model } from "./registry";
 
@@ -56,9 +57,6 @@ export function ceilingPrices(deployments: readonly Model[]) {
 /** Unrounded millicredits. */
 export const costOf = (prices: Model["prices"], inputTokens: number, outputTokens: number) =>
   inputTokens * prices.inputPerMillion + outputTokens * prices.outputPerMillion;
-
-/** The charge of a cost: rounded up once, to a whole millicredit. */
-export const chargeOf = (cost: number) => Math.ceil(cost - 1e-9);
 
 /**
  * How many answer tokens to allow and how much to hold: what the client asked (or the model's

@@ -1,7 +1,16 @@
 /**
- * billing's face: what other modules may use of it, and the only file they import. Credits
- * (holds, settlements, balances, budgets), and what billing offers other modules through the
- * composition root: the plan a subscription gives, and a live subscription keeping its org.
+ * billing's face: what other modules may use of it, and the only file they import. Spending
+ * credits (`withHold`, the only way), balances, and what billing offers other modules through
+ * the composition root: the plan a subscription gives, and a live subscription keeping its org.
  */
-export { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle } from "./ledger";
+export { creditsOf, type Hold } from "./ledger";
+export {
+  chargeOf,
+  chargeWithin,
+  type HoldSpec,
+  type Payer,
+  type Settlement,
+  type SpendContext,
+  withHold,
+} from "./spending";
 export { liveSubscriptionKeepsOrg, subscribedPlan } from "./subscriptions";

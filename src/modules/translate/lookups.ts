@@ -1,7 +1,7 @@
 import { configOf } from "../../env";
 import { AppError } from "../../platform/errors";
-import { type AiCaller, chargeOf, chargeWithin, holdCredits, settleHold } from "../ai/api";
-import { release } from "../billing/api";
+import type { AiCaller } from "../ai/api";
+import { withHold } from "../billing/api";
 import { firstAnswering, usableProviders } from "./providers";
 import type { TranslateProvider, TranslateProviderId } from "./providers/types";
 import { countedCharacters } from "./text";
@@ -23,26 +23,17 @@ export async function detect(caller: AiCaller, texts: string[], named?: Translat
     );
   }
   const characters = texts.reduce((sum, text) => sum + countedCharacters(text, "text"), 0);
-  const ceiling = chargeOf(Math.max(...detectors.map((provider) => provider.detectCeiling?.(texts, characters) ?? 0)));
-  const hold = ceiling > 0 ? await holdCredits(caller, ceiling) : null;
-  // Under `waitUntil`: a client that leaves mid-call still pays for the call it caused.
-  const work = (async () => {
-    let detected: Awaited<ReturnType<typeof detectBy>>;
-    try {
-      detected = await detectBy(caller, detectors, texts, characters);
-    } catch (error) {
-      if (hold) await release(caller.env, hold).catch(() => {});
-      throw error;
-    }
-    const charged = chargeWithin(hold, detected.result.cost);
-    if (hold) await settleHold(caller, hold, charged);
-    return {
-      detections: detected.result.detections.map((detection) => ({ ...detection, provider: detected.provider.id })),
-      chargedMillicredits: charged,
-    };
-  })();
-  caller.waitUntil(work.catch(() => {}));
-  return work;
+  const { result: detected, charged } = await withHold(caller, {
+    payer: caller,
+    reference: `detect:${caller.callId}`,
+    ceiling: Math.max(...detectors.map((provider) => provider.detectCeiling?.(texts, characters) ?? 0)),
+    run: () => detectBy(caller, detectors, texts, characters),
+    measure: (answered) => ({ cost: answered.result.cost }),
+  });
+  return {
+    detections: detected.result.detections.map((detection) => ({ ...detection, provider: detected.provider.id })),
+    chargedMillicredits: charged ?? 0,
+  };
 }
 
 const detectBy = (caller: AiCaller, detectors: TranslateProvider[], texts: string[], characters: number) =>

@@ -1,8 +1,8 @@
 import { configOf } from "../../env";
 import { asStatement } from "../../platform/db";
 import { AppError } from "../../platform/errors";
-import { type AiCaller, chargeOf, chargeWithin, holdCredits, settleHold } from "../ai/api";
-import { type Hold, release } from "../billing/api";
+import type { AiCaller } from "../ai/api";
+import { withHold } from "../billing/api";
 import { consume, refund } from "../plans/api";
 import { type Cached, readCache, type Segment, segmentIdOf, writeCache } from "./cache";
 import { pendingTranslation, shareTranslations, valueWithin } from "./inflight";
@@ -112,50 +112,6 @@ async function translateMisses(caller: AiCaller, providers: TranslateProvider[],
   return { fresh, own: result.translations, cost: result.cost };
 }
 
-/** Holds what the misses may cost at the dearest of the providers; null when they are free. */
-async function holdFor(caller: AiCaller, providers: TranslateProvider[], misses: Counted[]) {
-  const request = providerRequestOf(misses);
-  const ceiling = chargeOf(Math.max(0, ...providers.map((provider) => provider.ceiling(request))));
-  return ceiling > 0 ? holdCredits(caller, ceiling) : null;
-}
-
-/**
- * Translates the misses and settles the hold for them, with the request's statistics in the
- * settlement's batch; a failure releases the hold and gives the quota back. Runs whole under
- * `waitUntil`: a client that leaves mid-call is still charged for the call it caused.
- */
-async function translateAndSettle(
-  caller: AiCaller,
-  providers: TranslateProvider[],
-  request: { misses: string[]; segments: Segments; cached: Map<string, Cached>; ids: string[] },
-  paid: { hold: Hold | null; refundQuota: () => Promise<void> },
-) {
-  let translated: Awaited<ReturnType<typeof translateMisses>>;
-  try {
-    translated = await translateMisses(caller, providers, request.misses, request.segments);
-  } catch (error) {
-    await Promise.allSettled([paid.refundQuota(), paid.hold ? release(caller.env, paid.hold) : null]);
-    throw error;
-  }
-  const charged = chargeWithin(paid.hold, translated.cost);
-  const stats = statsUpserts(
-    caller.env,
-    caller.accountId,
-    servedOf(request.ids, request.segments, request.cached, translated.fresh),
-  );
-  if (paid.hold) {
-    await settleHold(
-      caller,
-      paid.hold,
-      charged,
-      stats.map((upsert) => asStatement(caller.env, upsert)),
-    );
-  } else if (stats.length > 0) {
-    await caller.env.DB.batch(stats.map((upsert) => asStatement(caller.env, upsert)));
-  }
-  return { fresh: translated.fresh, own: translated.own, charged };
-}
-
 /** Each segment of the request as the statistics count it. */
 function servedOf(
   ids: string[],
@@ -201,29 +157,48 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
     if (consumption) await refund(caller.env, caller.accountId, consumption, total);
   };
   let fresh = new Map<string, Cached>();
-  let charged = 0;
+  let charged: number | null = 0;
   if (misses.length > 0) {
-    let hold: Hold | null;
+    const request = providerRequestOf(misses.map((id) => segments.get(id) as Counted));
+    let ran = false;
     try {
-      hold = await holdFor(
-        caller,
-        providers,
-        misses.map((id) => segments.get(id) as Counted),
-      );
+      let translated: Awaited<ReturnType<typeof translateMisses>>;
+      ({ result: translated, charged } = await withHold(caller, {
+        payer: caller,
+        reference: `translate:${caller.callId}`,
+        // What the misses may cost at the dearest of the providers.
+        ceiling: Math.max(0, ...providers.map((provider) => provider.ceiling(request))),
+        run: async () => {
+          ran = true;
+          const done = await translateMisses(caller, providers, misses, segments);
+          caller.waitUntil(
+            writeCache(caller.env.CACHE, [...done.own], caller.accountId, config.TRANSLATE_CACHE_TTL_SECONDS)
+              .then(({ dropped }) => {
+                if (dropped > 0) caller.logger.warn("translation cache writes dropped", { dropped });
+              })
+              .catch(() => {}),
+          );
+          return done;
+        },
+        // The request's statistics ride in the settlement's batch.
+        measure: (done) => ({
+          cost: done.cost,
+          record: () =>
+            statsUpserts(caller.env, caller.accountId, servedOf(ids, segments, cached, done.fresh)).map((upsert) =>
+              asStatement(caller.env, upsert),
+            ),
+        }),
+        failed: async () => {
+          await refundQuota();
+          return { cost: 0 };
+        },
+      }));
+      fresh = translated.fresh;
     } catch (error) {
-      await refundQuota();
+      // Refused before it ran (402): the quota goes back here; once it ran, `failed` gave it back.
+      if (!ran) await refundQuota();
       throw error;
     }
-    const work = translateAndSettle(caller, providers, { misses, segments, cached, ids }, { hold, refundQuota });
-    caller.waitUntil(
-      work
-        .then(({ own }) => writeCache(caller.env.CACHE, [...own], caller.accountId, config.TRANSLATE_CACHE_TTL_SECONDS))
-        .then(({ dropped }) => {
-          if (dropped > 0) caller.logger.warn("translation cache writes dropped", { dropped });
-        })
-        .catch(() => {}),
-    );
-    ({ fresh, charged } = await work);
   }
   const translations: TranslationOut[] = ids.map((id) => {
     const fromCache = cached.get(id);
@@ -235,5 +210,5 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
       cached: fromCache !== undefined,
     };
   });
-  return { translations, chargedMillicredits: charged };
+  return { translations, chargedMillicredits: charged ?? 0 };
 }

@@ -1,9 +1,9 @@
 import { configOf } from "../../../env";
 import { AppError } from "../../../platform/errors";
-import type { Hold } from "../../billing/api";
+import { chargeWithin, type Hold, type Settlement, withHold } from "../../billing/api";
 import { circuitSettingsOf } from "../circuit";
 import { withFallbacks } from "../fallbacks";
-import { type AiCaller, chargeWithin, holdCredits, settleInBackground, spendableBy } from "../metering";
+import { type AiCaller, holdReferenceOf, usageSettlement } from "../metering";
 import { budgetOf, costOf, estimateInputTokens } from "../pricing";
 import type { ChatPart, ChatRequest } from "../providers/types";
 import type { Model } from "../registry";
@@ -39,14 +39,14 @@ export type ChatOptions = {
 
 /**
  * What the answer used: the provider's counts when it finished and sent believable ones, else
- * Stratus's estimate (the input as held, the output the client received, counted).
+ * Stratus's estimate (the input as held, the output the client received, counted). Answers the
+ * usage as the client sees it and the settlement that charges it.
  */
 function finish(run: Metered, model: Model | null, answer: Answer, status: UsageStatus, firstTokenAt: number | null) {
   const inputTokens = answer.usage?.inputTokens ?? (model ? run.estimatedInput : 0);
   const fromProvider = status === "completed" && answer.usage !== null;
   const outputTokens = fromProvider && answer.usage ? answer.usage.outputTokens : answer.countedOutputTokens();
   const cost = model ? costOf(model.prices, inputTokens, outputTokens) : 0;
-  const charged = chargeWithin(run.hold, cost);
   if (run.onFinish) {
     run.caller.waitUntil(
       run.onFinish(answer, status, model).catch((error: unknown) =>
@@ -56,7 +56,7 @@ function finish(run: Metered, model: Model | null, answer: Answer, status: Usage
       ),
     );
   }
-  settleInBackground(run.caller, run.hold, {
+  const settlement = usageSettlement(run.caller, {
     endpoint: "chat.completions",
     requestedModel: run.body.model,
     model: model?.id ?? null,
@@ -64,55 +64,25 @@ function finish(run: Metered, model: Model | null, answer: Answer, status: Usage
     inputTokens,
     outputTokens,
     cost,
-    charged,
     timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - run.started,
     latencyMs: Date.now() - run.started,
     status,
     usageSource: model === null ? null : fromProvider ? "provider" : "estimated",
   });
-  return { inputTokens, outputTokens, charged };
-}
-
-/**
- * Holds the credits for the request, or 402. Optimistic: the full answer is held in one batch;
- * only when that is refused are the balance and the key's budget read, to fit the answer to
- * what is left of both.
- */
-async function hold(caller: AiCaller, body: ChatCompletionBody, deployments: Model[], estimatedInput: number) {
-  const sizedFor = (availableMillicredits: number) =>
-    budgetOf({
-      deployments,
-      inputTokens: estimatedInput,
-      requestedMaxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-      n: body.n ?? 1,
-      availableMillicredits,
-    });
-  const full = sizedFor(Number.POSITIVE_INFINITY);
-  if (full.hold === 0) return { maxTokens: full.maxTokens, hold: null };
-  try {
-    return { maxTokens: full.maxTokens, hold: await holdCredits(caller, full.hold) };
-  } catch (error) {
-    if (!(error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded"))) {
-      throw error;
-    }
-  }
-  const { credits, budgetLeft } = await spendableBy(caller);
-  let fitted: ReturnType<typeof sizedFor>;
-  try {
-    fitted = sizedFor(Math.min(credits, budgetLeft));
-  } catch (error) {
-    if (budgetLeft >= credits) throw error;
-    throw new AppError("budget_exceeded", "This API key's monthly credit budget does not cover a minimal answer.", {
-      headers: { "x-should-retry": "false" },
-    });
-  }
-  return { maxTokens: fitted.maxTokens, hold: await holdCredits(caller, fitted.hold) };
+  return { usage: { inputTokens, outputTokens, charged: chargeWithin(run.hold, cost) }, settlement };
 }
 
 export type ChatOutcome =
   | { kind: "json"; body: ReturnType<typeof completion>; chargedMillicredits: number }
   | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 
+/**
+ * A chat completion through billing's `withHold`: the most the answer can cost is held,
+ * optimistically in one batch; only when that is refused are the balance and the key's budget
+ * read, and the answer fitted to what is left of both (402 when not even a minimal one fits).
+ * Its `max_tokens` are capped to what the hold covers. A stream settles at its end, or when
+ * its client leaves, for what the client received.
+ */
 export async function completeChat(
   caller: AiCaller,
   body: ChatCompletionBody,
@@ -133,42 +103,95 @@ export async function completeChat(
   // Fallbacks that cannot answer `n` choices are skipped.
   const usable = deployments.filter(honoursN);
   const estimatedInput = estimateInputTokens(request);
-  const { maxTokens, hold: held } = await hold(caller, body, usable, estimatedInput);
-  const run: Metered = { caller, body, hold: held, estimatedInput, started: Date.now(), onFinish: options.onFinish };
-  const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(config.AI_TOTAL_TIMEOUT_MS)]);
-  const full: Omit<ChatRequest, "model"> = { ...request, maxTokens };
-  try {
-    const circuit = circuitSettingsOf(config);
-    const upstreamStarted = performance.now();
-    const fallbacks = { logger: caller.logger, circuit, accountId: caller.accountId, sentFields: Object.keys(body) };
-    const opened = await withFallbacks(usable, signal, fallbacks, async (attempt) => {
-      const started = await firstPart(config, attempt, full);
-      if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };
-      // Not streamed: the whole answer is the attempt, so a break is retried like any failure.
-      return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: await wholeAnswer(started) };
+  const sizedFor = (availableMillicredits: number) =>
+    budgetOf({
+      deployments: usable,
+      inputTokens: estimatedInput,
+      requestedMaxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+      n: body.n ?? 1,
+      availableMillicredits,
     });
-    caller.timing("upstream", performance.now() - upstreamStarted);
-    // The model that answered, as OpenAI names it: a fallback's own id.
-    const envelope: Envelope = {
-      id: `chatcmpl-${caller.callId}`,
-      created: Math.floor(Date.now() / 1000),
-      model: opened.model.id,
-    };
-    if (opened.answer) {
-      const usage = finish(run, opened.model, opened.answer, "completed", opened.firstTokenAt);
-      return { kind: "json", body: completion(envelope, opened.answer, usage), chargedMillicredits: usage.charged };
-    }
-    return {
-      kind: "stream",
-      stream: streamOf(run, opened, envelope, Boolean(body.stream_options?.include_usage)),
-    };
+  const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(config.AI_TOTAL_TIMEOUT_MS)]);
+  const runOf = (hold: Hold | null): Metered => ({
+    caller,
+    body,
+    hold,
+    estimatedInput,
+    started: Date.now(),
+    onFinish: options.onFinish,
+  });
+  try {
+    const { result } = await withHold(caller, {
+      payer: caller,
+      reference: holdReferenceOf(caller),
+      ceiling: sizedFor(Number.POSITIVE_INFINITY).hold,
+      fit: (available) => sizedFor(available).hold,
+      run: (held) =>
+        answer(
+          runOf(held),
+          usable,
+          { ...request, maxTokens: sizedFor(held?.amount ?? Number.POSITIVE_INFINITY).maxTokens },
+          signal,
+        ),
+      measure: (outcome) => outcome.settlement,
+      failed: () => finish(runOf(null), null, new Answer(), "failed", null).settlement,
+    });
+    return result.outcome;
   } catch (error) {
-    finish(run, null, new Answer(), "failed", null);
     if (signal.aborted && !clientSignal.aborted) {
       throw new AppError("provider_unavailable", "The provider did not finish within the time limit.");
     }
     throw error;
   }
+}
+
+/**
+ * Reaches an upstream (retries and fallbacks before the first byte) and answers as JSON or as an
+ * SSE stream, with the settlement of what the answer used (a promise for a stream).
+ */
+async function answer(
+  run: Metered,
+  deployments: Model[],
+  full: Omit<ChatRequest, "model">,
+  signal: AbortSignal,
+): Promise<{ outcome: ChatOutcome; settlement: Settlement | Promise<Settlement> }> {
+  const { caller, body } = run;
+  const config = configOf(caller.env);
+  const upstreamStarted = performance.now();
+  const fallbacks = {
+    logger: caller.logger,
+    circuit: circuitSettingsOf(config),
+    accountId: caller.accountId,
+    sentFields: Object.keys(body),
+  };
+  const opened = await withFallbacks(deployments, signal, fallbacks, async (attempt) => {
+    const started = await firstPart(config, attempt, full);
+    if (body.stream) return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: null };
+    // Not streamed: the whole answer is the attempt, so a break is retried like any failure.
+    return { ...started, model: attempt.model, firstTokenAt: Date.now(), answer: await wholeAnswer(started) };
+  });
+  caller.timing("upstream", performance.now() - upstreamStarted);
+  // The model that answered, as OpenAI names it: a fallback's own id.
+  const envelope: Envelope = {
+    id: `chatcmpl-${caller.callId}`,
+    created: Math.floor(Date.now() / 1000),
+    model: opened.model.id,
+  };
+  if (opened.answer) {
+    const { usage, settlement } = finish(run, opened.model, opened.answer, "completed", opened.firstTokenAt);
+    const outcome: ChatOutcome = {
+      kind: "json",
+      body: completion(envelope, opened.answer, usage),
+      chargedMillicredits: usage.charged,
+    };
+    return { outcome, settlement };
+  }
+  let settled: (settlement: Settlement) => void = () => {};
+  const settlement = new Promise<Settlement>((resolve) => {
+    settled = resolve;
+  });
+  const stream = streamOf(run, opened, envelope, Boolean(body.stream_options?.include_usage), settled);
+  return { outcome: { kind: "stream", stream }, settlement };
 }
 
 /**
@@ -187,6 +210,7 @@ function streamOf(
   },
   envelope: Envelope,
   includeUsage: boolean,
+  settle: (settlement: Settlement) => void,
 ): ReadableStream<Uint8Array> {
   const answer = new Answer();
   for (const part of opened.early) answer.add(part);
@@ -195,7 +219,9 @@ function streamOf(
   const settleOnce = (status: UsageStatus) => {
     if (settled) return null;
     settled = true;
-    return finish(run, opened.model, answer, status, opened.firstTokenAt);
+    const finished = finish(run, opened.model, answer, status, opened.firstTokenAt);
+    settle(finished.settlement);
+    return finished.usage;
   };
   let pending: ChatPart | null = opened.first;
   let cancelled = false;

@@ -1,0 +1,176 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { type Settlement, type SpendContext, withHold } from "../../src/modules/billing/api";
+import { createLogger } from "../../src/platform/logger";
+import { fund, purchasedBalance } from "../helpers/ai";
+
+/**
+ * `withHold`, the one way modules spend credits (billing/spending.ts): its semantics as the
+ * README states them, on the real ledger.
+ */
+
+async function spender() {
+  const accountId = `usr_spend${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  await fund(accountId, 10_000);
+  const ctx = createExecutionContext();
+  const spend: SpendContext = { env, logger: createLogger("error"), waitUntil: (promise) => ctx.waitUntil(promise) };
+  return { accountId, spend, settled: () => waitOnExecutionContext(ctx) };
+}
+
+const holdsOf = async (accountId: string) =>
+  (
+    await env.DB.prepare(
+      "SELECT h.reference, h.amount, h.expires_at, c.kind, c.charged FROM credit_holds h LEFT JOIN credit_hold_closures c ON c.hold_id = h.id WHERE h.account_id = ?",
+    )
+      .bind(accountId)
+      .all<{ reference: string; amount: number; expires_at: number; kind: string | null; charged: number | null }>()
+  ).results;
+
+describe("withHold", () => {
+  it("holds the ceiling, runs, and settles what the result cost, returning the rest", async () => {
+    const { accountId, spend, settled } = await spender();
+    const { result, charged } = await withHold(spend, {
+      payer: { accountId },
+      reference: "job:1:a",
+      ceiling: 1_000,
+      run: async (held) => held?.amount,
+      measure: () => ({ cost: 249.2 }),
+    });
+    expect(result).toBe(1_000);
+    expect(charged).toBe(250); // rounded up once
+    await settled();
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 250);
+    expect(await holdsOf(accountId)).toMatchObject([
+      { reference: "job:1:a", amount: 1_000, kind: "settled", charged: 250 },
+    ]);
+  });
+
+  it("is idempotent by reference: a retried step finds its open hold, never takes a second", async () => {
+    const { accountId, spend, settled } = await spender();
+    let release: () => void = () => {};
+    const first = withHold(spend, {
+      payer: { accountId },
+      reference: "job:2:step",
+      ceiling: 3_000,
+      run: () => new Promise<string>((resolve) => (release = () => resolve("first"))),
+      measure: () => ({ cost: 100 }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const retried = await withHold(spend, {
+      payer: { accountId },
+      reference: "job:2:step",
+      ceiling: 3_000,
+      run: async () => "retried",
+      measure: () => ({ cost: 100 }),
+    });
+    release();
+    await first;
+    await settled();
+    expect(retried.result).toBe("retried");
+    const holds = await holdsOf(accountId);
+    expect(holds).toHaveLength(1);
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 100);
+  });
+
+  it("charges a failed run what it consumed, settled before the failure is answered", async () => {
+    const { accountId, spend } = await spender();
+    await expect(
+      withHold(spend, {
+        payer: { accountId },
+        reference: "req:3",
+        ceiling: 2_000,
+        run: () => Promise.reject(new Error("the stream broke")),
+        measure: () => ({ cost: 0 }),
+        failed: () => ({ cost: 120 }),
+      }),
+    ).rejects.toThrow("the stream broke");
+    // No waiting on waitUntil: the failure was settled before it was answered.
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 120);
+  });
+
+  it("settles a cost known later (a stream) when it arrives, with its record in the same batch", async () => {
+    const { accountId, spend, settled } = await spender();
+    let end: (settlement: Settlement) => void = () => {};
+    const { charged } = await withHold(spend, {
+      payer: { accountId },
+      reference: "req:4",
+      ceiling: 2_000,
+      run: async () => "streaming",
+      measure: () => new Promise<Settlement>((resolve) => (end = resolve)),
+    });
+    expect(charged).toBeNull();
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 2_000); // held, not settled yet
+    end({
+      cost: 300,
+      record: (amount) => [
+        env.DB.prepare(
+          "INSERT INTO credit_budget_usage (account_id, budget_key, period_start, used, limit_value) VALUES (?, 'record', 0, ?, 1000000)",
+        ).bind(accountId, amount),
+      ],
+    });
+    await settled();
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 300);
+    const recorded = await env.DB.prepare(
+      "SELECT used FROM credit_budget_usage WHERE account_id = ? AND budget_key = 'record'",
+    )
+      .bind(accountId)
+      .first<number>("used");
+    expect(recorded).toBe(300);
+  });
+
+  it("fits the hold to what is left when the full ceiling is refused", async () => {
+    const { accountId, spend, settled } = await spender();
+    const { result } = await withHold(spend, {
+      payer: { accountId },
+      reference: "req:5",
+      ceiling: 50_000,
+      fit: (spendable) => Math.min(spendable, 4_000),
+      run: async (held) => held?.amount,
+      measure: () => ({ cost: 10 }),
+    });
+    expect(result).toBe(4_000);
+    await settled();
+  });
+
+  it("holds a job's step until the job's deadline, not the request hold's lifetime", async () => {
+    const { accountId, spend, settled } = await spender();
+    const deadline = Date.now() + 6 * 60 * 60 * 1000;
+    await withHold(spend, {
+      payer: { accountId },
+      reference: "job:6:render",
+      ceiling: 500,
+      expiresAt: deadline,
+      run: async () => null,
+      measure: () => ({ cost: 1 }),
+    });
+    await settled();
+    expect((await holdsOf(accountId))[0]?.expires_at).toBe(deadline);
+  });
+
+  it("holds nothing for free work, and still writes its record", async () => {
+    const { accountId, spend, settled } = await spender();
+    const { charged } = await withHold(spend, {
+      payer: { accountId },
+      reference: "req:7",
+      ceiling: 0,
+      run: async (held) => held,
+      measure: () => ({
+        cost: 0,
+        record: () => [
+          env.DB.prepare(
+            "INSERT INTO credit_budget_usage (account_id, budget_key, period_start, used, limit_value) VALUES (?, 'free', 0, 0, 1)",
+          ).bind(accountId),
+        ],
+      }),
+    });
+    expect(charged).toBe(0);
+    await settled();
+    expect(await holdsOf(accountId)).toEqual([]);
+    const recorded = await env.DB.prepare(
+      "SELECT count(*) AS n FROM credit_budget_usage WHERE account_id = ? AND budget_key = 'free'",
+    )
+      .bind(accountId)
+      .first<number>("n");
+    expect(recorded).toBe(1);
+  });
+});
