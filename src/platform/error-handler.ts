@@ -17,6 +17,9 @@ const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
   429: "rate_limited",
 };
 
+/** The status logged for a request whose client left before its answer (nginx's convention). */
+const CLIENT_CLOSED_REQUEST = 499;
+
 /**
  * The one error handler. AppErrors render as they are; anything else is logged with its
  * stack and answered as a bare 500 carrying only the request id.
@@ -29,6 +32,11 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
     return errorResponse(c, new AppError(code, error.message || "The request was refused."));
   }
   const logger = c.get("logger") ?? createLogger("error", { requestId: c.get("requestId") });
+  if (c.req.raw.signal.aborted) {
+    // The client left and its work was aborted with it: no one reads the answer, and it is no fault of ours.
+    logger.info("client closed the request", { path: c.req.path });
+    return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+  }
   logger.error("unhandled exception", { ...describeError(error), path: c.req.path });
   return errorResponse(
     c,

@@ -438,6 +438,23 @@ describe("credits", () => {
     expect(refused).toMatchObject({ status: 402, code: "budget_exceeded" });
   });
 
+  it("sends the max_tokens the hold was sized for, whatever the rounding of the hold", async () => {
+    const { client } = await fundedUser();
+    const script = await scenario("openai");
+    // 4 + 2556 / 3 = 856 estimated input tokens: at gpt-4o-mini's prices (mistral-small's fallback),
+    // 856 × 0.15 + 16 × 0.6 is a whole 138 millicredits, from which 16 tokens can no longer be
+    // recomputed in floating point (15.99…): the hold's own sizing must be what is sent.
+    const content = `${script.marker} `.padEnd(2556, "x");
+    const answer = await client.chat.completions.create({
+      model: "mistral-small",
+      max_tokens: 16,
+      messages: [{ role: "user", content }],
+    });
+    expect(answer.choices[0]?.message.content).toContain("Echo:");
+    const [sent] = await script.requests();
+    expect(sent?.body.max_tokens).toBe(16);
+  });
+
   it("holds an API key to its monthly budget under concurrency", async () => {
     const { user } = await fundedUser();
     await env.DB.prepare(

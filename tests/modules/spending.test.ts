@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type Settlement, type SpendContext, withHold } from "../../src/modules/billing/api";
+import { AppError } from "../../src/platform/errors";
 import { createLogger } from "../../src/platform/logger";
 import { fund, purchasedBalance } from "../helpers/ai";
 
@@ -70,6 +71,77 @@ describe("withHold", () => {
     const holds = await holdsOf(accountId);
     expect(holds).toHaveLength(1);
     expect(await purchasedBalance(accountId)).toBe(10_000 - 100);
+  });
+
+  it("refuses a reference whose hold has ended, or that holds another amount (409)", async () => {
+    const { accountId, spend, settled } = await spender();
+    const step = (ceiling: number) =>
+      withHold(spend, {
+        payer: { accountId },
+        reference: "job:2b:step",
+        ceiling,
+        run: async () => "ran",
+        measure: () => ({ cost: 10 }),
+      });
+    await step(1_000);
+    await settled();
+    await expect(step(1_000)).rejects.toMatchObject({ code: "conflict" });
+    await expect(step(2_000)).rejects.toMatchObject({ code: "conflict" });
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 10);
+  });
+
+  it("refuses with a 402 that SDKs do not retry when nothing fits, naming the key's budget when it is the cause", async () => {
+    const { accountId, spend } = await spender();
+    const refusal = (payer: Parameters<typeof withHold>[1]["payer"], fit?: (spendable: number) => number) =>
+      withHold(spend, {
+        payer,
+        reference: `req:${crypto.randomUUID()}`,
+        ceiling: 50_000,
+        ...(fit ? { fit } : {}),
+        run: async () => "never",
+        measure: () => ({ cost: 0 }),
+      }).catch((error: unknown) => error);
+    const tooLittle = await refusal({ accountId });
+    expect(tooLittle).toMatchObject({ code: "insufficient_credits", headers: { "x-should-retry": "false" } });
+    // A fit that finds too little, because the key's budget (100) is what is left, not the balance.
+    const tooLittleForFit = () => {
+      throw new AppError("insufficient_credits", "Your credits do not cover a minimal answer.");
+    };
+    const overBudget = await refusal({ accountId, apiKeyId: "key_1", keyMonthlyBudget: 100 }, tooLittleForFit);
+    expect(overBudget).toMatchObject({ code: "budget_exceeded", headers: { "x-should-retry": "false" } });
+    expect(await holdsOf(accountId)).toEqual([]);
+    expect(await purchasedBalance(accountId)).toBe(10_000);
+  });
+
+  it("always closes the hold: nothing charged when `failed` throws, the whole hold when `measure` does", async () => {
+    const { accountId, spend, settled } = await spender();
+    await expect(
+      withHold(spend, {
+        payer: { accountId },
+        reference: "req:8a",
+        ceiling: 700,
+        run: () => Promise.reject(new Error("the call failed")),
+        measure: () => ({ cost: 0 }),
+        failed: () => Promise.reject(new Error("the failure's accounting failed too")),
+      }),
+    ).rejects.toThrow("the call failed");
+    expect(await purchasedBalance(accountId)).toBe(10_000);
+    const { charged } = await withHold(spend, {
+      payer: { accountId },
+      reference: "req:8b",
+      ceiling: 700,
+      run: async () => "done",
+      measure: () => {
+        throw new Error("no usage to read");
+      },
+    });
+    expect(charged).toBe(700);
+    await settled();
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 700);
+    expect(await holdsOf(accountId)).toMatchObject([
+      { reference: "req:8a", kind: "released" },
+      { reference: "req:8b", kind: "settled", charged: 700 },
+    ]);
   });
 
   it("charges a failed run what it consumed, settled before the failure is answered", async () => {

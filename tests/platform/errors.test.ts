@@ -42,6 +42,9 @@ app.get("/test/hono-401", () => {
 app.get("/test/boom", () => {
   throw new Error("SELECT password FROM users -- internal detail");
 });
+app.get("/test/client-left", (c) => {
+  throw c.req.raw.signal.reason ?? new Error("the request was not aborted");
+});
 
 const postJson = (path: string, body: string, headers: Record<string, string> = {}) =>
   call(path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
@@ -198,5 +201,16 @@ describe("unexpected exceptions", () => {
       .find((line) => line.includes("unhandled exception"));
     expect(logged).toBeDefined();
     expect(JSON.parse(logged as string)).toMatchObject({ requestId: problem.requestId, stack: expect.any(String) });
+  });
+
+  it("takes work aborted because its client left for no fault of ours: 499, logged as information", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const left = new AbortController();
+    left.abort();
+    const response = await call("/test/client-left", { signal: left.signal });
+    expect(response.status).toBe(499);
+    expect(errors.mock.calls.map((args) => String(args[0])).join("\n")).not.toContain("unhandled exception");
+    // The same error while the client is still there is ours.
+    expect((await call("/test/client-left")).status).toBe(500);
   });
 });

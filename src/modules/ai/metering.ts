@@ -99,7 +99,8 @@ export async function pricedCall<R>(
   },
   clientSignal: AbortSignal,
 ): Promise<{ model: Model; result: R; charged: number }> {
-  const started = Date.now();
+  // When the work began, once held: the latency of the usage row, failed or not.
+  let started = Date.now();
   const base = {
     endpoint: call.endpoint,
     requestedModel: call.requestedModel,
@@ -116,11 +117,13 @@ export async function pricedCall<R>(
     payer: caller,
     reference: holdReferenceOf(caller),
     ceiling: Math.max(...call.deployments.map(call.ceiling)),
-    run: () =>
-      withFallbacks(call.deployments, clientSignal, context, async (attempt) => ({
+    run: () => {
+      started = Date.now();
+      return withFallbacks(call.deployments, clientSignal, context, async (attempt) => ({
         model: attempt.model,
         result: await within(call.timeoutMs, attempt, (signal) => call.run(attempt.model, signal)),
-      })),
+      }));
+    },
     measure: ({ model, result }) => {
       const { cost, inputTokens = 0, estimated = false } = call.measure(model, result);
       return usageSettlement(caller, {

@@ -8,9 +8,12 @@ import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle
  * failed. Only billing touches the ledger; other modules spend through this.
  *
  * - Idempotent by `reference` (a request's server id, `job:<id>:<step>`): running again with a
- *   reference whose hold is still open finds that hold, never takes a second one.
- * - A failed run is charged what it consumed before failing (`failed`), so failures are no way to
- *   get work free; the rest is returned.
+ *   reference whose hold of the same amount is still open finds that hold, never takes a second
+ *   one; a reference whose hold has ended, or that holds another amount, is 409 `conflict`.
+ * - A failed run is charged what `failed` says it consumed before failing (nothing by default),
+ *   so a caller whose failures cost upstream money need not give them away; the rest is returned.
+ * - A hold is always closed: when `measure` throws, the whole hold is charged (never nothing);
+ *   when `failed` throws, nothing is.
  * - Settling runs after the result is given back, in `waitUntil`: a result whose cost is known
  *   only later (a stream, settled at its end or when its client leaves) settles then. A failure
  *   is settled before it is answered, so a retry finds the credits back.
@@ -168,6 +171,34 @@ async function close(ctx: SpendContext, held: Hold | null, settlement: Settlemen
   return 0;
 }
 
+const NOTHING_CONSUMED: Settlement = { cost: 0 };
+/** A cost that is not a number is charged the whole hold (`chargeWithin`). */
+const WHOLE_HOLD: Settlement = { cost: Number.NaN };
+
+/**
+ * A caller's settlement, or `fallback` when computing it throws or rejects (logged): the hold is
+ * closed either way, never left to the cron.
+ */
+function settlementOf(
+  ctx: SpendContext,
+  compute: () => Settlement | Promise<Settlement>,
+  fallback: Settlement,
+): Settlement | Promise<Settlement> {
+  const fell = (error: unknown) => {
+    ctx.logger.error("a settlement could not be computed; settling by the rule", {
+      charged: fallback === WHOLE_HOLD ? "the whole hold" : "nothing",
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return fallback;
+  };
+  try {
+    const settlement = compute();
+    return settlement instanceof Promise ? settlement.catch(fell) : settlement;
+  } catch (error) {
+    return fell(error);
+  }
+}
+
 export type HoldSpec<T> = {
   payer: Payer;
   /** The hold's unique key: a request's server id, `job:<id>:<step>`. */
@@ -210,10 +241,11 @@ export async function withHold<T>(
       result = await spec.run(held);
     } catch (error) {
       // A failure is settled before it is answered: a retry finds the credits back.
-      await settle(spec.failed?.(error) ?? { cost: 0 });
+      const failed = spec.failed;
+      await settle(failed ? settlementOf(ctx, () => failed(error), NOTHING_CONSUMED) : NOTHING_CONSUMED);
       throw error;
     }
-    const measured = spec.measure(result);
+    const measured = settlementOf(ctx, () => spec.measure(result), WHOLE_HOLD);
     ctx.waitUntil(settle(measured));
     return { result, charged: measured instanceof Promise ? null : chargeWithin(held, measured.cost) };
   })();

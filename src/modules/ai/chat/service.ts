@@ -112,27 +112,31 @@ export async function completeChat(
       availableMillicredits,
     });
   const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(config.AI_TOTAL_TIMEOUT_MS)]);
+  // When the work began, once held: every usage row's latency counts from it, a failed one's too.
+  let started = Date.now();
   const runOf = (hold: Hold | null): Metered => ({
     caller,
     body,
     hold,
     estimatedInput,
-    started: Date.now(),
+    started,
     onFinish: options.onFinish,
   });
+  // The sizing the hold was taken for: its `maxTokens` are what the hold covers.
+  let sizing = sizedFor(Number.POSITIVE_INFINITY);
   try {
     const { result } = await withHold(caller, {
       payer: caller,
       reference: holdReferenceOf(caller),
-      ceiling: sizedFor(Number.POSITIVE_INFINITY).hold,
-      fit: (available) => sizedFor(available).hold,
-      run: (held) =>
-        answer(
-          runOf(held),
-          usable,
-          { ...request, maxTokens: sizedFor(held?.amount ?? Number.POSITIVE_INFINITY).maxTokens },
-          signal,
-        ),
+      ceiling: sizing.hold,
+      fit: (available) => {
+        sizing = sizedFor(available);
+        return sizing.hold;
+      },
+      run: (held) => {
+        started = Date.now();
+        return answer(runOf(held), usable, { ...request, maxTokens: sizing.maxTokens }, signal);
+      },
       measure: (outcome) => outcome.settlement,
       failed: () => finish(runOf(null), null, new Answer(), "failed", null).settlement,
     });

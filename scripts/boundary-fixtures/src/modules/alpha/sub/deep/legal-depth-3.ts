@@ -1,0 +1,8 @@
+// Legal at depth 3: the module's own folders, another module's face, the platform, the configuration.
+import type { Hold } from "../../../billing/api";
+import { configOf } from "../../../../env";
+import { clock } from "../../../../platform/clock";
+import { firstPart } from "../../sibling/first-part";
+
+export const used = [configOf, clock, firstPart];
+export type Used = Hold;
