@@ -171,8 +171,13 @@ export const configSchema = z
     TRANSLATE_DEEPL_PRICE_PER_MILLION: z.coerce.number().min(0).max(10_000).default(25),
     /** How long a translated segment stays in the KV cache (KV's minimum TTL is 60 s). */
     TRANSLATE_CACHE_TTL_SECONDS: z.coerce.number().int().min(60).max(31_536_000).default(2_592_000),
-    /** The most one provider call may take before the next provider is tried. */
+    /** The most one provider call may take before it is retried, or the next provider tried. */
     TRANSLATE_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(15_000),
+    /** The most a translation's provider calls may take in all, retries and fallbacks included. */
+    TRANSLATE_TOTAL_TIMEOUT_MS: z.coerce.number().int().min(500).max(600_000).default(45_000),
+    /** A translation provider failing this many times in a row is skipped for the cool-down, then tried once. */
+    TRANSLATE_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+    TRANSLATE_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),
     FILES: binding<R2Bucket>("R2"),
@@ -185,6 +190,20 @@ export const configSchema = z
         code: "custom",
         path: ["CREDIT_HOLD_TTL_SECONDS"],
         message: "must be longer than AI_TOTAL_TIMEOUT_MS, or holds of running AI calls expire",
+      });
+    }
+    if (config.TRANSLATE_TOTAL_TIMEOUT_MS < config.TRANSLATE_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TRANSLATE_TOTAL_TIMEOUT_MS"],
+        message: "must be at least TRANSLATE_TIMEOUT_MS, or no provider call could finish",
+      });
+    }
+    if (config.CREDIT_HOLD_TTL_SECONDS * 1000 <= config.TRANSLATE_TOTAL_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["CREDIT_HOLD_TTL_SECONDS"],
+        message: "must be longer than TRANSLATE_TOTAL_TIMEOUT_MS, or holds of running translations expire",
       });
     }
     if (config.EMAIL_PROVIDER === "resend" && !config.RESEND_API_KEY) {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { resetCircuits } from "../../src/modules/ai/circuit";
 import { testClock } from "../../src/platform/clock";
+import { resetCircuits } from "../../src/platform/upstreams/circuit";
 import { fund, openaiFor, scenario, usageRowsOf } from "../helpers/ai";
 import { api } from "../helpers/client";
 import { as, registerUser } from "../helpers/identity";

@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { resetCircuits } from "../../src/modules/ai/circuit";
+import { resetCircuits } from "../../src/platform/upstreams/circuit";
 import { eventually, fund, openaiFor, purchasedBalance, scenario, usageRowsOf } from "../helpers/ai";
 import { api } from "../helpers/client";
 import { as, registerUser } from "../helpers/identity";

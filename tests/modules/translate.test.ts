@@ -1,10 +1,13 @@
 import { env, SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { consume } from "../../src/modules/plans/quotas";
+import { testClock } from "../../src/platform/clock";
+import { resetCircuits } from "../../src/platform/upstreams/circuit";
 import { fund, purchasedBalance, scenario } from "../helpers/ai";
 import { type ApiResponse, api, BASE_URL, expectProblem, withClientIp } from "../helpers/client";
 import { as, platformAdmin, type Registered, registerUser } from "../helpers/identity";
 import { createOrg, join, verified } from "../helpers/orgs";
+import { testApp } from "../helpers/test-app";
 import { translateScenario, translateSimulator } from "../helpers/translate";
 
 type Translation = { translatedText: string; detectedSourceLanguage?: string; provider: string; cached: boolean };
@@ -118,17 +121,18 @@ describe("POST /v1/translate", () => {
     expect(await quotaUsed(user.user.id)).toBe([...`${word} world & more`].length);
   });
 
-  it("falls through to the next provider when one fails, and answers 503 when all do, refunding the quota", async () => {
+  it("falls through to the next provider when one keeps failing, and answers 503 when all do, refunding the quota", async () => {
     const user = await fundedUser();
-    const failing = await translateScenario([{ status: 503 }]);
+    const failing = await translateScenario([{ status: 503 }, { status: 503 }, { status: 503 }]);
     const text = `${failing.marker} ${unique("Fallback")}`;
     const answer = await translate(user, { q: text, target: "de" });
     expect(answer.status, answer.text).toBe(200);
     expect(answer.body.translations[0]).toMatchObject({ provider: "deepl", translatedText: `[DE] ${text}` });
-    expect((await failing.calls()).map((call) => call.provider)).toEqual(["google", "deepl"]);
+    // Google three times (the engine's attempts), then DeepL.
+    expect((await failing.calls()).map((call) => call.provider)).toEqual(["google", "google", "google", "deepl"]);
 
-    // Google and DeepL down, and the AI model answers no JSON array: nothing answers.
-    const down = await translateScenario([{ status: 500 }, { status: 503 }]);
+    // Google and DeepL down on every attempt, and the AI model answers no JSON array: nothing answers.
+    const down = await translateScenario([500, 503, 500, 503, 500, 503].map((status) => ({ status })));
     const used = await quotaUsed(user.user.id);
     const balance = await purchasedBalance(user.user.id);
     expectProblem(
@@ -203,7 +207,7 @@ describe("POST /v1/translate", () => {
 
   it("lets a request sharing a call that fails make its own", async () => {
     const user = await fundedUser();
-    const flaky = await translateScenario([{ delayMs: 300, status: 503 }]);
+    const flaky = await translateScenario(Array.from({ length: 3 }, () => ({ delayMs: 300, status: 503 })));
     const text = `${flaky.marker} ${unique("Shared then own")}`;
     const send = () => translate(user, { q: text, target: "ja", provider: "google" });
     const first = send();
@@ -213,7 +217,8 @@ describe("POST /v1/translate", () => {
     expectProblem(failed, 503, "provider_unavailable");
     expect(recovered.status, recovered.text).toBe(200);
     expect(recovered.body.translations[0]).toMatchObject({ translatedText: `[ja] ${text}`, cached: false });
-    expect(await upstreamCalls(text)).toBe(2);
+    // The first request's three attempts, then the second's own call.
+    expect(await upstreamCalls(text)).toBe(4);
   });
 
   it("keeps an AI translation to the account that asked for it", async () => {
@@ -375,5 +380,86 @@ describe("detection, languages and statistics", () => {
     expectProblem(await api("/v1/admin/translate/stats", { headers: as(owner) }), 403, "forbidden");
     const platform = await api<Stats>("/v1/admin/translate/stats", { headers: as(await platformAdmin()) });
     expect(platform.body.characters).toBeGreaterThanOrEqual(stats.characters);
+  });
+});
+
+describe("reliability of the translation providers", () => {
+  afterEach(() => {
+    testClock.reset();
+    resetCircuits();
+  });
+
+  const providersCalled = async (scenario: { calls(): Promise<{ provider: string }[]> }) =>
+    (await scenario.calls()).map((call) => call.provider);
+  const { call } = testApp();
+  /** Bindings under which Google answers garbage on every call; DeepL still answers. */
+  const googleDown = { ...env, GOOGLE_TRANSLATE_BASE_URL: `${simulator}/__hostile/garbage` } as Env;
+  /** The provider that translated `text` for `user` under `bindings`, or the failure. */
+  const providerFor = async (user: Registered, text: string, bindings: Env = env) => {
+    const answer = await call(
+      "/v1/translate",
+      {
+        method: "POST",
+        headers: { ...as(user), "content-type": "application/json" },
+        body: JSON.stringify({ q: text, target: "de" }),
+      },
+      bindings,
+    );
+    return (answer.body as unknown as Translated).translations?.[0]?.provider ?? `${answer.status} ${answer.text}`;
+  };
+
+  it("retries a provider's passing faults (503, 429) on the same provider before the next", async () => {
+    const user = await fundedUser();
+    const flaky = await translateScenario([{ status: 503 }, { status: 429 }]);
+    const text = `${flaky.marker} ${unique("Retried")}`;
+    const answer = await translate(user, { q: text, target: "de" });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.translations[0]).toMatchObject({ provider: "google", translatedText: `[de] ${text}` });
+    expect(await providersCalled(flaky)).toEqual(["google", "google", "google"]);
+  });
+
+  it("gives up when the whole translation is out of time: 503, however far its attempts got", async () => {
+    const user = await fundedUser();
+    const slow = await translateScenario(Array.from({ length: 9 }, () => ({ delayMs: 3_000 })));
+    const started = Date.now();
+    const answer = await providerFor(user, `${slow.marker} ${unique("Slow")}`, {
+      ...env,
+      TRANSLATE_TIMEOUT_MS: "500",
+      TRANSLATE_TOTAL_TIMEOUT_MS: "800",
+    } as unknown as Env);
+    expect(answer).toMatch(/^503 .*provider_unavailable/);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
+  it("moves on at once from a provider that refuses our credentials", async () => {
+    const user = await fundedUser();
+    const revoked = await translateScenario([{ status: 403 }]);
+    const answer = await translate(user, { q: `${revoked.marker} ${unique("Revoked key")}`, target: "de" });
+    expect(answer.body.translations[0]?.provider).toBe("deepl");
+    expect(await providersCalled(revoked)).toEqual(["google", "deepl"]);
+  });
+
+  it("skips a provider whose circuit opened on failures of several accounts, then tries it again after the cool-down", async () => {
+    const users = await Promise.all([fundedUser(), fundedUser(), fundedUser()]);
+    const recorded = await translateScenario();
+    const googleCalls = async () =>
+      (await providersCalled(recorded)).filter((provider) => provider === "google").length;
+    const ask = (index: number, bindings: Env = env) =>
+      providerFor(users[index % users.length] as Registered, `${recorded.marker} ${unique("Circuit")}`, bindings);
+    // 5 requests from 3 accounts, each failing 3 times on Google: its circuit opens.
+    for (let i = 0; i < 5; i++) expect(await ask(i, googleDown)).toBe("deepl");
+    expect(await googleCalls()).toBe(15);
+    expect(await ask(5)).toBe("deepl"); // open: Google is not even tried, though it is back
+    expect(await googleCalls()).toBe(15);
+    testClock.advance(30_001);
+    expect(await ask(6)).toBe("google"); // half-open: one trial, which succeeds and closes it
+    expect(await ask(7)).toBe("google");
+  });
+
+  it("cannot be opened by one account alone: another account's requests still reach the provider", async () => {
+    const [hostile, other] = [await fundedUser(), await fundedUser()];
+    for (let i = 0; i < 10; i++) expect(await providerFor(hostile, unique("Alone"), googleDown)).toBe("deepl");
+    const answer = await translate(other, { q: unique("Other"), target: "de" });
+    expect(answer.body.translations[0]?.provider).toBe("google");
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, inject, it } from "vitest";
 import { anthropicChat, SseDecoder } from "../../src/modules/ai/providers/anthropic/chat";
 import { StreamTranslator } from "../../src/modules/ai/providers/anthropic/wire";
-import { type ChatPart, type ChatRequest, ProviderError } from "../../src/modules/ai/providers/types";
+import type { ChatPart, ChatRequest } from "../../src/modules/ai/providers/types";
 import { AppError } from "../../src/platform/errors";
+import { UpstreamError } from "../../src/platform/upstreams/error";
 
 const baseUrl = inject("anthropicSimulatorUrl");
 const provider = anthropicChat({ apiKey: "sk-ant-unit-tests-secret", baseUrl });
@@ -280,36 +281,36 @@ describe("anthropicChat", () => {
     expect(error).toMatchObject({ code: "validation_failed", status: 400 });
   });
 
-  it("turns a 429 into a retryable ProviderError with retry-after", async () => {
+  it("turns a 429 into a retryable UpstreamError with retry-after", async () => {
     const { marker } = await scenario({ status: 429, headers: { "retry-after": "7" } });
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ retryable: true, status: 429, retryAfterMs: 7000 });
     expect((error as Error).message).toBe("anthropic: 429 rate_limit_error");
-    expect((error as ProviderError).excerpt).toMatch(/rate limit/);
+    expect((error as UpstreamError).excerpt).toMatch(/rate limit/);
   });
 
-  it("turns a 529 (overloaded) into a retryable ProviderError", async () => {
+  it("turns a 529 (overloaded) into a retryable UpstreamError", async () => {
     const { marker } = await scenario({ status: 529 });
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
     expect(error).toMatchObject({ retryable: true, status: 529, message: "anthropic: 529 overloaded_error" });
   });
 
-  it("turns a 400 into a ProviderError that is not retryable: our words, the upstream's only in the excerpt", async () => {
+  it("turns a 400 into a UpstreamError that is not retryable: our words, the upstream's only in the excerpt", async () => {
     const { marker } = await scenario({ status: 400, error: { message: "messages: roles must alternate" } });
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ retryable: false, status: 400, retryAfterMs: undefined });
     expect((error as Error).message).toBe("anthropic: 400 invalid_request_error");
-    expect((error as ProviderError).excerpt).toContain("messages: roles must alternate");
+    expect((error as UpstreamError).excerpt).toContain("messages: roles must alternate");
   });
 
   it("keeps no trace of the key when the upstream echoes the request's headers in its error", async () => {
     const { marker } = await scenario({ status: 400, hostile: "echo_headers" });
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), new AbortController().signal)));
     expect(error).toMatchObject({ retryable: false, status: 400 });
-    expect((error as ProviderError).excerpt).toContain("Received headers");
-    expect(JSON.stringify({ ...(error as ProviderError), message: (error as Error).message })).not.toContain(
+    expect((error as UpstreamError).excerpt).toContain("Received headers");
+    expect(JSON.stringify({ ...(error as UpstreamError), message: (error as Error).message })).not.toContain(
       "sk-ant-unit-tests-secret",
     );
   });
@@ -323,11 +324,11 @@ describe("anthropicChat", () => {
     expect(error).toMatchObject({ retryable: false, status: 400, code: "context_length_exceeded" });
   });
 
-  it("turns a refused connection into a retryable ProviderError", async () => {
+  it("turns a refused connection into a retryable UpstreamError", async () => {
     // workerd logs "Network connection lost" for any refused fetch with a body, even a caught one.
     const closed = anthropicChat({ apiKey: "sk-ant-unit-tests-secret", baseUrl: "http://127.0.0.1:9" });
     const error = await rejection(collect(closed.chat(request("hi"), new AbortController().signal)));
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ retryable: true, status: undefined });
     expect((error as Error).message).not.toContain("sk-ant-unit-tests-secret");
   });
@@ -340,7 +341,7 @@ describe("anthropicChat", () => {
         for await (const part of provider.chat(request(`${marker} hi`), new AbortController().signal)) parts.push(part);
       })(),
     );
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ retryable: true, message: "anthropic: the stream ended early" });
     expect(parts).toEqual([
       { type: "text", choice: 0, text: "one " },
@@ -420,10 +421,10 @@ describe("SseDecoder", () => {
 describe("StreamTranslator", () => {
   const event = (data: Record<string, unknown>) => ({ event: String(data.type), data: JSON.stringify(data) });
 
-  it("throws an error event as a ProviderError, retryable when the upstream is overloaded", () => {
+  it("throws an error event as a UpstreamError, retryable when the upstream is overloaded", () => {
     const overloaded = event({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
     expect(() => new StreamTranslator().handle(overloaded)).toThrow(
-      expect.objectContaining({ name: "ProviderError", retryable: true, status: 529 }),
+      expect.objectContaining({ name: "UpstreamError", retryable: true, status: 529 }),
     );
     const invalid = event({ type: "error", error: { type: "invalid_request_error", message: "bad" } });
     expect(() => new StreamTranslator().handle(invalid)).toThrow(expect.objectContaining({ retryable: false }));

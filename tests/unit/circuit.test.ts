@@ -1,12 +1,12 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { configOf } from "../../src/env";
-import { abandonTrial, admit, MIN_ACCOUNTS, recordFailure, resetCircuits } from "../../src/modules/ai/circuit";
 import { withFallbacks } from "../../src/modules/ai/fallbacks";
-import { ProviderError } from "../../src/modules/ai/providers/types";
 import { deploymentsOf, type Model, type ProviderId } from "../../src/modules/ai/registry";
 import { testClock } from "../../src/platform/clock";
 import { createLogger } from "../../src/platform/logger";
+import { abandonTrial, admit, MIN_ACCOUNTS, recordFailure, resetCircuits } from "../../src/platform/upstreams/circuit";
+import { UpstreamError } from "../../src/platform/upstreams/error";
 
 /**
  * Who and what may open a provider's circuit (circuit.ts): faults of the provider only, at most
@@ -26,7 +26,7 @@ afterEach(() => {
 });
 
 const fault = (status?: number) =>
-  new ProviderError("upstream fault", { retryable: true, status, retryAfterMs: 0, unreachable: status === undefined });
+  new UpstreamError("upstream fault", { retryable: true, status, retryAfterMs: 0, unreachable: status === undefined });
 
 /** One request of `accountId`; `outcome` decides each attempt by provider. Resolves to how it ended. */
 async function request(accountId: string, outcome: (model: Model) => Error | "ok") {
@@ -50,7 +50,7 @@ async function request(accountId: string, outcome: (model: Model) => Error | "ok
 }
 
 /** Called only while a circuit is closed or in its cool-down, where `admit` changes nothing. */
-const isOpen = (provider: ProviderId) => admit(provider, settings) === null;
+const isOpen = (provider: ProviderId) => admit(`ai:${provider}`, settings) === null;
 const openaiFails =
   (status = 500) =>
   (model: Model) =>
@@ -116,9 +116,9 @@ describe("the circuit of a provider", () => {
       ).catch(() => {});
     await fails("acc_a");
     await fails("acc_b");
-    expect(admit("openai", one)).toBe("closed");
+    expect(admit("ai:openai", one)).toBe("closed");
     await fails("acc_c");
-    expect(admit("openai", one)).toBe(null);
+    expect(admit("ai:openai", one)).toBe(null);
   });
 
   it("still opens when no provider could be reached at all: no request causes that", async () => {
@@ -128,7 +128,7 @@ describe("the circuit of a provider", () => {
   });
 
   it("never counts a refusal of the request's content or an error of ours, and retries neither", async () => {
-    const refusal = new ProviderError("refused", { retryable: false, status: 400 });
+    const refusal = new UpstreamError("refused", { retryable: false, status: 400 });
     for (let i = 0; i < 10; i++) {
       expect(await request(`acc_${i}`, () => refusal)).toMatchObject({ ok: false, attempts: 1 });
       expect(await request(`acc_${i}`, () => new TypeError("a bug of ours"))).toMatchObject({ ok: false, attempts: 1 });
@@ -149,7 +149,7 @@ describe("the circuit of a provider", () => {
     expect(isOpen("openai")).toBe(true);
     testClock.advance(settings.cooldownMs + 1);
     expect(await request("acc_trial", () => "ok")).toMatchObject({ ok: true, attempts: 1 });
-    expect(admit("openai", settings)).toBe("closed");
+    expect(admit("ai:openai", settings)).toBe("closed");
   });
 
   it("gives a trial back when its request is to blame: the next request may try", async () => {
@@ -162,18 +162,18 @@ describe("the circuit of a provider", () => {
     await request("acc_x", (model) => (model.provider === "anthropic" ? "ok" : fault(503))); // Claude serves others
     testClock.advance(2_000);
     await request("acc_trial", () => fault(500)); // the trial fails everywhere; Claude works for others
-    expect(admit("openai", settings)).toBe("trial");
+    expect(admit("ai:openai", settings)).toBe("trial");
   });
 
   it("lets only the trial's holder open the circuit again", async () => {
     for (let i = 0; i < settings.threshold; i++) await request(`acc_${i}`, openaiFails());
     testClock.advance(settings.cooldownMs + 1);
-    expect(admit("openai", settings)).toBe("trial"); // someone holds the trial
-    recordFailure("openai", settings, "acc_late", false); // a request from before the opening
-    abandonTrial("openai"); // the holder's client left: the cool-down is over, another may try
-    expect(admit("openai", settings)).toBe("trial");
-    recordFailure("openai", settings, "acc_holder", true); // that trial failed: open again
+    expect(admit("ai:openai", settings)).toBe("trial"); // someone holds the trial
+    recordFailure("ai:openai", settings, "acc_late", false); // a request from before the opening
+    abandonTrial("ai:openai"); // the holder's client left: the cool-down is over, another may try
+    expect(admit("ai:openai", settings)).toBe("trial");
+    recordFailure("ai:openai", settings, "acc_holder", true); // that trial failed: open again
     testClock.advance(settings.cooldownMs - 1);
-    expect(admit("openai", settings)).toBe(null);
+    expect(admit("ai:openai", settings)).toBe(null);
   });
 });

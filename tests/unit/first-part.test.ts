@@ -2,8 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { configOf } from "../../src/env";
 import { firstPart } from "../../src/modules/ai/chat/first-part";
-import { ProviderError } from "../../src/modules/ai/providers/types";
 import { deploymentsOf } from "../../src/modules/ai/registry";
+import { UpstreamError } from "../../src/platform/upstreams/error";
 import { type Step, scenario } from "../helpers/ai";
 
 /**
@@ -33,16 +33,16 @@ describe("starting a chat attempt", () => {
   for (const provider of ["openai", "anthropic"] as const) {
     it(`gives up on ${provider} when its headers take longer than the connect timeout`, async () => {
       const { error, elapsed, script } = await start(provider, { delayMs: 2_000 });
-      expect(error).toBeInstanceOf(ProviderError);
-      expect((error as ProviderError).retryable).toBe(true);
-      expect((error as ProviderError).message).toBe(`${provider}: no response within 300 ms`);
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect((error as UpstreamError).retryable).toBe(true);
+      expect((error as UpstreamError).message).toBe(`${provider}: no response within 300 ms`);
       expect(elapsed).toBeLessThan(900);
       await expect.poll(async () => (await script.requests())[0]?.aborted).toBe(true);
     });
 
     it(`gives up on ${provider} when headers came but no part within the first-token timeout`, async () => {
       const { error, elapsed } = await start(provider, { tokenDelayMs: 2_000 });
-      expect((error as ProviderError).message).toBe(`${provider}: no first token within 900 ms`);
+      expect((error as UpstreamError).message).toBe(`${provider}: no first token within 900 ms`);
       expect(elapsed).toBeGreaterThanOrEqual(900);
       expect(elapsed).toBeLessThan(1_800);
     });

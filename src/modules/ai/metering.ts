@@ -6,8 +6,7 @@ import { newId } from "../../platform/ids";
 import type { Logger } from "../../platform/logger";
 import { type Settlement, withHold } from "../billing/api";
 import { accountOf, principalOf } from "../identity/api";
-import { circuitSettingsOf } from "./circuit";
-import { withFallbacks, within } from "./fallbacks";
+import { circuitSettingsOf, withFallbacks, within } from "./fallbacks";
 import type { Model } from "./registry";
 import { type UsageRow, usageStatement } from "./usage";
 

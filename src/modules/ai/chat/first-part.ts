@@ -1,7 +1,8 @@
 import type { Config } from "../../../env";
+import { UpstreamError } from "../../../platform/upstreams/error";
 import type { Attempt } from "../fallbacks";
 import { chatProviderOf } from "../providers";
-import { type ChatPart, type ChatRequest, ProviderError } from "../providers/types";
+import type { ChatPart, ChatRequest } from "../providers/types";
 import { Answer } from "./answer";
 
 /**
@@ -21,7 +22,7 @@ export async function firstPart(
   const giveUpAfter = (ms: number, what: string) =>
     setTimeout(() => {
       timedOut = `${attempt.model.provider}: ${what} within ${ms} ms`;
-      abort.abort(new ProviderError(timedOut, { retryable: true }));
+      abort.abort(new UpstreamError(timedOut, { retryable: true }));
     }, ms);
   const provider = chatProviderOf(config, attempt.model.provider);
   const connectTimer = giveUpAfter(config.AI_CONNECT_TIMEOUT_MS, "no response");
@@ -37,14 +38,14 @@ export async function firstPart(
     const early: ChatPart[] = [];
     for (;;) {
       const result = await iterator.next();
-      if (result.done) throw new ProviderError(`${attempt.model.provider}: answered nothing`, { retryable: true });
+      if (result.done) throw new UpstreamError(`${attempt.model.provider}: answered nothing`, { retryable: true });
       if (result.value.type !== "usage" && result.value.type !== "usage_rejected") {
         return { early, first: result.value, rest: iterator, abort };
       }
       early.push(result.value);
     }
   } catch (error) {
-    if (timedOut) throw new ProviderError(timedOut, { retryable: true });
+    if (timedOut) throw new UpstreamError(timedOut, { retryable: true });
     throw error;
   } finally {
     clearTimeout(connectTimer);
@@ -67,7 +68,7 @@ async function* withinBounds(parts: AsyncIterable<ChatPart>, provider: string, m
   for await (const part of parts) {
     if (part.type === "text") characters += part.text.length;
     else if (part.type === "tool_call") characters += part.arguments.length + (part.name?.length ?? 0);
-    if (characters > maxCharacters) throw ProviderError.invalidAnswer(provider, "longer than its max_tokens allow");
+    if (characters > maxCharacters) throw UpstreamError.invalidAnswer(provider, "longer than its max_tokens allow");
     yield part;
   }
 }

@@ -1,7 +1,6 @@
 import type { Config } from "../../../env";
 import type { Logger } from "../../../platform/logger";
-import { circuitSettingsOf } from "../circuit";
-import { withFallbacks } from "../fallbacks";
+import { circuitSettingsOf, withFallbacks } from "../fallbacks";
 import { costOf, estimateInputTokens } from "../pricing";
 import type { ChatRequest } from "../providers/types";
 import type { Model } from "../registry";

@@ -1,8 +1,7 @@
 import { configOf } from "../../../env";
 import { AppError } from "../../../platform/errors";
 import { chargeWithin, type Hold, type Settlement, withHold } from "../../billing/api";
-import { circuitSettingsOf } from "../circuit";
-import { withFallbacks } from "../fallbacks";
+import { circuitSettingsOf, withFallbacks } from "../fallbacks";
 import { type AiCaller, holdReferenceOf, usageSettlement } from "../metering";
 import { budgetOf, costOf, estimateInputTokens } from "../pricing";
 import type { ChatPart, ChatRequest } from "../providers/types";

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Redactor } from "../../../platform/redact";
-import { answerJson, checkAnswer, failedAnswerOf } from "../../../platform/upstream";
+import { answerJson, checkAnswer, failedAnswerOf } from "../../../platform/upstreams/answers";
 import type { EmailProvider } from "./types";
 
 const SentSchema = z.object({ id: z.string().min(1).max(256) });

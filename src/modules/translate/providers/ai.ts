@@ -1,9 +1,10 @@
 import type { Config } from "../../../env";
 import { AppError } from "../../../platform/errors";
 import type { Logger } from "../../../platform/logger";
+import { UpstreamError } from "../../../platform/upstreams/error";
 import { answerOnce, budgetOf, type ChatRequest, deploymentsOf, estimateInputTokens, type Model } from "../../ai/api";
 import { codePoints } from "../text";
-import { type TranslateProvider, TranslateProviderError } from "./types";
+import type { TranslateProvider } from "./types";
 
 /**
  * Translation by a model of the AI gateway (`TRANSLATE_AI_MODEL`, with its fallbacks): the
@@ -109,19 +110,23 @@ export function aiTranslate(config: Config, logger: Logger, accountId: string): 
     try {
       answer = await answerOnce(config, deployments, prepared.request, { logger, signal, accountId });
     } catch (error) {
-      // The gateway's own refusals (no deployment answered, a request it turned down) are this provider failing.
-      if (error instanceof AppError) throw new TranslateProviderError(`ai: ${error.detail}`);
+      // The gateway's answers in the engine's terms: none of its deployments answered (it retried
+      // them already) is a fault, a request a model turned down is a refusal; the next provider may do either.
+      if (error instanceof AppError) {
+        throw new UpstreamError(`ai: ${error.code}`, { retryable: error.code === "provider_unavailable" });
+      }
       throw error;
     }
     let items: unknown;
     try {
       items = (JSON.parse(answer.text.replace(/^```(?:json)?\s*|\s*```$/g, "")) as Record<string, unknown>)[key];
     } catch {
-      throw new TranslateProviderError(`ai: ${answer.model.id} did not answer JSON`);
+      throw UpstreamError.invalidAnswer("ai", `${answer.model.id} did not answer JSON`);
     }
     if (!Array.isArray(items) || items.length !== count) {
-      throw new TranslateProviderError(
-        `ai: ${answer.model.id} answered ${Array.isArray(items) ? items.length : "no"} items for ${count}`,
+      throw UpstreamError.invalidAnswer(
+        "ai",
+        `${answer.model.id} answered ${Array.isArray(items) ? items.length : "no"} items for ${count}`,
       );
     }
     return { items: items as T[], cost: answer.cost };
@@ -153,11 +158,13 @@ export function aiTranslate(config: Config, logger: Logger, accountId: string): 
 
   return {
     id: "ai",
+    // The gateway retries and falls back inside the call: one attempt here, then the next provider.
+    attempts: 1,
     ceiling: (request) => translation(request).ceiling,
     async translate(request, signal) {
       const { items, cost } = await call<unknown>(translation(request), "translations", request.texts.length, signal);
       if (!items.every((item) => typeof item === "string"))
-        throw new TranslateProviderError("ai: a translation is not a string");
+        throw UpstreamError.invalidAnswer("ai", "a translation is not a string");
       return { translations: (items as string[]).map((text) => ({ text })), cost };
     },
     detectCeiling: (texts) => detection(texts).ceiling,

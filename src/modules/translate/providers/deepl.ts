@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { Redactor } from "../../../platform/redact";
+import { UpstreamError } from "../../../platform/upstreams/error";
 import { deeplSource, deeplTarget, fromProviderCode } from "../languages";
-import { answerOf, ProviderLanguageCode, providerFetch, type TranslateProvider, TranslateProviderError } from "./types";
+import { answerOf, ProviderLanguageCode, providerFetch, type TranslateProvider } from "./types";
 
 /** DeepL API v2: up to 50 texts a call, so a larger batch is sent as several calls at once. */
 
@@ -50,9 +51,7 @@ export function deeplTranslate(settings: Settings): TranslateProvider {
           );
           const { translations } = await answerOf("deepl", response, TranslationsSchema);
           if (translations.length !== texts.length) {
-            throw new TranslateProviderError(
-              `deepl: invalid answer: ${translations.length} translations for ${texts.length} texts`,
-            );
+            throw UpstreamError.invalidAnswer("deepl", `${translations.length} translations for ${texts.length} texts`);
           }
           return translations;
         }),

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { Redactor } from "../../../platform/redact";
+import { UpstreamError } from "../../../platform/upstreams/error";
 import { fromProviderCode, googleCode } from "../languages";
-import { answerOf, ProviderLanguageCode, providerFetch, type TranslateProvider, TranslateProviderError } from "./types";
+import { answerOf, ProviderLanguageCode, providerFetch, type TranslateProvider } from "./types";
 
 /** Google Cloud Translation, v2 (basic) REST API: the key in a header, up to 128 segments a call. */
 
@@ -56,8 +57,9 @@ export function googleTranslate(settings: Settings): TranslateProvider {
       );
       const { translations } = (await answerOf("google", response, TranslationsSchema)).data;
       if (translations.length !== request.texts.length) {
-        throw new TranslateProviderError(
-          `google: invalid answer: ${translations.length} translations for ${request.texts.length} texts`,
+        throw UpstreamError.invalidAnswer(
+          "google",
+          `${translations.length} translations for ${request.texts.length} texts`,
         );
       }
       return {
@@ -75,7 +77,7 @@ export function googleTranslate(settings: Settings): TranslateProvider {
       const { detections } = (await answerOf("google", await post("/detect", { q: texts }, signal), DetectionsSchema))
         .data;
       if (detections.length !== texts.length) {
-        throw new TranslateProviderError("google: invalid answer: detections do not match the texts");
+        throw UpstreamError.invalidAnswer("google", "detections do not match the texts");
       }
       return {
         detections: detections.map((candidates) => {

@@ -1,10 +1,11 @@
 import { type Config, configOf } from "../../../env";
 import { AppError } from "../../../platform/errors";
 import type { Logger } from "../../../platform/logger";
+import { attemptUpstreams, within } from "../../../platform/upstreams/attempts";
 import { aiTranslate } from "./ai";
 import { deeplTranslate } from "./deepl";
 import { googleTranslate } from "./google";
-import { type TranslateProvider, TranslateProviderError, type TranslateProviderId } from "./types";
+import type { TranslateProvider, TranslateProviderId } from "./types";
 
 /** The configured providers in `TRANSLATE_PROVIDERS` order: Google and DeepL need a key, `ai` its model. */
 export function providersOf(config: Config, logger: Logger, accountId: string): TranslateProvider[] {
@@ -47,44 +48,59 @@ export function usableProviders(context: { env: Env; logger: Logger; accountId: 
   return [provider];
 }
 
-/** Answers a provider gives a request it will never take (a language it lacks), unlike an outage. */
-const REFUSALS = new Set([400, 422]);
-
 /**
- * Runs `call` on each provider in turn until one answers, each within TRANSLATE_TIMEOUT_MS.
- * When none does: 400 if every one refused the request itself, else 503 `provider_unavailable`;
- * in our words either way (what the providers said is logged, redacted, never answered).
+ * Runs `call` on each provider in turn until one answers, through the resilience engine: each
+ * attempt within TRANSLATE_TIMEOUT_MS, retried on a provider's fault (429, 5xx, unreachable, too
+ * slow, an invalid answer) with backoff, a provider whose circuit is open skipped, all of it
+ * within TRANSLATE_TOTAL_TIMEOUT_MS. A provider that refuses the request itself (a language it
+ * lacks) hands over to the next. When none answers: 400 if every one refused, else 503
+ * `provider_unavailable`; in our words either way (what the providers said is logged, redacted,
+ * never answered).
  */
 export async function firstAnswering<T>(
-  context: { env: Env; logger: Logger },
+  context: { env: Env; logger: Logger; accountId: string },
   providers: TranslateProvider[],
   call: (provider: TranslateProvider, signal: AbortSignal) => Promise<T>,
 ): Promise<{ provider: TranslateProvider; result: T }> {
-  const { TRANSLATE_TIMEOUT_MS } = configOf(context.env);
-  let refusals = 0;
-  for (const provider of providers) {
-    try {
-      return { provider, result: await call(provider, AbortSignal.timeout(TRANSLATE_TIMEOUT_MS)) };
-    } catch (error) {
-      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      if (!(error instanceof TranslateProviderError) && !timedOut) throw error;
-      if (error instanceof TranslateProviderError && error.status !== undefined && REFUSALS.has(error.status)) {
-        refusals += 1;
-      }
-      context.logger.warn("translation provider failed", {
-        provider: provider.id,
-        error: error instanceof Error ? error.message : String(error),
-        ...(error instanceof TranslateProviderError ? { status: error.status, upstream: error.excerpt } : {}),
-      });
-    }
-  }
-  if (refusals === providers.length && providers.length > 0) {
-    throw new AppError(
-      "validation_failed",
-      "The translation providers refused this request (a language or language pair they do not offer, for example).",
+  const config = configOf(context.env);
+  const deployments = providers.map((provider) => ({
+    provider,
+    circuit: `translate:${provider.id}`,
+    name: provider.id,
+    ...(provider.attempts ? { attempts: provider.attempts } : {}),
+  }));
+  const total = AbortSignal.timeout(config.TRANSLATE_TOTAL_TIMEOUT_MS);
+  const unavailable = (waitMs: number) =>
+    new AppError("provider_unavailable", "No translation provider could answer; try again shortly.", {
+      headers: { "retry-after": String(Math.max(1, Math.ceil(waitMs / 1000))) },
+    });
+  try {
+    return await attemptUpstreams(
+      deployments,
+      {
+        kind: "translation",
+        logger: context.logger,
+        circuit: { threshold: config.TRANSLATE_CIRCUIT_FAILURES, cooldownMs: config.TRANSLATE_CIRCUIT_COOLDOWN_MS },
+        accountId: context.accountId,
+        signal: total,
+        refused: () => null,
+        everyoneRefused: () =>
+          new AppError(
+            "validation_failed",
+            "The translation providers refused this request (a language or language pair they do not offer, for example).",
+          ),
+        unavailable,
+      },
+      async ({ deployment, signal }) => ({
+        provider: deployment.provider,
+        result: await within(config.TRANSLATE_TIMEOUT_MS, { signal, name: deployment.name }, (attempt) =>
+          call(deployment.provider, attempt),
+        ),
+      }),
     );
+  } catch (error) {
+    // Out of time for the whole translation: the providers' fault, however far the attempts got.
+    if (total.aborted && !(error instanceof AppError)) throw unavailable(5_000);
+    throw error;
   }
-  throw new AppError("provider_unavailable", "No translation provider could answer; try again shortly.", {
-    headers: { "retry-after": "5" },
-  });
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Redactor } from "../../../platform/redact";
-import { answerJson, checkAnswer, failedAnswerOf } from "../../../platform/upstream";
+import { answerJson, checkAnswer, failedAnswerOf } from "../../../platform/upstreams/answers";
+import { isRetryableStatus, retryAfterMs, UpstreamError } from "../../../platform/upstreams/error";
 import type { TextFormat } from "../text";
 
 /** One interface per translation provider; the module does caching, credits and fallbacks once. */
@@ -23,6 +24,8 @@ export type Detection = { language: string; confidence: number };
 
 export type TranslateProvider = {
   id: TranslateProviderId;
+  /** Attempts before the next provider is tried (3 unless it retries inside itself, as `ai` does). */
+  attempts?: number;
   /** The most `translate(request)` can cost, in unrounded millicredits. */
   ceiling(request: TranslateRequest): number;
   /** One translation per text, in order, and what the call cost (unrounded millicredits). */
@@ -35,24 +38,9 @@ export type TranslateProvider = {
 };
 
 /**
- * A provider that failed: the next one in the order is tried. The message is ours (the
- * provider's label and what went wrong); what the upstream said is only in `excerpt`, bounded
- * and redacted, for the logs.
- */
-export class TranslateProviderError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-    readonly excerpt?: string,
-  ) {
-    super(message);
-    this.name = "TranslateProviderError";
-  }
-}
-
-/**
- * A fetch to a provider: network failures and non-2xx answers as `TranslateProviderError`.
- * `redactor` removes the provider's key from what is kept of its answer (an upstream may echo it).
+ * A fetch to a provider: network failures and non-2xx answers as an `UpstreamError` (retried,
+ * or the next provider tried, as the resilience engine decides). `redactor` removes the
+ * provider's key from what is kept of its answer (an upstream may echo it).
  */
 export async function providerFetch(
   label: string,
@@ -65,15 +53,20 @@ export async function providerFetch(
     response = await fetch(url, init);
   } catch (error) {
     if (init.signal?.aborted) throw init.signal.reason;
-    throw new TranslateProviderError(
-      `${label}: unreachable`,
-      undefined,
-      redactor.excerpt(error instanceof Error ? error.message : String(error)),
-    );
+    throw new UpstreamError(`${label}: unreachable`, {
+      retryable: true,
+      unreachable: true,
+      excerpt: redactor.excerpt(error instanceof Error ? error.message : String(error)),
+    });
   }
   if (!response.ok) {
     const failed = await failedAnswerOf(response, redactor);
-    throw new TranslateProviderError(`${label}: answered ${failed.status}`, failed.status, failed.excerpt);
+    throw new UpstreamError(`${label}: answered ${failed.status}`, {
+      retryable: isRetryableStatus(failed.status),
+      status: failed.status,
+      retryAfterMs: retryAfterMs(response.headers),
+      excerpt: failed.excerpt,
+    });
   }
   return response;
 }
@@ -88,9 +81,9 @@ export async function answerOf<S extends z.ZodType>(
   schema: S,
 ): Promise<z.output<S>> {
   const body = await answerJson(response, MAX_ANSWER_BYTES);
-  if (!body.ok) throw new TranslateProviderError(`${label}: invalid answer: ${body.problem}`);
+  if (!body.ok) throw UpstreamError.invalidAnswer(label, body.problem);
   const checked = checkAnswer(schema, body.value);
-  if (!checked.ok) throw new TranslateProviderError(`${label}: invalid answer: ${checked.problem}`);
+  if (!checked.ok) throw UpstreamError.invalidAnswer(label, checked.problem);
   return checked.value;
 }
 

@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import { Redactor } from "../../../../platform/redact";
-import { checkAnswer, failedAnswerOf } from "../../../../platform/upstream";
-import { type ChatProvider, type ChatRequest, isRetryableStatus, ProviderError, retryAfterMs } from "../types";
+import { checkAnswer, failedAnswerOf } from "../../../../platform/upstreams/answers";
+import { isRetryableStatus, retryAfterMs, UpstreamError } from "../../../../platform/upstreams/error";
+import type { ChatProvider, ChatRequest } from "../types";
 import { type SseEvent, StreamTranslator, streamError, toAnthropicRequest } from "./wire";
 
 const ANTHROPIC_VERSION = "2023-06-01";
@@ -35,7 +36,7 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
         });
       } catch (error) {
         if (signal.aborted) throw abortReason(signal, error);
-        throw new ProviderError("anthropic: unreachable", {
+        throw new UpstreamError("anthropic: unreachable", {
           retryable: true,
           unreachable: true,
           excerpt: redactor.excerpt(describe(error)),
@@ -80,12 +81,12 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
   };
 }
 
-const endedEarly = () => new ProviderError("anthropic: the stream ended early", { retryable: true });
+const endedEarly = () => new UpstreamError("anthropic: the stream ended early", { retryable: true });
 
 /** Anthropic's own error body; a proxy's page or anything else is judged by its status alone. */
 const ErrorBody = z.object({ error: z.object({ type: z.string().max(64), message: z.string().optional() }) });
 
-/** A non-2xx answer as a ProviderError in our words; what the upstream said goes only to the excerpt. */
+/** A non-2xx answer as a UpstreamError in our words; what the upstream said goes only to the excerpt. */
 async function httpError(response: Response, signal: AbortSignal, redactor: Redactor): Promise<unknown> {
   const { status, body, excerpt } = await failedAnswerOf(response, redactor);
   if (signal.aborted) return abortReason(signal);
@@ -99,7 +100,7 @@ async function httpError(response: Response, signal: AbortSignal, redactor: Reda
   const known = checkAnswer(ErrorBody, parsed);
   if (known.ok) {
     const error = streamError(known.value.error, excerpt);
-    return new ProviderError(error.message, {
+    return new UpstreamError(error.message, {
       retryable: error.retryable || isRetryableStatus(status),
       status,
       code: error.code,
@@ -107,7 +108,7 @@ async function httpError(response: Response, signal: AbortSignal, redactor: Reda
       ...retry,
     });
   }
-  return new ProviderError(`anthropic: ${status}`, { retryable: isRetryableStatus(status), status, excerpt, ...retry });
+  return new UpstreamError(`anthropic: ${status}`, { retryable: isRetryableStatus(status), status, excerpt, ...retry });
 }
 
 /** What an aborted call rejects with: the signal's reason (an AbortError unless given another). */
@@ -148,7 +149,7 @@ export class SseDecoder {
     }
     this.buffer = this.buffer.slice(start);
     if (this.buffer.length > SseDecoder.MAX_LINE_CHARS)
-      throw ProviderError.invalidAnswer("anthropic", "a line too long");
+      throw UpstreamError.invalidAnswer("anthropic", "a line too long");
     return events;
   }
 
@@ -181,7 +182,7 @@ export class SseDecoder {
       this.data.push(value);
       this.dataChars += value.length;
       if (this.dataChars > SseDecoder.MAX_LINE_CHARS)
-        throw ProviderError.invalidAnswer("anthropic", "an event too long");
+        throw UpstreamError.invalidAnswer("anthropic", "an event too long");
     }
     return undefined;
   }

@@ -6,17 +6,10 @@
 import { z } from "zod";
 import { AppError } from "../../../../platform/errors";
 import { patternRedactor } from "../../../../platform/redact";
-import { checkAnswer } from "../../../../platform/upstream";
+import { checkAnswer } from "../../../../platform/upstreams/answers";
+import { UpstreamError } from "../../../../platform/upstreams/error";
 import { MAX_TOOL_CALLS, TokenCount, usagePart } from "../answers";
-import {
-  type ChatContentPart,
-  type ChatMessage,
-  type ChatPart,
-  type ChatRequest,
-  type ChatTool,
-  type FinishReason,
-  ProviderError,
-} from "../types";
+import type { ChatContentPart, ChatMessage, ChatPart, ChatRequest, ChatTool, FinishReason } from "../types";
 
 // ---------------------------------------------------------------------------------------------
 // Request
@@ -275,7 +268,7 @@ const optionalCount = (value: unknown) => (value === undefined || value === null
 /**
  * Turns Anthropic's stream events into parts, one event at a time. `done` is set by
  * message_stop; an `error` event, an unreadable event or one of the wrong shape throws a
- * ProviderError.
+ * UpstreamError.
  */
 export class StreamTranslator {
   done = false;
@@ -292,7 +285,7 @@ export class StreamTranslator {
     try {
       data = JSON.parse(event.data);
     } catch {
-      throw ProviderError.invalidAnswer(LABEL, "an event is not JSON");
+      throw UpstreamError.invalidAnswer(LABEL, "an event is not JSON");
     }
     const type = typeof data === "object" && data !== null && "type" in data ? data.type : event.event;
     switch (type) {
@@ -324,7 +317,7 @@ export class StreamTranslator {
 
   private parse<T extends EventType>(type: T, data: unknown): EventOf<T> {
     const checked = checkAnswer(EventSchemas[type], data);
-    if (!checked.ok) throw ProviderError.invalidAnswer(LABEL, `${type}: ${checked.problem}`);
+    if (!checked.ok) throw UpstreamError.invalidAnswer(LABEL, `${type}: ${checked.problem}`);
     return checked.value as EventOf<T>;
   }
 
@@ -351,7 +344,7 @@ export class StreamTranslator {
     const block = data.content_block;
     if (block.type !== "tool_use") return [];
     const call = this.toolCalls.size;
-    if (call >= MAX_TOOL_CALLS) throw ProviderError.invalidAnswer(LABEL, "too many tool calls");
+    if (call >= MAX_TOOL_CALLS) throw UpstreamError.invalidAnswer(LABEL, "too many tool calls");
     this.toolCalls.set(data.index, { call, hasArguments: false });
     return [{ type: "tool_call", choice: 0, call, id: block.id ?? "", name: block.name ?? "", arguments: "" }];
   }
@@ -380,12 +373,12 @@ export class StreamTranslator {
 
 /**
  * An error of Anthropic's (`{type: "error", error: {type, message}}`, in a stream or a body) as
- * a ProviderError in our words; its message stays in the excerpt, for the logs.
+ * a UpstreamError in our words; its message stays in the excerpt, for the logs.
  */
-export function streamError(error: { type: string; message?: string }, excerpt?: string): ProviderError {
+export function streamError(error: { type: string; message?: string }, excerpt?: string): UpstreamError {
   const status = ERROR_STATUS.get(error.type);
   const tooLong = error.type === "invalid_request_error" && /prompt is too long/i.test(error.message ?? "");
-  return new ProviderError(`${LABEL}: ${status ?? "error"} ${error.type}`, {
+  return new UpstreamError(`${LABEL}: ${status ?? "error"} ${error.type}`, {
     retryable: RETRYABLE_ERROR_TYPES.has(error.type),
     status,
     ...(tooLong ? { code: "context_length_exceeded" as const } : {}),

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { checkAnswer } from "../../../../platform/upstream";
-import { ProviderError, type SPEECH_FORMATS, type SpeechProvider, type TranscriptionProvider } from "../types";
+import { checkAnswer } from "../../../../platform/upstreams/answers";
+import { UpstreamError } from "../../../../platform/upstreams/error";
+import type { SPEECH_FORMATS, SpeechProvider, TranscriptionProvider } from "../types";
 import { clientOf, type OpenAiSettings, providerErrorOf } from "./client";
 
 /** Whisper transcriptions (asked for as `verbose_json`: timings and duration) and TTS speech. */
@@ -53,7 +54,7 @@ export function openAiTranscription(settings: OpenAiSettings): TranscriptionProv
         throw providerErrorOf(error, signal, settings);
       }
       const checked = checkAnswer(TranscriptSchema, answer);
-      if (!checked.ok) throw ProviderError.invalidAnswer(label, checked.problem);
+      if (!checked.ok) throw UpstreamError.invalidAnswer(label, checked.problem);
       const transcript = checked.value;
       const duration = Seconds.safeParse(transcript.duration);
       return {
@@ -84,7 +85,7 @@ export function openAiSpeech(settings: OpenAiSettings): SpeechProvider {
         // An upstream that answers a page or JSON where audio belongs is not sent on as audio.
         const upstreamType = response.headers.get("content-type") ?? "";
         if (!response.body || !/^(audio\/|application\/octet-stream)/i.test(upstreamType)) {
-          throw ProviderError.invalidAnswer(settings.label ?? "openai", `no audio (${upstreamType.slice(0, 40)})`);
+          throw UpstreamError.invalidAnswer(settings.label ?? "openai", `no audio (${upstreamType.slice(0, 40)})`);
         }
         return { audio: response.body, contentType: SPEECH_CONTENT_TYPES[request.format] };
       } catch (error) {

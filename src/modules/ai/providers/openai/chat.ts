@@ -3,16 +3,10 @@ import type {
   ChatCompletionMessageParam,
 } from "openai/resources/chat/completions";
 import { z } from "zod";
-import { checkAnswer } from "../../../../platform/upstream";
+import { checkAnswer } from "../../../../platform/upstreams/answers";
+import { UpstreamError } from "../../../../platform/upstreams/error";
 import { MAX_TOOL_CALLS, usagePart } from "../answers";
-import {
-  type ChatMessage,
-  type ChatPart,
-  type ChatProvider,
-  type ChatRequest,
-  type FinishReason,
-  ProviderError,
-} from "../types";
+import type { ChatMessage, ChatPart, ChatProvider, ChatRequest, FinishReason } from "../types";
 import { clientOf, type OpenAiSettings, providerErrorOf } from "./client";
 
 /**
@@ -155,10 +149,10 @@ const FINISH_REASONS = new Map<unknown, FinishReason>([
 
 function* partsOf(raw: unknown, n: number, label: string): Generator<ChatPart> {
   const checked = checkAnswer(ChunkSchema, raw);
-  if (!checked.ok) throw ProviderError.invalidAnswer(label, checked.problem);
+  if (!checked.ok) throw UpstreamError.invalidAnswer(label, checked.problem);
   const chunk = checked.value;
   for (const choice of chunk.choices) {
-    if (choice.index >= n) throw ProviderError.invalidAnswer(label, `choice ${choice.index} of ${n}`);
+    if (choice.index >= n) throw UpstreamError.invalidAnswer(label, `choice ${choice.index} of ${n}`);
     const delta = choice.delta ?? {};
     if (delta.content) yield { type: "text", choice: choice.index, text: delta.content };
     for (const call of delta.tool_calls ?? []) {
@@ -212,8 +206,8 @@ export function openAiChat(config: OpenAiSettings): ChatProvider {
             // Only the upstream makes reading its stream fail (a broken connection, an unreadable
             // event, a body past its cap): the SDK's parsing in between is not ours.
             const mapped = providerErrorOf(error, signal, config);
-            const known = mapped !== error || error instanceof ProviderError;
-            throw known ? mapped : new ProviderError(`${label}: the stream broke`, { retryable: true });
+            const known = mapped !== error || error instanceof UpstreamError;
+            throw known ? mapped : new UpstreamError(`${label}: the stream broke`, { retryable: true });
           }
           done = next.done === true;
           if (done) break;
@@ -226,7 +220,7 @@ export function openAiChat(config: OpenAiSettings): ChatProvider {
         // Stopped early (an invalid chunk, the consumer went away): the SDK aborts the request.
         if (!done) await Promise.resolve(chunks.return?.()).catch(() => {});
       }
-      if (finished.size < request.n) throw new ProviderError(`${label}: the stream ended early`, { retryable: true });
+      if (finished.size < request.n) throw new UpstreamError(`${label}: the stream ended early`, { retryable: true });
     },
   };
 }

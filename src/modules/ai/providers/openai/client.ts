@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { Redactor } from "../../../../platform/redact";
-import { isRetryableStatus, type PassedOnCode, ProviderError, retryAfterMs } from "../types";
+import { isRetryableStatus, retryAfterMs, UpstreamError } from "../../../../platform/upstreams/error";
+import type { PassedOnCode } from "../types";
 
 /**
  * The `openai` SDK client of a provider speaking OpenAI's API (OpenAI, Gemini and Mistral at
@@ -70,7 +71,7 @@ function capped(label: string, maxBytes: number, maxLineBytes: number) {
       const lastNewline = maxLineBytes === Number.POSITIVE_INFINITY ? -1 : chunk.lastIndexOf(NEWLINE);
       line = lastNewline === -1 ? line + chunk.byteLength : chunk.byteLength - lastNewline - 1;
       if (total > maxBytes || line > maxLineBytes) {
-        controller.error(ProviderError.invalidAnswer(label, total > maxBytes ? "a body too large" : "a line too long"));
+        controller.error(UpstreamError.invalidAnswer(label, total > maxBytes ? "a body too large" : "a line too long"));
         return;
       }
       controller.enqueue(chunk);
@@ -107,20 +108,20 @@ const paramOf = (param: unknown) =>
 
 /**
  * The SDK's errors as the module's: an abort stays an abort; the upstream's failures (an HTTP
- * error, no connection, an unreadable answer) become ProviderErrors in our words, its text kept
+ * error, no connection, an unreadable answer) become UpstreamErrors in our words, its text kept
  * only as a redacted excerpt for the logs; anything else is ours (a bug, a serialisation error)
  * and is thrown as it is, never counted against the provider.
  */
 export function providerErrorOf(error: unknown, signal: AbortSignal, settings: OpenAiSettings): unknown {
   const label = settings.label ?? "openai";
   if (signal.aborted || error instanceof OpenAI.APIUserAbortError) return signal.reason ?? error;
-  if (error instanceof ProviderError) return error;
+  if (error instanceof UpstreamError) return error;
   const excerpt = (text: string) => cachedClient(settings).redactor.excerpt(text);
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
-    return new ProviderError(`${label}: timed out`, { retryable: true });
+    return new UpstreamError(`${label}: timed out`, { retryable: true });
   }
   if (error instanceof OpenAI.APIConnectionError) {
-    return new ProviderError(`${label}: unreachable`, {
+    return new UpstreamError(`${label}: unreachable`, {
       retryable: true,
       unreachable: true,
       excerpt: excerpt(error.message),
@@ -128,7 +129,7 @@ export function providerErrorOf(error: unknown, signal: AbortSignal, settings: O
   }
   if (error instanceof OpenAI.APIError) {
     const status = error.status;
-    return new ProviderError(status === undefined ? `${label}: reported an error` : `${label}: answered ${status}`, {
+    return new UpstreamError(status === undefined ? `${label}: reported an error` : `${label}: answered ${status}`, {
       retryable: status === undefined || isRetryableStatus(status),
       status,
       retryAfterMs: retryAfterMs(error.headers),
@@ -138,6 +139,6 @@ export function providerErrorOf(error: unknown, signal: AbortSignal, settings: O
     });
   }
   // The SDK parses answers itself: a SyntaxError is an upstream's unreadable JSON or event.
-  if (error instanceof SyntaxError) return ProviderError.invalidAnswer(label, "not JSON");
+  if (error instanceof SyntaxError) return UpstreamError.invalidAnswer(label, "not JSON");
   return error;
 }

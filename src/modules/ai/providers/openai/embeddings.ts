@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { checkAnswer } from "../../../../platform/upstream";
+import { checkAnswer } from "../../../../platform/upstreams/answers";
+import { UpstreamError } from "../../../../platform/upstreams/error";
 import { TokenCount } from "../answers";
-import { type EmbeddingsProvider, ProviderError } from "../types";
+import type { EmbeddingsProvider } from "../types";
 import { clientOf, type OpenAiSettings, providerErrorOf } from "./client";
 
 /** The largest vector any embeddings model here answers (text-embedding-3-large has 3 072). */
@@ -39,19 +40,19 @@ export function openAiEmbeddings(settings: OpenAiSettings): EmbeddingsProvider {
         throw providerErrorOf(error, signal, settings);
       }
       const checked = checkAnswer(AnswerSchema, answer);
-      if (!checked.ok) throw ProviderError.invalidAnswer(label, checked.problem);
+      if (!checked.ok) throw UpstreamError.invalidAnswer(label, checked.problem);
       const { data, usage } = checked.value;
       // One vector per input, each index once, all of one length (the asked one, if any).
       const vectors: number[][] = [];
       for (const item of data) {
         if (item.index >= request.input.length || vectors[item.index]) {
-          throw ProviderError.invalidAnswer(label, `index ${item.index} of ${request.input.length}`);
+          throw UpstreamError.invalidAnswer(label, `index ${item.index} of ${request.input.length}`);
         }
         vectors[item.index] = item.embedding;
       }
       const length = request.dimensions ?? vectors[0]?.length;
       if (data.length !== request.input.length || vectors.some((vector) => vector.length !== length)) {
-        throw ProviderError.invalidAnswer(label, "vectors do not match the inputs");
+        throw UpstreamError.invalidAnswer(label, "vectors do not match the inputs");
       }
       const tokens = TokenCount.safeParse(usage?.prompt_tokens);
       return { vectors, inputTokens: tokens.success ? tokens.data : null };

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { checkAnswer } from "../../../../platform/upstream";
-import { type ImagesProvider, ProviderError } from "../types";
+import { checkAnswer } from "../../../../platform/upstreams/answers";
+import { UpstreamError } from "../../../../platform/upstreams/error";
+import type { ImagesProvider } from "../types";
 import { clientOf, type OpenAiSettings, providerErrorOf } from "./client";
 
 /** The provider's own URL of an image (it serves it): http(s) only, never `javascript:` or `data:`. */
@@ -47,12 +48,12 @@ export function openAiImages(settings: OpenAiSettings): ImagesProvider {
         throw providerErrorOf(error, signal, settings);
       }
       const checked = checkAnswer(AnswerSchema, answer);
-      if (!checked.ok) throw ProviderError.invalidAnswer(label, checked.problem);
+      if (!checked.ok) throw UpstreamError.invalidAnswer(label, checked.problem);
       const images = checked.value.data;
       // Charged per image made: never more than asked, each in the format asked.
       const inFormat = images.every((image) => (request.format === "url" ? image.url : image.b64_json));
       if (images.length === 0 || images.length > request.n || !inFormat) {
-        throw ProviderError.invalidAnswer(label, `${images.length} images for ${request.n} in ${request.format}`);
+        throw UpstreamError.invalidAnswer(label, `${images.length} images for ${request.n} in ${request.format}`);
       }
       return images.map((image) => ({
         ...(image.url ? { url: image.url } : {}),

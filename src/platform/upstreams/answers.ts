@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Redactor } from "./redact";
+import type { Redactor } from "../redact";
 
 /**
  * What every adapter of an external API (AI and translation providers, email, Stripe, those to
