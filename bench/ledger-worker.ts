@@ -1,4 +1,4 @@
-import { grant, reserve, settle } from "../src/modules/billing/ledger";
+import { grant, reserve, settle } from "../src/modules/billing/credits/ledger";
 
 /**
  * The credit ledger's service API behind HTTP, for `npm run bench` only: `POST /roundtrip`

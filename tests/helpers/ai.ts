@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import OpenAI from "openai";
 import { inject } from "vitest";
-import { grant } from "../../src/modules/billing/ledger";
+import { grant } from "../../src/modules/billing/credits/ledger";
 import { randomClientIp } from "./client";
 
 /**

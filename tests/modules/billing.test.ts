@@ -1,12 +1,12 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { downgradeAfterGrace } from "../../src/modules/billing/dunning";
 import {
   expireEndedGrants,
   grantMonthlyToUnsubscribed,
   grantYearlyMonths,
-} from "../../src/modules/billing/included-credits";
-import { subscriptionOf as stateOf } from "../../src/modules/billing/subscription-service";
+} from "../../src/modules/billing/credits/included";
+import { downgradeAfterGrace } from "../../src/modules/billing/dunning/dunning";
+import { subscriptionOf as stateOf } from "../../src/modules/billing/subscriptions/service";
 import { clock, testClock } from "../../src/platform/clock";
 import { createLogger } from "../../src/platform/logger";
 import { api, expectProblem } from "../helpers/client";
@@ -321,7 +321,7 @@ describe("subscription events", () => {
   it("grants each period's credits once and expires what the last period left", async () => {
     const user = await registerUser();
     const { subscriptionId } = await subscribe(as(user));
-    const { reserve, settle } = await import("../../src/modules/billing/ledger");
+    const { reserve, settle } = await import("../../src/modules/billing/credits/ledger");
     await settle(env, await reserve(env, user.user.id, 10_000_000, `ai:${subscriptionId}`), 10_000_000);
     const { events: renewal } = await sim(`subscriptions/${subscriptionId}/renew`, {});
     await deliverAll(renewal);

@@ -1,7 +1,14 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { grant, type Hold, release, releaseExpiredHolds, reserve, settle } from "../../src/modules/billing/ledger";
+import {
+  grant,
+  type Hold,
+  release,
+  releaseExpiredHolds,
+  reserve,
+  settle,
+} from "../../src/modules/billing/credits/ledger";
 import { clock, testClock } from "../../src/platform/clock";
 import { AppError } from "../../src/platform/errors";
 import { api, expectProblem } from "../helpers/client";

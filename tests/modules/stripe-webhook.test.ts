@@ -127,7 +127,7 @@ describe("charge.refunded", () => {
   it("never goes below zero: credits already spent are recorded as the shortfall", async () => {
     const user = await registerUser();
     const paymentIntent = await boughtPack(user);
-    const { reserve, settle } = await import("../../src/modules/billing/ledger");
+    const { reserve, settle } = await import("../../src/modules/billing/credits/ledger");
     await settle(env, await reserve(env, user.user.id, 4_000_000, `ai:${paymentIntent}`), 4_000_000);
     await deliverInOrder(await refund(paymentIntent, 2_000));
     expect(await purchased(user.user.id)).toBe(0);

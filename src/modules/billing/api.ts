@@ -3,7 +3,7 @@
  * credits (`withHold`, the only way), balances, and what billing offers other modules through
  * the composition root: the plan a subscription gives, and a live subscription keeping its org.
  */
-export { creditsOf, type Hold } from "./ledger";
+export { creditsOf, type Hold } from "./credits/ledger";
 export {
   chargeOf,
   chargeWithin,
@@ -12,5 +12,5 @@ export {
   type Settlement,
   type SpendContext,
   withHold,
-} from "./spending";
-export { liveSubscriptionKeepsOrg, subscribedPlan } from "./subscriptions";
+} from "./credits/spending";
+export { liveSubscriptionKeepsOrg, subscribedPlan } from "./subscriptions/store";

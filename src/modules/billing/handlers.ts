@@ -3,12 +3,13 @@ import type { AppEnv } from "../../platform/context";
 import { readLimitedText } from "../../platform/json-body";
 import { enqueue } from "../../platform/queue/tasks";
 import { accountOf, accountPermitting, actorOf } from "../identity/api";
-import { stripeEventTask } from "./consumers";
-import { creditsOf, ledgerOf } from "./ledger";
+import { adjustCredits as adjust } from "./credits/adjustments";
+import { creditsOf, ledgerOf } from "./credits/ledger";
 import type * as routes from "./routes";
-import { adjustCredits as adjust, replayStripeEvent as replay } from "./service";
-import { verifiedEvent } from "./stripe";
-import * as subscriptions from "./subscription-service";
+import { verifiedEvent } from "./stripe/client";
+import { stripeEventTask } from "./stripe/events";
+import { replayStripeEvent as replay } from "./stripe/replay";
+import * as subscriptions from "./subscriptions/service";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
 

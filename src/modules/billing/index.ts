@@ -1,11 +1,11 @@
 import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
-import { stripeEventTask } from "./consumers";
-import { downgradeAfterGrace } from "./dunning";
+import { expireEndedGrants, grantMonthlyToUnsubscribed, grantYearlyMonths } from "./credits/included";
+import { releaseExpiredHolds } from "./credits/ledger";
+import { downgradeAfterGrace } from "./dunning/dunning";
 import * as handlers from "./handlers";
-import { expireEndedGrants, grantMonthlyToUnsubscribed, grantYearlyMonths } from "./included-credits";
-import { releaseExpiredHolds } from "./ledger";
 import * as routes from "./routes";
+import { stripeEventTask } from "./stripe/events";
 
 export const billingModule: Module = {
   name: "billing",

@@ -150,7 +150,7 @@ export const creditClawbacks = sqliteTable("credit_clawbacks", {
   createdAt: integer("created_at").notNull(),
 });
 
-/** Each billing account's Stripe customer: created once (see `customers.ts`). */
+/** Each billing account's Stripe customer: created once (see `stripe/customers.ts`). */
 export const billingCustomers = sqliteTable("billing_customers", {
   accountId: text("account_id").primaryKey(),
   customerId: text("customer_id").notNull().unique(),

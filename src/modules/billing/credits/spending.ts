@@ -1,5 +1,5 @@
-import { AppError } from "../../platform/errors";
-import type { Logger } from "../../platform/logger";
+import { AppError } from "../../../platform/errors";
+import type { Logger } from "../../../platform/logger";
 import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle } from "./ledger";
 
 /**

@@ -1,17 +1,17 @@
 import { and, eq, gt, inArray, isNull, lte, ne, notExists, sql } from "drizzle-orm";
-import { clock } from "../../platform/clock";
-import { database, isUniqueViolation } from "../../platform/db";
-import { verifiedUserIds } from "../identity/api";
-import { effectivePlan, planById } from "../plans/api";
+import { clock } from "../../../platform/clock";
+import { database, isUniqueViolation } from "../../../platform/db";
+import { verifiedUserIds } from "../../identity/api";
+import { effectivePlan, planById } from "../../plans/api";
+import { entitles, liveSubscriptionOf } from "../subscriptions/store";
+import { billingSubscriptions, includedCreditGrants, includedCreditSweeps } from "../tables";
 import { literal, movement } from "./ledger";
-import { entitles, liveSubscriptionOf } from "./subscriptions";
-import { billingSubscriptions, includedCreditGrants, includedCreditSweeps } from "./tables";
 
 /**
  * A plan's included credits: granted once per period as `plan:<account>:<period start>`, spent
  * before purchased credits, and gone at the period's end. A new period's grant expires what
  * is left of the previous one in the same batch; the cron expires a period nobody renewed.
- * Paid plans are granted on their paid invoices (`consumers.ts`), yearly ones month by month
+ * Paid plans are granted on their paid invoices (`stripe/events.ts`), yearly ones month by month
  * by the cron; accounts without a subscription (verified users) get their plan's monthly
  * credits from the cron, per calendar month.
  */

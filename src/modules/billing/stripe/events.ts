@@ -1,18 +1,18 @@
 import { z } from "@hono/zod-openapi";
-import { configOf } from "../../env";
-import { clock } from "../../platform/clock";
-import { asStatement, database } from "../../platform/db";
-import type { Logger } from "../../platform/logger";
-import { defineTask } from "../../platform/queue/tasks";
-import { accountExists } from "../identity/api";
+import { configOf } from "../../../env";
+import { clock } from "../../../platform/clock";
+import { asStatement, database } from "../../../platform/db";
+import type { Logger } from "../../../platform/logger";
+import { defineTask } from "../../../platform/queue/tasks";
+import { accountExists } from "../../identity/api";
+import { grantIncluded, monthOfYearlyPeriod } from "../credits/included";
+import { grant } from "../credits/ledger";
+import { clawBackRefund } from "../credits/refunds";
+import { syncAndDun } from "../dunning/dunning";
+import { planOfPrice } from "../subscriptions/store";
+import { creditPackPurchases } from "../tables";
+import { stripeOf } from "./client";
 import { accountOfCustomer } from "./customers";
-import { syncAndDun } from "./dunning";
-import { grantIncluded, monthOfYearlyPeriod } from "./included-credits";
-import { grant } from "./ledger";
-import { clawBackRefund } from "./refunds";
-import { stripeOf } from "./stripe";
-import { planOfPrice } from "./subscriptions";
-import { creditPackPurchases } from "./tables";
 
 /**
  * Stripe events, processed from the JOBS queue after the webhook stored them (one task per

@@ -1,10 +1,10 @@
 import { and, eq, inArray, isNull, lte } from "drizzle-orm";
-import { configOf } from "../../env";
-import { clock } from "../../platform/clock";
-import { database, isCheckViolation, isUniqueViolation, returningAll } from "../../platform/db";
-import { AppError } from "../../platform/errors";
-import { newId } from "../../platform/ids";
-import { keyset, toPage } from "../../platform/pagination";
+import { configOf } from "../../../env";
+import { clock } from "../../../platform/clock";
+import { database, isCheckViolation, isUniqueViolation, returningAll } from "../../../platform/db";
+import { AppError } from "../../../platform/errors";
+import { newId } from "../../../platform/ids";
+import { keyset, toPage } from "../../../platform/pagination";
 import {
   CREDIT_BUCKETS,
   type CreditBucket,
@@ -13,7 +13,7 @@ import {
   creditHoldClosures,
   creditHolds,
   creditLedger,
-} from "./tables";
+} from "../tables";
 
 /**
  * The credit ledger's service API for other modules: `grant`, `adjust`, `reserve` → hold,

@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { eq, sum } from "drizzle-orm";
-import { clock } from "../../platform/clock";
-import { asStatement, database, isUniqueViolation } from "../../platform/db";
-import { AppError } from "../../platform/errors";
+import { clock } from "../../../platform/clock";
+import { asStatement, database, isUniqueViolation } from "../../../platform/db";
+import { AppError } from "../../../platform/errors";
+import { creditClawbacks, creditPackPurchases } from "../tables";
 import { creditsOf, grant } from "./ledger";
-import { creditClawbacks, creditPackPurchases } from "./tables";
 
 /**
  * Refunds of credit packs: a refunded charge takes back the pack's credits in proportion to

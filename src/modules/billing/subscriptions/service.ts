@@ -1,15 +1,15 @@
 import type Stripe from "stripe";
 import { z } from "zod";
-import { type Config, configOf } from "../../env";
-import { clock } from "../../platform/clock";
-import type { Actor } from "../../platform/context";
-import { AppError, type FieldError } from "../../platform/errors";
-import { auditInsert } from "../identity/api";
-import { effectivePlan } from "../plans/api";
-import { customerIdOf, storedCustomerId } from "./customers";
-import { storeAndDun } from "./dunning";
-import { fromStripe, stripeOf, viaStripe } from "./stripe";
-import { entitles, latestSubscriptionOf, liveSubscriptionOf, priceOfPlan, type SubscriptionRow } from "./subscriptions";
+import { type Config, configOf } from "../../../env";
+import { clock } from "../../../platform/clock";
+import type { Actor } from "../../../platform/context";
+import { AppError, type FieldError } from "../../../platform/errors";
+import { auditInsert } from "../../identity/api";
+import { effectivePlan } from "../../plans/api";
+import { storeAndDun } from "../dunning/dunning";
+import { fromStripe, stripeOf, viaStripe } from "../stripe/client";
+import { customerIdOf, storedCustomerId } from "../stripe/customers";
+import { entitles, latestSubscriptionOf, liveSubscriptionOf, priceOfPlan, type SubscriptionRow } from "./store";
 
 /**
  * What an account does with its billing: open a Checkout (a plan or a credit pack) or the

@@ -1,8 +1,8 @@
 import Stripe from "stripe";
 import type { z } from "zod";
-import type { Config } from "../../env";
-import { AppError } from "../../platform/errors";
-import { checkAnswer } from "../../platform/upstreams/answers";
+import type { Config } from "../../../env";
+import { AppError } from "../../../platform/errors";
+import { checkAnswer } from "../../../platform/upstreams/answers";
 
 /**
  * The Stripe SDK inside the Worker: fetch as its HTTP client, SubtleCrypto for webhook

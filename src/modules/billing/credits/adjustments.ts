@@ -1,12 +1,11 @@
 import { eq } from "drizzle-orm";
-import type { Actor } from "../../platform/context";
-import { asStatement, database } from "../../platform/db";
-import { AppError } from "../../platform/errors";
-import { newId } from "../../platform/ids";
-import { replayTask } from "../../platform/queue/maintenance";
-import { accountExists, auditInsert } from "../identity/api";
+import type { Actor } from "../../../platform/context";
+import { asStatement, database } from "../../../platform/db";
+import { AppError } from "../../../platform/errors";
+import { newId } from "../../../platform/ids";
+import { accountExists, auditInsert } from "../../identity/api";
+import { type CreditBucket, creditLedger } from "../tables";
 import { creditsOf, grant } from "./ledger";
-import { type CreditBucket, creditLedger } from "./tables";
 
 /** A platform admin's correction of an account's credits, audited in the same batch. */
 export async function adjustCredits(
@@ -43,19 +42,4 @@ export async function adjustCredits(
     entry: { ...shown, createdAt: new Date(entry.createdAt).toISOString() },
     credits: await creditsOf(env, input.accountId),
   };
-}
-
-/** A platform admin's replay of a stored Stripe event, audited. */
-export async function replayStripeEvent(env: Env, actor: Actor, eventId: string) {
-  const replay = await replayTask(env, `stripe:${eventId}`);
-  if (replay === "missing") throw new AppError("not_found", "No stored Stripe event has this id.");
-  if (replay === "busy") throw new AppError("conflict", "This event is being processed right now; try again shortly.");
-  await auditInsert(env, {
-    actorId: actor.userId,
-    action: "admin.billing_event_replayed",
-    targetType: "stripe_event",
-    targetId: eventId,
-    requestId: actor.requestId,
-  });
-  return { eventId, taskId: replay.taskId, status: "received" as const };
 }

@@ -1,11 +1,11 @@
 import type Stripe from "stripe";
-import { configOf } from "../../env";
-import { clock } from "../../platform/clock";
-import type { Logger } from "../../platform/logger";
-import { sendEmail } from "../email/api";
-import { billingContactsOf } from "../identity/api";
-import { planById } from "../plans/api";
-import { stripeOf } from "./stripe";
+import { configOf } from "../../../env";
+import { clock } from "../../../platform/clock";
+import type { Logger } from "../../../platform/logger";
+import { sendEmail } from "../../email/api";
+import { billingContactsOf } from "../../identity/api";
+import { planById } from "../../plans/api";
+import { stripeOf } from "../stripe/client";
 import {
   claimDunningEmail,
   graceEnded,
@@ -14,7 +14,7 @@ import {
   type SubscriptionRow,
   storeSubscription,
   syncSubscription,
-} from "./subscriptions";
+} from "../subscriptions/store";
 
 /**
  * Dunning: when a subscription's payment fails (`past_due`), its owners are emailed once and a

@@ -1,12 +1,12 @@
 import { and, desc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type Stripe from "stripe";
-import { type Config, configOf } from "../../env";
-import { clock, DAY_MS } from "../../platform/clock";
-import { database } from "../../platform/db";
-import { forgetEffectivePlan } from "../plans/api";
-import { accountOfCustomer } from "./customers";
-import { stripeOf } from "./stripe";
-import { billingSubscriptions } from "./tables";
+import { type Config, configOf } from "../../../env";
+import { clock, DAY_MS } from "../../../platform/clock";
+import { database } from "../../../platform/db";
+import { forgetEffectivePlan } from "../../plans/api";
+import { stripeOf } from "../stripe/client";
+import { accountOfCustomer } from "../stripe/customers";
+import { billingSubscriptions } from "../tables";
 
 /**
  * Subscriptions, stored as Stripe last described them. Every subscription event re-reads the

@@ -1,9 +1,9 @@
 import { eq } from "drizzle-orm";
-import type { Config } from "../../env";
-import { clock } from "../../platform/clock";
-import { database } from "../../platform/db";
-import { stripeOf } from "./stripe";
-import { billingCustomers } from "./tables";
+import type { Config } from "../../../env";
+import { clock } from "../../../platform/clock";
+import { database } from "../../../platform/db";
+import { billingCustomers } from "../tables";
+import { stripeOf } from "./client";
 
 /**
  * A billing account's Stripe customer, created once even when first requests race: they all
