@@ -5,7 +5,7 @@ import {
   grantMonthlyToUnsubscribed,
   grantYearlyMonths,
 } from "../../src/modules/billing/credits/included";
-import { downgradeAfterGrace } from "../../src/modules/billing/dunning/dunning";
+import { downgradeAfterGrace } from "../../src/modules/billing/dunning/downgrade";
 import { subscriptionOf as stateOf } from "../../src/modules/billing/subscriptions/service";
 import { clock, testClock } from "../../src/platform/clock";
 import { createLogger } from "../../src/platform/logger";
@@ -432,6 +432,28 @@ describe("dunning", () => {
       .bind(user.email)
       .first<{ n: number }>();
     expect(mail?.n).toBe(1);
+  });
+
+  it("starts on Stripe's report of the failed payment, never on another event that finds the subscription past due", async () => {
+    const user = await registerUser();
+    const { subscriptionId, events: subscribed } = await subscribe(as(user));
+    const reported = (await sim(`subscriptions/${subscriptionId}/payment_failed`, {})).events;
+    // A late copy of the first paid invoice re-reads the subscription, past due by now: no email.
+    const paid = subscribed.find((event) => event.type === "invoice.paid");
+    if (!paid) throw new Error("the checkout had no paid invoice");
+    await deliverAll([{ ...paid, id: `${paid.id}_late` }]);
+    const emails = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT count(*) AS n FROM email_outbox WHERE to_address = ? AND template = 'paymentFailed'",
+        )
+          .bind(user.email)
+          .first<{ n: number }>()
+      )?.n;
+    expect(await subscriptionOf(as(user))).toMatchObject({ subscription: { status: "past_due", entitled: true } });
+    expect(await emails()).toBe(0);
+    await deliverAll(reported);
+    expect(await emails()).toBe(1);
   });
 
   it("a recovered payment ends the grace period", async () => {

@@ -2,7 +2,7 @@ import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
 import { expireEndedGrants, grantMonthlyToUnsubscribed, grantYearlyMonths } from "./credits/included";
 import { releaseExpiredHolds } from "./credits/ledger";
-import { downgradeAfterGrace } from "./dunning/dunning";
+import { downgradeAfterGrace } from "./dunning/downgrade";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
 import { stripeEventTask } from "./stripe/events";

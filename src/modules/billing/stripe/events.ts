@@ -8,8 +8,8 @@ import { accountExists } from "../../identity/api";
 import { grantIncluded, monthOfYearlyPeriod } from "../credits/included";
 import { grant } from "../credits/ledger";
 import { clawBackRefund } from "../credits/refunds";
-import { syncAndDun } from "../dunning/dunning";
-import { planOfPrice } from "../subscriptions/store";
+import { dunPastDue } from "../dunning/past-due";
+import { planOfPrice, syncSubscription } from "../subscriptions/store";
 import { creditPackPurchases } from "../tables";
 import { stripeOf } from "./client";
 import { accountOfCustomer } from "./customers";
@@ -43,7 +43,7 @@ const CheckoutSession = z.object({
 async function completeCheckout(env: Env, object: Record<string, unknown>, logger: Logger) {
   const event = CheckoutSession.parse(object);
   if (event.mode === "subscription") {
-    if (event.subscription) await syncAndDun(env, idOf(event.subscription));
+    if (event.subscription) await syncSubscription(env, idOf(event.subscription));
     return;
   }
   if (event.mode !== "payment") return;
@@ -112,7 +112,7 @@ async function invoicePaid(env: Env, object: Record<string, unknown>) {
   const invoice = Invoice.parse(object);
   const subscription = invoice.parent?.subscription_details?.subscription;
   if (!subscription) return;
-  const stored = await syncAndDun(env, idOf(subscription));
+  const stored = await syncSubscription(env, idOf(subscription));
   if (!stored || !PERIOD_INVOICES.has(invoice.billing_reason ?? "")) return;
   const config = configOf(env);
   for (const line of invoice.lines.data) {
@@ -129,13 +129,21 @@ async function invoicePaid(env: Env, object: Record<string, unknown>) {
   }
 }
 
-async function invoicePaymentFailed(env: Env, object: Record<string, unknown>) {
-  const subscription = Invoice.parse(object).parent?.subscription_details?.subscription;
-  if (subscription) await syncAndDun(env, idOf(subscription));
+/** Stores the subscription as Stripe has it now; dunning starts if it reads past due. */
+async function syncAndReact(env: Env, subscriptionId: string) {
+  const stored = await syncSubscription(env, subscriptionId);
+  if (stored) await dunPastDue(env, stored);
 }
 
+/** Stripe reports a payment failed: the subscription is re-read, and dunning starts if it is past due. */
+async function invoicePaymentFailed(env: Env, object: Record<string, unknown>) {
+  const subscription = Invoice.parse(object).parent?.subscription_details?.subscription;
+  if (subscription) await syncAndReact(env, idOf(subscription));
+}
+
+/** A subscription was created, changed (to `past_due` among others) or deleted. */
 async function subscriptionChanged(env: Env, object: Record<string, unknown>) {
-  await syncAndDun(env, z.object({ id: z.string() }).parse(object).id);
+  await syncAndReact(env, z.object({ id: z.string() }).parse(object).id);
 }
 
 const handlers: Record<string, (env: Env, object: Record<string, unknown>, logger: Logger) => Promise<void>> = {

@@ -6,10 +6,16 @@ import type { Actor } from "../../../platform/context";
 import { AppError, type FieldError } from "../../../platform/errors";
 import { auditInsert } from "../../identity/api";
 import { effectivePlan } from "../../plans/api";
-import { storeAndDun } from "../dunning/dunning";
 import { fromStripe, stripeOf, viaStripe } from "../stripe/client";
 import { customerIdOf, storedCustomerId } from "../stripe/customers";
-import { entitles, latestSubscriptionOf, liveSubscriptionOf, priceOfPlan, type SubscriptionRow } from "./store";
+import {
+  entitles,
+  latestSubscriptionOf,
+  liveSubscriptionOf,
+  priceOfPlan,
+  type SubscriptionRow,
+  storeSubscription,
+} from "./store";
 
 /**
  * What an account does with its billing: open a Checkout (a plan or a credit pack) or the
@@ -157,7 +163,7 @@ async function changeAtStripe(
   details: Record<string, unknown> = {},
 ) {
   const updated = await viaStripe(() => update(stripeOf(configOf(env))));
-  const stored = await storeAndDun(env, updated);
+  const stored = await storeSubscription(env, updated);
   if (!stored) throw new Error(`subscription ${updated.id} has no stored customer`);
   await auditInsert(env, {
     ...(account.type === "org" ? { orgId: account.id } : {}),
