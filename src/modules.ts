@@ -1,3 +1,4 @@
+import { authenticatorPort } from "./middleware/auth";
 import { aiModule } from "./modules/ai";
 import { deleteOrgRows } from "./modules/ai/api";
 import { billingModule } from "./modules/billing";
@@ -5,7 +6,7 @@ import { liveSubscriptionKeepsOrg, subscribedPlan } from "./modules/billing/api"
 import { emailModule } from "./modules/email";
 import { healthModule } from "./modules/health";
 import { identityModule } from "./modules/identity";
-import { orgDeletionCleanups, orgDeletionGuards } from "./modules/identity/api";
+import { authenticator, orgDeletionCleanups, orgDeletionGuards } from "./modules/identity/api";
 import { plansModule } from "./modules/plans";
 import { requestLimitsOf, subscriptionPlanPort } from "./modules/plans/api";
 import { translateModule } from "./modules/translate";
@@ -37,6 +38,8 @@ export const modules: readonly Module[] = [
 
 /** What each module needs of another, given explicitly. Idempotent: the entry calls it once per isolate. */
 export function wireModules(): void {
+  // Authentication and tenancy are the platform's; what a credential stands for, and who belongs to an org, identity's.
+  authenticatorPort.wire(authenticator);
   // Which plan an account's live subscription gives: billing knows, plans asks.
   subscriptionPlanPort.wire(subscribedPlan);
   // Deleting an org: billing refuses while a subscription is live; ai deletes its rows along.

@@ -7,7 +7,7 @@ import {
 } from "cloudflare:test";
 import { z } from "@hono/zod-openapi";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { authRoute } from "../../src/modules/identity/auth";
+import { authRoute } from "../../src/middleware/auth";
 import { testClock } from "../../src/platform/clock";
 import { jsonResponse } from "../../src/platform/openapi";
 import { type ApiResponse, api, expectProblem } from "../helpers/client";

@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { configOf } from "../../env";
+import { accountPermitting } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
 import { sseResponse } from "../../platform/sse";
-import { accountPermitting } from "../identity/api";
 import { speak, transcribe } from "./audio/service";
 import { completeChat } from "./chat/service";
 import { createEmbeddings as embed } from "./embeddings/service";

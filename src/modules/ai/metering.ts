@@ -1,11 +1,11 @@
 import type { Context } from "hono";
 import { configOf } from "../../env";
+import { accountOf, principalOf } from "../../middleware/auth";
 import { clock } from "../../platform/clock";
 import type { AppEnv } from "../../platform/context";
 import { newId } from "../../platform/ids";
 import type { Logger } from "../../platform/logger";
 import { type Settlement, withHold } from "../billing/api";
-import { accountOf, principalOf } from "../identity/api";
 import { circuitSettingsOf, withFallbacks, within } from "./fallbacks";
 import type { Model } from "./registry";
 import { type UsageRow, usageStatement } from "./usage";

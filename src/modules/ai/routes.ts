@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import { authRoute } from "../../middleware/auth";
 import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { eventStreamContent } from "../../platform/sse";
-import { authRoute } from "../identity/api";
 import { MAX_AUDIO_BYTES, SpeechBody, TranscriptionForm, TranscriptionSchema } from "./audio/schema";
 import { AI_CALL_ERRORS } from "./call-errors";
 import { ChatCompletionBody } from "./chat/schema";

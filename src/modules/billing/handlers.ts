@@ -1,8 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { accountOf, actorOf } from "../../middleware/auth";
+import { accountPermitting } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
 import { readLimitedText } from "../../platform/json-body";
 import { enqueue } from "../../platform/queue/tasks";
-import { accountOf, accountPermitting, actorOf } from "../identity/api";
 import { adjustCredits as adjust } from "./credits/adjustments";
 import { creditsOf, ledgerOf } from "./credits/ledger";
 import type * as routes from "./routes";

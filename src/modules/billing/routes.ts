@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { authRoute } from "../../middleware/auth";
 import type { ErrorCode } from "../../platform/errors";
 import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { PaginationQuery } from "../../platform/pagination";
-import { authRoute } from "../identity/api";
 import {
   AdjustCreditsBody,
   AdjustmentSchema,

@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { principalOf } from "../../middleware/auth";
 import type { AppEnv } from "../../platform/context";
 import { describeError } from "../../platform/logger";
-import { principalOf } from "./auth";
 import { chargeEmailAction, limitPasswordCheck } from "./brute-force";
 import * as flows from "./email-flows";
 import type * as routes from "./routes";

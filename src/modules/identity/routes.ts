@@ -1,6 +1,6 @@
+import { authRoute } from "../../middleware/auth";
 import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
 import { PaginationQuery } from "../../platform/pagination";
-import { authRoute } from "./auth";
 import {
   AuthResultSchema,
   ChangeEmailBody,

@@ -1,8 +1,9 @@
 import { and, eq, gt, isNull, lt } from "drizzle-orm";
+import type { OrgRole } from "../../middleware/permissions";
 import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
 import { TtlCache } from "../../platform/ttl-cache";
-import { memberships, type OrgRole, sessions, users } from "./tables";
+import { memberships, sessions, users } from "./tables";
 
 /**
  * What a request's credentials say right now, read from D1 through short in-isolate caches

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { ORG_ROLES } from "../../middleware/permissions";
 
 export const users = sqliteTable(
   "users",
@@ -95,9 +96,6 @@ export const orgs = sqliteTable("orgs", {
   updatedAt: integer("updated_at").notNull(),
 });
 
-export const ORG_ROLES = ["owner", "admin", "member"] as const;
-export type OrgRole = (typeof ORG_ROLES)[number];
-
 export const memberships = sqliteTable(
   "memberships",
   {
@@ -155,9 +153,6 @@ export const auditLog = sqliteTable(
   },
   (table) => [index("audit_org").on(table.orgId, table.createdAt), index("audit_created").on(table.createdAt)],
 );
-
-export const API_KEY_SCOPES = ["ai", "translate", "files:read", "files:write"] as const;
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /** API keys: the secret is shown once; only its SHA-256 hash and a short visible prefix are kept. */
 export const apiKeys = sqliteTable(

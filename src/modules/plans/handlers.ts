@@ -1,7 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { actorOf, principalOf } from "../../middleware/auth";
+import { requireOrgPermission } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
 import { mostRefused } from "../../platform/rate-limit/refusals";
-import { actorOf, principalOf, requireOrgPermission } from "../identity/api";
 import { limitsOf } from "./quotas";
 import type * as routes from "./routes";
 import * as service from "./service";

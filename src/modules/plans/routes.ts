@@ -1,5 +1,5 @@
+import { authRoute } from "../../middleware/auth";
 import { defineRoute, jsonRequestBody, jsonResponse } from "../../platform/openapi";
-import { authRoute } from "../identity/api";
 import {
   AccountIdParams,
   LimitsSchema,

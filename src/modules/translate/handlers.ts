@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { accountPermitting } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
 import { callerOf } from "../ai/api";
-import { accountPermitting } from "../identity/api";
 import { detect as detectLanguages, languages as providerLanguages } from "./lookups";
 import type * as routes from "./routes";
 import { translate as translateTexts } from "./service";

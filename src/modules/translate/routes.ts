@@ -1,6 +1,6 @@
+import { authRoute } from "../../middleware/auth";
 import type { ErrorCode } from "../../platform/errors";
 import { jsonRequestBody, jsonResponse } from "../../platform/openapi";
-import { authRoute } from "../identity/api";
 import {
   DetectBody,
   DetectionSchema,

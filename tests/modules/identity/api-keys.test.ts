@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { z } from "@hono/zod-openapi";
 import { afterEach, describe, expect, it } from "vitest";
-import { authRoute } from "../../../src/modules/identity/auth";
+import { authRoute } from "../../../src/middleware/auth";
 import { LAST_USED_RESOLUTION_MS } from "../../../src/modules/identity/session-cache";
 import { testClock } from "../../../src/platform/clock";
 import { api, expectProblem } from "../../helpers/client";

@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { accountOf, principalOf } from "../../../middleware/auth";
 import type { AppEnv } from "../../../platform/context";
 import { sseResponse } from "../../../platform/sse";
-import { accountOf, principalOf } from "../../identity/api";
 import { callerOf as aiCallerOf } from "../metering";
 import type * as routes from "./routes";
 import * as service from "./service";

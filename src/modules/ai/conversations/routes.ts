@@ -1,6 +1,6 @@
+import { authRoute } from "../../../middleware/auth";
 import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
 import { eventStreamContent } from "../../../platform/sse";
-import { authRoute } from "../../identity/api";
 import { AI_CALL_ERRORS } from "../call-errors";
 import {
   ConversationListSchema,

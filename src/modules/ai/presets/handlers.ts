@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { accountOf, principalOf } from "../../../middleware/auth";
 import type { AppEnv } from "../../../platform/context";
-import { accountOf, principalOf } from "../../identity/api";
 import type * as routes from "./routes";
 import * as service from "./service";
 

@@ -1,5 +1,5 @@
+import { authRoute } from "../../../middleware/auth";
 import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
-import { authRoute } from "../../identity/api";
 import {
   CreatePresetBody,
   PresetListSchema,

@@ -1,11 +1,11 @@
 import { and, eq, getTableColumns, sql } from "drizzle-orm";
+import { accountCan } from "../../../middleware/tenancy";
 import { clock } from "../../../platform/clock";
 import type { Account } from "../../../platform/context";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { keyset, toPage } from "../../../platform/pagination";
-import { accountCan } from "../../identity/api";
 import { aiPresets, type PresetVisibility } from "../tables";
 
 /**

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { actorOf } from "../../../middleware/auth";
 import type { AppEnv } from "../../../platform/context";
 import { listAudit } from "../audit";
-import { actorOf } from "../auth";
 import type * as routes from "./routes";
 import * as service from "./service";
 

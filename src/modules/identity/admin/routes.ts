@@ -1,6 +1,6 @@
+import { authRoute } from "../../../middleware/auth";
 import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
 import { PaginationQuery } from "../../../platform/pagination";
-import { authRoute } from "../auth";
 import { AuditListSchema } from "../orgs/schema";
 import { AdminUpdateUserBody, AdminUserListSchema, AdminUserParams, AdminUserQuery, AdminUserSchema } from "./schema";
 

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { actorOf } from "../../../middleware/auth";
 import type { AppEnv } from "../../../platform/context";
-import { actorOf } from "../auth";
 import type * as routes from "./routes";
 import * as service from "./service";
 

@@ -1,6 +1,6 @@
+import { authRoute } from "../../../middleware/auth";
 import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
 import { PaginationQuery } from "../../../platform/pagination";
-import { authRoute } from "../auth";
 import { ApiKeyListSchema, ApiKeyParams, CreateApiKeyBody, CreatedApiKeySchema } from "./schema";
 
 const tags = ["API keys"];

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { API_KEY_SCOPES } from "../tables";
+import { API_KEY_SCOPES } from "../../../middleware/permissions";
 
 export const CreateApiKeyBody = z
   .object({

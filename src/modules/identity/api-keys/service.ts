@@ -1,4 +1,6 @@
 import { and, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
+import { type ApiKeyScope, can, ORG_ROLES } from "../../../middleware/permissions";
+import { requireOrgPermission } from "../../../middleware/tenancy";
 import { clock } from "../../../platform/clock";
 import type { Actor } from "../../../platform/context";
 import { randomToken, sha256Hex } from "../../../platform/crypto";
@@ -8,10 +10,8 @@ import { newId } from "../../../platform/ids";
 import { keyset, toPage } from "../../../platform/pagination";
 import { TtlCache } from "../../../platform/ttl-cache";
 import { auditInsert, auditInsertIfChanged } from "../audit";
-import { can } from "../orgs/roles";
-import { requireOrgPermission } from "../orgs/tenancy";
 import { cachedMembershipRole, FRESHNESS_MS, LAST_USED_RESOLUTION_MS } from "../session-cache";
-import { type ApiKeyScope, apiKeys, memberships, ORG_ROLES, users } from "../tables";
+import { apiKeys, memberships, users } from "../tables";
 
 /**
  * API keys: `sk_` and 256 random bits, shown once. Looking one up is a hash, a cached D1 read

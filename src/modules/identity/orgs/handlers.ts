@@ -1,11 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { actorOf } from "../../../middleware/auth";
+import { requireOrgPermission } from "../../../middleware/tenancy";
 import type { AppEnv } from "../../../platform/context";
 import { listAudit } from "../audit";
-import { actorOf } from "../auth";
 import * as invitations from "./invitations";
 import type * as routes from "./routes";
 import * as service from "./service";
-import { requireOrgPermission } from "./tenancy";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
 

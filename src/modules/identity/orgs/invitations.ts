@@ -1,4 +1,6 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { can, type OrgRole } from "../../../middleware/permissions";
+import { requireOrgPermission } from "../../../middleware/tenancy";
 import { clock } from "../../../platform/clock";
 import type { Actor } from "../../../platform/context";
 import { randomToken, sha256Hex } from "../../../platform/crypto";
@@ -10,9 +12,8 @@ import { sendEmail } from "../../email/api";
 import { planLimitError, planLimitOf } from "../../plans/api";
 import { auditInsertIfChanged } from "../audit";
 import { forgetMembership } from "../session-cache";
-import { invitations, memberships, type OrgRole, orgs, users } from "../tables";
-import { can } from "./roles";
-import { membershipRole, requireOrgPermission } from "./tenancy";
+import { invitations, memberships, orgs, users } from "../tables";
+import { membershipRole } from "./memberships";
 
 /**
  * Invitations: an email with a single-use token, valid 7 days. Accepting needs a signed-in

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { ORG_ROLES } from "../../../middleware/permissions";
 import { EmailSchema } from "../schema";
-import { ORG_ROLES } from "../tables";
 
 const idOf = (prefix: string) =>
   z

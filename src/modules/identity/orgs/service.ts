@@ -1,4 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
+import { can, type OrgRole } from "../../../middleware/permissions";
+import { requireOrgPermission } from "../../../middleware/tenancy";
 import { clock } from "../../../platform/clock";
 import type { Actor } from "../../../platform/context";
 import { asStatement, database } from "../../../platform/db";
@@ -8,10 +10,9 @@ import { keyset, toPage } from "../../../platform/pagination";
 import { forgetKeysOf, revokeOrgKeysWithoutRights } from "../api-keys/service";
 import { auditInsert, auditInsertIfChanged } from "../audit";
 import { forgetMembership } from "../session-cache";
-import { memberships, type OrgRole, orgs, users } from "../tables";
+import { memberships, orgs, users } from "../tables";
 import { orgCleanupStatements, reasonToKeepOrg } from "./guards";
-import { can } from "./roles";
-import { membershipRole, requireOrgPermission } from "./tenancy";
+import { membershipRole } from "./memberships";
 
 /** Organizations and their members. Every function checks the actor's permission first. */
 

@@ -1,10 +1,14 @@
-import { AppError } from "../../../platform/errors";
-import type { OrgRole } from "../tables";
+import { AppError } from "../platform/errors";
 
 /**
- * Organization roles as data: each role is a list of permissions, and one helper (`can`)
- * answers every authorization question about an org. Owners alone manage owners and delete.
+ * Who may do what, as data every module reads: the roles a member holds in an org, what each
+ * role permits (one helper, `can`, answers every authorization question about an org; owners
+ * alone manage owners and delete), and the scopes an API key may carry.
  */
+
+export const ORG_ROLES = ["owner", "admin", "member"] as const;
+export type OrgRole = (typeof ORG_ROLES)[number];
+
 export const PERMISSIONS = [
   "org:read",
   "org:update",
@@ -47,3 +51,7 @@ export function requireRolePermission(role: OrgRole, permission: Permission): vo
     throw new AppError("forbidden", `Your role (${role}) cannot do this: it needs ${permission}.`);
   }
 }
+
+/** What an API key may be used for; a route accepts keys only with the scope it declares. */
+export const API_KEY_SCOPES = ["ai", "translate", "files:read", "files:write"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

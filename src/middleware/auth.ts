@@ -1,55 +1,37 @@
 import type { RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Account, AppEnv, Principal } from "../../platform/context";
-import { AppError, type ErrorCode } from "../../platform/errors";
-import { defineRoute, type RouteOptions } from "../../platform/openapi";
-import { limitFailedAuthentication } from "../../platform/rate-limit/middleware";
-import { apiKeyState, KEY_PREFIX, touchApiKey } from "./api-keys/service";
-import { can, type Permission, requireRolePermission } from "./orgs/roles";
-import { cachedMembershipRole, sessionState, touchSession } from "./session-cache";
-import type { ApiKeyScope, OrgRole } from "./tables";
-import { verifyAccessToken } from "./tokens";
+import type { Account, Actor, AppEnv, Principal } from "../platform/context";
+import { AppError, type ErrorCode } from "../platform/errors";
+import { defineRoute, type RouteOptions } from "../platform/openapi";
+import { port } from "../platform/port";
+import { limitFailedAuthentication } from "../platform/rate-limit/middleware";
+import type { ApiKeyScope, OrgRole } from "./permissions";
 
 /**
  * Authentication: `Authorization: Bearer <access token | API key>` becomes one principal
  * type, then the request's account is resolved once (ARCHITECTURE.md, Account context).
  * Every authenticated route is built with `authRoute`, which declares the API-key scope it
  * accepts (none: keys are refused) and whether it is for platform admins (never via a key).
+ * What a credential stands for, and who belongs to an org, are identity's to say: it answers
+ * through `authenticatorPort`, wired by the composition root.
  */
+
+/** What identity tells the platform about credentials and memberships. */
+export type Authenticator = {
+  /** The principal a bearer credential stands for; 401 (`unauthorized`) when it stands for no one. */
+  principalOf(c: Context<AppEnv>, credential: string): Promise<Principal>;
+  /** The user's role in the org, or null when not a member; `cached` may be a few seconds old. */
+  roleIn(env: Env, orgId: string, userId: string, freshness: "cached" | "fresh"): Promise<OrgRole | null>;
+};
+
+export const authenticatorPort = port<Authenticator>("the authenticator (identity)");
 
 export type AuthOptions = { scope?: ApiKeyScope; admin?: boolean };
 
-const unauthorized = (detail: string) =>
+/** 401 with the challenge clients expect. */
+export const unauthorized = (detail: string) =>
   new AppError("unauthorized", detail, { headers: { "WWW-Authenticate": 'Bearer realm="stratus"' } });
-
-async function principalFromAccessToken(c: Context<AppEnv>, token: string): Promise<Principal> {
-  const claims = await verifyAccessToken(c.get("config"), token).catch(() => {
-    throw unauthorized("The access token is invalid or expired.");
-  });
-  const state = await sessionState(c.env, claims.sessionId);
-  if (!state.active || state.userId !== claims.userId) {
-    throw unauthorized("The session of this access token has ended.");
-  }
-  c.executionCtx.waitUntil(touchSession(c.env, claims.sessionId, state).catch(() => {}));
-  return { id: state.userId, via: "session", platformRole: state.role, sessionId: claims.sessionId };
-}
-
-async function principalFromApiKey(c: Context<AppEnv>, secret: string): Promise<Principal> {
-  const { hash, state } = await apiKeyState(c.env, secret);
-  if (!state.active) throw unauthorized("The API key is invalid, revoked or expired.");
-  c.executionCtx.waitUntil(touchApiKey(c.env, hash, state).catch(() => {}));
-  return {
-    id: state.userId,
-    via: "api_key",
-    // Keys never carry platform-admin rights.
-    platformRole: "user",
-    keyId: state.keyId,
-    scopes: state.scopes,
-    ...(state.orgId ? { keyOrgId: state.orgId } : {}),
-    ...(state.monthlyCreditBudget !== null ? { keyMonthlyBudget: state.monthlyCreditBudget } : {}),
-  };
-}
 
 /** An org-bound key's org, else the org the headers name (404 if not a member), else the caller. */
 async function resolveAccount(c: Context<AppEnv>, principal: Principal): Promise<Account> {
@@ -59,7 +41,7 @@ async function resolveAccount(c: Context<AppEnv>, principal: Principal): Promise
     throw new AppError("not_found", "This API key belongs to another organization.");
   }
   if (!orgId) return { type: "user", id: principal.id };
-  const role = await cachedMembershipRole(c.env, orgId, principal.id);
+  const role = await authenticatorPort.get().roleIn(c.env, orgId, principal.id, "cached");
   if (!role) throw new AppError("not_found", "No such organization.");
   return { type: "org", id: orgId, role };
 }
@@ -81,13 +63,13 @@ export function authenticate(options: AuthOptions = {}): MiddlewareHandler<AppEn
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
     const credential = match?.[1];
     if (!credential) throw unauthorized("Send Authorization: Bearer <access token or API key>.");
-    const principal = await (credential.startsWith(KEY_PREFIX)
-      ? principalFromApiKey(c, credential)
-      : principalFromAccessToken(c, credential)
-    ).catch(async (error: unknown) => {
-      await limitFailedAuthentication(c);
-      throw error;
-    });
+    const principal = await authenticatorPort
+      .get()
+      .principalOf(c, credential)
+      .catch(async (error: unknown) => {
+        await limitFailedAuthentication(c);
+        throw error;
+      });
     enforce(principal, options);
     c.set("principal", principal);
     c.set("account", await resolveAccount(c, principal));
@@ -121,19 +103,5 @@ export const principalOf = (c: Context<AppEnv>): Principal => c.get("principal")
 /** The account a route built with `authRoute` acts for (ARCHITECTURE.md, Account context). */
 export const accountOf = (c: Context<AppEnv>): Account => c.get("account") as Account;
 
-/** Whether the caller may do `permission` on `account`: always on their own, by their role on an org's. */
-export const accountCan = (account: Account, permission: Permission) =>
-  account.type === "user" || can(account.role as OrgRole, permission);
-
-/**
- * The request's account when the caller may do `permission` there: always on their own
- * account, by their role on an org's (403 otherwise).
- */
-export function accountPermitting(c: Context<AppEnv>, permission: Permission): Account {
-  const account = accountOf(c);
-  if (account.type === "org") requireRolePermission(account.role as OrgRole, permission);
-  return account;
-}
-
 /** Who acts, and the request id their audit entries carry. */
-export const actorOf = (c: Context<AppEnv>) => ({ userId: principalOf(c).id, requestId: c.get("requestId") });
+export const actorOf = (c: Context<AppEnv>): Actor => ({ userId: principalOf(c).id, requestId: c.get("requestId") });
