@@ -5,6 +5,7 @@ import { testClock } from "../../src/platform/clock";
 import type { AppError } from "../../src/platform/errors";
 import { api, expectProblem } from "../helpers/client";
 import { as, registerUser } from "../helpers/identity";
+import { createOrg, join, onPlan, verified } from "../helpers/orgs";
 
 afterEach(() => testClock.reset());
 
@@ -106,5 +107,31 @@ describe("GET /v1/me/limits and /v1/orgs/:orgId/limits", () => {
     expect(mine.body.accountId).toBe(org.id);
     expectProblem(await api(`/v1/orgs/${org.id}/limits`, { headers: as(stranger) }), 404, "not_found");
     expectProblem(await api("/v1/orgs/nope/limits", { headers: as(owner) }), 400, "validation_failed");
+  });
+
+  it("answer the org of X-Stratus-Org to any member, like every account-scoped route", async () => {
+    const owner = await registerUser();
+    const member = await verified();
+    const stranger = await registerUser();
+    const org = await createOrg(owner, "Header Co");
+    await join(org, owner, member, "member");
+    await onPlan(org.id, "pro");
+    await consume(env, org.id, "translated_characters", 777);
+    await consume(env, owner.user.id, "translated_characters", 5);
+
+    type Limits = { accountId: string; plan: { id: string }; quotas: { metric: string; used: number }[] };
+    const forOrg = { "X-Stratus-Org": org.id };
+    const viaHeader = await api<Limits>("/v1/me/limits", { headers: { ...as(member), ...forOrg } });
+    expect(viaHeader.status).toBe(200);
+    expect(viaHeader.body.accountId).toBe(org.id);
+    expect(viaHeader.body.plan.id).toBe("pro");
+    expect(viaHeader.body.quotas[0]).toMatchObject({ metric: "translated_characters", used: 777 });
+    const viaAlias = await api<Limits>(`/v1/orgs/${org.id}/limits`, { headers: as(member) });
+    expect(viaAlias.body).toEqual(viaHeader.body);
+
+    const own = await api<Limits>("/v1/me/limits", { headers: as(owner) });
+    expect(own.body.accountId).toBe(owner.user.id);
+    expect(own.body.quotas[0]).toMatchObject({ used: 5 });
+    expectProblem(await api("/v1/me/limits", { headers: { ...as(stranger), ...forOrg } }), 404, "not_found");
   });
 });

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { actorOf, principalOf } from "../../middleware/auth";
-import { requireOrgPermission } from "../../middleware/tenancy";
+import { accountPermitting, requireOrgPermission } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
 import { mostRefused } from "../../platform/rate-limit/refusals";
 import { limitsOf } from "./quotas";
@@ -22,8 +22,11 @@ export const deleteOverride: Handler<"deleteOverride"> = async (c) => {
   return c.body(null, 204);
 };
 
-export const myLimits: Handler<"myLimits"> = async (c) => c.json(await limitsOf(c.env, principalOf(c).id), 200);
+/** The request's account: the caller's own, or the org of `X-Stratus-Org` for its members. */
+export const myLimits: Handler<"myLimits"> = async (c) =>
+  c.json(await limitsOf(c.env, accountPermitting(c, "org:read").id), 200);
 
+/** The documented alias of `GET /v1/me/limits` with `X-Stratus-Org: <orgId>`. */
 export const orgLimits: Handler<"orgLimits"> = async (c) => {
   const { orgId } = c.req.valid("param");
   await requireOrgPermission(c.env, principalOf(c).id, orgId, "org:read");

@@ -47,7 +47,9 @@ export const myLimits = authRoute({
   method: "get",
   path: "/v1/me/limits",
   tags: ["Plans"],
-  summary: "The caller's plan, limits and quota usage with reset times",
+  summary: "The request account's plan, limits and quota usage with reset times",
+  description:
+    "The caller's own account, or the org named by `X-Stratus-Org` (`OpenAI-Organization`) for its members, like every account-scoped route.",
   responses: { 200: jsonResponse(LimitsSchema, "Plan, limits and usage") },
 });
 
@@ -56,6 +58,7 @@ export const orgLimits = authRoute({
   path: "/v1/orgs/{orgId}/limits",
   tags: ["Plans"],
   summary: "An organization's plan, limits and quota usage (members)",
+  description: "An alias of `GET /v1/me/limits` with `X-Stratus-Org: {orgId}`, kept for existing clients.",
   request: { params: OrgIdParams },
   responses: { 200: jsonResponse(LimitsSchema, "Plan, limits and usage") },
 });
