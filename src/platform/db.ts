@@ -8,8 +8,18 @@ export function database(env: Pick<Env, "DB">) {
 
 export type Database = ReturnType<typeof database>;
 
+/**
+ * The one currency of "commits in the same batch, or not at all": a D1 statement. A module that
+ * lets another's write ride in its batch takes `BatchStatement[]`; drizzle queries become one
+ * with `asStatement`.
+ */
+export type BatchStatement = D1PreparedStatement;
+
 /** A drizzle query as a D1 statement, to batch it with hand-written SQL. */
-export function asStatement(env: Pick<Env, "DB">, query: { toSQL(): { sql: string; params: unknown[] } }) {
+export function asStatement(
+  env: Pick<Env, "DB">,
+  query: { toSQL(): { sql: string; params: unknown[] } },
+): BatchStatement {
   const { sql, params } = query.toSQL();
   return env.DB.prepare(sql).bind(...params);
 }

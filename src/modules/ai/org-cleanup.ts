@@ -1,5 +1,5 @@
 import { eq, inArray } from "drizzle-orm";
-import { asStatement, database } from "../../platform/db";
+import { asStatement, type BatchStatement, database } from "../../platform/db";
 import { aiConversations, aiMessages, aiPresets } from "./tables";
 
 /**
@@ -7,7 +7,7 @@ import { aiConversations, aiMessages, aiPresets } from "./tables";
  * conversations billed to it, with their messages. Its usage rows stay: they are billing
  * records, and the retention cron deletes them in time.
  */
-export function deleteOrgRows(env: Env, orgId: string): D1PreparedStatement[] {
+export function deleteOrgRows(env: Env, orgId: string): BatchStatement[] {
   const db = database(env);
   const conversationsOfOrg = db
     .select({ id: aiConversations.id })

@@ -1,7 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import { clock } from "../../platform/clock";
-import { database, isCheckViolation } from "../../platform/db";
+import { asStatement, type BatchStatement, database, isCheckViolation } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { effectivePlan, publicPlan } from "./service";
 import { quotaUsage } from "./tables";
@@ -42,7 +41,7 @@ export async function consume(
   accountId: string,
   metric: Metric,
   amount: number,
-  alongside: BatchItem<"sqlite">[] = [],
+  alongside: BatchStatement[] = [],
 ): Promise<Consumption> {
   if (!Number.isSafeInteger(amount) || amount <= 0)
     throw new Error(`consume needs a positive integer amount, not ${amount}`);
@@ -50,18 +49,21 @@ export async function consume(
   const { start, resetsAt } = periodOf(metric);
   const db = database(env);
   try {
-    const [rows] = await db.batch([
-      db
-        .insert(quotaUsage)
-        .values({ accountId, metric, periodStart: start, used: amount, limitValue: limit })
-        .onConflictDoUpdate({
-          target: [quotaUsage.accountId, quotaUsage.metric, quotaUsage.periodStart],
-          set: { used: sql`${quotaUsage.used} + ${amount}`, limitValue: limit },
-        })
-        .returning({ used: quotaUsage.used }),
+    const [counted] = await env.DB.batch<{ used: number }>([
+      asStatement(
+        env,
+        db
+          .insert(quotaUsage)
+          .values({ accountId, metric, periodStart: start, used: amount, limitValue: limit })
+          .onConflictDoUpdate({
+            target: [quotaUsage.accountId, quotaUsage.metric, quotaUsage.periodStart],
+            set: { used: sql`${quotaUsage.used} + ${amount}`, limitValue: limit },
+          })
+          .returning({ used: quotaUsage.used }),
+      ),
       ...alongside,
     ]);
-    return { metric, periodStart: start, used: rows[0]?.used ?? amount, limit, resetsAt };
+    return { metric, periodStart: start, used: counted?.results[0]?.used ?? amount, limit, resetsAt };
   } catch (error) {
     if (!isCheckViolation(error)) throw error;
     const used = await usageOf(env, accountId, metric, start);

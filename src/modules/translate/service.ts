@@ -1,5 +1,4 @@
 import { configOf } from "../../env";
-import { asStatement } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import type { AiCaller } from "../ai/api";
 import { withHold } from "../billing/api";
@@ -183,10 +182,7 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
         // The request's statistics ride in the settlement's batch.
         measure: (done) => ({
           cost: done.cost,
-          record: () =>
-            statsUpserts(caller.env, caller.accountId, servedOf(ids, segments, cached, done.fresh)).map((upsert) =>
-              asStatement(caller.env, upsert),
-            ),
+          record: () => statsUpserts(caller.env, caller.accountId, servedOf(ids, segments, cached, done.fresh)),
         }),
         failed: async () => {
           await refundQuota();

@@ -1,7 +1,7 @@
 import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { clock, DAY_MS } from "../../platform/clock";
 import { dateRangeOf } from "../../platform/date-range";
-import { database } from "../../platform/db";
+import { asStatement, type BatchStatement, database } from "../../platform/db";
 import type { TranslateProviderId } from "./providers/types";
 import { translationStats } from "./tables";
 
@@ -13,7 +13,7 @@ export type Served = { provider: TranslateProviderId; characters: number; cached
  * The upserts that add a request's segments to its account's counters of the day, one per
  * provider: they ride in a batch the request writes anyway (its quota, its settlement).
  */
-export function statsUpserts(env: Env, accountId: string, served: Served[]) {
+export function statsUpserts(env: Env, accountId: string, served: Served[]): BatchStatement[] {
   const day = Math.floor(clock.now() / DAY_MS) * DAY_MS;
   const byProvider = new Map<TranslateProviderId, { characters: number; cachedCharacters: number }>();
   for (const segment of served) {
@@ -23,16 +23,19 @@ export function statsUpserts(env: Env, accountId: string, served: Served[]) {
     byProvider.set(segment.provider, sums);
   }
   return [...byProvider].map(([provider, sums]) =>
-    database(env)
-      .insert(translationStats)
-      .values({ accountId, day, provider, ...sums })
-      .onConflictDoUpdate({
-        target: [translationStats.accountId, translationStats.day, translationStats.provider],
-        set: {
-          characters: sql`${translationStats.characters} + ${sums.characters}`,
-          cachedCharacters: sql`${translationStats.cachedCharacters} + ${sums.cachedCharacters}`,
-        },
-      }),
+    asStatement(
+      env,
+      database(env)
+        .insert(translationStats)
+        .values({ accountId, day, provider, ...sums })
+        .onConflictDoUpdate({
+          target: [translationStats.accountId, translationStats.day, translationStats.provider],
+          set: {
+            characters: sql`${translationStats.characters} + ${sums.characters}`,
+            cachedCharacters: sql`${translationStats.cachedCharacters} + ${sums.cachedCharacters}`,
+          },
+        }),
+    ),
   );
 }
 

@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray, isNull, lte, ne, notExists, sql } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
-import { database, isUniqueViolation } from "../../../platform/db";
+import { type BatchStatement, database, isUniqueViolation } from "../../../platform/db";
 import { verifiedUserIds } from "../../identity/api";
 import { effectivePlan, planById } from "../../plans/api";
 import { entitles, liveSubscriptionOf } from "../subscriptions/store";
@@ -26,7 +26,7 @@ export const includedReference = (accountId: string, periodStart: number) => `pl
  * UPDATE matches nothing and the stored amount is reused: its ledger row collides on
  * `expire:<grant>` and the batch fails (or, if that amount was 0, nothing changes).
  */
-function expiry(env: Env, accountId: string, grantReference: string, now: number): D1PreparedStatement[] {
+function expiry(env: Env, accountId: string, grantReference: string, now: number): BatchStatement[] {
   return [
     env.DB.prepare(
       `UPDATE included_credit_grants SET expired_at = ?, expired = coalesce(

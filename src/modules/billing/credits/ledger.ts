@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, lte } from "drizzle-orm";
 import { configOf } from "../../../env";
 import { clock } from "../../../platform/clock";
-import { database, isCheckViolation, isUniqueViolation, returningAll } from "../../../platform/db";
+import { type BatchStatement, database, isCheckViolation, isUniqueViolation, returningAll } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { keyset, toPage } from "../../../platform/pagination";
@@ -61,7 +61,7 @@ export type Grant = { accountId: string; bucket: CreditBucket; amount: number; r
  * same batch (an audit entry). Returns false when the reference was applied before; a removal
  * that would go below zero is `insufficient_credits`.
  */
-export async function grant(env: Env, entry: Grant, alongside: D1PreparedStatement[] = []): Promise<boolean> {
+export async function grant(env: Env, entry: Grant, alongside: BatchStatement[] = []): Promise<boolean> {
   if (!Number.isSafeInteger(entry.amount) || entry.amount === 0) throw new Error("a grant needs a non-zero integer");
   try {
     await env.DB.batch([...movement(env, { ...entry, amount: literal(entry.amount), now: clock.now() }), ...alongside]);
@@ -193,7 +193,7 @@ async function close(
   hold: Hold,
   kind: Closure["kind"],
   actual: number,
-  alongside: D1PreparedStatement[] = [],
+  alongside: BatchStatement[] = [],
 ): Promise<Closure> {
   if (!Number.isSafeInteger(actual) || actual < 0) throw new Error("a settlement needs a non-negative integer");
   const now = clock.now();
@@ -260,7 +260,7 @@ export async function settle(
   env: Env,
   hold: Hold,
   actual: number,
-  alongside: D1PreparedStatement[] = [],
+  alongside: BatchStatement[] = [],
 ): Promise<Closure & { late?: { charged: number; shortfall: number } }> {
   try {
     return await close(env, hold, "settled", actual, alongside);
@@ -325,7 +325,7 @@ async function chargeLate(env: Env, holdId: string, actual: number): Promise<num
 }
 
 /** Returns all of `hold`, with `alongside` statements in the same batch. */
-export const release = (env: Env, hold: Hold, alongside: D1PreparedStatement[] = []) =>
+export const release = (env: Env, hold: Hold, alongside: BatchStatement[] = []) =>
   close(env, hold, "released", 0, alongside);
 
 /** Releases holds left open past their expiry (their work died); returns how many. */

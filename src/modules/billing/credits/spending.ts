@@ -1,3 +1,4 @@
+import type { BatchStatement } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import type { Logger } from "../../../platform/logger";
 import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle } from "./ledger";
@@ -41,7 +42,7 @@ export type Settlement = {
    * Statements committed in the settlement's batch (a usage row), given the charge; if settling
    * never goes through, they are written alone with a charge of 0.
    */
-  record?: (charged: number) => D1PreparedStatement[];
+  record?: (charged: number) => BatchStatement[];
 };
 
 /** The charge of a cost: rounded up once, to a whole millicredit. */
@@ -141,7 +142,7 @@ async function settleHold(
   ctx: SpendContext,
   held: Hold,
   charged: number,
-  alongside: D1PreparedStatement[],
+  alongside: BatchStatement[],
 ): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {

@@ -1,3 +1,4 @@
+import type { BatchStatement } from "../../../platform/db";
 import { port } from "../../../platform/port";
 
 /**
@@ -7,7 +8,7 @@ import { port } from "../../../platform/port";
  * conversations); they run in the deletion's batch, so the org never half-goes.
  */
 export type OrgDeletionGuard = (env: Env, orgId: string) => Promise<string | null>;
-export type OrgDeletionCleanup = (env: Env, orgId: string) => D1PreparedStatement[];
+export type OrgDeletionCleanup = (env: Env, orgId: string) => BatchStatement[];
 
 export const orgDeletionGuards = port<readonly OrgDeletionGuard[]>("identity: the org deletion guards");
 export const orgDeletionCleanups = port<readonly OrgDeletionCleanup[]>("identity: the org deletion cleanups");
