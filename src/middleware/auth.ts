@@ -1,7 +1,7 @@
 import type { RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Account, Actor, AppEnv, Principal } from "../platform/context";
+import type { Account, Actor, AppEnv, Principal, RequestContext } from "../platform/context";
 import { AppError, type ErrorCode } from "../platform/errors";
 import { defineRoute, type RouteOptions } from "../platform/openapi";
 import { port } from "../platform/port";
@@ -105,3 +105,15 @@ export const accountOf = (c: Context<AppEnv>): Account => c.get("account") as Ac
 
 /** Who acts, and the request id their audit entries carry. */
 export const actorOf = (c: Context<AppEnv>): Actor => ({ userId: principalOf(c).id, requestId: c.get("requestId") });
+
+/** The request, as services receive it (a route built with `authRoute`). */
+export const requestContextOf = (c: Context<AppEnv>): RequestContext => ({
+  env: c.env,
+  config: c.get("config"),
+  logger: c.get("logger"),
+  requestId: c.get("requestId"),
+  principal: principalOf(c),
+  account: accountOf(c),
+  waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  timing: (metric, ms) => c.header("Server-Timing", `${metric};dur=${ms.toFixed(1)}`, { append: true }),
+});

@@ -29,6 +29,25 @@ export type Account = { type: "user"; id: string } | { type: "org"; id: string; 
 /** Who does something, as services record it (audit entries, `createdBy`). */
 export type Actor = { userId: string; requestId?: string };
 
+/**
+ * What a service needs of the request it runs for, without Hono: its bindings and parsed
+ * configuration, its logger, who asks and for which account. Built once per request by
+ * `requestContextOf` (src/middleware/auth.ts); services receive it rather than reading `env`.
+ */
+export type RequestContext = {
+  env: Env;
+  config: Config;
+  logger: Logger;
+  /** The request's id (`x-request-id`), which a client may choose. */
+  requestId: string;
+  principal: Principal;
+  account: Account;
+  /** Work that outlives the answer (a settlement, a cache write). */
+  waitUntil(promise: Promise<unknown>): void;
+  /** Reports a step's time as a `Server-Timing` metric of the answer (`hold`, `upstream`). */
+  timing(metric: string, ms: number): void;
+};
+
 /** The typed Hono environment every router and middleware shares. */
 export type AppEnv = {
   Bindings: Env;

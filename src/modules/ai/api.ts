@@ -5,6 +5,7 @@
  */
 
 export { answerOnce } from "./chat/once";
+export { aiConfig } from "./config";
 export { type AiCaller, callerOf } from "./metering";
 export { deleteOrgRows } from "./org-cleanup";
 export { budgetOf, estimateInputTokens } from "./pricing";

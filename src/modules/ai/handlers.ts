@@ -1,5 +1,4 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { configOf } from "../../env";
 import { accountPermitting } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
 import { sseResponse } from "../../platform/sse";
@@ -18,7 +17,7 @@ type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], A
 const REGISTRY_EPOCH = 1_767_225_600;
 
 export const listModels: Handler<"listModels"> = async (c) => {
-  const models = availableModels(configOf(c.env), c.req.valid("query").capability);
+  const models = availableModels(c.get("config"), c.req.valid("query").capability);
   return c.json(
     {
       object: "list" as const,

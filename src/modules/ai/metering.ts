@@ -1,11 +1,9 @@
 import type { Context } from "hono";
-import { configOf } from "../../env";
-import { accountOf, principalOf } from "../../middleware/auth";
+import { requestContextOf } from "../../middleware/auth";
 import { clock } from "../../platform/clock";
-import type { AppEnv } from "../../platform/context";
+import type { AppEnv, RequestContext } from "../../platform/context";
 import { newId } from "../../platform/ids";
-import type { Logger } from "../../platform/logger";
-import { type Settlement, withHold } from "../billing/api";
+import { payerOf, type Settlement, withHold } from "../billing/api";
 import { circuitSettingsOf, withFallbacks, within } from "./fallbacks";
 import type { Model } from "./registry";
 import { type UsageRow, usageStatement } from "./usage";
@@ -17,39 +15,11 @@ import { type UsageRow, usageStatement } from "./usage";
  * through (the cron then releases the hold: that answer goes unpaid, and the row says so).
  */
 
-export type AiCaller = {
-  env: Env;
-  accountId: string;
-  userId: string;
-  apiKeyId?: string;
-  /** The API key's monthly spending cap, in millicredits. */
-  keyMonthlyBudget?: number;
-  /** The request's id (`x-request-id`), which a client may choose. */
-  requestId: string;
-  /** The server's unique id of this call: it keys the credit hold and the usage row. */
-  callId: string;
-  logger: Logger;
-  waitUntil(promise: Promise<unknown>): void;
-  /** Reports a step's time as a `Server-Timing` metric of the answer (`hold`, `upstream`). */
-  timing(metric: string, ms: number): void;
-};
+/** A request that pays for AI calls: the server's unique id of this call keys its hold and usage row. */
+export type AiCaller = RequestContext & { callId: string };
 
 /** Who pays for an AI request, and how its settlement runs after the answer. */
-export function callerOf(c: Context<AppEnv>): AiCaller {
-  const principal = principalOf(c);
-  return {
-    env: c.env,
-    accountId: accountOf(c).id,
-    userId: principal.id,
-    ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
-    ...(principal.keyMonthlyBudget ? { keyMonthlyBudget: principal.keyMonthlyBudget } : {}),
-    requestId: c.get("requestId"),
-    callId: newId("use"),
-    logger: c.get("logger"),
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    timing: (metric, ms) => c.header("Server-Timing", `${metric};dur=${ms.toFixed(1)}`, { append: true }),
-  };
-}
+export const callerOf = (c: Context<AppEnv>): AiCaller => ({ ...requestContextOf(c), callId: newId("use") });
 
 type Measured = Omit<UsageRow, "id" | "requestId" | "accountId" | "userId" | "apiKeyId" | "createdAt" | "charged">;
 
@@ -63,9 +33,9 @@ export function usageSettlement(caller: AiCaller, usage: Measured): Settlement {
         charged,
         id: caller.callId,
         requestId: caller.requestId,
-        accountId: caller.accountId,
-        userId: caller.userId,
-        apiKeyId: caller.apiKeyId ?? null,
+        accountId: caller.account.id,
+        userId: caller.principal.id,
+        apiKeyId: caller.principal.keyId ?? null,
         createdAt: clock.now(),
       }),
     ],
@@ -108,12 +78,12 @@ export async function pricedCall<R>(
   };
   const context = {
     logger: caller.logger,
-    circuit: circuitSettingsOf(configOf(caller.env)),
-    accountId: caller.accountId,
+    circuit: circuitSettingsOf(caller.config),
+    accountId: caller.account.id,
     sentFields: call.sentFields,
   };
   const { result, charged } = await withHold(caller, {
-    payer: caller,
+    payer: payerOf(caller),
     reference: holdReferenceOf(caller),
     ceiling: Math.max(...call.deployments.map(call.ceiling)),
     run: () => {

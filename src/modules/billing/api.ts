@@ -3,12 +3,15 @@
  * credits (`withHold`, the only way), balances, and what billing offers other modules through
  * the composition root: the plan a subscription gives, and a live subscription keeping its org.
  */
+
+export { billingConfig } from "./config";
 export { creditsOf, type Hold } from "./credits/ledger";
 export {
   chargeOf,
   chargeWithin,
   type HoldSpec,
   type Payer,
+  payerOf,
   type Settlement,
   type SpendContext,
   withHold,

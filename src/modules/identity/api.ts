@@ -8,6 +8,7 @@
 export { auditInsert, auditInsertIfChanged } from "./audit";
 /** What the platform's authentication (src/middleware/auth.ts) asks identity, through its port. */
 export { authenticator } from "./authenticator";
+export { identityConfig } from "./config";
 /** What other modules say about deleting an org: guards that refuse, cleanups in its batch. */
 export { type OrgDeletionCleanup, type OrgDeletionGuard, orgDeletionCleanups, orgDeletionGuards } from "./orgs/guards";
 export { accountExists, billingContactsOf, verifiedUserIds } from "./service";

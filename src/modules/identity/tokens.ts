@@ -1,7 +1,8 @@
 import { createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
-import type { Config, SigningKey } from "../../env";
+import type { Config } from "../../env";
 import { clock } from "../../platform/clock";
 import { AppError } from "../../platform/errors";
+import type { SigningKey } from "./config";
 
 /**
  * Access tokens: EdDSA (Ed25519) JWTs with `kid`, `iss`, `aud`, `sub` (user), `sid`

@@ -1,7 +1,6 @@
-import { configOf } from "../../env";
 import { AppError } from "../../platform/errors";
 import type { AiCaller } from "../ai/api";
-import { withHold } from "../billing/api";
+import { payerOf, withHold } from "../billing/api";
 import { firstAnswering, usableProviders } from "./providers";
 import type { TranslateProvider, TranslateProviderId } from "./providers/types";
 import { countedCharacters } from "./text";
@@ -24,7 +23,7 @@ export async function detect(caller: AiCaller, texts: string[], named?: Translat
   }
   const characters = texts.reduce((sum, text) => sum + countedCharacters(text, "text"), 0);
   const { result: detected, charged } = await withHold(caller, {
-    payer: caller,
+    payer: payerOf(caller),
     reference: `detect:${caller.callId}`,
     ceiling: Math.max(...detectors.map((provider) => provider.detectCeiling?.(texts, characters) ?? 0)),
     run: () => detectBy(caller, detectors, texts, characters),
@@ -45,7 +44,7 @@ type Languages = { code: string; name?: string }[];
 
 /** Each configured provider's target languages; a provider that cannot answer is left out (503 if all). */
 export async function languages(caller: AiCaller) {
-  const config = configOf(caller.env);
+  const config = caller.config;
   const answers = await Promise.all(
     usableProviders(caller).map(async (provider) => {
       const key = `translate:languages:v1:${provider.id}`;

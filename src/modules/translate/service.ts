@@ -1,7 +1,6 @@
-import { configOf } from "../../env";
 import { AppError } from "../../platform/errors";
 import type { AiCaller } from "../ai/api";
-import { withHold } from "../billing/api";
+import { payerOf, withHold } from "../billing/api";
 import { consume, refund } from "../plans/api";
 import { type Cached, readCache, type Segment, segmentIdOf, writeCache } from "./cache";
 import { pendingTranslation, shareTranslations, valueWithin } from "./inflight";
@@ -85,13 +84,13 @@ async function translateFresh(
  * concurrent requests. Answers what this request's own call translated and cost.
  */
 async function translateMisses(caller: AiCaller, providers: TranslateProvider[], misses: string[], segments: Segments) {
-  const { TRANSLATE_TIMEOUT_MS } = configOf(caller.env);
+  const { TRANSLATE_TIMEOUT_MS } = caller.config;
   const fresh = new Map<string, Cached>();
   const shared = await Promise.all(
     misses.map(async (id) => {
       const pending = pendingTranslation(id);
       const value = pending ? await valueWithin(pending.promise, TRANSLATE_TIMEOUT_MS) : null;
-      const usable = value && (value.provider !== "ai" || pending?.accountId === caller.accountId);
+      const usable = value && (value.provider !== "ai" || pending?.accountId === caller.account.id);
       return [id, usable ? value : null] as const;
     }),
   );
@@ -102,7 +101,7 @@ async function translateMisses(caller: AiCaller, providers: TranslateProvider[],
   shareTranslations(
     own,
     call.then((result) => result.translations),
-    caller.accountId,
+    caller.account.id,
   );
   const started = performance.now();
   const result = await call;
@@ -129,7 +128,7 @@ function servedOf(
 }
 
 export async function translate(caller: AiCaller, input: TranslateInput) {
-  const config = configOf(caller.env);
+  const config = caller.config;
   const providers = usableProviders(caller, input.provider);
   if (providers.length === 0) {
     throw new AppError("provider_unavailable", "No translation provider is configured here.");
@@ -144,16 +143,16 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
   );
   const total = ids.reduce((sum, id) => sum + (segments.get(id) as Counted).characters, 0);
   const lookedUp = performance.now();
-  const cached = await readCache(caller.env.CACHE, [...segments.keys()], caller.accountId);
+  const cached = await readCache(caller.env.CACHE, [...segments.keys()], caller.account.id);
   caller.timing("cache", performance.now() - lookedUp);
   const misses = [...segments.keys()].filter((id) => !cached.has(id));
   // All cached: the statistics commit with the quota, in one batch.
   const stats =
-    misses.length === 0 ? statsUpserts(caller.env, caller.accountId, servedOf(ids, segments, cached, cached)) : [];
+    misses.length === 0 ? statsUpserts(caller.env, caller.account.id, servedOf(ids, segments, cached, cached)) : [];
   const consumption =
-    total > 0 ? await consume(caller.env, caller.accountId, "translated_characters", total, stats) : null;
+    total > 0 ? await consume(caller.env, caller.account.id, "translated_characters", total, stats) : null;
   const refundQuota = async () => {
-    if (consumption) await refund(caller.env, caller.accountId, consumption, total);
+    if (consumption) await refund(caller.env, caller.account.id, consumption, total);
   };
   let fresh = new Map<string, Cached>();
   let charged: number | null = 0;
@@ -163,7 +162,7 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
     try {
       let translated: Awaited<ReturnType<typeof translateMisses>>;
       ({ result: translated, charged } = await withHold(caller, {
-        payer: caller,
+        payer: payerOf(caller),
         reference: `translate:${caller.callId}`,
         // What the misses may cost at the dearest of the providers.
         ceiling: Math.max(0, ...providers.map((provider) => provider.ceiling(request))),
@@ -171,7 +170,7 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
           ran = true;
           const done = await translateMisses(caller, providers, misses, segments);
           caller.waitUntil(
-            writeCache(caller.env.CACHE, [...done.own], caller.accountId, config.TRANSLATE_CACHE_TTL_SECONDS)
+            writeCache(caller.env.CACHE, [...done.own], caller.account.id, config.TRANSLATE_CACHE_TTL_SECONDS)
               .then(({ dropped }) => {
                 if (dropped > 0) caller.logger.warn("translation cache writes dropped", { dropped });
               })
@@ -182,7 +181,7 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
         // The request's statistics ride in the settlement's batch.
         measure: (done) => ({
           cost: done.cost,
-          record: () => statsUpserts(caller.env, caller.accountId, servedOf(ids, segments, cached, done.fresh)),
+          record: () => statsUpserts(caller.env, caller.account.id, servedOf(ids, segments, cached, done.fresh)),
         }),
         failed: async () => {
           await refundQuota();

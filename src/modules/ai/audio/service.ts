@@ -1,4 +1,3 @@
-import { configOf } from "../../../env";
 import { type AiCaller, pricedCall } from "../metering";
 import { audioCostOf, speechCostOf } from "../pricing";
 import { speechProviderOf, transcriptionProviderOf } from "../providers";
@@ -23,7 +22,7 @@ function billedSeconds(heard: Transcript, heldSeconds: number): { seconds: numbe
 }
 
 export async function transcribe(caller: AiCaller, form: TranscriptionForm, clientSignal: AbortSignal) {
-  const config = configOf(caller.env);
+  const config = caller.config;
   const request = {
     file: form.file,
     ...(form.language ? { language: form.language } : {}),
@@ -55,7 +54,7 @@ export async function transcribe(caller: AiCaller, form: TranscriptionForm, clie
 }
 
 export async function speak(caller: AiCaller, body: SpeechBody, clientSignal: AbortSignal) {
-  const config = configOf(caller.env);
+  const config = caller.config;
   const request = {
     input: body.input,
     voice: body.voice,

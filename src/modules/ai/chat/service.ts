@@ -1,6 +1,5 @@
-import { configOf } from "../../../env";
 import { AppError } from "../../../platform/errors";
-import { chargeWithin, type Hold, type Settlement, withHold } from "../../billing/api";
+import { chargeWithin, type Hold, payerOf, type Settlement, withHold } from "../../billing/api";
 import { circuitSettingsOf, withFallbacks } from "../fallbacks";
 import { type AiCaller, holdReferenceOf, usageSettlement } from "../metering";
 import { budgetOf, costOf, estimateInputTokens } from "../pricing";
@@ -88,7 +87,7 @@ export async function completeChat(
   clientSignal: AbortSignal,
   options: ChatOptions = {},
 ): Promise<ChatOutcome> {
-  const config = configOf(caller.env);
+  const config = caller.config;
   const request = chatRequestOf(body);
   // Anthropic's API has no `n`, and self-hosted servers may ignore it: only OpenAI-API providers that honour it.
   const honoursN = (model: Model) =>
@@ -125,7 +124,7 @@ export async function completeChat(
   let sizing = sizedFor(Number.POSITIVE_INFINITY);
   try {
     const { result } = await withHold(caller, {
-      payer: caller,
+      payer: payerOf(caller),
       reference: holdReferenceOf(caller),
       ceiling: sizing.hold,
       fit: (available) => {
@@ -159,12 +158,12 @@ async function answer(
   signal: AbortSignal,
 ): Promise<{ outcome: ChatOutcome; settlement: Settlement | Promise<Settlement> }> {
   const { caller, body } = run;
-  const config = configOf(caller.env);
+  const config = caller.config;
   const upstreamStarted = performance.now();
   const fallbacks = {
     logger: caller.logger,
     circuit: circuitSettingsOf(config),
-    accountId: caller.accountId,
+    accountId: caller.account.id,
     sentFields: Object.keys(body),
   };
   const opened = await withFallbacks(deployments, signal, fallbacks, async (attempt) => {

@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, inArray, lt, sql } from "drizzle-orm";
-import { configOf } from "../../../env";
+import { type Config, configOf } from "../../../env";
 import { clock, DAY_MS } from "../../../platform/clock";
-import type { Account } from "../../../platform/context";
+import type { RequestContext } from "../../../platform/context";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
@@ -27,7 +27,8 @@ import { fitToContext, recentHistory, titleFrom } from "./history";
 export const MAX_CONVERSATIONS_PER_OWNER = 1_000;
 export const DEFAULT_CONVERSATION_MODEL = "gpt-4o-mini";
 
-export type Caller = { userId: string; account: Account };
+/** Who asks, for which account, with the configuration of the request. */
+export type Caller = Pick<RequestContext, "env" | "config" | "principal" | "account">;
 
 type ConversationRow = typeof aiConversations.$inferSelect;
 type MessageRow = typeof aiMessages.$inferSelect;
@@ -56,35 +57,36 @@ const ownedBy = (caller: Caller, id: string) =>
   and(
     eq(aiConversations.id, id),
     eq(aiConversations.accountId, caller.account.id),
-    eq(aiConversations.userId, caller.userId),
+    eq(aiConversations.userId, caller.principal.id),
   );
 
-async function conversationRow(env: Env, caller: Caller, id: string): Promise<ConversationRow> {
+async function conversationRow(caller: Caller, id: string): Promise<ConversationRow> {
+  const { env } = caller;
   const [row] = await database(env).select().from(aiConversations).where(ownedBy(caller, id));
   if (!row) throw new AppError("not_found", "No such conversation.");
   return row;
 }
 
 /** A chat model offered here (404 `model_not_found` otherwise). */
-function chatModel(env: Env, id: string): Model {
-  const [model] = deploymentsOf(configOf(env), id, ["chat"]);
+function chatModel(config: Config, id: string): Model {
+  const [model] = deploymentsOf(config, id, ["chat"]);
   if (!model) throw new AppError("model_not_found", `The model "${id}" is not available here.`);
   return model;
 }
 
 export async function createConversation(
-  env: Env,
   caller: Caller,
   input: { title?: string | undefined; model?: string | undefined; presetId?: string | undefined },
 ) {
+  const { env } = caller;
   const preset = input.presetId ? await getPreset(env, caller.account, input.presetId) : null;
   const model = input.model ?? preset?.model ?? DEFAULT_CONVERSATION_MODEL;
-  chatModel(env, model);
+  chatModel(caller.config, model);
   const now = clock.now();
   const row: ConversationRow = {
     id: newId("cnv", now),
     accountId: caller.account.id,
-    userId: caller.userId,
+    userId: caller.principal.id,
     title: input.title ?? null,
     model,
     presetId: input.presetId ?? null,
@@ -100,7 +102,7 @@ export async function createConversation(
   const inserted = await database(env)
     .insert(aiConversations)
     .select(
-      sql`SELECT ${values} WHERE (SELECT count(*) FROM ${aiConversations} WHERE ${aiConversations.accountId} = ${caller.account.id} AND ${aiConversations.userId} = ${caller.userId}) < ${MAX_CONVERSATIONS_PER_OWNER}`,
+      sql`SELECT ${values} WHERE (SELECT count(*) FROM ${aiConversations} WHERE ${aiConversations.accountId} = ${caller.account.id} AND ${aiConversations.userId} = ${caller.principal.id}) < ${MAX_CONVERSATIONS_PER_OWNER}`,
     )
     .returning({ id: aiConversations.id });
   if (inserted.length === 0) {
@@ -112,28 +114,35 @@ export async function createConversation(
   return publicConversation(row);
 }
 
-export async function listConversations(env: Env, caller: Caller, query: { limit: number; cursor?: string }) {
+export async function listConversations(caller: Caller, query: { limit: number; cursor?: string }) {
+  const { env } = caller;
   const seek = keyset(query.cursor, aiConversations.updatedAt, aiConversations.id, "desc");
   const rows = await database(env)
     .select()
     .from(aiConversations)
-    .where(and(eq(aiConversations.accountId, caller.account.id), eq(aiConversations.userId, caller.userId), seek.after))
+    .where(
+      and(
+        eq(aiConversations.accountId, caller.account.id),
+        eq(aiConversations.userId, caller.principal.id),
+        seek.after,
+      ),
+    )
     .orderBy(...seek.orderBy)
     .limit(query.limit + 1);
   const { items, nextCursor } = toPage(rows, query.limit, (row) => ({ key: row.updatedAt, id: row.id }));
   return { items: items.map(publicConversation), nextCursor };
 }
 
-export const getConversation = async (env: Env, caller: Caller, id: string) =>
-  publicConversation(await conversationRow(env, caller, id));
+export const getConversation = async (caller: Caller, id: string) =>
+  publicConversation(await conversationRow(caller, id));
 
 export async function updateConversation(
-  env: Env,
   caller: Caller,
   id: string,
   input: { title?: string | undefined; model?: string | undefined; presetId?: string | null | undefined },
 ) {
-  await conversationRow(env, caller, id);
+  const { env } = caller;
+  await conversationRow(caller, id);
   const changes: Partial<ConversationRow> = { updatedAt: clock.now() };
   if (input.title !== undefined) changes.title = input.title;
   if (input.presetId !== undefined) changes.presetId = input.presetId;
@@ -141,7 +150,7 @@ export async function updateConversation(
   const preset = input.presetId ? await getPreset(env, caller.account, input.presetId) : null;
   const model = input.model ?? preset?.model;
   if (model !== undefined) {
-    chatModel(env, model);
+    chatModel(caller.config, model);
     changes.model = model;
   }
   const [row] = await database(env).update(aiConversations).set(changes).where(ownedBy(caller, id)).returning();
@@ -149,8 +158,9 @@ export async function updateConversation(
   return publicConversation(row);
 }
 
-export async function deleteConversation(env: Env, caller: Caller, id: string) {
-  await conversationRow(env, caller, id);
+export async function deleteConversation(caller: Caller, id: string) {
+  const { env } = caller;
+  await conversationRow(caller, id);
   const db = database(env);
   await db.batch([
     db.delete(aiMessages).where(eq(aiMessages.conversationId, id)),
@@ -158,8 +168,9 @@ export async function deleteConversation(env: Env, caller: Caller, id: string) {
   ]);
 }
 
-export async function listMessages(env: Env, caller: Caller, id: string, query: { limit: number; cursor?: string }) {
-  await conversationRow(env, caller, id);
+export async function listMessages(caller: Caller, id: string, query: { limit: number; cursor?: string }) {
+  const { env } = caller;
+  await conversationRow(caller, id);
   const seek = keyset(query.cursor, aiMessages.createdAt, aiMessages.id, "asc");
   const rows = await database(env)
     .select()
@@ -207,7 +218,8 @@ async function recordAnswer(env: Env, conversation: ConversationRow, question: M
 }
 
 /** The preset a message uses: the one it names (404 if not the account's), else the conversation's. */
-async function presetOf(env: Env, caller: Caller, conversation: ConversationRow, presetId: string | undefined) {
+async function presetOf(caller: Caller, conversation: ConversationRow, presetId: string | undefined) {
+  const { env } = caller;
   if (presetId) return getPreset(env, caller.account, presetId);
   if (!conversation.presetId) return null;
   try {
@@ -233,17 +245,16 @@ export type SendOutcome =
  * message is stored (no credits, the provider down) keeps a `failed` assistant message.
  */
 export async function sendMessage(
-  ai: AiCaller,
-  caller: Caller,
+  caller: AiCaller,
   id: string,
   input: { content: string; model?: string | undefined; presetId?: string | undefined; stream?: boolean | undefined },
   clientSignal: AbortSignal,
 ): Promise<SendOutcome> {
-  const { env } = ai;
-  const conversation = await conversationRow(env, caller, id);
-  const preset = await presetOf(env, caller, conversation, input.presetId);
+  const { env } = caller;
+  const conversation = await conversationRow(caller, id);
+  const preset = await presetOf(caller, conversation, input.presetId);
   const modelId = input.model ?? (input.presetId && preset ? preset.model : conversation.model);
-  const model = chatModel(env, modelId);
+  const model = chatModel(caller.config, modelId);
   const parameters = preset?.parameters ?? {};
   const maxTokens = Math.min(parameters.maxTokens ?? model.defaultMaxOutput, model.maxOutput);
   const messages = fitToContext({
@@ -285,12 +296,12 @@ export async function sendMessage(
   };
   let chat: Awaited<ReturnType<typeof completeChat>>;
   try {
-    chat = await completeChat(ai, body, clientSignal, { onFinish });
+    chat = await completeChat(caller, body, clientSignal, { onFinish });
   } catch (error) {
     if (!(streamed && outcome.answered)) {
       await recordAnswer(env, conversation, question, { text: "", status: "failed", model: null }).catch(
         (failure: unknown) =>
-          ai.logger.error("a failed exchange was not recorded", {
+          caller.logger.error("a failed exchange was not recorded", {
             error: failure instanceof Error ? failure.message : String(failure),
           }),
       );

@@ -1,4 +1,3 @@
-import { configOf } from "../../../env";
 import { type AiCaller, pricedCall } from "../metering";
 import { costOf, textTokens } from "../pricing";
 import { embeddingsProviderOf } from "../providers";
@@ -20,7 +19,7 @@ function base64Of(vector: number[]): string {
 }
 
 export async function createEmbeddings(caller: AiCaller, body: EmbeddingsBody, clientSignal: AbortSignal) {
-  const config = configOf(caller.env);
+  const config = caller.config;
   const input = typeof body.input === "string" ? [body.input] : body.input;
   const estimate = input.reduce((tokens, text) => tokens + textTokens(text), 0);
   const request = { input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) };

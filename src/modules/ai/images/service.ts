@@ -1,4 +1,3 @@
-import { configOf } from "../../../env";
 import { type AiCaller, pricedCall } from "../metering";
 import { imagesCostOf } from "../pricing";
 import { imagesProviderOf } from "../providers";
@@ -7,7 +6,7 @@ import type { ImagesBody } from "./schema";
 
 /** Images: the price of `n` images is known before the call; the images made are charged. */
 export async function generateImages(caller: AiCaller, body: ImagesBody, clientSignal: AbortSignal) {
-  const config = configOf(caller.env);
+  const config = caller.config;
   const request = {
     prompt: body.prompt,
     n: body.n,

@@ -1,3 +1,4 @@
+import type { RequestContext } from "../../../platform/context";
 import type { BatchStatement } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import type { Logger } from "../../../platform/logger";
@@ -24,6 +25,13 @@ import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle
 
 /** Who pays: an account, within the monthly budget of the API key the request came with. */
 export type Payer = { accountId: string; apiKeyId?: string; keyMonthlyBudget?: number };
+
+/** A request's payer: its account, within the monthly budget of its API key. */
+export const payerOf = ({ account, principal }: Pick<RequestContext, "account" | "principal">): Payer => ({
+  accountId: account.id,
+  ...(principal.keyId ? { apiKeyId: principal.keyId } : {}),
+  ...(principal.keyMonthlyBudget ? { keyMonthlyBudget: principal.keyMonthlyBudget } : {}),
+});
 
 /** What spending needs of the request or job it runs for. */
 export type SpendContext = {

@@ -1,4 +1,5 @@
-import { type Config, configOf } from "../../../env";
+import type { Config } from "../../../env";
+import type { RequestContext } from "../../../platform/context";
 import { AppError } from "../../../platform/errors";
 import type { Logger } from "../../../platform/logger";
 import { attemptUpstreams, within } from "../../../platform/upstreams/attempts";
@@ -33,9 +34,12 @@ export function providersOf(config: Config, logger: Logger, accountId: string): 
     .filter((provider): provider is TranslateProvider => provider !== null);
 }
 
+/** What choosing and calling providers needs of the request. */
+type ProviderContext = Pick<RequestContext, "config" | "logger" | "account">;
+
 /** The providers a request may use: the named one only, or every configured one in order. */
-export function usableProviders(context: { env: Env; logger: Logger; accountId: string }, named?: TranslateProviderId) {
-  const all = providersOf(configOf(context.env), context.logger, context.accountId);
+export function usableProviders(context: ProviderContext, named?: TranslateProviderId) {
+  const all = providersOf(context.config, context.logger, context.account.id);
   if (!named) return all;
   const provider = all.find((candidate) => candidate.id === named);
   if (!provider) {
@@ -58,11 +62,11 @@ export function usableProviders(context: { env: Env; logger: Logger; accountId: 
  * never answered).
  */
 export async function firstAnswering<T>(
-  context: { env: Env; logger: Logger; accountId: string },
+  context: ProviderContext,
   providers: TranslateProvider[],
   call: (provider: TranslateProvider, signal: AbortSignal) => Promise<T>,
 ): Promise<{ provider: TranslateProvider; result: T }> {
-  const config = configOf(context.env);
+  const { config } = context;
   const deployments = providers.map((provider) => ({
     provider,
     circuit: `translate:${provider.id}`,
@@ -81,7 +85,7 @@ export async function firstAnswering<T>(
         kind: "translation",
         logger: context.logger,
         circuit: { threshold: config.TRANSLATE_CIRCUIT_FAILURES, cooldownMs: config.TRANSLATE_CIRCUIT_COOLDOWN_MS },
-        accountId: context.accountId,
+        accountId: context.account.id,
         signal: total,
         refused: () => null,
         everyoneRefused: () =>

@@ -1,0 +1,3 @@
+/** translate's face: what other modules and the composition root may use of it. */
+
+export { translateConfig } from "./config";
