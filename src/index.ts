@@ -1,5 +1,5 @@
 import { createApp } from "./app";
-import { loggerOf } from "./env";
+import { configOf, loggerOf } from "./env";
 import { cronTasks, queueTasks } from "./modules";
 import { runCronTasks } from "./platform/cron";
 import { consumeDeadLetters, consumeTasks } from "./platform/queue/consumer";
@@ -17,13 +17,13 @@ export default {
   fetch: app.fetch,
 
   async queue(batch, env) {
-    const logger = loggerOf(env, { queue: batch.queue });
-    if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, env, queueTasks, logger);
-    else await consumeTasks(batch, env, queueTasks, logger);
+    const runtime = { env, config: configOf(env), logger: loggerOf(env, { queue: batch.queue }) };
+    if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, runtime, queueTasks);
+    else await consumeTasks(batch, runtime, queueTasks);
   },
 
   async scheduled(controller, env, ctx) {
-    const logger = loggerOf(env, { cron: controller.cron });
-    ctx.waitUntil(runCronTasks(cronTasks, controller.cron, env, controller.scheduledTime, logger));
+    const runtime = { env, config: configOf(env), logger: loggerOf(env, { cron: controller.cron }) };
+    ctx.waitUntil(runCronTasks(cronTasks, controller.cron, runtime, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env, unknown>;

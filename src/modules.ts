@@ -57,7 +57,7 @@ const platformCrons: readonly CronTask[] = [
   {
     name: "queue.requeue-stuck",
     schedule: "*/5 * * * *",
-    run: (env, { now, logger }) => requeueStuckTasks(env, now, queueTasks, logger),
+    run: (env, { now, config, logger }) => requeueStuckTasks({ env, config, logger }, now, queueTasks),
   },
   { name: "queue.purge-processed", schedule: "*/5 * * * *", run: (env, { now }) => purgeProcessedTasks(env, now) },
   {

@@ -1,6 +1,7 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { configOf, loggerOf } from "../env";
-import type { AppEnv } from "../platform/context";
+import type { AppEnv, Configured } from "../platform/context";
 import { AppError } from "../platform/errors";
 import { createLogger } from "../platform/logger";
 
@@ -24,3 +25,6 @@ export const loadConfig = createMiddleware<AppEnv>(async (c, next) => {
   c.set("logger", loggerOf(c.env, { requestId: c.get("requestId") }));
   await next();
 });
+
+/** The bindings and the configuration `loadConfig` parsed, for a service that needs only those. */
+export const configuredOf = (c: Context<AppEnv>): Configured => ({ env: c.env, config: c.get("config") });

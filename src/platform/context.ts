@@ -30,14 +30,21 @@ export type Account = { type: "user"; id: string } | { type: "org"; id: string; 
 export type Actor = { userId: string; requestId?: string };
 
 /**
+ * What every entry point (a request, a queue batch, a cron run) gives the code it runs: the
+ * bindings, the configuration parsed once from them, and a logger. `configOf(env)` is read at
+ * entry points only; services receive the parsed config through this.
+ */
+export type Runtime = { env: Env; config: Config; logger: Logger };
+
+/** The bindings and their configuration: what a service that neither logs nor acts for anyone needs. */
+export type Configured = Pick<Runtime, "env" | "config">;
+
+/**
  * What a service needs of the request it runs for, without Hono: its bindings and parsed
  * configuration, its logger, who asks and for which account. Built once per request by
  * `requestContextOf` (src/middleware/auth.ts); services receive it rather than reading `env`.
  */
-export type RequestContext = {
-  env: Env;
-  config: Config;
-  logger: Logger;
+export type RequestContext = Runtime & {
   /** The request's id (`x-request-id`), which a client may choose. */
   requestId: string;
   principal: Principal;

@@ -1,4 +1,5 @@
-import { describeError, type Logger } from "./logger";
+import type { Runtime } from "./context";
+import { describeError } from "./logger";
 
 /**
  * The one `scheduled` dispatcher. Modules declare cron tasks (gathered in `src/modules.ts`); a
@@ -13,7 +14,7 @@ export type CronTask = {
   name: string;
   /** A cron expression exactly as written in wrangler.toml. */
   schedule: string;
-  run(env: Env, context: { now: number; logger: Logger }): Promise<CronTaskResult>;
+  run(env: Env, context: { now: number } & Omit<Runtime, "env">): Promise<CronTaskResult>;
 };
 
 export type CronOutcome = { task: string; ok: boolean; result?: CronTaskResult; error?: string };
@@ -21,9 +22,8 @@ export type CronOutcome = { task: string; ok: boolean; result?: CronTaskResult; 
 export async function runCronTasks(
   tasks: readonly CronTask[],
   cron: string,
-  env: Env,
+  { env, config, logger }: Runtime,
   now: number,
-  logger: Logger,
 ): Promise<CronOutcome[]> {
   const due = tasks.filter((task) => task.schedule === cron);
   if (due.length === 0) logger.warn("cron trigger has no registered task", { cron });
@@ -31,7 +31,7 @@ export async function runCronTasks(
     due.map(async (task): Promise<CronOutcome> => {
       const log = logger.child({ cronTask: task.name, cron });
       try {
-        const result = await task.run(env, { now, logger: log });
+        const result = await task.run(env, { now, config, logger: log });
         log.info("cron task done", { ...result });
         return { task: task.name, ok: true, result };
       } catch (error) {

@@ -111,3 +111,24 @@ export const balanceOf = async (accountId: string, bucket: "included" | "purchas
       .bind(accountId, bucket)
       .first<{ balance: number }>()
   )?.balance ?? 0;
+
+/** Included credits a month: pro and premium. */
+export const PRO_MONTHLY = 25_000_000;
+export const PREMIUM_MONTHLY = 5_000_000;
+
+export const included = (accountId: string) => balanceOf(accountId, "included");
+
+export type SubscriptionState = {
+  plan: string;
+  subscription: null | {
+    id: string;
+    status: string;
+    plan: string | null;
+    cancelAtPeriodEnd: boolean;
+    entitled: boolean;
+  };
+};
+
+/** GET /v1/billing/subscription as the caller (headers choose user or org). */
+export const subscriptionOf = async (headers: Record<string, string>) =>
+  (await api<SubscriptionState>("/v1/billing/subscription", { headers })).body;

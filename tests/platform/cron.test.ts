@@ -4,6 +4,7 @@ import worker from "../../src/index";
 import { cronTasks } from "../../src/modules";
 import { type CronTask, runCronTasks } from "../../src/platform/cron";
 import { createLogger } from "../../src/platform/logger";
+import { runtimeOf } from "../helpers/runtime";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -27,7 +28,7 @@ describe("scheduled dispatcher", () => {
       succeeding("c"),
       succeeding("other", "*/5 * * * *"),
     ];
-    const outcomes = await runCronTasks(tasks, "0 * * * *", env, Date.now(), logger);
+    const outcomes = await runCronTasks(tasks, "0 * * * *", runtimeOf(env, logger), Date.now());
     expect(ran.sort()).toEqual(["a", "c"]);
     expect(outcomes).toEqual([
       { task: "a", ok: true, result: { done: 1 } },
@@ -38,7 +39,7 @@ describe("scheduled dispatcher", () => {
 
   it("warns about a trigger with no registered task", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-    const outcomes = await runCronTasks([], "1 2 3 4 5", env, Date.now(), createLogger("info"));
+    const outcomes = await runCronTasks([], "1 2 3 4 5", runtimeOf(env, createLogger("info")), Date.now());
     expect(outcomes).toEqual([]);
     expect(String(warn.mock.calls[0]?.[0])).toContain("cron trigger has no registered task");
   });

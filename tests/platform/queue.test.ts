@@ -11,6 +11,7 @@ import {
   STUCK_AFTER_MS,
 } from "../../src/platform/queue/maintenance";
 import { defineTask, enqueue, type TaskEnvelope } from "../../src/platform/queue/tasks";
+import { runtimeOf } from "../helpers/runtime";
 
 const logger = createLogger("error");
 const handled: string[] = [];
@@ -66,7 +67,7 @@ async function deliver(messages: { taskId: string; attempts?: number }[], queue 
     };
   }
   const ctx = createExecutionContext();
-  await consumeTasks(batch, env, registry, logger);
+  await consumeTasks(batch, runtimeOf(env, logger), registry);
   return { ...(await getQueueResult(batch, ctx)), delays };
 }
 
@@ -169,7 +170,7 @@ describe("consumer", () => {
     const batch = createMessageBatch("stratus-jobs", [
       { id: "foreign", timestamp: new Date(), attempts: 1, body: "hello" },
     ]);
-    await consumeTasks(batch, env, registry, logger);
+    await consumeTasks(batch, runtimeOf(env, logger), registry);
     expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toEqual(["foreign"]);
   });
 
@@ -182,7 +183,7 @@ describe("consumer", () => {
     const batch = createMessageBatch<TaskEnvelope>("stratus-jobs", [
       { id: "m-1", timestamp: new Date(), attempts: 2, body: { v: 1, taskId: "task_whatever", kind: "test.note" } },
     ]);
-    await consumeTasks(batch, { ...env, DB: brokenDb }, registry, logger);
+    await consumeTasks(batch, runtimeOf({ ...env, DB: brokenDb }, logger), registry);
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.retryMessages.map((message) => message.msgId)).toEqual(["m-1"]);
   });
@@ -224,10 +225,10 @@ describe("maintenance", () => {
     const { taskId } = await record("note:stuck");
     const sendBatch = vi.spyOn(env.JOBS, "sendBatch").mockResolvedValue(undefined as never);
     let now = Date.now();
-    expect((await requeueStuckTasks(env, now)).requeued).toBe(0);
+    expect((await requeueStuckTasks(runtimeOf(), now)).requeued).toBe(0);
     for (let round = 1; round <= 3; round++) {
       now += STUCK_AFTER_MS + 1;
-      await requeueStuckTasks(env, now);
+      await requeueStuckTasks(runtimeOf(), now);
       expect(await rowOf(taskId)).toMatchObject({ status: "received", requeues: round });
     }
     const sent = sendBatch.mock.calls.flatMap(([messages]) =>
@@ -240,7 +241,7 @@ describe("maintenance", () => {
     expect(handled).toEqual(["note:stuck"]);
 
     const { taskId: lost } = await record("note:lost");
-    const last = await requeueStuckTasks(env, Date.now() + MAX_TASK_AGE_MS + 1);
+    const last = await requeueStuckTasks(runtimeOf(), Date.now() + MAX_TASK_AGE_MS + 1);
     expect(last.givenUp).toBeGreaterThanOrEqual(1);
     expect(await rowOf(lost)).toMatchObject({ status: "failed" });
   });
@@ -251,7 +252,7 @@ describe("maintenance", () => {
       .bind(Date.now() + 60_000, taskId)
       .run();
     const sendBatch = vi.spyOn(env.JOBS, "sendBatch").mockResolvedValue(undefined as never);
-    await requeueStuckTasks(env);
+    await requeueStuckTasks(runtimeOf());
     expect(sendBatch).not.toHaveBeenCalled();
     const result = await deliver([{ taskId }]);
     expect(handled).toEqual([]);
@@ -283,8 +284,8 @@ describe("maintenance at scale", () => {
       sent.push([...messages].length);
       return undefined as never;
     });
-    const first = await requeueStuckTasks(env);
-    const second = await requeueStuckTasks(env);
+    const first = await requeueStuckTasks(runtimeOf());
+    const second = await requeueStuckTasks(runtimeOf());
     expect(first.requeued).toBe(100);
     expect(second.requeued).toBe(20);
     expect(sent[0]).toBe(100);

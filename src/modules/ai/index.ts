@@ -25,12 +25,12 @@ export const aiModule: Module = {
     {
       name: "ai.purge-usage",
       schedule: "*/5 * * * *",
-      run: async (env, { now }) => ({ deleted: await purgeOldUsage(env, now) }),
+      run: async (env, { now, config }) => ({ deleted: await purgeOldUsage({ env, config }, now) }),
     },
     {
       name: "ai.purge-messages",
       schedule: "*/5 * * * *",
-      run: async (env, { now }) => ({ deleted: await purgeOldMessages(env, now) }),
+      run: async (env, { now, config }) => ({ deleted: await purgeOldMessages({ env, config }, now) }),
     },
   ],
 };

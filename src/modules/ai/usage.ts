@@ -1,6 +1,6 @@
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { configOf } from "../../env";
 import { clock, DAY_MS } from "../../platform/clock";
+import type { Configured } from "../../platform/context";
 import { dateRangeOf } from "../../platform/date-range";
 import { asStatement, database } from "../../platform/db";
 import { aiUsage } from "./tables";
@@ -56,8 +56,8 @@ export async function usageSummary(env: Env, accountId: string, query: UsageQuer
 }
 
 /** Deletes usage rows older than AI_USAGE_RETENTION_DAYS, a bounded number per cron run. */
-export async function purgeOldUsage(env: Env, now: number, limit = 1_000): Promise<number> {
-  const cutoff = now - configOf(env).AI_USAGE_RETENTION_DAYS * DAY_MS;
+export async function purgeOldUsage({ env, config }: Configured, now: number, limit = 1_000): Promise<number> {
+  const cutoff = now - config.AI_USAGE_RETENTION_DAYS * DAY_MS;
   const db = database(env);
   const old = db.select({ id: aiUsage.id }).from(aiUsage).where(lt(aiUsage.createdAt, cutoff)).limit(limit);
   const deleted = await db.delete(aiUsage).where(inArray(aiUsage.id, old)).returning({ id: aiUsage.id });

@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { accountOf, actorOf } from "../../middleware/auth";
+import { accountOf, actorOf, requestContextOf } from "../../middleware/auth";
 import { accountPermitting } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
 import { readLimitedText } from "../../platform/json-body";
@@ -46,24 +46,31 @@ const managedAccount = (c: Parameters<typeof accountOf>[0]) => accountPermitting
 
 export const openCheckout: Handler<"openCheckout"> = async (c) =>
   c.json(
-    await subscriptions.openCheckout(c.env, managedAccount(c), c.req.valid("json") as subscriptions.CheckoutInput),
+    await subscriptions.openCheckout(
+      requestContextOf(c),
+      managedAccount(c),
+      c.req.valid("json") as subscriptions.CheckoutInput,
+    ),
     201,
   );
 
 export const openPortal: Handler<"openPortal"> = async (c) =>
-  c.json(await subscriptions.openPortal(c.env, managedAccount(c), c.req.valid("json")), 201);
+  c.json(await subscriptions.openPortal(requestContextOf(c), managedAccount(c), c.req.valid("json")), 201);
 
 export const getSubscription: Handler<"getSubscription"> = async (c) =>
   c.json(await subscriptions.subscriptionOf(c.env, accountOf(c).id), 200);
 
 export const cancelSubscription: Handler<"cancelSubscription"> = async (c) =>
-  c.json(await subscriptions.cancelSubscription(c.env, actorOf(c), managedAccount(c)), 200);
+  c.json(await subscriptions.cancelSubscription(requestContextOf(c), actorOf(c), managedAccount(c)), 200);
 
 export const resumeSubscription: Handler<"resumeSubscription"> = async (c) =>
-  c.json(await subscriptions.resumeSubscription(c.env, actorOf(c), managedAccount(c)), 200);
+  c.json(await subscriptions.resumeSubscription(requestContextOf(c), actorOf(c), managedAccount(c)), 200);
 
 export const changeSubscription: Handler<"changeSubscription"> = async (c) =>
-  c.json(await subscriptions.changeSubscription(c.env, actorOf(c), managedAccount(c), c.req.valid("json")), 200);
+  c.json(
+    await subscriptions.changeSubscription(requestContextOf(c), actorOf(c), managedAccount(c), c.req.valid("json")),
+    200,
+  );
 
 export const listInvoices: Handler<"listInvoices"> = async (c) =>
-  c.json(await subscriptions.invoicesOf(c.env, managedAccount(c).id, c.req.valid("query")), 200);
+  c.json(await subscriptions.invoicesOf(requestContextOf(c), managedAccount(c).id, c.req.valid("query")), 200);

@@ -42,7 +42,9 @@ export const billingModule: Module = {
     {
       name: "billing.dunning-downgrade",
       schedule: "*/5 * * * *",
-      run: async (env, { now, logger }) => ({ downgraded: await downgradeAfterGrace(env, now, logger) }),
+      run: async (env, { now, config, logger }) => ({
+        downgraded: await downgradeAfterGrace({ env, config, logger }, now),
+      }),
     },
   ],
 };

@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { configOf } from "../../env";
 import { clock } from "../../platform/clock";
 import { database } from "../../platform/db";
 import { defineTask } from "../../platform/queue/tasks";
@@ -11,8 +10,7 @@ import { emailOutbox } from "./tables";
 export const deliverEmailTask = defineTask({
   kind: "email.deliver",
   payload: z.object({ outboxId: z.string() }).strict(),
-  async handle({ outboxId }, { env, logger }) {
-    const config = configOf(env);
+  async handle({ outboxId }, { env, config, logger }) {
     const db = database(env);
     const [message] = await db.select().from(emailOutbox).where(eq(emailOutbox.id, outboxId));
     if (message?.status !== "queued") return;

@@ -1,5 +1,5 @@
-import { configOf } from "../../env";
 import { clock, DAY_MS } from "../../platform/clock";
+import type { Configured } from "../../platform/context";
 
 import { database } from "../../platform/db";
 import { newId } from "../../platform/ids";
@@ -15,12 +15,11 @@ import { type TemplateName, templates } from "./templates";
  * a provider.
  */
 export async function sendEmail<T extends TemplateName>(
-  env: Env,
+  { env, config }: Configured,
   to: string,
   template: T,
   data: Omit<Parameters<(typeof templates)[T]>[0], "appUrl">,
 ): Promise<string> {
-  const config = configOf(env);
   const render = templates[template] as (input: unknown) => ReturnType<(typeof templates)[T]>;
   const rendered = render({ ...data, appUrl: config.APP_URL });
   const now = clock.now();

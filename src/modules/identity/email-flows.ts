@@ -1,5 +1,6 @@
 import { and, eq, exists, gt, inArray, isNull, sql } from "drizzle-orm";
 import { clock } from "../../platform/clock";
+import type { Configured } from "../../platform/context";
 import { randomToken, sha256Hex } from "../../platform/crypto";
 import { database, isUniqueViolation } from "../../platform/db";
 import { AppError } from "../../platform/errors";
@@ -66,16 +67,18 @@ function spendToken(env: Env, hash: string, now: number) {
   };
 }
 
-export async function sendVerification(env: Env, user: { id: string; email: string; name: string }) {
+export async function sendVerification(configured: Configured, user: { id: string; email: string; name: string }) {
+  const { env } = configured;
   const token = await issueToken(env, user.id, "verify_email", VERIFY_TOKEN_TTL_MS);
-  await sendEmail(env, user.email, "verifyEmail", { name: user.name, token });
+  await sendEmail(configured, user.email, "verifyEmail", { name: user.name, token });
 }
 
 /** A new link when the account exists, is enabled and is not verified yet; silent otherwise. */
-export async function resendVerification(env: Env, email: string) {
+export async function resendVerification(configured: Configured, email: string) {
+  const { env } = configured;
   const [user] = await database(env).select().from(users).where(eq(users.email, email));
   if (!user || user.emailVerifiedAt !== null || user.disabledAt !== null) return;
-  await sendVerification(env, user);
+  await sendVerification(configured, user);
 }
 
 /** A verification or email-change token: the address it was sent to is now proven. */
@@ -107,7 +110,12 @@ export async function verifyEmail(env: Env, token: string) {
 }
 
 /** Starts an email change: the new address gets a link; nothing changes until it is used. */
-export async function requestEmailChange(env: Env, userId: string, input: { newEmail: string; password: string }) {
+export async function requestEmailChange(
+  configured: Configured,
+  userId: string,
+  input: { newEmail: string; password: string },
+) {
+  const { env } = configured;
   const db = database(env);
   const [user] = await db.select().from(users).where(eq(users.id, userId));
   if (!user) throw new AppError("not_found", "No such user.");
@@ -125,18 +133,19 @@ export async function requestEmailChange(env: Env, userId: string, input: { newE
   const [taken] = await db.select({ id: users.id }).from(users).where(eq(users.email, input.newEmail));
   if (taken) return;
   const token = await issueToken(env, user.id, "change_email", VERIFY_TOKEN_TTL_MS, input.newEmail);
-  await sendEmail(env, input.newEmail, "changeEmail", { name: user.name, token });
+  await sendEmail(configured, input.newEmail, "changeEmail", { name: user.name, token });
 }
 
 /**
  * Sends a reset link when the account exists and is enabled; says nothing either way. The
  * caller runs it after answering, so the answer's timing does not tell either.
  */
-export async function requestPasswordReset(env: Env, email: string) {
+export async function requestPasswordReset(configured: Configured, email: string) {
+  const { env } = configured;
   const [user] = await database(env).select().from(users).where(eq(users.email, email));
   if (!user || user.disabledAt !== null) return;
   const token = await issueToken(env, user.id, "reset_password", RESET_TOKEN_TTL_MS);
-  await sendEmail(env, user.email, "resetPassword", { name: user.name, token });
+  await sendEmail(configured, user.email, "resetPassword", { name: user.name, token });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { principalOf } from "../../middleware/auth";
+import { configuredOf } from "../../middleware/config";
 import type { AppEnv } from "../../platform/context";
 import { describeError } from "../../platform/logger";
 import { chargeEmailAction, limitPasswordCheck } from "./brute-force";
@@ -88,14 +89,14 @@ function afterAnswer(c: Context<AppEnv>, what: string, work: Promise<void>) {
 export const resendVerification: Handler<"resendVerification"> = async (c) => {
   const { email } = c.req.valid("json");
   await chargeEmailAction(c, "verification_resend", email);
-  afterAnswer(c, "verification email", flows.resendVerification(c.env, email));
+  afterAnswer(c, "verification email", flows.resendVerification(configuredOf(c), email));
   return c.body(null, 202);
 };
 
 export const forgotPassword: Handler<"forgotPassword"> = async (c) => {
   const { email } = c.req.valid("json");
   await chargeEmailAction(c, "password_reset", email);
-  afterAnswer(c, "password reset email", flows.requestPasswordReset(c.env, email));
+  afterAnswer(c, "password reset email", flows.requestPasswordReset(configuredOf(c), email));
   return c.body(null, 202);
 };
 
@@ -106,7 +107,7 @@ export const resetPassword: Handler<"resetPassword"> = async (c) => {
 
 export const changeEmail: Handler<"changeEmail"> = async (c) => {
   await limitPasswordCheck(c, await ownEmail(c), () =>
-    flows.requestEmailChange(c.env, principalOf(c).id, c.req.valid("json")),
+    flows.requestEmailChange(configuredOf(c), principalOf(c).id, c.req.valid("json")),
   );
   return c.body(null, 202);
 };

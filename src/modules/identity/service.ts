@@ -58,7 +58,7 @@ export async function register(
     if (isUniqueViolation(error)) throw new AppError("conflict", "An account with this email already exists.");
     throw error;
   }
-  await sendVerification(env, user);
+  await sendVerification({ env, config }, user);
   const tokens = await startSession(env, config, user.id, client);
   return { user: publicUser(user), tokens };
 }

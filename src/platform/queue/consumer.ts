@@ -1,7 +1,8 @@
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import { clock } from "../clock";
+import type { Runtime } from "../context";
 import { database } from "../db";
-import { describeError, type Logger } from "../logger";
+import { describeError, } from "../logger";
 import { queueTasks } from "./tables";
 import { type TaskDefinition, TaskEnvelopeSchema } from "./tasks";
 
@@ -49,38 +50,32 @@ const errorText = (error: unknown) =>
   (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH);
 
 /** Marks a still-received task failed, then lets its definition settle its own rows. */
-async function markFailed(env: Env, registry: TaskRegistry, taskId: string, reason: string, logger: Logger) {
-  const [row] = await database(env)
+async function markFailed(runtime: Runtime, registry: TaskRegistry, taskId: string, reason: string) {
+  const [row] = await database(runtime.env)
     .update(queueTasks)
     .set({ status: "failed", lastError: reason.slice(0, MAX_ERROR_LENGTH), leasedUntil: null, updatedAt: clock.now() })
     .where(and(eq(queueTasks.id, taskId), eq(queueTasks.status, "received")))
     .returning();
-  if (row) await runFailureHook(env, registry, row, logger);
+  if (row) await runFailureHook(runtime, registry, row);
 }
 
 /** The task definition's `onFailure`, for a row just marked failed (here or by the cron). */
 export async function runFailureHook(
-  env: Env,
+  runtime: Runtime,
   registry: TaskRegistry,
   row: { id: string; kind: string; payload: string; reference: string; attempts: number },
-  logger: Logger,
 ) {
   const task = registry.get(row.kind);
   const payload = task?.payload.safeParse(parseJson(row.payload));
   if (task?.onFailure && payload?.success) {
-    await task.onFailure(payload.data, {
-      env,
-      taskId: row.id,
-      reference: row.reference,
-      attempt: row.attempts,
-      logger,
-    });
+    await task.onFailure(payload.data, { ...runtime, taskId: row.id, reference: row.reference, attempt: row.attempts });
   }
 }
 
 type Outcome = "done" | "retry";
 
-async function runOne(message: Message<unknown>, env: Env, registry: TaskRegistry, log: Logger): Promise<Outcome> {
+async function runOne(message: Message<unknown>, runtime: Runtime, registry: TaskRegistry): Promise<Outcome> {
+  const { env, logger: log } = runtime;
   const parsed = TaskEnvelopeSchema.safeParse(message.body);
   if (!parsed.success) {
     log.error("queue message refused: not a task envelope", { messageId: message.id });
@@ -114,11 +109,11 @@ async function runOne(message: Message<unknown>, env: Env, registry: TaskRegistr
   if (!task || !payload?.success) {
     const reason = task ? "payload does not match the task's schema" : `no handler for kind "${row.kind}"`;
     log.error("queue task failed permanently", { taskId, reason });
-    await markFailed(env, registry, taskId, reason, log);
+    await markFailed(runtime, registry, taskId, reason);
     return "done";
   }
   try {
-    await task.handle(payload.data, { env, taskId, reference: row.reference, attempt: message.attempts, logger: log });
+    await task.handle(payload.data, { ...runtime, taskId, reference: row.reference, attempt: message.attempts });
   } catch (error) {
     await db
       .update(queueTasks)
@@ -135,11 +130,11 @@ async function runOne(message: Message<unknown>, env: Env, registry: TaskRegistr
 }
 
 /** The JOBS consumer: messages run one after another to keep each invocation's subrequests bounded. */
-export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, registry: TaskRegistry, logger: Logger) {
+export async function consumeTasks(batch: MessageBatch<unknown>, runtime: Runtime, registry: TaskRegistry) {
   for (const message of batch.messages) {
-    const log = logger.child({ messageId: message.id, attempt: message.attempts });
+    const log = runtime.logger.child({ messageId: message.id, attempt: message.attempts });
     try {
-      const outcome = await runOne(message, env, registry, log);
+      const outcome = await runOne(message, { ...runtime, logger: log }, registry);
       if (outcome === "done") message.ack();
       else message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     } catch (error) {
@@ -151,16 +146,12 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, regis
 }
 
 /** The dead-letter consumer: a task that exhausted its retries is marked `failed`, never left `received`. */
-export async function consumeDeadLetters(
-  batch: MessageBatch<unknown>,
-  env: Env,
-  registry: TaskRegistry,
-  logger: Logger,
-) {
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, runtime: Runtime, registry: TaskRegistry) {
+  const { logger } = runtime;
   for (const message of batch.messages) {
     const parsed = TaskEnvelopeSchema.safeParse(message.body);
     if (parsed.success) {
-      await markFailed(env, registry, parsed.data.taskId, "retries exhausted (dead-lettered)", logger);
+      await markFailed(runtime, registry, parsed.data.taskId, "retries exhausted (dead-lettered)");
       logger.error("queue task dead-lettered", { taskId: parsed.data.taskId, kind: parsed.data.kind });
     } else {
       logger.error("dead-letter message is not a task envelope", { messageId: message.id });

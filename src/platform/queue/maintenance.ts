@@ -1,5 +1,5 @@
 import { clock } from "../clock";
-import { createLogger, type Logger } from "../logger";
+import type { Runtime } from "../context";
 import { runFailureHook, type TaskRegistry } from "./consumer";
 import { envelope } from "./tasks";
 
@@ -24,11 +24,11 @@ const REQUEUE_BATCH = 100;
 type FailedRow = { id: string; kind: string; payload: string; reference: string; attempts: number };
 
 export async function requeueStuckTasks(
-  env: Env,
+  runtime: Runtime,
   now: number = clock.now(),
   registry: TaskRegistry = new Map(),
-  logger: Logger = createLogger("error"),
 ) {
+  const { env } = runtime;
   const { results: givenUp } = await env.DB.prepare(
     `UPDATE queue_tasks SET status = 'failed', last_error = 'not processed within the queue retention', updated_at = ?1
      WHERE status = 'received' AND created_at < ?2 AND (leased_until IS NULL OR leased_until < ?1)
@@ -36,7 +36,7 @@ export async function requeueStuckTasks(
   )
     .bind(now, now - MAX_TASK_AGE_MS)
     .all<FailedRow>();
-  for (const row of givenUp) await runFailureHook(env, registry, row, logger);
+  for (const row of givenUp) await runFailureHook(runtime, registry, row);
   // Claiming and selecting in one statement: no bound-parameter list (D1 allows 100), and a
   // concurrent cron run cannot pick the same rows. A row a consumer holds is left alone.
   const { results } = await env.DB.prepare(

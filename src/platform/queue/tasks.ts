@@ -1,9 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { clock } from "../clock";
+import type { Runtime } from "../context";
 import { database } from "../db";
 import { newId } from "../ids";
-import { createLogger, describeError, type Logger } from "../logger";
+import { createLogger, describeError, } from "../logger";
 import { queueTasks } from "./tables";
 
 /**
@@ -11,13 +12,12 @@ import { queueTasks } from "./tables";
  * `defineTask`, lists it in its module's `tasks` (`src/modules.ts` gathers them), and hands work over with `enqueue`.
  */
 
-export type TaskContext = {
-  env: Env;
+/** What a task runs with: the entry point's runtime, and which task and delivery this is. */
+export type TaskContext = Runtime & {
   taskId: string;
   reference: string;
   /** 1 on the first delivery. */
   attempt: number;
-  logger: Logger;
 };
 
 export type TaskDefinition<Payload = unknown> = {

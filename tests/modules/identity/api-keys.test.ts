@@ -6,6 +6,7 @@ import { LAST_USED_RESOLUTION_MS } from "../../../src/modules/identity/session-c
 import { testClock } from "../../../src/platform/clock";
 import { api, expectProblem } from "../../helpers/client";
 import { as, bearer, emailedToken, type Registered, registerUser } from "../../helpers/identity";
+import { expectMatrix, roleMatrix } from "../../helpers/roles";
 import { testApp } from "../../helpers/test-app";
 
 afterEach(() => testClock.reset());
@@ -179,7 +180,23 @@ describe("org keys and the account context", () => {
   });
 
   it("members below admin cannot create org keys; strangers get 404", async () => {
-    const { owner, admin, org } = await orgWithMember();
+    const cast = await roleMatrix();
+    const { owner, admin, org } = cast;
+    const refused = [403, "forbidden"] as const;
+    await expectMatrix(
+      cast,
+      { path: "/v1/api-keys", json: { name: "ci", scopes: ["ai"], orgId: org.id }, org: false },
+      // Keys create no keys, whatever their scope.
+      {
+        owner: 201,
+        admin: 201,
+        member: refused,
+        outsider: [404, "not_found"],
+        keyWithScope: refused,
+        keyWithoutScope: refused,
+      },
+    );
+    // An admin demoted to member is refused alike.
     await api(`/v1/orgs/${org.id}/members/${admin.user.id}`, {
       method: "PATCH",
       json: { role: "member" },

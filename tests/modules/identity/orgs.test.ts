@@ -5,6 +5,7 @@ import { orgDeletionGuards } from "../../../src/modules/identity/api";
 import { api, expectProblem } from "../../helpers/client";
 import { as, emailedToken, type Registered, registerUser } from "../../helpers/identity";
 import { createOrg, join, type Org, verified } from "../../helpers/orgs";
+import { expectMatrix, roleMatrix } from "../../helpers/roles";
 
 const role = (org: Org, user: Registered, asUser: Registered) =>
   api<{ items: { userId: string; role: string }[] }>(`/v1/orgs/${org.id}/members`, { headers: as(asUser) }).then(
@@ -198,10 +199,7 @@ describe("invitations", () => {
 
 describe("roles", () => {
   it("a member calling an admin action gets 403 and changes nothing", async () => {
-    const owner = await registerUser();
-    const member = await verified();
-    const org = await createOrg(owner);
-    await join(org, owner, member, "member");
+    const { org, owner, member } = await roleMatrix();
     expectProblem(
       await api(`/v1/orgs/${org.id}`, { method: "PATCH", json: { name: "Hijacked" }, headers: as(member) }),
       403,
@@ -217,7 +215,36 @@ describe("roles", () => {
       "forbidden",
     );
     expectProblem(await api(`/v1/orgs/${org.id}/audit`, { headers: as(member) }), 403, "forbidden");
-    expect((await api<Org>(`/v1/orgs/${org.id}`, { headers: as(owner) })).body.name).toBe("Acme");
+    expect((await api<Org>(`/v1/orgs/${org.id}`, { headers: as(owner) })).body.name).toBe("Matrix Inc");
+  });
+
+  it("answers each role by its permissions: members read, owners and admins manage, API keys are refused", async () => {
+    const cast = await roleMatrix();
+    const path = `/v1/orgs/${cast.org.id}`;
+    const refused = [403, "forbidden"] as const;
+    const keysRefused = { keyWithScope: refused, keyWithoutScope: refused };
+    const hidden = [404, "not_found"] as const;
+    for (const read of [path, `${path}/members`]) {
+      await expectMatrix(
+        cast,
+        { path: read, org: false },
+        { owner: 200, admin: 200, member: 200, outsider: hidden, ...keysRefused },
+      );
+    }
+    for (const managed of [`${path}/audit`, `${path}/invitations`]) {
+      await expectMatrix(
+        cast,
+        { path: managed, org: false },
+        { owner: 200, admin: 200, member: refused, outsider: hidden, ...keysRefused },
+      );
+    }
+    const renamed = await expectMatrix(
+      cast,
+      (headers, role) => api<Org>(path, { method: "PATCH", json: { name: `Renamed by ${role}` }, headers }),
+      { owner: 200, admin: 200, member: refused, outsider: hidden, ...keysRefused },
+    );
+    expect(renamed.admin.body.name).toBe("Renamed by admin");
+    expect((await api<Org>(path, { headers: as(cast.owner) })).body.name).toBe("Renamed by admin");
   });
 
   it("admins manage members but not owners", async () => {

@@ -1,5 +1,4 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { requestContextOf } from "../../../middleware/auth";
 import type { AppEnv } from "../../../platform/context";
 import { sseResponse } from "../../../platform/sse";

@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, inArray, lt, sql } from "drizzle-orm";
-import { type Config, configOf } from "../../../env";
+import type { Config } from "../../../env";
 import { clock, DAY_MS } from "../../../platform/clock";
-import type { RequestContext } from "../../../platform/context";
+import type { Configured, RequestContext } from "../../../platform/context";
 import { database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
@@ -322,8 +322,8 @@ const textOfCompletion = (body: unknown) =>
  * Deletes messages older than AI_MESSAGE_RETENTION_DAYS, a bounded number per cron run. Their
  * conversations stay, even when left empty.
  */
-export async function purgeOldMessages(env: Env, now: number, limit = 1_000): Promise<number> {
-  const cutoff = now - configOf(env).AI_MESSAGE_RETENTION_DAYS * DAY_MS;
+export async function purgeOldMessages({ env, config }: Configured, now: number, limit = 1_000): Promise<number> {
+  const cutoff = now - config.AI_MESSAGE_RETENTION_DAYS * DAY_MS;
   const db = database(env);
   const old = db.select({ id: aiMessages.id }).from(aiMessages).where(lt(aiMessages.createdAt, cutoff)).limit(limit);
   const deleted = await db.delete(aiMessages).where(inArray(aiMessages.id, old)).returning({ id: aiMessages.id });

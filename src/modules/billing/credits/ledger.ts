@@ -1,5 +1,4 @@
 import { and, eq, inArray, isNull, lte } from "drizzle-orm";
-import { configOf } from "../../../env";
 import { clock } from "../../../platform/clock";
 import { type BatchStatement, database, isCheckViolation, isUniqueViolation, returningAll } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
@@ -105,20 +104,19 @@ export async function budgetLeft(env: Env, accountId: string, budget: Budget): P
  * `insufficient_credits` when both together fall short, 402 `budget_exceeded` when `budget`
  * is given and the hold would pass it (what holds return is given back to the budget).
  * Reserving a reference again returns its hold (a retry), unless the amount differs (409).
- * The hold lapses at `expiresAt` (a job's deadline), by default CREDIT_HOLD_TTL_SECONDS on.
+ * The hold lapses at `expiresAt`: a job's deadline, or a request's CREDIT_HOLD_TTL_SECONDS on.
  */
 export async function reserve(
   env: Env,
   accountId: string,
   amount: number,
   reference: string,
-  options: { budget?: Budget; expiresAt?: number } = {},
+  options: { budget?: Budget; expiresAt: number },
 ): Promise<Hold> {
   if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error("a reservation needs a positive integer");
   const now = clock.now();
   const holdId = newId("hld", now);
-  const expiresAt = options.expiresAt ?? now + configOf(env).CREDIT_HOLD_TTL_SECONDS * 1000;
-  const { budget } = options;
+  const { budget, expiresAt } = options;
   const budgetPeriod = budget ? periodStart(budget.period, now) : null;
   const part = (bucket: CreditBucket): Amount => ({
     sql: `-(SELECT from_${bucket} FROM credit_holds WHERE id = ?)`,

@@ -1,3 +1,5 @@
+import type { Config } from "../../../env";
+import { clock } from "../../../platform/clock";
 import type { RequestContext } from "../../../platform/context";
 import type { BatchStatement } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
@@ -36,6 +38,8 @@ export const payerOf = ({ account, principal }: Pick<RequestContext, "account" |
 /** What spending needs of the request or job it runs for. */
 export type SpendContext = {
   env: Env;
+  /** How long a request's hold may stay open (a job's hold lasts until its deadline instead). */
+  config: Pick<Config, "CREDIT_HOLD_TTL_SECONDS">;
   logger: Logger;
   waitUntil(promise: Promise<unknown>): void;
   /** Reports how long holding took (`Server-Timing: hold`), when there is an answer to report it on. */
@@ -89,7 +93,7 @@ async function hold(
   try {
     return await reserve(ctx.env, payer.accountId, amount, reference, {
       ...(budget ? { budget } : {}),
-      ...(expiresAt ? { expiresAt } : {}),
+      expiresAt: expiresAt ?? clock.now() + ctx.config.CREDIT_HOLD_TTL_SECONDS * 1000,
     });
   } catch (error) {
     if (isRefusal(error)) throw new AppError(error.code, error.detail, { headers: { "x-should-retry": "false" } });

@@ -1,5 +1,4 @@
-import { configOf } from "../../../env";
-import type { Logger } from "../../../platform/logger";
+import type { Runtime } from "../../../platform/context";
 import { stripeOf } from "../stripe/client";
 import { graceEnded, markDowngraded, storeSubscription, syncSubscription } from "../subscriptions/store";
 
@@ -13,14 +12,15 @@ import { graceEnded, markDowngraded, storeSubscription, syncSubscription } from 
  * Cancels subscriptions whose grace ended unpaid; the plan falls back to free. Each is re-read
  * first: one paid meanwhile (its event not processed yet) is stored as paid and kept.
  */
-export async function downgradeAfterGrace(env: Env, now: number, logger: Logger, limit = 10): Promise<number> {
-  const stripe = stripeOf(configOf(env));
+export async function downgradeAfterGrace(runtime: Runtime, now: number, limit = 10): Promise<number> {
+  const { env, config, logger } = runtime;
+  const stripe = stripeOf(config);
   let downgraded = 0;
   for (const candidate of await graceEnded(env, now, limit)) {
     try {
-      const current = await syncSubscription(env, candidate.id);
+      const current = await syncSubscription(runtime, candidate.id);
       if (current?.status === "past_due" || current?.status === "unpaid") {
-        await storeSubscription(env, await stripe.subscriptions.cancel(candidate.id));
+        await storeSubscription(runtime, await stripe.subscriptions.cancel(candidate.id));
       } else if (current?.status !== "canceled") {
         continue;
       }

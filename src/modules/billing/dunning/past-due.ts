@@ -1,4 +1,5 @@
 import { clock } from "../../../platform/clock";
+import type { Configured } from "../../../platform/context";
 import { sendEmail } from "../../email/api";
 import { billingContactsOf } from "../../identity/api";
 import { planById } from "../../plans/api";
@@ -13,13 +14,13 @@ import { claimDunningEmail, releaseDunningEmail, type SubscriptionRow } from "..
  */
 
 /** Emails the owners of a past-due subscription, once: claimed first, given back on failure. */
-async function emailPastDue(env: Env, subscription: SubscriptionRow): Promise<void> {
+async function emailPastDue({ env, config }: Configured, subscription: SubscriptionRow): Promise<void> {
   if (!(await claimDunningEmail(env, subscription.id, clock.now()))) return;
   try {
     const plan = subscription.planId ? await planById(env, subscription.planId) : undefined;
     const graceEndsAt = new Date(subscription.graceEndsAt ?? clock.now()).toUTCString();
     for (const contact of await billingContactsOf(env, subscription.accountId)) {
-      await sendEmail(env, contact.email, "paymentFailed", {
+      await sendEmail({ env, config }, contact.email, "paymentFailed", {
         name: contact.name,
         planName: plan?.name ?? "paid",
         graceEndsAt,
@@ -32,7 +33,7 @@ async function emailPastDue(env: Env, subscription: SubscriptionRow): Promise<vo
 }
 
 /** A subscription Stripe reported unpaid, as stored: if it is past due and its owners were not told yet, tells them. */
-export async function dunPastDue(env: Env, subscription: SubscriptionRow): Promise<void> {
+export async function dunPastDue(configured: Configured, subscription: SubscriptionRow): Promise<void> {
   if (subscription.status === "past_due" && subscription.dunningEmailedAt === null)
-    await emailPastDue(env, subscription);
+    await emailPastDue(configured, subscription);
 }

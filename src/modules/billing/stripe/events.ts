@@ -1,8 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { configOf } from "../../../env";
 import { clock } from "../../../platform/clock";
+import type { Runtime } from "../../../platform/context";
 import { asStatement, database } from "../../../platform/db";
-import type { Logger } from "../../../platform/logger";
 import { defineTask } from "../../../platform/queue/tasks";
 import { accountExists } from "../../identity/api";
 import { grantIncluded, monthOfYearlyPeriod } from "../credits/included";
@@ -40,14 +39,14 @@ const CheckoutSession = z.object({
  * of the price it sold, once (its session id is the reference). The session is re-read, so a
  * late `completed` after `async_payment_succeeded` sees it paid either way.
  */
-async function completeCheckout(env: Env, object: Record<string, unknown>, logger: Logger) {
+async function completeCheckout(runtime: Runtime, object: Record<string, unknown>) {
+  const { env, config, logger } = runtime;
   const event = CheckoutSession.parse(object);
   if (event.mode === "subscription") {
-    if (event.subscription) await syncSubscription(env, idOf(event.subscription));
+    if (event.subscription) await syncSubscription(runtime, idOf(event.subscription));
     return;
   }
   if (event.mode !== "payment") return;
-  const config = configOf(env);
   const session = await stripeOf(config).checkout.sessions.retrieve(event.id, { expand: ["line_items"] });
   // A 100 %-off checkout needs no payment, and is as good as paid.
   if (!["paid", "no_payment_required"].includes(session.payment_status)) return;
@@ -108,13 +107,13 @@ const PERIOD_INVOICES = new Set(["subscription_create", "subscription_cycle"]);
  * those of its first plan line that is not a proration (a cycle invoice can carry proration
  * lines of a mid-period change, each with its own partial period).
  */
-async function invoicePaid(env: Env, object: Record<string, unknown>) {
+async function invoicePaid(runtime: Runtime, object: Record<string, unknown>) {
+  const { env, config } = runtime;
   const invoice = Invoice.parse(object);
   const subscription = invoice.parent?.subscription_details?.subscription;
   if (!subscription) return;
-  const stored = await syncSubscription(env, idOf(subscription));
+  const stored = await syncSubscription(runtime, idOf(subscription));
   if (!stored || !PERIOD_INVOICES.has(invoice.billing_reason ?? "")) return;
-  const config = configOf(env);
   for (const line of invoice.lines.data) {
     const price = line.pricing?.price_details?.price;
     const sold = price ? planOfPrice(config, idOf(price)) : null;
@@ -130,23 +129,23 @@ async function invoicePaid(env: Env, object: Record<string, unknown>) {
 }
 
 /** Stores the subscription as Stripe has it now; dunning starts if it reads past due. */
-async function syncAndReact(env: Env, subscriptionId: string) {
-  const stored = await syncSubscription(env, subscriptionId);
-  if (stored) await dunPastDue(env, stored);
+async function syncAndReact(runtime: Runtime, subscriptionId: string) {
+  const stored = await syncSubscription(runtime, subscriptionId);
+  if (stored) await dunPastDue(runtime, stored);
 }
 
 /** Stripe reports a payment failed: the subscription is re-read, and dunning starts if it is past due. */
-async function invoicePaymentFailed(env: Env, object: Record<string, unknown>) {
+async function invoicePaymentFailed(runtime: Runtime, object: Record<string, unknown>) {
   const subscription = Invoice.parse(object).parent?.subscription_details?.subscription;
-  if (subscription) await syncAndReact(env, idOf(subscription));
+  if (subscription) await syncAndReact(runtime, idOf(subscription));
 }
 
 /** A subscription was created, changed (to `past_due` among others) or deleted. */
-async function subscriptionChanged(env: Env, object: Record<string, unknown>) {
-  await syncAndReact(env, z.object({ id: z.string() }).parse(object).id);
+async function subscriptionChanged(runtime: Runtime, object: Record<string, unknown>) {
+  await syncAndReact(runtime, z.object({ id: z.string() }).parse(object).id);
 }
 
-const handlers: Record<string, (env: Env, object: Record<string, unknown>, logger: Logger) => Promise<void>> = {
+const handlers: Record<string, (runtime: Runtime, object: Record<string, unknown>) => Promise<void>> = {
   // Paid at once (cards), or later for delayed methods (an unpaid session grants nothing yet).
   "checkout.session.completed": completeCheckout,
   "checkout.session.async_payment_succeeded": completeCheckout,
@@ -155,18 +154,19 @@ const handlers: Record<string, (env: Env, object: Record<string, unknown>, logge
   "customer.subscription.deleted": subscriptionChanged,
   "invoice.paid": invoicePaid,
   "invoice.payment_failed": invoicePaymentFailed,
-  "charge.refunded": (env, object) => clawBackRefund(env, object),
+  "charge.refunded": ({ env }, object) => clawBackRefund(env, object),
 };
 
 export const stripeEventTask = defineTask({
   kind: "billing.stripe-event",
   payload: StripeEventPayload,
-  async handle(event: StripeEventPayload, { env, logger }) {
+  async handle(event: StripeEventPayload, context) {
+    const { logger } = context;
     const handler = handlers[event.type];
     if (!handler) {
       logger.debug("stripe event not handled", { eventId: event.id, type: event.type });
       return;
     }
-    await handler(env, event.object, logger);
+    await handler(context, event.object);
   },
 });

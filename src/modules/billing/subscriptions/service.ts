@@ -1,8 +1,8 @@
 import type Stripe from "stripe";
 import { z } from "zod";
-import { type Config, configOf } from "../../../env";
+import type { Config } from "../../../env";
 import { clock } from "../../../platform/clock";
-import type { Actor } from "../../../platform/context";
+import type { Actor, Configured } from "../../../platform/context";
 import { AppError, type FieldError } from "../../../platform/errors";
 import { auditInsert } from "../../identity/api";
 import { effectivePlan } from "../../plans/api";
@@ -86,8 +86,7 @@ async function expireOpenSubscriptionCheckouts(stripe: Stripe, customer: string)
   }
 }
 
-export async function openCheckout(env: Env, account: Account, input: CheckoutInput) {
-  const config = configOf(env);
+export async function openCheckout({ env, config }: Configured, account: Account, input: CheckoutInput) {
   requireAllowedRedirects(config, { successUrl: input.successUrl, cancelUrl: input.cancelUrl });
   const line = await checkoutLine(env, config, account.id, input);
   const session = await viaStripe(async () => {
@@ -114,8 +113,7 @@ export async function openCheckout(env: Env, account: Account, input: CheckoutIn
   };
 }
 
-export async function openPortal(env: Env, account: Account, input: { returnUrl: string }) {
-  const config = configOf(env);
+export async function openPortal({ env, config }: Configured, account: Account, input: { returnUrl: string }) {
   requireAllowedRedirects(config, { returnUrl: input.returnUrl });
   const session = await viaStripe(async () =>
     stripeOf(config).billingPortal.sessions.create({
@@ -155,15 +153,15 @@ async function requireLive(env: Env, accountId: string): Promise<SubscriptionRow
 
 /** Applies a change at Stripe, stores Stripe's answer, audits it. */
 async function changeAtStripe(
-  env: Env,
+  { env, config }: Configured,
   actor: Actor,
   account: Account,
   action: string,
   update: (stripe: Stripe) => Promise<Stripe.Subscription>,
   details: Record<string, unknown> = {},
 ) {
-  const updated = await viaStripe(() => update(stripeOf(configOf(env))));
-  const stored = await storeSubscription(env, updated);
+  const updated = await viaStripe(() => update(stripeOf(config)));
+  const stored = await storeSubscription({ env, config }, updated);
   if (!stored) throw new Error(`subscription ${updated.id} has no stored customer`);
   await auditInsert(env, {
     ...(account.type === "org" ? { orgId: account.id } : {}),
@@ -178,36 +176,35 @@ async function changeAtStripe(
 }
 
 /** Cancels at the end of the paid period (the plan stays until then). */
-export async function cancelSubscription(env: Env, actor: Actor, account: Account) {
+export async function cancelSubscription({ env, config }: Configured, actor: Actor, account: Account) {
   const live = await requireLive(env, account.id);
-  return changeAtStripe(env, actor, account, "billing.subscription_canceled", (stripe) =>
+  return changeAtStripe({ env, config }, actor, account, "billing.subscription_canceled", (stripe) =>
     stripe.subscriptions.update(live.id, { cancel_at_period_end: true }),
   );
 }
 
-export async function resumeSubscription(env: Env, actor: Actor, account: Account) {
+export async function resumeSubscription({ env, config }: Configured, actor: Actor, account: Account) {
   const live = await requireLive(env, account.id);
   if (!live.cancelAtPeriodEnd) throw new AppError("conflict", "This subscription is not set to cancel.");
-  return changeAtStripe(env, actor, account, "billing.subscription_resumed", (stripe) =>
+  return changeAtStripe({ env, config }, actor, account, "billing.subscription_resumed", (stripe) =>
     stripe.subscriptions.update(live.id, { cancel_at_period_end: false }),
   );
 }
 
 /** Moves to another plan or interval now; Stripe invoices the prorated difference at once. */
 export async function changeSubscription(
-  env: Env,
+  { env, config }: Configured,
   actor: Actor,
   account: Account,
   input: { plan: string; interval: "month" | "year" },
 ) {
-  const config = configOf(env);
   const sold = priceOfPlan(config, input.plan, input.interval);
   if (!sold) throw invalid("body.plan", `this plan is not sold by the ${input.interval}`);
   const live = await requireLive(env, account.id);
   if (live.priceId === sold.priceId)
     throw new AppError("conflict", "The subscription is already on this plan and interval.");
   return changeAtStripe(
-    env,
+    { env, config },
     actor,
     account,
     "billing.subscription_changed",
@@ -230,12 +227,16 @@ export async function changeSubscription(
   );
 }
 
-export async function invoicesOf(env: Env, accountId: string, page: { limit: number; cursor?: string }) {
+export async function invoicesOf(
+  { env, config }: Configured,
+  accountId: string,
+  page: { limit: number; cursor?: string },
+) {
   const customer = await storedCustomerId(env, accountId);
   if (!customer) return { items: [], nextCursor: null };
   const list = await viaStripe(
     () =>
-      stripeOf(configOf(env)).invoices.list({
+      stripeOf(config).invoices.list({
         customer,
         limit: page.limit,
         ...(page.cursor ? { starting_after: page.cursor } : {}),

@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type Stripe from "stripe";
-import { type Config, configOf } from "../../../env";
+import type { Config } from "../../../env";
 import { clock, DAY_MS } from "../../../platform/clock";
+import type { Configured } from "../../../platform/context";
 import { database } from "../../../platform/db";
 import { forgetEffectivePlan } from "../../plans/api";
 import { stripeOf } from "../stripe/client";
@@ -77,8 +78,10 @@ export async function liveSubscriptionKeepsOrg(env: Env, orgId: string): Promise
  * customer is not one of ours. The first time a payment failed (`past_due`, `unpaid`), its
  * grace period starts; paying again clears it (and the dunning email's mark).
  */
-export async function storeSubscription(env: Env, subscription: Stripe.Subscription): Promise<SubscriptionRow | null> {
-  const config = configOf(env);
+export async function storeSubscription(
+  { env, config }: Configured,
+  subscription: Stripe.Subscription,
+): Promise<SubscriptionRow | null> {
   const customerId = typeof subscription.customer === "string" ? subscription.customer : subscription.customer.id;
   const accountId = await accountOfCustomer(env, customerId);
   if (!accountId) return null;
@@ -129,9 +132,12 @@ export async function storeSubscription(env: Env, subscription: Stripe.Subscript
 }
 
 /** Re-reads a subscription from Stripe and stores it (see `storeSubscription`). */
-export async function syncSubscription(env: Env, subscriptionId: string): Promise<SubscriptionRow | null> {
-  const subscription = await stripeOf(configOf(env)).subscriptions.retrieve(subscriptionId);
-  return storeSubscription(env, subscription);
+export async function syncSubscription(
+  { env, config }: Configured,
+  subscriptionId: string,
+): Promise<SubscriptionRow | null> {
+  const subscription = await stripeOf(config).subscriptions.retrieve(subscriptionId);
+  return storeSubscription({ env, config }, subscription);
 }
 
 /** Subscriptions still unpaid (as stored) when their grace ended, oldest first. */

@@ -1,5 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { actorOf } from "../../../middleware/auth";
+import { configuredOf } from "../../../middleware/config";
 import { requireOrgPermission } from "../../../middleware/tenancy";
 import type { AppEnv } from "../../../platform/context";
 import { listAudit } from "../audit";
@@ -47,7 +48,10 @@ export const leaveOrg: Handler<"leaveOrg"> = async (c) => {
 };
 
 export const createInvitation: Handler<"createInvitation"> = async (c) =>
-  c.json(await invitations.createInvitation(c.env, actorOf(c), c.req.valid("param").orgId, c.req.valid("json")), 201);
+  c.json(
+    await invitations.createInvitation(configuredOf(c), actorOf(c), c.req.valid("param").orgId, c.req.valid("json")),
+    201,
+  );
 
 export const listInvitations: Handler<"listInvitations"> = async (c) =>
   c.json(await invitations.listInvitations(c.env, actorOf(c), c.req.valid("param").orgId, c.req.valid("query")), 200);

@@ -2,7 +2,7 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { can, type OrgRole } from "../../../middleware/permissions";
 import { requireOrgPermission } from "../../../middleware/tenancy";
 import { clock } from "../../../platform/clock";
-import type { Actor } from "../../../platform/context";
+import type { Actor, Configured } from "../../../platform/context";
 import { randomToken, sha256Hex } from "../../../platform/crypto";
 import { database, isUniqueViolation } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
@@ -40,7 +40,13 @@ const publicInvitation = (row: InvitationRow) => ({
   expiresAt: clock.iso(row.expiresAt),
 });
 
-export async function createInvitation(env: Env, actor: Actor, orgId: string, input: { email: string; role: OrgRole }) {
+export async function createInvitation(
+  configured: Configured,
+  actor: Actor,
+  orgId: string,
+  input: { email: string; role: OrgRole },
+) {
+  const { env } = configured;
   const actorRole = await requireOrgPermission(env, actor.userId, orgId, "invitations:manage");
   if (input.role === "owner" && !can(actorRole, "owners:manage"))
     throw new AppError("forbidden", "Only owners can invite owners.");
@@ -111,7 +117,7 @@ export async function createInvitation(env: Env, actor: Actor, orgId: string, in
       `This organization's plan allows ${seats.value} members, pending invitations included.`,
     );
   }
-  await sendEmail(env, input.email, "invitation", {
+  await sendEmail(configured, input.email, "invitation", {
     orgName: org?.name ?? "an organization",
     inviterName: inviter?.name ?? "Someone",
     role: input.role,

@@ -1,9 +1,9 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type Settlement, type SpendContext, withHold } from "../../src/modules/billing/api";
-import { AppError } from "../../src/platform/errors";
-import { createLogger } from "../../src/platform/logger";
-import { fund, purchasedBalance } from "../helpers/ai";
+import { type Settlement, type SpendContext, withHold } from "../../../src/modules/billing/api";
+import { AppError } from "../../../src/platform/errors";
+import { fund, purchasedBalance } from "../../helpers/ai";
+import { runtimeOf } from "../../helpers/runtime";
 
 /**
  * `withHold`, the one way modules spend credits (billing/spending.ts): its semantics as the
@@ -14,7 +14,7 @@ async function spender() {
   const accountId = `usr_spend${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   await fund(accountId, 10_000);
   const ctx = createExecutionContext();
-  const spend: SpendContext = { env, logger: createLogger("error"), waitUntil: (promise) => ctx.waitUntil(promise) };
+  const spend: SpendContext = { ...runtimeOf(), waitUntil: (promise) => ctx.waitUntil(promise) };
   return { accountId, spend, settled: () => waitOnExecutionContext(ctx) };
 }
 

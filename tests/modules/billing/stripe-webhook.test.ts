@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { api, expectProblem } from "../helpers/client";
-import { as, platformAdmin, registerUser } from "../helpers/identity";
-import { balanceOf, buyPack, deliver, deliverInOrder, processed, sim } from "../helpers/stripe";
+import { api, expectProblem } from "../../helpers/client";
+import { as, platformAdmin, registerUser } from "../../helpers/identity";
+import { balanceOf, buyPack, deliver, deliverInOrder, processed, sim } from "../../helpers/stripe";
 
 const purchased = (accountId: string) => balanceOf(accountId, "purchased");
 
@@ -93,45 +93,49 @@ describe("POST /v1/billing/webhook", () => {
     expect((await deliver(event)).status).toBe(200);
     await processed(event.id);
   });
-});
 
-describe("charge.refunded", () => {
-  const clawbacks = async (accountId: string) =>
-    (await env.DB.prepare(
-      "SELECT coalesce(sum(clawed), 0) AS clawed, coalesce(sum(shortfall), 0) AS shortfall FROM credit_clawbacks WHERE account_id = ?",
-    )
-      .bind(accountId)
-      .first<{ clawed: number; shortfall: number }>()) ?? { clawed: 0, shortfall: 0 };
-  /** A paid pack of 5 000 credits (US$20.00): its payment intent. */
-  async function boughtPack(user: Awaited<ReturnType<typeof registerUser>>) {
-    const { events } = await buyPack(as(user));
-    await deliverInOrder(events);
-    const paymentIntent = events[0]?.data.object.payment_intent;
-    if (!paymentIntent) throw new Error("no payment intent");
-    return paymentIntent;
-  }
-  const refund = async (paymentIntent: string, amount: number) =>
-    (await sim(`payment_intents/${paymentIntent}/refund`, { amount })).events;
+  describe("charge.refunded", () => {
+    const clawbacks = async (accountId: string) =>
+      (await env.DB.prepare(
+        "SELECT coalesce(sum(clawed), 0) AS clawed, coalesce(sum(shortfall), 0) AS shortfall FROM credit_clawbacks WHERE account_id = ?",
+      )
+        .bind(accountId)
+        .first<{ clawed: number; shortfall: number }>()) ?? { clawed: 0, shortfall: 0 };
+    /** A paid pack of 5 000 credits (US$20.00): its payment intent. */
+    async function boughtPack(user: Awaited<ReturnType<typeof registerUser>>) {
+      const { events } = await buyPack(as(user));
+      await deliverInOrder(events);
+      const paymentIntent = events[0]?.data.object.payment_intent;
+      if (!paymentIntent) throw new Error("no payment intent");
+      return paymentIntent;
+    }
+    const refund = async (paymentIntent: string, amount: number) =>
+      (await sim(`payment_intents/${paymentIntent}/refund`, { amount })).events;
 
-  it("takes back a pack's credits in proportion to what was refunded, once, in any order", async () => {
-    const user = await registerUser();
-    const paymentIntent = await boughtPack(user);
-    const [half] = await refund(paymentIntent, 1_000);
-    const [full] = await refund(paymentIntent, 1_000);
-    if (!half || !full) throw new Error("no refund events");
-    await deliverInOrder([half, half, full, half]);
-    expect(await purchased(user.user.id)).toBe(0);
-    expect(await clawbacks(user.user.id)).toEqual({ clawed: 5_000_000, shortfall: 0 });
-  });
+    it("takes back a pack's credits in proportion to what was refunded, once, in any order", async () => {
+      const user = await registerUser();
+      const paymentIntent = await boughtPack(user);
+      const [half] = await refund(paymentIntent, 1_000);
+      const [full] = await refund(paymentIntent, 1_000);
+      if (!half || !full) throw new Error("no refund events");
+      await deliverInOrder([half, half, full, half]);
+      expect(await purchased(user.user.id)).toBe(0);
+      expect(await clawbacks(user.user.id)).toEqual({ clawed: 5_000_000, shortfall: 0 });
+    });
 
-  it("never goes below zero: credits already spent are recorded as the shortfall", async () => {
-    const user = await registerUser();
-    const paymentIntent = await boughtPack(user);
-    const { reserve, settle } = await import("../../src/modules/billing/credits/ledger");
-    await settle(env, await reserve(env, user.user.id, 4_000_000, `ai:${paymentIntent}`), 4_000_000);
-    await deliverInOrder(await refund(paymentIntent, 2_000));
-    expect(await purchased(user.user.id)).toBe(0);
-    expect(await clawbacks(user.user.id)).toEqual({ clawed: 1_000_000, shortfall: 4_000_000 });
+    it("never goes below zero: credits already spent are recorded as the shortfall", async () => {
+      const user = await registerUser();
+      const paymentIntent = await boughtPack(user);
+      const { reserve, settle } = await import("../../../src/modules/billing/credits/ledger");
+      await settle(
+        env,
+        await reserve(env, user.user.id, 4_000_000, `ai:${paymentIntent}`, { expiresAt: Date.now() + 60_000 }),
+        4_000_000,
+      );
+      await deliverInOrder(await refund(paymentIntent, 2_000));
+      expect(await purchased(user.user.id)).toBe(0);
+      expect(await clawbacks(user.user.id)).toEqual({ clawed: 1_000_000, shortfall: 4_000_000 });
+    });
   });
 });
 

@@ -1,19 +1,21 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { configOf } from "../../../src/env";
 import {
+  type Budget,
   grant,
   type Hold,
   release,
   releaseExpiredHolds,
   reserve,
   settle,
-} from "../../src/modules/billing/credits/ledger";
-import { clock, testClock } from "../../src/platform/clock";
-import { AppError } from "../../src/platform/errors";
-import { api, expectProblem } from "../helpers/client";
-import { as, platformAdmin, type Registered, registerUser } from "../helpers/identity";
-import { createOrg, join, verified } from "../helpers/orgs";
+} from "../../../src/modules/billing/credits/ledger";
+import { clock, testClock } from "../../../src/platform/clock";
+import { AppError } from "../../../src/platform/errors";
+import { api, expectProblem } from "../../helpers/client";
+import { as, platformAdmin, type Registered, registerUser } from "../../helpers/identity";
+import { expectMatrix, roleMatrix } from "../../helpers/roles";
 
 afterEach(() => testClock.reset());
 
@@ -21,6 +23,12 @@ const CREDIT = 1_000;
 const account = () => `usr_${crypto.randomUUID().replaceAll("-", "").slice(0, 26).toUpperCase()}`;
 let references = 0;
 const ref = (what = "test") => `${what}:${++references}:${crypto.randomUUID()}`;
+
+/** A request's hold: it lapses CREDIT_HOLD_TTL_SECONDS (15 minutes by default) from now. */
+const requestHold = (options: { budget?: Budget } = {}) => ({
+  expiresAt: clock.now() + configOf(env).CREDIT_HOLD_TTL_SECONDS * 1000,
+  ...options,
+});
 
 const give = (accountId: string, bucket: "included" | "purchased", amount: number) =>
   grant(env, { accountId, bucket, amount, reason: "test", reference: ref("grant") });
@@ -81,7 +89,7 @@ describe("the credit ledger", () => {
     const id = account();
     await give(id, "included", 3 * CREDIT);
     await give(id, "purchased", 10 * CREDIT);
-    const hold = await reserve(env, id, 5 * CREDIT, ref("ai"));
+    const hold = await reserve(env, id, 5 * CREDIT, ref("ai"), requestHold());
     expect(hold).toMatchObject({ amount: 5 * CREDIT, fromIncluded: 3 * CREDIT, fromPurchased: 2 * CREDIT });
     expect(await expectInvariants(id)).toMatchObject({ included: 0, purchased: 8 * CREDIT });
     const closure = await settle(env, hold, 1_500);
@@ -99,7 +107,7 @@ describe("the credit ledger", () => {
   it("charges at most the hold and records the excess as a shortfall", async () => {
     const id = account();
     await give(id, "purchased", 2 * CREDIT);
-    const hold = await reserve(env, id, CREDIT, ref("ai"));
+    const hold = await reserve(env, id, CREDIT, ref("ai"), requestHold());
     expect(await settle(env, hold, 1_700)).toMatchObject({ charged: CREDIT, shortfall: 700, returnedPurchased: 0 });
     expect((await expectInvariants(id)).purchased).toBe(CREDIT);
   });
@@ -108,7 +116,7 @@ describe("the credit ledger", () => {
     const id = account();
     await give(id, "included", CREDIT);
     await give(id, "purchased", CREDIT);
-    await failsWith(reserve(env, id, 2 * CREDIT + 1, ref("ai")), "insufficient_credits");
+    await failsWith(reserve(env, id, 2 * CREDIT + 1, ref("ai"), requestHold()), "insufficient_credits");
     expect(await expectInvariants(id)).toMatchObject({ included: CREDIT, purchased: CREDIT });
     const holds = await env.DB.prepare("SELECT count(*) AS n FROM credit_holds WHERE account_id = ?").bind(id).first();
     expect(holds?.n).toBe(0);
@@ -118,9 +126,9 @@ describe("the credit ledger", () => {
     const id = account();
     await give(id, "purchased", 10 * CREDIT);
     const reference = ref("ai");
-    const first = await reserve(env, id, CREDIT, reference);
-    expect((await reserve(env, id, CREDIT, reference)).id).toBe(first.id);
-    await failsWith(reserve(env, id, 2 * CREDIT, reference), "conflict");
+    const first = await reserve(env, id, CREDIT, reference, requestHold());
+    expect((await reserve(env, id, CREDIT, reference, requestHold())).id).toBe(first.id);
+    await failsWith(reserve(env, id, 2 * CREDIT, reference, requestHold()), "conflict");
     expect((await expectInvariants(id)).purchased).toBe(9 * CREDIT);
   });
 
@@ -129,11 +137,11 @@ describe("the credit ledger", () => {
     await give(first, "purchased", 5 * CREDIT);
     await give(second, "purchased", 5 * CREDIT);
     const reference = ref("ai");
-    const mine = await reserve(env, first, CREDIT, reference);
-    const theirs = await reserve(env, second, CREDIT, reference);
+    const mine = await reserve(env, first, CREDIT, reference, requestHold());
+    const theirs = await reserve(env, second, CREDIT, reference, requestHold());
     expect(theirs.id).not.toBe(mine.id);
     await settle(env, mine, CREDIT);
-    await failsWith(reserve(env, first, CREDIT, reference), "conflict");
+    await failsWith(reserve(env, first, CREDIT, reference, requestHold()), "conflict");
     // A forged copy of a hold cannot send its returns to another account, and the batch it
     // came with is not written either.
     const alongside = env.DB.prepare(
@@ -156,7 +164,9 @@ describe("the credit ledger", () => {
     const id = account();
     await give(id, "included", 20 * CREDIT);
     await give(id, "purchased", 30 * CREDIT);
-    const outcomes = await Promise.allSettled(Array.from({ length: 100 }, () => reserve(env, id, CREDIT, ref("ai"))));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 100 }, () => reserve(env, id, CREDIT, ref("ai"), requestHold())),
+    );
     expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(50);
     for (const outcome of outcomes) {
       if (outcome.status === "rejected") expect((outcome.reason as AppError).code).toBe("insufficient_credits");
@@ -167,9 +177,9 @@ describe("the credit ledger", () => {
   it("releases holds left open past their expiry, once", async () => {
     const id = account();
     await give(id, "purchased", 4 * CREDIT);
-    const stale = await reserve(env, id, 3 * CREDIT, ref("ai"));
+    const stale = await reserve(env, id, 3 * CREDIT, ref("ai"), requestHold());
     testClock.advance(15 * 60_000 + 1);
-    const fresh = await reserve(env, id, CREDIT, ref("ai"));
+    const fresh = await reserve(env, id, CREDIT, ref("ai"), requestHold());
     expect(await releaseExpiredHolds(env, clock.now())).toBeGreaterThanOrEqual(1);
     expect(await releaseExpiredHolds(env, clock.now())).toBe(0);
     expect((await expectInvariants(id)).purchased).toBe(3 * CREDIT);
@@ -186,7 +196,7 @@ describe("the credit ledger", () => {
     await give(id, "purchased", 100 * CREDIT);
     const budget = { key: "key:ci", limit: 5 * CREDIT, period: "day" as const };
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 12 }, () => reserve(env, id, CREDIT, ref("ai"), { budget })),
+      Array.from({ length: 12 }, () => reserve(env, id, CREDIT, ref("ai"), requestHold({ budget }))),
     );
     const held = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
     expect(held).toHaveLength(5);
@@ -197,15 +207,15 @@ describe("the credit ledger", () => {
       }
     }
     // Another key, or no budget, is not held back.
-    await reserve(env, id, CREDIT, ref("ai"), { budget: { ...budget, key: "key:other" } });
-    await reserve(env, id, CREDIT, ref("ai"));
+    await reserve(env, id, CREDIT, ref("ai"), requestHold({ budget: { ...budget, key: "key:other" } }));
+    await reserve(env, id, CREDIT, ref("ai"), requestHold());
     await settle(env, held[0] as Hold, 400);
     await release(env, held[1] as Hold);
     // 400 + 3 000 used of 5 000: one more credit fits, two do not.
-    await failsWith(reserve(env, id, 2 * CREDIT, ref("ai"), { budget }), "budget_exceeded");
-    await reserve(env, id, CREDIT, ref("ai"), { budget });
+    await failsWith(reserve(env, id, 2 * CREDIT, ref("ai"), requestHold({ budget })), "budget_exceeded");
+    await reserve(env, id, CREDIT, ref("ai"), requestHold({ budget }));
     testClock.advance(24 * 3_600_000);
-    await reserve(env, id, 5 * CREDIT, ref("ai"), { budget });
+    await reserve(env, id, 5 * CREDIT, ref("ai"), requestHold({ budget }));
     await expectInvariants(id);
   });
 
@@ -233,7 +243,7 @@ describe("the credit ledger", () => {
             // Each round's operations run concurrently.
             await Promise.allSettled(
               round.map(async (step) => {
-                if (step.op === "reserve") open.push(await reserve(env, id, step.amount, ref("p")));
+                if (step.op === "reserve") open.push(await reserve(env, id, step.amount, ref("p"), requestHold()));
                 else if (step.op === "grant") {
                   await give(id, step.bucket, step.amount);
                   granted += step.amount;
@@ -287,7 +297,7 @@ describe("GET /v1/credits and /v1/credits/ledger", () => {
     const user = await registerUser();
     await give(user.user.id, "included", 2 * CREDIT);
     await give(user.user.id, "purchased", 3 * CREDIT);
-    const hold = await reserve(env, user.user.id, 2_500, ref("ai"));
+    const hold = await reserve(env, user.user.id, 2_500, ref("ai"), requestHold());
     const credits = await api("/v1/credits", { headers: as(user) });
     expect(credits.status).toBe(200);
     expect(credits.body).toMatchObject({
@@ -312,14 +322,27 @@ describe("GET /v1/credits and /v1/credits/ledger", () => {
   });
 
   it("show an org's credits to its members, and 404 to anyone else", async () => {
-    const owner = await verified();
-    const member = await verified();
+    const cast = await roleMatrix();
+    const { org } = cast;
     const stranger = await registerUser();
-    const org = await createOrg(owner);
-    await join(org, owner, member, "member");
     await give(org.id, "purchased", 7 * CREDIT);
     const inOrg = (user: Registered) => api("/v1/credits", { headers: { ...as(user), "x-stratus-org": org.id } });
-    expect((await inOrg(member)).body).toMatchObject({ accountId: org.id, available: 7 * CREDIT });
+    // Credits take no API keys, whatever their scope.
+    const refused = [403, "forbidden"] as const;
+    const shown = await expectMatrix(
+      cast,
+      { path: "/v1/credits" },
+      {
+        owner: 200,
+        admin: 200,
+        member: 200,
+        outsider: [404, "not_found"],
+        keyWithScope: refused,
+        keyWithoutScope: refused,
+      },
+    );
+    expect(shown.member.body).toMatchObject({ accountId: org.id, available: 7 * CREDIT });
+    expect(shown.owner.body).toEqual(shown.member.body);
     expectProblem(await inOrg(stranger), 404, "not_found");
     expect((await api("/v1/credits", { headers: as(stranger) })).body).toMatchObject({ available: 0 });
   });

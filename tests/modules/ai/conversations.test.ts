@@ -1,13 +1,15 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { fitToContext, type Turn, titleFrom } from "../../src/modules/ai/conversations/history";
-import { purgeOldMessages } from "../../src/modules/ai/conversations/service";
-import { estimateInputTokens } from "../../src/modules/ai/pricing";
-import { newId } from "../../src/platform/ids";
-import { eventually, fund, purchasedBalance, scenario, usageRowsOf } from "../helpers/ai";
-import { type ApiRequest, api, expectProblem } from "../helpers/client";
-import { as, bearer, type Registered, registerUser } from "../helpers/identity";
-import { createOrg, join, verified } from "../helpers/orgs";
+import { fitToContext, type Turn, titleFrom } from "../../../src/modules/ai/conversations/history";
+import { purgeOldMessages } from "../../../src/modules/ai/conversations/service";
+import { estimateInputTokens } from "../../../src/modules/ai/pricing";
+import { newId } from "../../../src/platform/ids";
+import { eventually, fund, purchasedBalance, scenario, usageRowsOf } from "../../helpers/ai";
+import { type ApiRequest, api, expectProblem } from "../../helpers/client";
+import { as, bearer, type Registered, registerUser } from "../../helpers/identity";
+import { createOrg, join, verified } from "../../helpers/orgs";
+import { expectMatrix, roleMatrix } from "../../helpers/roles";
+import { runtimeOf } from "../../helpers/runtime";
 
 type Conversation = {
   id: string;
@@ -338,6 +340,27 @@ describe("conversations", () => {
     expect(await usageRowsOf(org.id)).toHaveLength(1);
   });
 
+  it("keeps an org conversation to its creator, whatever the others' roles in the org", async () => {
+    const cast = await roleMatrix({ scope: "ai" });
+    const inOrg = { ...as(cast.member), "x-stratus-org": cast.org.id };
+    const conversation = await startConversation(cast.member, {}, inOrg);
+    const hidden = [404, "not_found"] as const;
+    const read = await expectMatrix<Conversation>(
+      cast,
+      { path: `/v1/conversations/${conversation.id}` },
+      // The owner's org key acts as the owner: it does not see a member's conversation either.
+      {
+        owner: hidden,
+        admin: hidden,
+        member: 200,
+        outsider: hidden,
+        keyWithScope: hidden,
+        keyWithoutScope: [403, "forbidden"],
+      },
+    );
+    expect(read.member.body).toEqual(conversation);
+  });
+
   it("refuses bad input with 400 and writes nothing", async () => {
     const user = await fundedUser();
     for (const body of [{ role: "admin" }, { title: "" }, { model: "" }, { presetId: "prs_nope" }]) {
@@ -432,11 +455,11 @@ describe("conversations", () => {
     await call(`/v1/conversations/${conversation.id}/messages`, { json: { content: "Old news" }, headers: as(user) });
     expect(await storedMessages(conversation.id)).toHaveLength(2);
     const day = 86_400_000;
-    await purgeOldMessages(env, Date.now() + 399 * day);
+    await purgeOldMessages(runtimeOf(), Date.now() + 399 * day);
     expect(await storedMessages(conversation.id)).toHaveLength(2);
     // A bounded batch per run (other tests' messages are old by then too).
-    expect(await purgeOldMessages(env, Date.now() + 401 * day, 1)).toBe(1);
-    while ((await purgeOldMessages(env, Date.now() + 401 * day, 50)) > 0);
+    expect(await purgeOldMessages(runtimeOf(), Date.now() + 401 * day, 1)).toBe(1);
+    while ((await purgeOldMessages(runtimeOf(), Date.now() + 401 * day, 50)) > 0);
     expect(await storedMessages(conversation.id)).toHaveLength(0);
     expect((await call(`/v1/conversations/${conversation.id}`, { headers: as(user) })).status).toBe(200);
   });

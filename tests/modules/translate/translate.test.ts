@@ -1,14 +1,14 @@
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { consume } from "../../src/modules/plans/quotas";
-import { testClock } from "../../src/platform/clock";
-import { resetCircuits } from "../../src/platform/upstreams/circuit";
-import { fund, purchasedBalance, scenario } from "../helpers/ai";
-import { type ApiResponse, api, BASE_URL, expectProblem, withClientIp } from "../helpers/client";
-import { as, platformAdmin, type Registered, registerUser } from "../helpers/identity";
-import { createOrg, join, verified } from "../helpers/orgs";
-import { testApp } from "../helpers/test-app";
-import { translateScenario, translateSimulator } from "../helpers/translate";
+import { consume } from "../../../src/modules/plans/quotas";
+import { testClock } from "../../../src/platform/clock";
+import { resetCircuits } from "../../../src/platform/upstreams/circuit";
+import { fund, purchasedBalance, scenario } from "../../helpers/ai";
+import { type ApiResponse, api, BASE_URL, expectProblem, withClientIp } from "../../helpers/client";
+import { as, platformAdmin, type Registered, registerUser } from "../../helpers/identity";
+import { expectMatrix, roleMatrix } from "../../helpers/roles";
+import { testApp } from "../../helpers/test-app";
+import { translateScenario, translateSimulator } from "../../helpers/translate";
 
 type Translation = { translatedText: string; detectedSourceLanguage?: string; provider: string; cached: boolean };
 type Translated = { translations: Translation[] };
@@ -320,9 +320,90 @@ describe("POST /v1/translate", () => {
       "forbidden",
     );
   });
+
+  describe("reliability of the translation providers", () => {
+    afterEach(() => {
+      testClock.reset();
+      resetCircuits();
+    });
+
+    const providersCalled = async (scenario: { calls(): Promise<{ provider: string }[]> }) =>
+      (await scenario.calls()).map((call) => call.provider);
+    const { call } = testApp();
+    /** Bindings under which Google answers garbage on every call; DeepL still answers. */
+    const googleDown = { ...env, GOOGLE_TRANSLATE_BASE_URL: `${simulator}/__hostile/garbage` } as Env;
+    /** The provider that translated `text` for `user` under `bindings`, or the failure. */
+    const providerFor = async (user: Registered, text: string, bindings: Env = env) => {
+      const answer = await call(
+        "/v1/translate",
+        {
+          method: "POST",
+          headers: { ...as(user), "content-type": "application/json" },
+          body: JSON.stringify({ q: text, target: "de" }),
+        },
+        bindings,
+      );
+      return (answer.body as unknown as Translated).translations?.[0]?.provider ?? `${answer.status} ${answer.text}`;
+    };
+
+    it("retries a provider's passing faults (503, 429) on the same provider before the next", async () => {
+      const user = await fundedUser();
+      const flaky = await translateScenario([{ status: 503 }, { status: 429 }]);
+      const text = `${flaky.marker} ${unique("Retried")}`;
+      const answer = await translate(user, { q: text, target: "de" });
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.body.translations[0]).toMatchObject({ provider: "google", translatedText: `[de] ${text}` });
+      expect(await providersCalled(flaky)).toEqual(["google", "google", "google"]);
+    });
+
+    it("gives up when the whole translation is out of time: 503, however far its attempts got", async () => {
+      const user = await fundedUser();
+      const slow = await translateScenario(Array.from({ length: 9 }, () => ({ delayMs: 3_000 })));
+      const started = Date.now();
+      const answer = await providerFor(user, `${slow.marker} ${unique("Slow")}`, {
+        ...env,
+        TRANSLATE_TIMEOUT_MS: "500",
+        TRANSLATE_TOTAL_TIMEOUT_MS: "800",
+      } as unknown as Env);
+      expect(answer).toMatch(/^503 .*provider_unavailable/);
+      expect(Date.now() - started).toBeLessThan(2_500);
+    });
+
+    it("moves on at once from a provider that refuses our credentials", async () => {
+      const user = await fundedUser();
+      const revoked = await translateScenario([{ status: 403 }]);
+      const answer = await translate(user, { q: `${revoked.marker} ${unique("Revoked key")}`, target: "de" });
+      expect(answer.body.translations[0]?.provider).toBe("deepl");
+      expect(await providersCalled(revoked)).toEqual(["google", "deepl"]);
+    });
+
+    it("skips a provider whose circuit opened on failures of several accounts, then tries it again after the cool-down", async () => {
+      const users = await Promise.all([fundedUser(), fundedUser(), fundedUser()]);
+      const recorded = await translateScenario();
+      const googleCalls = async () =>
+        (await providersCalled(recorded)).filter((provider) => provider === "google").length;
+      const ask = (index: number, bindings: Env = env) =>
+        providerFor(users[index % users.length] as Registered, `${recorded.marker} ${unique("Circuit")}`, bindings);
+      // 5 requests from 3 accounts, each failing 3 times on Google: its circuit opens.
+      for (let i = 0; i < 5; i++) expect(await ask(i, googleDown)).toBe("deepl");
+      expect(await googleCalls()).toBe(15);
+      expect(await ask(5)).toBe("deepl"); // open: Google is not even tried, though it is back
+      expect(await googleCalls()).toBe(15);
+      testClock.advance(30_001);
+      expect(await ask(6)).toBe("google"); // half-open: one trial, which succeeds and closes it
+      expect(await ask(7)).toBe("google");
+    });
+
+    it("cannot be opened by one account alone: another account's requests still reach the provider", async () => {
+      const [hostile, other] = [await fundedUser(), await fundedUser()];
+      for (let i = 0; i < 10; i++) expect(await providerFor(hostile, unique("Alone"), googleDown)).toBe("deepl");
+      const answer = await translate(other, { q: unique("Other"), target: "de" });
+      expect(answer.body.translations[0]?.provider).toBe("google");
+    });
+  });
 });
 
-describe("detection, languages and statistics", () => {
+describe("POST /v1/translate/detect", () => {
   it("detects languages in order", async () => {
     const user = await fundedUser();
     const answer = await api<{ detections: { language: string; confidence: number; provider: string }[] }>(
@@ -336,7 +417,9 @@ describe("detection, languages and statistics", () => {
     ]);
     expect(Number(answer.headers.get("x-stratus-cost-millicredits"))).toBeGreaterThan(0);
   });
+});
 
+describe("GET /v1/translate/languages", () => {
   it("lists each provider's languages as BCP 47 codes", async () => {
     const user = await fundedUser();
     const answer = await api<{ providers: { provider: string; languages: { code: string }[] }[] }>(
@@ -349,12 +432,12 @@ describe("detection, languages and statistics", () => {
     expect(codes.deepl).toEqual(expect.arrayContaining(["en-GB", "de"]));
     expect(codes.ai?.length).toBeGreaterThan(10);
   });
+});
 
+describe("GET /v1/translate/stats and /v1/admin/translate/stats", () => {
   it("counts characters and cache hits per provider for the caller, an org's admins and platform admins", async () => {
-    const owner = await verified();
-    const member = await verified();
-    const org = await createOrg(owner);
-    await join(org, owner, member, "member");
+    const cast = await roleMatrix({ scope: "translate" });
+    const { org, owner, member } = cast;
     await fund(org.id, 10_000_000);
     const inOrg = (user: Registered) => ({ ...as(user), "x-stratus-org": org.id });
     const text = unique("Stats");
@@ -376,90 +459,23 @@ describe("detection, languages and statistics", () => {
     expect(stats.hitRate).toBeGreaterThan(0);
     expect(stats.providers.map((p) => p.provider)).toEqual(["google"]);
     expectProblem(await api("/v1/translate/stats", { headers: inOrg(member) }), 403, "forbidden");
+    const seen = await expectMatrix<Stats>(
+      cast,
+      { path: "/v1/translate/stats" },
+      {
+        owner: 200,
+        admin: 200,
+        member: [403, "forbidden"],
+        outsider: [404, "not_found"],
+        keyWithScope: 200,
+        keyWithoutScope: [403, "forbidden"],
+      },
+    );
+    expect(seen.admin.body.cachedCharacters).toBe(length);
+    expect(seen.keyWithScope.body.cachedCharacters).toBe(length);
     expect((await api<Stats>("/v1/translate/stats", { headers: as(member) })).body.characters).toBe(0);
     expectProblem(await api("/v1/admin/translate/stats", { headers: as(owner) }), 403, "forbidden");
     const platform = await api<Stats>("/v1/admin/translate/stats", { headers: as(await platformAdmin()) });
     expect(platform.body.characters).toBeGreaterThanOrEqual(stats.characters);
-  });
-});
-
-describe("reliability of the translation providers", () => {
-  afterEach(() => {
-    testClock.reset();
-    resetCircuits();
-  });
-
-  const providersCalled = async (scenario: { calls(): Promise<{ provider: string }[]> }) =>
-    (await scenario.calls()).map((call) => call.provider);
-  const { call } = testApp();
-  /** Bindings under which Google answers garbage on every call; DeepL still answers. */
-  const googleDown = { ...env, GOOGLE_TRANSLATE_BASE_URL: `${simulator}/__hostile/garbage` } as Env;
-  /** The provider that translated `text` for `user` under `bindings`, or the failure. */
-  const providerFor = async (user: Registered, text: string, bindings: Env = env) => {
-    const answer = await call(
-      "/v1/translate",
-      {
-        method: "POST",
-        headers: { ...as(user), "content-type": "application/json" },
-        body: JSON.stringify({ q: text, target: "de" }),
-      },
-      bindings,
-    );
-    return (answer.body as unknown as Translated).translations?.[0]?.provider ?? `${answer.status} ${answer.text}`;
-  };
-
-  it("retries a provider's passing faults (503, 429) on the same provider before the next", async () => {
-    const user = await fundedUser();
-    const flaky = await translateScenario([{ status: 503 }, { status: 429 }]);
-    const text = `${flaky.marker} ${unique("Retried")}`;
-    const answer = await translate(user, { q: text, target: "de" });
-    expect(answer.status, answer.text).toBe(200);
-    expect(answer.body.translations[0]).toMatchObject({ provider: "google", translatedText: `[de] ${text}` });
-    expect(await providersCalled(flaky)).toEqual(["google", "google", "google"]);
-  });
-
-  it("gives up when the whole translation is out of time: 503, however far its attempts got", async () => {
-    const user = await fundedUser();
-    const slow = await translateScenario(Array.from({ length: 9 }, () => ({ delayMs: 3_000 })));
-    const started = Date.now();
-    const answer = await providerFor(user, `${slow.marker} ${unique("Slow")}`, {
-      ...env,
-      TRANSLATE_TIMEOUT_MS: "500",
-      TRANSLATE_TOTAL_TIMEOUT_MS: "800",
-    } as unknown as Env);
-    expect(answer).toMatch(/^503 .*provider_unavailable/);
-    expect(Date.now() - started).toBeLessThan(2_500);
-  });
-
-  it("moves on at once from a provider that refuses our credentials", async () => {
-    const user = await fundedUser();
-    const revoked = await translateScenario([{ status: 403 }]);
-    const answer = await translate(user, { q: `${revoked.marker} ${unique("Revoked key")}`, target: "de" });
-    expect(answer.body.translations[0]?.provider).toBe("deepl");
-    expect(await providersCalled(revoked)).toEqual(["google", "deepl"]);
-  });
-
-  it("skips a provider whose circuit opened on failures of several accounts, then tries it again after the cool-down", async () => {
-    const users = await Promise.all([fundedUser(), fundedUser(), fundedUser()]);
-    const recorded = await translateScenario();
-    const googleCalls = async () =>
-      (await providersCalled(recorded)).filter((provider) => provider === "google").length;
-    const ask = (index: number, bindings: Env = env) =>
-      providerFor(users[index % users.length] as Registered, `${recorded.marker} ${unique("Circuit")}`, bindings);
-    // 5 requests from 3 accounts, each failing 3 times on Google: its circuit opens.
-    for (let i = 0; i < 5; i++) expect(await ask(i, googleDown)).toBe("deepl");
-    expect(await googleCalls()).toBe(15);
-    expect(await ask(5)).toBe("deepl"); // open: Google is not even tried, though it is back
-    expect(await googleCalls()).toBe(15);
-    testClock.advance(30_001);
-    expect(await ask(6)).toBe("google"); // half-open: one trial, which succeeds and closes it
-    expect(await ask(7)).toBe("google");
-  });
-
-  it("cannot be opened by one account alone: another account's requests still reach the provider", async () => {
-    const [hostile, other] = [await fundedUser(), await fundedUser()];
-    for (let i = 0; i < 10; i++) expect(await providerFor(hostile, unique("Alone"), googleDown)).toBe("deepl");
-    const answer = await translate(other, { q: unique("Other"), target: "de" });
-    expect(answer.body.translations[0]?.provider).toBe("google");
   });
 });

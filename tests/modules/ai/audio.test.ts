@@ -1,8 +1,8 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { eventually, fund, openaiFor, usageRowsOf } from "../helpers/ai";
-import { api } from "../helpers/client";
-import { as, registerUser } from "../helpers/identity";
+import { eventually, fund, openaiFor, usageRowsOf } from "../../helpers/ai";
+import { api } from "../../helpers/client";
+import { as, registerUser } from "../../helpers/identity";
 
 async function fundedClient() {
   const user = await registerUser();

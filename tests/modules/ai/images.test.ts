@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { eventually, fund, openaiFor, usageRowsOf } from "../helpers/ai";
-import { registerUser } from "../helpers/identity";
+import { eventually, fund, openaiFor, usageRowsOf } from "../../helpers/ai";
+import { registerUser } from "../../helpers/identity";
 
 describe("POST /v1/images/generations", () => {
   it("generates images through the official client, charged per image (HD doubles)", async () => {

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { wireModules } from "../../src/modules";
-import { effectivePlan, subscriptionPlanPort } from "../../src/modules/plans/api";
-import { testClock } from "../../src/platform/clock";
-import { api, expectProblem } from "../helpers/client";
-import { as, bearer, platformAdmin, type Registered, registerUser } from "../helpers/identity";
+import { wireModules } from "../../../src/modules";
+import { effectivePlan, subscriptionPlanPort } from "../../../src/modules/plans/api";
+import { testClock } from "../../../src/platform/clock";
+import { api, expectProblem } from "../../helpers/client";
+import { as, bearer, platformAdmin, type Registered, registerUser } from "../../helpers/identity";
 
 afterEach(() => testClock.reset());
 

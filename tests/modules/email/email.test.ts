@@ -1,14 +1,14 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
-import { loggerOf } from "../../src/env";
-import { deliverEmailTask } from "../../src/modules/email/consumers";
-import { sendEmail } from "../../src/modules/email/service";
-import { createLogger } from "../../src/platform/logger";
-import { consumeTasks, taskRegistry } from "../../src/platform/queue/consumer";
-import type { TaskEnvelope } from "../../src/platform/queue/tasks";
-import { api, expectProblem } from "../helpers/client";
-import { capturedLogs } from "../helpers/logs";
-import { testApp } from "../helpers/test-app";
+import { loggerOf } from "../../../src/env";
+import { deliverEmailTask } from "../../../src/modules/email/consumers";
+import { sendEmail } from "../../../src/modules/email/service";
+import { consumeTasks, taskRegistry } from "../../../src/platform/queue/consumer";
+import type { TaskEnvelope } from "../../../src/platform/queue/tasks";
+import { api, expectProblem } from "../../helpers/client";
+import { capturedLogs } from "../../helpers/logs";
+import { runtimeOf } from "../../helpers/runtime";
+import { testApp } from "../../helpers/test-app";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -18,7 +18,7 @@ const registry = taskRegistry([deliverEmailTask]);
 /** Writes a message to the outbox without letting the real consumer deliver it first. */
 async function queueMessage(to: string) {
   vi.spyOn(env.JOBS, "send").mockResolvedValue(undefined as never);
-  const id = await sendEmail(env, to, "resetPassword", { name: "Ada", token: "secret-token-123" });
+  const id = await sendEmail(runtimeOf(), to, "resetPassword", { name: "Ada", token: "secret-token-123" });
   vi.mocked(env.JOBS.send).mockRestore();
   const task = await env.DB.prepare("SELECT id FROM queue_tasks WHERE reference = ?")
     .bind(`email:${id}`)
@@ -30,7 +30,7 @@ async function deliverWith(bindings: Record<string, unknown>, taskId: string) {
   const batch = createMessageBatch<TaskEnvelope>("stratus-jobs", [
     { id: "m", timestamp: new Date(), attempts: 1, body: { v: 1, taskId, kind: deliverEmailTask.kind } },
   ]);
-  await consumeTasks(batch, { ...env, ...bindings } as Env, registry, createLogger("error"));
+  await consumeTasks(batch, runtimeOf({ ...env, ...bindings } as Env), registry);
   return getQueueResult(batch, createExecutionContext());
 }
 
@@ -104,7 +104,7 @@ describe("Resend provider", () => {
     const batch = createMessageBatch<TaskEnvelope>("stratus-jobs", [
       { id: "m", timestamp: new Date(), attempts: 1, body: { v: 1, taskId, kind: deliverEmailTask.kind } },
     ]);
-    await consumeTasks(batch, hostileEnv, registry, loggerOf(hostileEnv));
+    await consumeTasks(batch, runtimeOf(hostileEnv, loggerOf(hostileEnv)), registry);
     expect(logs.text()).toContain("resend answered 400");
     expect(logs.text()).toContain("[redacted]");
     expect(logs.text()).not.toContain(apiKey);
@@ -152,7 +152,7 @@ describe("undeliverable email", () => {
   it("is marked failed with its bodies cleared when its task is dead-lettered", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const { outboxId, taskId } = await queueMessage("lost@example.com");
-    const { default: worker } = await import("../../src/index");
+    const { default: worker } = await import("../../../src/index");
     const batch = createMessageBatch<TaskEnvelope>("stratus-jobs-dlq", [
       { id: "dead", timestamp: new Date(), attempts: 1, body: { v: 1, taskId, kind: deliverEmailTask.kind } },
     ]);

@@ -1,10 +1,10 @@
 import OpenAI from "openai";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { resetCircuits } from "../../src/platform/upstreams/circuit";
-import { eventually, fund, openaiFor, purchasedBalance, scenario, usageRowsOf } from "../helpers/ai";
-import { api } from "../helpers/client";
-import { as, registerUser } from "../helpers/identity";
-import { capturedLogs } from "../helpers/logs";
+import { resetCircuits } from "../../../src/platform/upstreams/circuit";
+import { eventually, fund, openaiFor, purchasedBalance, scenario, usageRowsOf } from "../../helpers/ai";
+import { api } from "../../helpers/client";
+import { as, registerUser } from "../../helpers/identity";
+import { capturedLogs } from "../../helpers/logs";
 
 /**
  * The AI providers as hostile upstreams (simulators' hostile modes): they echo our key in their

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { testClock } from "../../src/platform/clock";
-import { resetCircuits } from "../../src/platform/upstreams/circuit";
-import { fund, openaiFor, scenario, usageRowsOf } from "../helpers/ai";
-import { api } from "../helpers/client";
-import { as, registerUser } from "../helpers/identity";
+import { testClock } from "../../../src/platform/clock";
+import { resetCircuits } from "../../../src/platform/upstreams/circuit";
+import { fund, openaiFor, scenario, usageRowsOf } from "../../helpers/ai";
+import { api } from "../../helpers/client";
+import { as, registerUser } from "../../helpers/identity";
 
 afterEach(() => {
   testClock.reset();

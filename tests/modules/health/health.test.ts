@@ -1,10 +1,10 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { version } from "../../package.json";
-import worker from "../../src/index";
-import { testClock } from "../../src/platform/clock";
-import { api, expectProblem } from "../helpers/client";
-import { testApp } from "../helpers/test-app";
+import { version } from "../../../package.json";
+import worker from "../../../src/index";
+import { testClock } from "../../../src/platform/clock";
+import { api, expectProblem } from "../../helpers/client";
+import { testApp } from "../../helpers/test-app";
 
 afterEach(() => {
   testClock.reset();

@@ -1,11 +1,12 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { consume, periodOf, refund } from "../../src/modules/plans/quotas";
-import { testClock } from "../../src/platform/clock";
-import type { AppError } from "../../src/platform/errors";
-import { api, expectProblem } from "../helpers/client";
-import { as, registerUser } from "../helpers/identity";
-import { createOrg, join, onPlan, verified } from "../helpers/orgs";
+import { consume, periodOf, refund } from "../../../src/modules/plans/quotas";
+import { testClock } from "../../../src/platform/clock";
+import type { AppError } from "../../../src/platform/errors";
+import { api, expectProblem } from "../../helpers/client";
+import { as, registerUser } from "../../helpers/identity";
+import { createOrg, join, onPlan, verified } from "../../helpers/orgs";
+import { expectMatrix, roleMatrix } from "../../helpers/roles";
 
 afterEach(() => testClock.reset());
 
@@ -100,11 +101,25 @@ describe("GET /v1/me/limits and /v1/orgs/:orgId/limits", () => {
   });
 
   it("shows an org's limits to its members only", async () => {
-    const owner = await registerUser();
+    const cast = await roleMatrix();
+    const { org, owner } = cast;
     const stranger = await registerUser();
-    const org = (await api<{ id: string }>("/v1/orgs", { json: { name: "Limits Co" }, headers: as(owner) })).body;
-    const mine = await api<{ accountId: string }>(`/v1/orgs/${org.id}/limits`, { headers: as(owner) });
-    expect(mine.body.accountId).toBe(org.id);
+    // Limits take no API keys, whatever their scope.
+    const refused = [403, "forbidden"] as const;
+    const limits = await expectMatrix<{ accountId: string }>(
+      cast,
+      { path: `/v1/orgs/${org.id}/limits`, org: false },
+      {
+        owner: 200,
+        admin: 200,
+        member: 200,
+        outsider: [404, "not_found"],
+        keyWithScope: refused,
+        keyWithoutScope: refused,
+      },
+    );
+    expect(limits.owner.body.accountId).toBe(org.id);
+    expect(limits.member.body.accountId).toBe(org.id);
     expectProblem(await api(`/v1/orgs/${org.id}/limits`, { headers: as(stranger) }), 404, "not_found");
     expectProblem(await api("/v1/orgs/nope/limits", { headers: as(owner) }), 400, "validation_failed");
   });

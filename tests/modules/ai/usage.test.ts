@@ -1,10 +1,11 @@
-import { env } from "cloudflare:test";
+
 import { describe, expect, it } from "vitest";
-import { purgeOldUsage } from "../../src/modules/ai/usage";
-import { eventually, fund, openaiFor, usageRowsOf } from "../helpers/ai";
-import { api, expectProblem } from "../helpers/client";
-import { as, registerUser } from "../helpers/identity";
-import { createOrg, join, verified } from "../helpers/orgs";
+import { purgeOldUsage } from "../../../src/modules/ai/usage";
+import { eventually, fund, openaiFor, usageRowsOf } from "../../helpers/ai";
+import { api, expectProblem } from "../../helpers/client";
+import { as, registerUser } from "../../helpers/identity";
+import { expectMatrix, roleMatrix } from "../../helpers/roles";
+import { runtimeOf } from "../../helpers/runtime";
 
 type Summary = {
   groupBy: string;
@@ -46,11 +47,8 @@ describe("GET /v1/usage", () => {
   });
 
   it("shows an org's usage to its owners and admins only", async () => {
-    const owner = await verified();
-    const member = await verified();
-    const outsider = await verified();
-    const org = await createOrg(owner);
-    await join(org, owner, member, "member");
+    const cast = await roleMatrix({ scope: "ai" });
+    const { org, owner, member, outsider } = cast;
     await fund(org.id, 10_000_000);
     await ask(openaiFor(member.tokens.accessToken, { "x-stratus-org": org.id }), "gpt-4o-mini");
     await eventually(
@@ -63,6 +61,20 @@ describe("GET /v1/usage", () => {
     expect((await api<Summary>("/v1/usage", { headers: as(member) })).body.totals.requests).toBe(0);
     expectProblem(await api("/v1/usage", { headers: inOrg(member) }), 403, "forbidden");
     expectProblem(await api("/v1/usage", { headers: inOrg(outsider) }), 404, "not_found");
+    const answers = await expectMatrix<Summary>(
+      cast,
+      { path: "/v1/usage" },
+      {
+        owner: 200,
+        admin: 200,
+        member: [403, "forbidden"],
+        outsider: [404, "not_found"],
+        keyWithScope: 200,
+        keyWithoutScope: [403, "forbidden"],
+      },
+    );
+    expect(answers.admin.body.totals.requests).toBe(1);
+    expect(answers.keyWithScope.body.totals.requests).toBe(1);
   });
 
   it("refuses bad ranges and parameters with 400", async () => {
@@ -87,9 +99,9 @@ describe("GET /v1/usage", () => {
       (rows) => rows.length === 1,
     );
     const day = 86_400_000;
-    const kept = await purgeOldUsage(env, Date.now() + 399 * day);
+    const kept = await purgeOldUsage(runtimeOf(), Date.now() + 399 * day);
     expect(await usageRowsOf(user.user.id)).toHaveLength(1);
-    expect(await purgeOldUsage(env, Date.now() + 401 * day)).toBeGreaterThan(kept);
+    expect(await purgeOldUsage(runtimeOf(), Date.now() + 401 * day)).toBeGreaterThan(kept);
     expect(await usageRowsOf(user.user.id)).toHaveLength(0);
   });
 });

@@ -1,9 +1,10 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/platform/ids";
-import { type ApiRequest, api, expectProblem } from "../helpers/client";
-import { as, bearer, type Registered, registerUser } from "../helpers/identity";
-import { createOrg, join, type Org, onPlan, verified } from "../helpers/orgs";
+import { newId } from "../../../src/platform/ids";
+import { type ApiRequest, api, expectProblem } from "../../helpers/client";
+import { as, bearer, type Registered, registerUser } from "../../helpers/identity";
+import { createOrg, join, type Org, verified } from "../../helpers/orgs";
+import { expectMatrix, roleMatrix } from "../../helpers/roles";
 
 type Preset = {
   id: string;
@@ -162,29 +163,37 @@ describe("presets of a user", () => {
 });
 
 describe("presets shared with an org", () => {
+  /** The role matrix's cast, and a fourth member who created a preset shared with the org. */
   async function orgWithPreset() {
-    const owner = await verified();
-    const admin = await verified();
+    const cast = await roleMatrix({ scope: "ai", plan: "premium" }); // four members: more seats than the free plan's three
+    const { owner, admin, member, outsider, org } = cast;
     const creator = await verified();
-    const member = await verified();
-    const outsider = await verified();
-    const org = await createOrg(owner);
-    await onPlan(org.id, "premium"); // four members: more seats than the free plan's three
-    await join(org, owner, admin, "admin");
     await join(org, owner, creator, "member");
-    await join(org, owner, member, "member");
     const created = await presets("/v1/presets", {
       json: preset({ visibility: "org" }),
       headers: inOrg(creator, org),
     });
     expect(created.status).toBe(201);
-    return { owner, admin, creator, member, outsider, org, created: created.body };
+    return { cast, owner, admin, creator, member, outsider, org, created: created.body };
   }
 
   it("is read by every member and nobody else", async () => {
-    const { creator, member, outsider, org, created } = await orgWithPreset();
+    const { cast, creator, member, outsider, org, created } = await orgWithPreset();
     expect(created).toMatchObject({ visibility: "org", orgId: org.id, createdBy: creator.user.id });
     const path = `/v1/presets/${created.id}`;
+    const read = await expectMatrix(
+      cast,
+      { path },
+      {
+        owner: 200,
+        admin: 200,
+        member: 200,
+        outsider: [404, "not_found"],
+        keyWithScope: 200,
+        keyWithoutScope: [403, "forbidden"],
+      },
+    );
+    expect(read.keyWithScope.body).toEqual(created);
     expect((await presets(path, { headers: inOrg(member, org) })).body).toEqual(created);
     const listed = await presets<PresetList>("/v1/presets", { headers: inOrg(member, org) });
     expect(listed.body.items).toEqual([created]);
@@ -197,13 +206,25 @@ describe("presets shared with an org", () => {
   });
 
   it("is changed by its creator and the org's owners and admins, not by other members", async () => {
-    const { owner, admin, creator, member, org, created } = await orgWithPreset();
+    const { cast, owner, creator, member, org, created } = await orgWithPreset();
     const path = `/v1/presets/${created.id}`;
     const rename = (user: Registered, name: string) =>
       presets(path, { method: "PATCH", json: { name }, headers: inOrg(user, org) });
-    expectProblem(await rename(member, "Hijacked"), 403, "forbidden");
+    // The owner's org key acts with the owner's role.
+    const renamed = await expectMatrix(
+      cast,
+      (headers, role) => presets(path, { method: "PATCH", json: { name: `By the ${role}` }, headers }),
+      {
+        owner: 200,
+        admin: 200,
+        member: [403, "forbidden"],
+        outsider: [404, "not_found"],
+        keyWithScope: 200,
+        keyWithoutScope: [403, "forbidden"],
+      },
+    );
+    expect(renamed.admin.body.name).toBe("By the admin");
     expectProblem(await presets(path, { method: "DELETE", headers: inOrg(member, org) }), 403, "forbidden");
-    expect((await rename(admin, "By the admin")).body.name).toBe("By the admin");
     expect((await rename(creator, "By the creator")).body.name).toBe("By the creator");
     expect((await presets(path, { method: "DELETE", headers: inOrg(owner, org) })).status).toBe(204);
     expect(await countOwnedBy(org.id)).toBe(0);

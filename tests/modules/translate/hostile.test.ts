@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { fund, purchasedBalance } from "../helpers/ai";
-import { api, expectProblem } from "../helpers/client";
-import { as, type Registered, registerUser } from "../helpers/identity";
-import { capturedLogs } from "../helpers/logs";
-import { translateSimulator as simulator, type TranslateStep, translateScenario } from "../helpers/translate";
+import { fund, purchasedBalance } from "../../helpers/ai";
+import { api, expectProblem } from "../../helpers/client";
+import { as, type Registered, registerUser } from "../../helpers/identity";
+import { capturedLogs } from "../../helpers/logs";
+import { translateSimulator as simulator, type TranslateStep, translateScenario } from "../../helpers/translate";
 
 /**
  * Google Translate and DeepL as hostile upstreams (the simulator's hostile modes): numbers
