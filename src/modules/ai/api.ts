@@ -4,7 +4,7 @@
  * pays as, the models, and what ai deletes with an org.
  */
 
-export { answerOnce } from "./chat/once";
+export { complete } from "./chat/complete";
 export { aiConfig } from "./config";
 export { type AiCaller, callerOf } from "./metering";
 export { deleteOrgRows } from "./org-cleanup";

@@ -10,6 +10,7 @@ export {
   chargeOf,
   chargeWithin,
   type HoldSpec,
+  type Meter,
   type Payer,
   payerOf,
   type Settlement,

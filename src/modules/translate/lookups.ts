@@ -1,6 +1,6 @@
 import { AppError } from "../../platform/errors";
 import type { AiCaller } from "../ai/api";
-import { payerOf, withHold } from "../billing/api";
+import { type Meter, payerOf, withHold } from "../billing/api";
 import { firstAnswering, usableProviders } from "./providers";
 import type { TranslateProvider, TranslateProviderId } from "./providers/types";
 import { countedCharacters } from "./text";
@@ -26,8 +26,9 @@ export async function detect(caller: AiCaller, texts: string[], named?: Translat
     payer: payerOf(caller),
     reference: `detect:${caller.callId}`,
     ceiling: Math.max(...detectors.map((provider) => provider.detectCeiling?.(texts, characters) ?? 0)),
-    run: () => detectBy(caller, detectors, texts, characters),
-    measure: (answered) => ({ cost: answered.result.cost }),
+    run: (_held, meter) => detectBy(caller, detectors, texts, characters, meter),
+    // What every answer cost, an unusable one included; a failure is charged the same by default.
+    measure: (_answered, meter) => ({ cost: meter.consumed }),
   });
   return {
     detections: detected.result.detections.map((detection) => ({ ...detection, provider: detected.provider.id })),
@@ -35,9 +36,15 @@ export async function detect(caller: AiCaller, texts: string[], named?: Translat
   };
 }
 
-const detectBy = (caller: AiCaller, detectors: TranslateProvider[], texts: string[], characters: number) =>
+const detectBy = (
+  caller: AiCaller,
+  detectors: TranslateProvider[],
+  texts: string[],
+  characters: number,
+  meter: Meter,
+) =>
   firstAnswering(caller, detectors, (candidate, signal) =>
-    (candidate.detect as NonNullable<typeof candidate.detect>)(texts, characters, signal),
+    (candidate.detect as NonNullable<typeof candidate.detect>)(texts, characters, signal, meter),
   );
 
 type Languages = { code: string; name?: string }[];

@@ -1,6 +1,6 @@
 import { AppError } from "../../platform/errors";
 import type { AiCaller } from "../ai/api";
-import { payerOf, withHold } from "../billing/api";
+import { type Meter, payerOf, withHold } from "../billing/api";
 import { consume, refund } from "../plans/api";
 import { type Cached, readCache, type Segment, segmentIdOf, writeCache } from "./cache";
 import { pendingTranslation, shareTranslations, valueWithin } from "./inflight";
@@ -35,7 +35,7 @@ export type TranslationOut = {
   cached: boolean;
 };
 
-type Fresh = { provider: TranslateProviderId; translations: Map<string, Cached>; cost: number };
+type Fresh = { provider: TranslateProviderId; translations: Map<string, Cached> };
 
 /** The distinct segments of a request, by id, with their counted characters. */
 type Counted = Segment & { characters: number };
@@ -60,10 +60,11 @@ async function translateFresh(
   providers: TranslateProvider[],
   keys: string[],
   segments: Segments,
+  meter: Meter,
 ): Promise<Fresh> {
   const request = providerRequestOf(keys.map((key) => segments.get(key) as Counted));
   const { provider, result } = await firstAnswering(caller, providers, (candidate, signal) =>
-    candidate.translate(request, signal),
+    candidate.translate(request, signal, meter),
   );
   const translations = new Map<string, Cached>();
   keys.forEach((key, index) => {
@@ -74,16 +75,22 @@ async function translateFresh(
       ...(translated.detectedSourceLanguage ? { detectedSourceLanguage: translated.detectedSourceLanguage } : {}),
     });
   });
-  return { provider: provider.id, translations, cost: result.cost };
+  return { provider: provider.id, translations };
 }
 
 /**
  * The misses' translations: those another request of this isolate is translating are awaited
  * (if that call fails or is too slow, or is another account's answered by the AI provider,
  * they are translated here after all), the rest are translated in one call, shared with
- * concurrent requests. Answers what this request's own call translated and cost.
+ * concurrent requests. Answers what this request's own call translated; what it cost is on `meter`.
  */
-async function translateMisses(caller: AiCaller, providers: TranslateProvider[], misses: string[], segments: Segments) {
+async function translateMisses(
+  caller: AiCaller,
+  providers: TranslateProvider[],
+  misses: string[],
+  segments: Segments,
+  meter: Meter,
+) {
   const { TRANSLATE_TIMEOUT_MS } = caller.config;
   const fresh = new Map<string, Cached>();
   const shared = await Promise.all(
@@ -96,8 +103,8 @@ async function translateMisses(caller: AiCaller, providers: TranslateProvider[],
   );
   for (const [id, translation] of shared) if (translation) fresh.set(id, translation);
   const own = misses.filter((id) => !fresh.has(id));
-  if (own.length === 0) return { fresh, own: new Map<string, Cached>(), cost: 0 };
-  const call = translateFresh(caller, providers, own, segments);
+  if (own.length === 0) return { fresh, own: new Map<string, Cached>() };
+  const call = translateFresh(caller, providers, own, segments, meter);
   shareTranslations(
     own,
     call.then((result) => result.translations),
@@ -107,7 +114,7 @@ async function translateMisses(caller: AiCaller, providers: TranslateProvider[],
   const result = await call;
   caller.timing("upstream", performance.now() - started);
   for (const [id, translation] of result.translations) fresh.set(id, translation);
-  return { fresh, own: result.translations, cost: result.cost };
+  return { fresh, own: result.translations };
 }
 
 /** Each segment of the request as the statistics count it. */
@@ -166,9 +173,9 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
         reference: `translate:${caller.callId}`,
         // What the misses may cost at the dearest of the providers.
         ceiling: Math.max(0, ...providers.map((provider) => provider.ceiling(request))),
-        run: async () => {
+        run: async (_held, meter) => {
           ran = true;
-          const done = await translateMisses(caller, providers, misses, segments);
+          const done = await translateMisses(caller, providers, misses, segments, meter);
           caller.waitUntil(
             writeCache(caller.env.CACHE, [...done.own], caller.account.id, config.TRANSLATE_CACHE_TTL_SECONDS)
               .then(({ dropped }) => {
@@ -178,14 +185,16 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
           );
           return done;
         },
-        // The request's statistics ride in the settlement's batch.
-        measure: (done) => ({
-          cost: done.cost,
+        // What every provider answer cost (an unusable AI answer included); the request's
+        // statistics ride in the settlement's batch.
+        measure: (done, meter) => ({
+          cost: meter.consumed,
           record: () => statsUpserts(caller.env, caller.account.id, servedOf(ids, segments, cached, done.fresh)),
         }),
-        failed: async () => {
+        // The quota goes back; what answers it got before failing (an AI model's unusable one) is paid.
+        failed: async (_error, meter) => {
           await refundQuota();
-          return { cost: 0 };
+          return { cost: meter.consumed };
         },
       }));
       fresh = translated.fresh;

@@ -2,7 +2,7 @@ import { and, eq, isNull, lt, or } from "drizzle-orm";
 import { clock } from "../clock";
 import type { Runtime } from "../context";
 import { database } from "../db";
-import { describeError, } from "../logger";
+import { describeError } from "../logger";
 import { queueTasks } from "./tables";
 import { type TaskDefinition, TaskEnvelopeSchema } from "./tasks";
 

@@ -4,7 +4,7 @@ import { clock } from "../clock";
 import type { Runtime } from "../context";
 import { database } from "../db";
 import { newId } from "../ids";
-import { createLogger, describeError, } from "../logger";
+import { createLogger, describeError } from "../logger";
 import { queueTasks } from "./tables";
 
 /**

@@ -46,6 +46,46 @@ describe("withHold", () => {
     ]);
   });
 
+  it("charges a failed run what its meter counted (calls within the hold), and settles with the meter's total", async () => {
+    const { accountId, spend, settled } = await spender();
+    // An inner call answered (metered 120.4) and its answer proved unusable: the run fails.
+    await expect(
+      withHold(spend, {
+        payer: { accountId },
+        reference: "job:meter:failed",
+        ceiling: 1_000,
+        run: async (_held, meter) => {
+          meter.add(120.4);
+          meter.add(Number.NaN); // a cost that is not a number adds nothing, nor does a negative one
+          meter.add(-50);
+          throw new Error("the answer was not usable");
+        },
+        measure: () => ({ cost: 0 }),
+      }),
+    ).rejects.toThrow("not usable");
+    // Two inner calls, both metered: what the result cost is what the meter counted.
+    const { charged } = await withHold(spend, {
+      payer: { accountId },
+      reference: "job:meter:done",
+      ceiling: 1_000,
+      run: async (_held, meter) => {
+        meter.add(100);
+        meter.add(49.5);
+        return "done";
+      },
+      measure: (_result, meter) => ({ cost: meter.consumed }),
+    });
+    expect(charged).toBe(150);
+    await settled();
+    expect(await holdsOf(accountId)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ reference: "job:meter:failed", kind: "settled", charged: 121 }),
+        expect.objectContaining({ reference: "job:meter:done", kind: "settled", charged: 150 }),
+      ]),
+    );
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 121 - 150);
+  });
+
   it("is idempotent by reference: a retried step finds its open hold, never takes a second", async () => {
     const { accountId, spend, settled } = await spender();
     let release: () => void = () => {};

@@ -141,7 +141,34 @@ describe("POST /v1/translate", () => {
       "provider_unavailable",
     );
     expect(await quotaUsed(user.user.id)).toBe(used);
-    expect(await purchasedBalance(user.user.id)).toBe(balance);
+    // The AI model did answer, unusably: its tokens are charged (see the next test), nothing else.
+    const charged = balance - (await purchasedBalance(user.user.id));
+    expect(charged).toBeGreaterThan(0);
+    expect(charged).toBeLessThan(1_000);
+  });
+
+  it("charges an AI answer that proves unusable as what it consumed: failing is not a way to translate free", async () => {
+    const user = await fundedUser();
+    const usage = { prompt: 900, completion: 300 };
+    // The same tokens, answered once as no JSON at all (503: nothing else may answer), once usably.
+    const unusable = await scenario("openai", [{ reply: "Sorry, I cannot do JSON.", usage }]);
+    const before = await purchasedBalance(user.user.id);
+    const used = await quotaUsed(user.user.id);
+    expectProblem(
+      await translate(user, { q: `${unusable.marker} ${unique("Unusable")}`, target: "de", provider: "ai" }),
+      503,
+      "provider_unavailable",
+    );
+    expect((await unusable.requests()).length).toBe(1);
+    expect(await quotaUsed(user.user.id)).toBe(used);
+    const chargedForUnusable = before - (await purchasedBalance(user.user.id));
+
+    const usable = await scenario("openai", [{ reply: JSON.stringify({ translations: ["Brauchbar"] }), usage }]);
+    const answer = await translate(user, { q: `${usable.marker} ${unique("Usable")}`, target: "de", provider: "ai" });
+    expect(answer.status, answer.text).toBe(200);
+    const chargedForUsable = Number(answer.headers.get("x-stratus-cost-millicredits"));
+    expect(chargedForUsable).toBeGreaterThan(0);
+    expect(chargedForUnusable).toBe(chargedForUsable);
   });
 
   it("refuses a request past the monthly quota with 429, translating and consuming nothing", async () => {

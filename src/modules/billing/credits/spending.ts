@@ -14,8 +14,9 @@ import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle
  * - Idempotent by `reference` (a request's server id, `job:<id>:<step>`): running again with a
  *   reference whose hold of the same amount is still open finds that hold, never takes a second
  *   one; a reference whose hold has ended, or that holds another amount, is 409 `conflict`.
- * - A failed run is charged what `failed` says it consumed before failing (nothing by default),
- *   so a caller whose failures cost upstream money need not give them away; the rest is returned.
+ * - A failed run is charged what it consumed before failing: what its meter counted (calls
+ *   within the hold add each upstream answer's cost to it), or what `failed` says. Failures are
+ *   not a way to get upstream calls free; the rest of the hold is returned.
  * - A hold is always closed: when `measure` throws, the whole hold is charged (never nothing);
  *   when `failed` throws, nothing is.
  * - Settling runs after the result is given back, in `waitUntil`: a result whose cost is known
@@ -56,6 +57,26 @@ export type Settlement = {
    */
   record?: (charged: number) => BatchStatement[];
 };
+
+/**
+ * What the work inside one hold has consumed so far, in unrounded millicredits. Calls made
+ * within the hold add what each upstream answer cost as it arrives (the AI gateway's `complete`,
+ * a translation provider), so nothing is held twice, and a run that fails after an upstream
+ * answered (an answer found invalid, a later step failing) is still charged what it consumed.
+ */
+export type Meter = { add(cost: number): void; readonly consumed: number };
+
+function newMeter(): Meter {
+  let consumed = 0;
+  return {
+    add(cost) {
+      if (Number.isFinite(cost) && cost > 0) consumed += cost;
+    },
+    get consumed() {
+      return consumed;
+    },
+  };
+}
 
 /** The charge of a cost: rounded up once, to a whole millicredit. */
 export const chargeOf = (cost: number) => Math.ceil(cost - 1e-9);
@@ -222,15 +243,16 @@ export type HoldSpec<T> = {
   fit?: (spendable: number) => number;
   /** When the hold lapses if never settled (a job's deadline); the request hold TTL otherwise. */
   expiresAt?: number;
-  /** The work, given its hold (null when free). */
-  run: (held: Hold | null) => Promise<T>;
+  /** The work, given its hold (null when free) and the meter calls within it add to. */
+  run: (held: Hold | null, meter: Meter) => Promise<T>;
   /** What the result cost; a promise (a stream's end) settles when it resolves. */
-  measure: (result: T) => Settlement | Promise<Settlement>;
+  measure: (result: T, meter: Meter) => Settlement | Promise<Settlement>;
   /**
-   * What a run that failed had consumed, and what to record of it; nothing by default. It may
-   * first undo what the caller took for the run (a quota), in `waitUntil` like the rest.
+   * What a run that failed had consumed, and what to record of it; by default what the meter
+   * counted (nothing, when no call within the run used it). It may first undo what the caller
+   * took for the run (a quota), in `waitUntil` like the rest.
    */
-  failed?: (error: unknown) => Settlement | Promise<Settlement>;
+  failed?: (error: unknown, meter: Meter) => Settlement | Promise<Settlement>;
 };
 
 /**
@@ -248,17 +270,18 @@ export async function withHold<T>(
       .catch((error: unknown) =>
         ctx.logger.error("settlement not recorded", { error: error instanceof Error ? error.message : String(error) }),
       );
+  const meter = newMeter();
   const work = (async () => {
     let result: T;
     try {
-      result = await spec.run(held);
+      result = await spec.run(held, meter);
     } catch (error) {
       // A failure is settled before it is answered: a retry finds the credits back.
-      const failed = spec.failed;
-      await settle(failed ? settlementOf(ctx, () => failed(error), NOTHING_CONSUMED) : NOTHING_CONSUMED);
+      const failed = spec.failed ?? (() => ({ cost: meter.consumed }));
+      await settle(settlementOf(ctx, () => failed(error, meter), NOTHING_CONSUMED));
       throw error;
     }
-    const measured = settlementOf(ctx, () => spec.measure(result), WHOLE_HOLD);
+    const measured = settlementOf(ctx, () => spec.measure(result, meter), WHOLE_HOLD);
     ctx.waitUntil(settle(measured));
     return { result, charged: measured instanceof Promise ? null : chargeWithin(held, measured.cost) };
   })();

@@ -1,15 +1,16 @@
-import type { Config } from "../../../env";
+import type { RequestContext } from "../../../platform/context";
 import { AppError } from "../../../platform/errors";
-import type { Logger } from "../../../platform/logger";
 import { UpstreamError } from "../../../platform/upstreams/error";
-import { answerOnce, budgetOf, type ChatRequest, deploymentsOf, estimateInputTokens, type Model } from "../../ai/api";
+import { budgetOf, type ChatRequest, complete, deploymentsOf, estimateInputTokens, type Model } from "../../ai/api";
+import type { Meter } from "../../billing/api";
 import { codePoints } from "../text";
 import type { TranslateProvider } from "./types";
 
 /**
  * Translation by a model of the AI gateway (`TRANSLATE_AI_MODEL`, with its fallbacks): the
  * texts go as one JSON array and come back as one, through the gateway's retries and fallbacks
- * but not its credits: the translate module's single reservation covers the call.
+ * but not its credits: the translate module's single hold covers the call, and every answer is
+ * paid on its meter, one that proves unusable (not JSON, too few items) included.
  */
 
 /**
@@ -70,7 +71,8 @@ function arraySchema(name: string, items: Record<string, unknown>) {
   };
 }
 
-export function aiTranslate(config: Config, logger: Logger, accountId: string): TranslateProvider | null {
+export function aiTranslate(ctx: Pick<RequestContext, "config" | "logger" | "account">): TranslateProvider | null {
+  const { config } = ctx;
   let deployments: Model[];
   try {
     deployments = deploymentsOf(config, config.TRANSLATE_AI_MODEL, ["chat"]);
@@ -105,10 +107,16 @@ export function aiTranslate(config: Config, logger: Logger, accountId: string): 
     return { request: { ...request, maxTokens }, ceiling: hold };
   };
 
-  async function call<T>(prepared: ReturnType<typeof prepare>, key: string, count: number, signal: AbortSignal) {
-    let answer: Awaited<ReturnType<typeof answerOnce>>;
+  async function call<T>(
+    prepared: ReturnType<typeof prepare>,
+    key: string,
+    count: number,
+    signal: AbortSignal,
+    meter: Meter,
+  ) {
+    let answer: Awaited<ReturnType<typeof complete>>;
     try {
-      answer = await answerOnce(config, deployments, prepared.request, { logger, signal, accountId });
+      answer = await complete(ctx, prepared.request, { deployments, meter, signal });
     } catch (error) {
       // The gateway's answers in the engine's terms: none of its deployments answered (it retried
       // them already) is a fault, a request a model turned down is a refusal; the next provider may do either.
@@ -129,7 +137,7 @@ export function aiTranslate(config: Config, logger: Logger, accountId: string): 
         `${answer.model.id} answered ${Array.isArray(items) ? items.length : "no"} items for ${count}`,
       );
     }
-    return { items: items as T[], cost: answer.cost };
+    return items as T[];
   }
 
   const translation = (request: Parameters<TranslateProvider["translate"]>[0]) =>
@@ -161,26 +169,26 @@ export function aiTranslate(config: Config, logger: Logger, accountId: string): 
     // The gateway retries and falls back inside the call: one attempt here, then the next provider.
     attempts: 1,
     ceiling: (request) => translation(request).ceiling,
-    async translate(request, signal) {
-      const { items, cost } = await call<unknown>(translation(request), "translations", request.texts.length, signal);
+    async translate(request, signal, meter) {
+      const items = await call<unknown>(translation(request), "translations", request.texts.length, signal, meter);
       if (!items.every((item) => typeof item === "string"))
         throw UpstreamError.invalidAnswer("ai", "a translation is not a string");
-      return { translations: (items as string[]).map((text) => ({ text })), cost };
+      return { translations: (items as string[]).map((text) => ({ text })) };
     },
     detectCeiling: (texts) => detection(texts).ceiling,
-    async detect(texts, _characters, signal) {
-      const { items, cost } = await call<{ language?: unknown; confidence?: unknown }>(
+    async detect(texts, _characters, signal, meter) {
+      const items = await call<{ language?: unknown; confidence?: unknown }>(
         detection(texts),
         "detections",
         texts.length,
         signal,
+        meter,
       );
       return {
         detections: items.map((item) => ({
           language: typeof item?.language === "string" ? item.language : "und",
           confidence: typeof item?.confidence === "number" ? Math.min(1, Math.max(0, item.confidence)) : 0,
         })),
-        cost,
       };
     },
     languages: async () => LANGUAGES.map((code) => ({ code })),

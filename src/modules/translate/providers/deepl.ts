@@ -26,7 +26,7 @@ export function deeplTranslate(settings: Settings): TranslateProvider {
   return {
     id: "deepl",
     ceiling: (request) => costOf(request.characters),
-    async translate(request, signal) {
+    async translate(request, signal, meter) {
       const calls: string[][] = [];
       for (let at = 0; at < request.texts.length; at += TEXTS_PER_CALL) {
         calls.push(request.texts.slice(at, at + TEXTS_PER_CALL));
@@ -56,6 +56,7 @@ export function deeplTranslate(settings: Settings): TranslateProvider {
           return translations;
         }),
       );
+      meter.add(costOf(request.characters));
       return {
         translations: answers.flat().map((item) => ({
           text: item.text,
@@ -63,7 +64,6 @@ export function deeplTranslate(settings: Settings): TranslateProvider {
             ? { detectedSourceLanguage: fromProviderCode(item.detected_source_language) }
             : {}),
         })),
-        cost: costOf(request.characters),
       };
     },
     async languages(signal) {

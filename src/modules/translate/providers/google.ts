@@ -44,7 +44,7 @@ export function googleTranslate(settings: Settings): TranslateProvider {
   return {
     id: "google",
     ceiling: (request) => costOf(request.characters),
-    async translate(request, signal) {
+    async translate(request, signal, meter) {
       const response = await post(
         "",
         {
@@ -62,6 +62,7 @@ export function googleTranslate(settings: Settings): TranslateProvider {
           `${translations.length} translations for ${request.texts.length} texts`,
         );
       }
+      meter.add(costOf(request.characters));
       return {
         translations: translations.map((item) => ({
           text: item.translatedText,
@@ -69,16 +70,16 @@ export function googleTranslate(settings: Settings): TranslateProvider {
             ? { detectedSourceLanguage: fromProviderCode(item.detectedSourceLanguage) }
             : {}),
         })),
-        cost: costOf(request.characters),
       };
     },
     detectCeiling: (_texts, characters) => costOf(characters),
-    async detect(texts, characters, signal) {
+    async detect(texts, characters, signal, meter) {
       const { detections } = (await answerOf("google", await post("/detect", { q: texts }, signal), DetectionsSchema))
         .data;
       if (detections.length !== texts.length) {
         throw UpstreamError.invalidAnswer("google", "detections do not match the texts");
       }
+      meter.add(costOf(characters));
       return {
         detections: detections.map((candidates) => {
           const best = candidates[0];
@@ -86,7 +87,6 @@ export function googleTranslate(settings: Settings): TranslateProvider {
             ? { language: fromProviderCode(best.language), confidence: best.confidence }
             : { language: "und", confidence: 0 };
         }),
-        cost: costOf(characters),
       };
     },
     async languages(signal) {

@@ -1,15 +1,18 @@
-import type { Config } from "../../../env";
+
 import type { RequestContext } from "../../../platform/context";
 import { AppError } from "../../../platform/errors";
-import type { Logger } from "../../../platform/logger";
 import { attemptUpstreams, within } from "../../../platform/upstreams/attempts";
 import { aiTranslate } from "./ai";
 import { deeplTranslate } from "./deepl";
 import { googleTranslate } from "./google";
 import type { TranslateProvider, TranslateProviderId } from "./types";
 
+/** What choosing and calling providers needs of the request. */
+type ProviderContext = Pick<RequestContext, "config" | "logger" | "account">;
+
 /** The configured providers in `TRANSLATE_PROVIDERS` order: Google and DeepL need a key, `ai` its model. */
-export function providersOf(config: Config, logger: Logger, accountId: string): TranslateProvider[] {
+export function providersOf(context: ProviderContext): TranslateProvider[] {
+  const { config } = context;
   const make: Record<TranslateProviderId, () => TranslateProvider | null> = {
     google: () =>
       config.GOOGLE_TRANSLATE_API_KEY
@@ -27,19 +30,16 @@ export function providersOf(config: Config, logger: Logger, accountId: string): 
             pricePerMillion: config.TRANSLATE_DEEPL_PRICE_PER_MILLION,
           })
         : null,
-    ai: () => aiTranslate(config, logger, accountId),
+    ai: () => aiTranslate(context),
   };
   return [...new Set(config.TRANSLATE_PROVIDERS)]
     .map((id) => make[id]())
     .filter((provider): provider is TranslateProvider => provider !== null);
 }
 
-/** What choosing and calling providers needs of the request. */
-type ProviderContext = Pick<RequestContext, "config" | "logger" | "account">;
-
 /** The providers a request may use: the named one only, or every configured one in order. */
 export function usableProviders(context: ProviderContext, named?: TranslateProviderId) {
-  const all = providersOf(context.config, context.logger, context.account.id);
+  const all = providersOf(context);
   if (!named) return all;
   const provider = all.find((candidate) => candidate.id === named);
   if (!provider) {

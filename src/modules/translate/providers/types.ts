@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Redactor } from "../../../platform/redact";
 import { answerJson, checkAnswer, failedAnswerOf } from "../../../platform/upstreams/answers";
 import { isRetryableStatus, retryAfterMs, UpstreamError } from "../../../platform/upstreams/error";
+import type { Meter } from "../../billing/api";
 import type { TextFormat } from "../text";
 
 /** One interface per translation provider; the module does caching, credits and fallbacks once. */
@@ -28,10 +29,14 @@ export type TranslateProvider = {
   attempts?: number;
   /** The most `translate(request)` can cost, in unrounded millicredits. */
   ceiling(request: TranslateRequest): number;
-  /** One translation per text, in order, and what the call cost (unrounded millicredits). */
-  translate(request: TranslateRequest, signal: AbortSignal): Promise<{ translations: Translated[]; cost: number }>;
-  /** Providers that detect languages; `characters` as for translation. */
-  detect?(texts: string[], characters: number, signal: AbortSignal): Promise<{ detections: Detection[]; cost: number }>;
+  /**
+   * One translation per text, in order. What each answer costs (unrounded millicredits) goes on
+   * `meter`, the request's hold, as soon as the provider answered: an AI model's answer is paid
+   * for even when it then proves unusable.
+   */
+  translate(request: TranslateRequest, signal: AbortSignal, meter: Meter): Promise<{ translations: Translated[] }>;
+  /** Providers that detect languages; `characters` and `meter` as for translation. */
+  detect?(texts: string[], characters: number, signal: AbortSignal, meter: Meter): Promise<{ detections: Detection[] }>;
   detectCeiling?(texts: string[], characters: number): number;
   /** The languages it translates into, as BCP 47 codes. */
   languages(signal: AbortSignal): Promise<{ code: string; name?: string }[]>;
