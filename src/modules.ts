@@ -15,7 +15,7 @@ import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
 import type { Module } from "./platform/module";
 import { taskRegistry } from "./platform/queue/consumer";
 import { purgeProcessedTasks, requeueStuckTasks } from "./platform/queue/maintenance";
-import { useLimitPolicy } from "./platform/rate-limit/middleware";
+import { limitPolicyPort } from "./platform/rate-limit/middleware";
 import { purgeOldRefusals } from "./platform/rate-limit/refusals";
 
 /**
@@ -46,7 +46,7 @@ export function wireModules(): void {
   orgDeletionGuards.wire([liveSubscriptionKeepsOrg]);
   orgDeletionCleanups.wire([deleteOrgRows]);
   // Request limits are the plan's: the platform's limiter may not import a module.
-  useLimitPolicy(requestLimitsOf);
+  limitPolicyPort.wire(requestLimitsOf);
 }
 
 /** Every queue task handler, by kind. */

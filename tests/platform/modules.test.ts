@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { authenticatorPort } from "../../src/middleware/auth";
 import { wireModules } from "../../src/modules";
 import { orgDeletionCleanups, orgDeletionGuards } from "../../src/modules/identity/api";
 import { subscriptionPlanPort } from "../../src/modules/plans/api";
 import { port } from "../../src/platform/port";
+import { limitPolicyPort } from "../../src/platform/rate-limit/middleware";
 import { api } from "../helpers/client";
 import { as, registerUser } from "../helpers/identity";
 
@@ -20,7 +22,13 @@ describe("ports", () => {
 
   it("are all wired by the composition root", () => {
     wireModules();
-    for (const wired of [subscriptionPlanPort, orgDeletionGuards, orgDeletionCleanups])
+    for (const wired of [
+      authenticatorPort,
+      subscriptionPlanPort,
+      orgDeletionGuards,
+      orgDeletionCleanups,
+      limitPolicyPort,
+    ])
       expect(wired.get()).toBeTruthy();
   });
 

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Account, AppEnv, Principal } from "../context";
+import { port } from "../port";
 import { consult, ipKey, type LimitCheck, rateLimitHeaders, refusal, type Unreachable } from "./limiter";
 
 /**
@@ -24,12 +25,8 @@ export type RequestLimits = {
 /** The limits of an account's plan; `undefined` is an anonymous caller. */
 export type LimitPolicy = (env: Env, account: Account | undefined) => Promise<RequestLimits>;
 
-let policy: LimitPolicy | undefined;
-
-/** The app wires the plans module's policy here once, at start (platform code may not import modules). */
-export function useLimitPolicy(next: LimitPolicy): void {
-  policy = next;
-}
+/** The plans module's policy, wired by the composition root (platform code may not import modules). */
+export const limitPolicyPort = port<LimitPolicy>("the request limit policy (plans)");
 
 const MINUTE_MS = 60_000;
 
@@ -39,18 +36,13 @@ function principalKey(c: Context<AppEnv>, principal: Principal | undefined): str
   return ipKey(c.req.header("cf-connecting-ip"));
 }
 
-function policyOf(): LimitPolicy {
-  if (!policy) throw new Error("no rate limit policy: the app must call useLimitPolicy()");
-  return policy;
-}
-
 /**
  * Charges a failed authentication to the client IP's anonymous `auth` window, so floods of
  * bad tokens or keys are limited like sign-in attempts (they never reach `limitRequests`,
  * which runs after authentication). Past the limit the failure becomes a 429.
  */
 export async function limitFailedAuthentication(c: Context<AppEnv>): Promise<void> {
-  const limits = await policyOf()(c.env, undefined);
+  const limits = await limitPolicyPort.get()(c.env, undefined);
   const key = ipKey(c.req.header("cf-connecting-ip"));
   const checks = [{ key, windows: [{ name: "auth", limit: limits.perMinute.auth, windowMs: MINUTE_MS }] }];
   const consulted = await consult(c.env, checks, "fail_open", c.get("logger"));
@@ -63,7 +55,7 @@ export function limitRequests(routeClass: LimitedClass, whenDown: Unreachable): 
     if (principal?.via === "session" && principal.platformRole === "admin") return next();
     const started = performance.now();
     const account = c.get("account");
-    const limits = await policyOf()(c.env, account);
+    const limits = await limitPolicyPort.get()(c.env, account);
     // Acting for an org, a user has a budget per org: each org's plan sets its own limit.
     const window = account && account.id !== principal?.id ? `${routeClass}@${account.id}` : routeClass;
     const checks: LimitCheck[] = [

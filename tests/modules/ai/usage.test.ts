@@ -1,4 +1,3 @@
-
 import { describe, expect, it } from "vitest";
 import { purgeOldUsage } from "../../../src/modules/ai/usage";
 import { eventually, fund, openaiFor, usageRowsOf } from "../../helpers/ai";

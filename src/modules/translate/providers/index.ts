@@ -1,4 +1,3 @@
-
 import type { RequestContext } from "../../../platform/context";
 import { AppError } from "../../../platform/errors";
 import { attemptUpstreams, within } from "../../../platform/upstreams/attempts";
