@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import { anthropicChat, SseDecoder } from "../../src/modules/ai/providers/anthropic/chat";
+import { anthropicChat, MAX_EVENT_CHARS, sseDecoder } from "../../src/modules/ai/providers/anthropic/chat";
 import { StreamTranslator } from "../../src/modules/ai/providers/anthropic/wire";
 import type { ChatPart, ChatRequest } from "../../src/modules/ai/providers/types";
 import { AppError } from "../../src/platform/errors";
@@ -394,12 +394,12 @@ describe("anthropicChat", () => {
   });
 });
 
-describe("SseDecoder", () => {
+describe("sseDecoder", () => {
   it("decodes events split anywhere, CRLF included", () => {
     const stream =
       'event: ping\r\ndata: {"type":"ping"}\r\n\r\n: comment\nevent: a\ndata: 1\ndata: 2\n\nevent: b\rdata:3\r\r';
     for (let size = 1; size <= stream.length; size++) {
-      const decoder = new SseDecoder();
+      const decoder = sseDecoder();
       const events = [];
       for (let at = 0; at < stream.length; at += size) events.push(...decoder.push(stream.slice(at, at + size)));
       events.push(...decoder.end());
@@ -412,9 +412,17 @@ describe("SseDecoder", () => {
   });
 
   it("dispatches a last event without its blank line at the end", () => {
-    const decoder = new SseDecoder();
+    const decoder = sseDecoder();
     expect(decoder.push("event: x\ndata: y")).toEqual([]);
     expect(decoder.end()).toEqual([{ event: "x", data: "y" }]);
+  });
+
+  it("refuses an event past its cap as an invalid answer, before it fills memory", () => {
+    const decoder = sseDecoder();
+    const chunk = `data: ${"x".repeat(1024 * 1024)}`;
+    expect(() => {
+      for (let fed = 0; fed <= MAX_EVENT_CHARS; fed += chunk.length) decoder.push(`${chunk}\n`);
+    }).toThrow(expect.objectContaining({ name: "UpstreamError", message: expect.stringContaining("too long") }));
   });
 });
 

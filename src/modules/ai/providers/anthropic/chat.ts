@@ -2,6 +2,7 @@
  * Chat through Anthropic's Messages API with plain fetch: the request is always streamed and
  * its server-sent events are translated into parts as they arrive (translate.ts).
  */
+import { createParser } from "eventsource-parser";
 import { z } from "zod";
 import { Redactor } from "../../../../platform/redact";
 import { checkAnswer, failedAnswerOf } from "../../../../platform/upstreams/answers";
@@ -53,7 +54,7 @@ export function anthropicChat(config: { apiKey: string; baseUrl: string }): Chat
       signal.addEventListener("abort", cancel, { once: true });
       try {
         const translator = new StreamTranslator();
-        const lines = new SseDecoder();
+        const lines = sseDecoder();
         for (;;) {
           let chunk: ReadableStreamReadResult<string>;
           try {
@@ -118,72 +119,30 @@ function abortReason(signal: AbortSignal, error?: unknown): unknown {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** An event longer than this is no event of a chat stream: an upstream gone wrong, refused before it fills memory. */
+export const MAX_EVENT_CHARS = 4 * 1024 * 1024;
+
 /**
- * Server-sent events from text chunks that may split lines (and a CRLF) anywhere: `event:` and
- * `data:` fields, an event dispatched on each blank line, comments and other fields ignored.
+ * Server-sent events from text chunks that may split lines (and a CRLF) anywhere, by
+ * eventsource-parser; what it buffers of an unfinished event is capped at MAX_EVENT_CHARS. At
+ * the end, a last event without its blank line is dispatched too.
  */
-export class SseDecoder {
-  /** A line longer than this is no event of a chat stream: an upstream gone wrong, refused before it fills memory. */
-  static readonly MAX_LINE_CHARS = 4 * 1024 * 1024;
-  private buffer = "";
-  private event = "";
-  private data: string[] = [];
-  private dataChars = 0;
-
-  push(text: string): SseEvent[] {
-    this.buffer += text;
-    const events: SseEvent[] = [];
-    const newline = /\r\n|\r|\n/g;
-    let start = 0;
-    for (;;) {
-      newline.lastIndex = start;
-      const found = newline.exec(this.buffer);
-      if (!found) break;
-      const at = found.index;
-      // A CR at the very end may be the first half of a CRLF: wait for the next chunk.
-      if (this.buffer[at] === "\r" && at + 1 === this.buffer.length) break;
-      const line = this.buffer.slice(start, at);
-      start = at + found[0].length;
-      const event = this.line(line);
-      if (event) events.push(event);
-    }
-    this.buffer = this.buffer.slice(start);
-    if (this.buffer.length > SseDecoder.MAX_LINE_CHARS)
-      throw UpstreamError.invalidAnswer("anthropic", "a line too long");
-    return events;
-  }
-
-  /** The end of the stream: a last line without its newline, and an event without its blank line. */
-  end(): SseEvent[] {
-    const events = this.buffer ? this.push("\n") : [];
-    const last = this.line("");
-    return last ? [...events, last] : events;
-  }
-
-  private line(line: string): SseEvent | undefined {
-    if (line === "") {
-      if (this.data.length === 0) {
-        this.event = "";
-        return undefined;
-      }
-      const event = { event: this.event, data: this.data.join("\n") };
-      this.event = "";
-      this.data = [];
-      this.dataChars = 0;
-      return event;
-    }
-    if (line.startsWith(":")) return undefined;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "event") this.event = value;
-    else if (field === "data") {
-      this.data.push(value);
-      this.dataChars += value.length;
-      if (this.dataChars > SseDecoder.MAX_LINE_CHARS)
-        throw UpstreamError.invalidAnswer("anthropic", "an event too long");
-    }
-    return undefined;
-  }
+export function sseDecoder(): { push(text: string): SseEvent[]; end(): SseEvent[] } {
+  let events: SseEvent[] = [];
+  let tooLong = false;
+  const parser = createParser({
+    maxBufferSize: MAX_EVENT_CHARS,
+    onEvent: (message) => events.push({ event: message.event ?? "", data: message.data }),
+    onError: (error) => {
+      if (error.type === "max-buffer-size-exceeded") tooLong = true;
+    },
+  });
+  const push = (text: string) => {
+    parser.feed(text);
+    if (tooLong) throw UpstreamError.invalidAnswer("anthropic", "an event too long");
+    const decoded = events;
+    events = [];
+    return decoded;
+  };
+  return { push, end: () => push("\n\n") };
 }
