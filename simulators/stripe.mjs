@@ -50,7 +50,15 @@ export async function startStripeSimulator({ port = 0, host = "127.0.0.1", catal
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
 
   const outbox = webhook ? new Outbox(webhook) : undefined;
-  const stripe = new SimulatedStripe(catalog, url, (events) => outbox?.send(events));
+  /** @type {SimulatedStripe} */
+  let stripe;
+  try {
+    stripe = new SimulatedStripe(catalog, url, (events) => outbox?.send(events));
+  } catch (error) {
+    // A bad catalog must not leave the port open behind the error.
+    server.close();
+    throw error;
+  }
   server.on("request", (request, response) => {
     serve(stripe, request, response).catch((error) => {
       console.error("stripe simulator:", error);
