@@ -46,6 +46,16 @@ export type Cast = {
 export type Expected = number | readonly [status: number, code: string];
 export type Matrix = Record<Role, Expected>;
 
+/** What only an org's owners and admins may do (and its keys with the scope): members 403, outsiders 404. */
+export const OWNERS_AND_ADMINS: Matrix = {
+  owner: 200,
+  admin: 200,
+  member: [403, "forbidden"],
+  outsider: [404, "not_found"],
+  keyWithScope: 200,
+  keyWithoutScope: [403, "forbidden"],
+};
+
 /**
  * A fresh cast, built once per call: an org created by its owner, an admin and a member who
  * accepted invitations, an outsider (owner of another org), and two org keys of the owner.

@@ -4,7 +4,7 @@ import { newId } from "../../../src/platform/ids";
 import { type ApiRequest, api, expectProblem } from "../../helpers/client";
 import { as, bearer, type Registered, registerUser } from "../../helpers/identity";
 import { createOrg, join, type Org, verified } from "../../helpers/orgs";
-import { expectMatrix, roleMatrix } from "../../helpers/roles";
+import { expectMatrix, OWNERS_AND_ADMINS, roleMatrix } from "../../helpers/roles";
 
 type Preset = {
   id: string;
@@ -214,14 +214,7 @@ describe("presets shared with an org", () => {
     const renamed = await expectMatrix(
       cast,
       (headers, role) => presets(path, { method: "PATCH", json: { name: `By the ${role}` }, headers }),
-      {
-        owner: 200,
-        admin: 200,
-        member: [403, "forbidden"],
-        outsider: [404, "not_found"],
-        keyWithScope: 200,
-        keyWithoutScope: [403, "forbidden"],
-      },
+      OWNERS_AND_ADMINS,
     );
     expect(renamed.admin.body.name).toBe("By the admin");
     expectProblem(await presets(path, { method: "DELETE", headers: inOrg(member, org) }), 403, "forbidden");

@@ -3,7 +3,7 @@ import { purgeOldUsage } from "../../../src/modules/ai/usage";
 import { eventually, fund, openaiFor, usageRowsOf } from "../../helpers/ai";
 import { api, expectProblem } from "../../helpers/client";
 import { as, registerUser } from "../../helpers/identity";
-import { expectMatrix, roleMatrix } from "../../helpers/roles";
+import { expectMatrix, OWNERS_AND_ADMINS, roleMatrix } from "../../helpers/roles";
 import { runtimeOf } from "../../helpers/runtime";
 
 type Summary = {
@@ -60,18 +60,7 @@ describe("GET /v1/usage", () => {
     expect((await api<Summary>("/v1/usage", { headers: as(member) })).body.totals.requests).toBe(0);
     expectProblem(await api("/v1/usage", { headers: inOrg(member) }), 403, "forbidden");
     expectProblem(await api("/v1/usage", { headers: inOrg(outsider) }), 404, "not_found");
-    const answers = await expectMatrix<Summary>(
-      cast,
-      { path: "/v1/usage" },
-      {
-        owner: 200,
-        admin: 200,
-        member: [403, "forbidden"],
-        outsider: [404, "not_found"],
-        keyWithScope: 200,
-        keyWithoutScope: [403, "forbidden"],
-      },
-    );
+    const answers = await expectMatrix<Summary>(cast, { path: "/v1/usage" }, OWNERS_AND_ADMINS);
     expect(answers.admin.body.totals.requests).toBe(1);
     expect(answers.keyWithScope.body.totals.requests).toBe(1);
   });
