@@ -1,5 +1,5 @@
+import type { RequestContext } from "../../platform/context";
 import { AppError } from "../../platform/errors";
-import type { AiCaller } from "../ai/api";
 import { type Meter, payerOf, withHold } from "../billing/api";
 import { consume, refund } from "../plans/api";
 import { type Cached, readCache, type Segment, segmentIdOf, writeCache } from "./cache";
@@ -14,13 +14,17 @@ import { countedCharacters, type TextFormat } from "./text";
  * take the request's characters (code points; text nodes of HTML) from the plan's monthly
  * quota; hold credits once for the misses at the dearest provider that may answer; translate
  * the misses in one call, falling through the providers in order and sharing in-flight calls
- * with concurrent requests of this isolate; then settle what the answering provider cost. The
- * work after the hold runs under `waitUntil`, so a client that leaves still pays for (and
- * caches) what was translated; a failure gives the quota and the hold back. The statistics
- * ride in the quota's batch (all cached) or the settlement's.
+ * with concurrent requests of this isolate; then settle what the providers' answers cost (the
+ * hold's meter: an AI answer that proved unusable included). The work after the hold runs under
+ * `waitUntil`, so a client that leaves still pays for (and caches) what was translated; a
+ * failure gives the quota back, and what of the hold no answer consumed. The statistics ride
+ * in the quota's batch (all cached) or the settlement's.
  */
 
-export type TranslateInput = {
+/** A translation request that pays: its context, and the server's id of the call, which keys its hold. */
+export type TranslateCaller = RequestContext & { callId: string };
+
+type TranslateInput = {
   q: string[];
   target: string;
   source?: string;
@@ -28,7 +32,7 @@ export type TranslateInput = {
   provider?: TranslateProviderId;
 };
 
-export type TranslationOut = {
+type TranslationOut = {
   translatedText: string;
   detectedSourceLanguage?: string;
   provider: TranslateProviderId;
@@ -56,7 +60,7 @@ function providerRequestOf(segments: Counted[]): TranslateRequest {
 
 /** Translates `keys` (distinct segments) with the first provider that answers. */
 async function translateFresh(
-  caller: AiCaller,
+  caller: TranslateCaller,
   providers: TranslateProvider[],
   keys: string[],
   segments: Segments,
@@ -85,7 +89,7 @@ async function translateFresh(
  * concurrent requests. Answers what this request's own call translated; what it cost is on `meter`.
  */
 async function translateMisses(
-  caller: AiCaller,
+  caller: TranslateCaller,
   providers: TranslateProvider[],
   misses: string[],
   segments: Segments,
@@ -134,7 +138,7 @@ function servedOf(
   });
 }
 
-export async function translate(caller: AiCaller, input: TranslateInput) {
+export async function translate(caller: TranslateCaller, input: TranslateInput) {
   const config = caller.config;
   const providers = usableProviders(caller, input.provider);
   if (providers.length === 0) {
@@ -193,7 +197,10 @@ export async function translate(caller: AiCaller, input: TranslateInput) {
         }),
         // The quota goes back; what answers it got before failing (an AI model's unusable one) is paid.
         failed: async (_error, meter) => {
-          await refundQuota();
+          // A refund that fails is logged, never a reason to leave the answers received unpaid.
+          await refundQuota().catch((error: unknown) =>
+            caller.logger.error("translation quota not refunded", { error: String(error) }),
+          );
           return { cost: meter.consumed };
         },
       }));

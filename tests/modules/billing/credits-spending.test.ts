@@ -56,13 +56,27 @@ describe("withHold", () => {
         ceiling: 1_000,
         run: async (_held, meter) => {
           meter.add(120.4);
-          meter.add(Number.NaN); // a cost that is not a number adds nothing, nor does a negative one
-          meter.add(-50);
+          meter.add(-50); // a negative cost adds nothing
           throw new Error("the answer was not usable");
         },
         measure: () => ({ cost: 0 }),
       }),
     ).rejects.toThrow("not usable");
+    // A cost that is not a number charges the whole hold, never nothing.
+    await expect(
+      withHold(spend, {
+        payer: { accountId },
+        reference: "job:meter:nan",
+        ceiling: 400,
+        run: async (_held, meter) => {
+          meter.add(10);
+          meter.add(Number.NaN);
+          meter.add(10);
+          throw new Error("an answer with no price");
+        },
+        measure: () => ({ cost: 0 }),
+      }),
+    ).rejects.toThrow("no price");
     // Two inner calls, both metered: what the result cost is what the meter counted.
     const { charged } = await withHold(spend, {
       payer: { accountId },
@@ -80,10 +94,11 @@ describe("withHold", () => {
     expect(await holdsOf(accountId)).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ reference: "job:meter:failed", kind: "settled", charged: 121 }),
+        expect.objectContaining({ reference: "job:meter:nan", kind: "settled", charged: 400 }),
         expect.objectContaining({ reference: "job:meter:done", kind: "settled", charged: 150 }),
       ]),
     );
-    expect(await purchasedBalance(accountId)).toBe(10_000 - 121 - 150);
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 121 - 400 - 150);
   });
 
   it("is idempotent by reference: a retried step finds its open hold, never takes a second", async () => {
@@ -153,19 +168,22 @@ describe("withHold", () => {
     expect(await purchasedBalance(accountId)).toBe(10_000);
   });
 
-  it("always closes the hold: nothing charged when `failed` throws, the whole hold when `measure` does", async () => {
+  it("always closes the hold: what the meter counted when `failed` throws, the whole hold when `measure` does", async () => {
     const { accountId, spend, settled } = await spender();
     await expect(
       withHold(spend, {
         payer: { accountId },
         reference: "req:8a",
         ceiling: 700,
-        run: () => Promise.reject(new Error("the call failed")),
+        run: async (_held, meter) => {
+          meter.add(80);
+          throw new Error("the call failed");
+        },
         measure: () => ({ cost: 0 }),
         failed: () => Promise.reject(new Error("the failure's accounting failed too")),
       }),
     ).rejects.toThrow("the call failed");
-    expect(await purchasedBalance(accountId)).toBe(10_000);
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 80);
     const { charged } = await withHold(spend, {
       payer: { accountId },
       reference: "req:8b",
@@ -177,9 +195,9 @@ describe("withHold", () => {
     });
     expect(charged).toBe(700);
     await settled();
-    expect(await purchasedBalance(accountId)).toBe(10_000 - 700);
+    expect(await purchasedBalance(accountId)).toBe(10_000 - 80 - 700);
     expect(await holdsOf(accountId)).toMatchObject([
-      { reference: "req:8a", kind: "released" },
+      { reference: "req:8a", kind: "settled", charged: 80 },
       { reference: "req:8b", kind: "settled", charged: 700 },
     ]);
   });

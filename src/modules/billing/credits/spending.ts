@@ -18,7 +18,7 @@ import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle
  *   within the hold add each upstream answer's cost to it), or what `failed` says. Failures are
  *   not a way to get upstream calls free; the rest of the hold is returned.
  * - A hold is always closed: when `measure` throws, the whole hold is charged (never nothing);
- *   when `failed` throws, nothing is.
+ *   when `failed` throws, what the meter counted is.
  * - Settling runs after the result is given back, in `waitUntil`: a result whose cost is known
  *   only later (a stream, settled at its end or when its client leaves) settles then. A failure
  *   is settled before it is answered, so a retry finds the credits back.
@@ -66,11 +66,13 @@ export type Settlement = {
  */
 export type Meter = { add(cost: number): void; readonly consumed: number };
 
+/** A cost that is not a number makes the total NaN, which charges the whole hold (`chargeWithin`), never nothing. */
 function newMeter(): Meter {
   let consumed = 0;
   return {
     add(cost) {
-      if (Number.isFinite(cost) && cost > 0) consumed += cost;
+      if (Number.isNaN(cost) || !Number.isFinite(cost)) consumed = Number.NaN;
+      else if (cost > 0) consumed += cost;
     },
     get consumed() {
       return consumed;
@@ -205,7 +207,6 @@ async function close(ctx: SpendContext, held: Hold | null, settlement: Settlemen
   return 0;
 }
 
-const NOTHING_CONSUMED: Settlement = { cost: 0 };
 /** A cost that is not a number is charged the whole hold (`chargeWithin`). */
 const WHOLE_HOLD: Settlement = { cost: Number.NaN };
 
@@ -220,7 +221,7 @@ function settlementOf(
 ): Settlement | Promise<Settlement> {
   const fell = (error: unknown) => {
     ctx.logger.error("a settlement could not be computed; settling by the rule", {
-      charged: fallback === WHOLE_HOLD ? "the whole hold" : "nothing",
+      charged: fallback === WHOLE_HOLD ? "the whole hold" : `what the meter counted (${fallback.cost})`,
       error: error instanceof Error ? error.message : String(error),
     });
     return fallback;
@@ -278,7 +279,7 @@ export async function withHold<T>(
     } catch (error) {
       // A failure is settled before it is answered: a retry finds the credits back.
       const failed = spec.failed ?? (() => ({ cost: meter.consumed }));
-      await settle(settlementOf(ctx, () => failed(error, meter), NOTHING_CONSUMED));
+      await settle(settlementOf(ctx, () => failed(error, meter), { cost: meter.consumed }));
       throw error;
     }
     const measured = settlementOf(ctx, () => spec.measure(result, meter), WHOLE_HOLD);
