@@ -6,6 +6,8 @@ import { grant, reserve, settle } from "../src/modules/billing/credits/ledger";
  * request); `GET /noop` is the same isolate doing nothing, the baseline of the ratio.
  */
 const ACCOUNT = "usr_bench";
+/** A request's hold, as CREDIT_HOLD_TTL_SECONDS gives it by default. */
+const HOLD_TTL_MS = 900_000;
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -26,7 +28,9 @@ async function route(pathname: string, env: Env): Promise<Response> {
     return new Response("funded");
   }
   if (pathname === "/roundtrip") {
-    const hold = await reserve(env, ACCOUNT, 1_000, `bench:${crypto.randomUUID()}`);
+    const hold = await reserve(env, ACCOUNT, 1_000, `bench:${crypto.randomUUID()}`, {
+      expiresAt: Date.now() + HOLD_TTL_MS,
+    });
     await settle(env, hold, 700);
     return new Response("settled");
   }

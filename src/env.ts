@@ -24,7 +24,7 @@ export { DEV_VALUE_PREFIX };
 /** Every module's fragment, the platform's first; a module that adds keys adds its fragment here. */
 const fragments = [platformConfig, identityConfig, emailConfig, billingConfig, aiConfig, translateConfig] as const;
 
-export const configSchema = z
+const configSchema = z
   .object({
     ...platformConfig.keys,
     ...identityConfig.keys,

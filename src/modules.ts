@@ -1,4 +1,5 @@
 import { authenticatorPort } from "./middleware/auth";
+import { limitPolicyPort } from "./middleware/rate-limit";
 import { aiModule } from "./modules/ai";
 import { deleteOrgRows } from "./modules/ai/api";
 import { billingModule } from "./modules/billing";
@@ -15,7 +16,6 @@ import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
 import type { Module } from "./platform/module";
 import { taskRegistry } from "./platform/queue/consumer";
 import { purgeProcessedTasks, requeueStuckTasks } from "./platform/queue/maintenance";
-import { limitPolicyPort } from "./platform/rate-limit/middleware";
 import { purgeOldRefusals } from "./platform/rate-limit/refusals";
 
 /**

@@ -5,8 +5,8 @@ import type { Account, Actor, AppEnv, Principal, RequestContext } from "../platf
 import { AppError, type ErrorCode } from "../platform/errors";
 import { defineRoute, type RouteOptions } from "../platform/openapi";
 import { port } from "../platform/port";
-import { limitFailedAuthentication } from "../platform/rate-limit/middleware";
 import type { ApiKeyScope, OrgRole } from "./permissions";
+import { limitFailedAuthentication } from "./rate-limit";
 
 /**
  * Authentication: `Authorization: Bearer <access token | API key>` becomes one principal
@@ -27,7 +27,7 @@ export type Authenticator = {
 
 export const authenticatorPort = port<Authenticator>("the authenticator (identity)");
 
-export type AuthOptions = { scope?: ApiKeyScope; admin?: boolean };
+type AuthOptions = { scope?: ApiKeyScope; admin?: boolean };
 
 /** 401 with the challenge clients expect. */
 export const unauthorized = (detail: string) =>

@@ -9,7 +9,7 @@ import { AppError } from "../platform/errors";
 export const ORG_ROLES = ["owner", "admin", "member"] as const;
 export type OrgRole = (typeof ORG_ROLES)[number];
 
-export const PERMISSIONS = [
+const PERMISSIONS = [
   "org:read",
   "org:update",
   "org:delete",
@@ -25,7 +25,7 @@ export const PERMISSIONS = [
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-export const ROLE_PERMISSIONS: Record<OrgRole, readonly Permission[]> = {
+const ROLE_PERMISSIONS: Record<OrgRole, readonly Permission[]> = {
   owner: PERMISSIONS,
   admin: [
     "org:read",

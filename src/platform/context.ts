@@ -2,8 +2,8 @@ import type { Config } from "../env";
 import type { Logger } from "./logger";
 
 /**
- * Who a request acts as, set by the identity module's authentication: a user signed in
- * with an access token (`via: "session"`) or through one of their API keys.
+ * Who a request acts as, set by authentication (src/middleware/auth.ts, which asks identity):
+ * a user signed in with an access token (`via: "session"`) or through one of their API keys.
  */
 export type Principal = {
   /** The user's id, whichever credential was presented. */

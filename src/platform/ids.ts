@@ -42,7 +42,8 @@ export type IdPrefix =
   | "prs"
   | "cnv"
   | "msg"
-  | "use";
+  | "use"
+  | "trn";
 
 export function newId(prefix: IdPrefix, now: number = clock.now()): string {
   let time = "";

@@ -1,11 +1,11 @@
 import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import { formBody, jsonBody } from "../middleware/body-limits";
+import { limitRequests, type RouteClass } from "../middleware/rate-limit";
 import type { AppEnv } from "./context";
 import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
 import { IdempotencyKeyHeader, idempotency } from "./idempotency/middleware";
-import { formBody, jsonBody } from "./json-body";
 import type { Unreachable } from "./rate-limit/limiter";
-import { limitRequests, type RouteClass } from "./rate-limit/middleware";
 
 /**
  * Route contracts: one source of truth for validation and the OpenAPI document. Modules
@@ -13,7 +13,7 @@ import { limitRequests, type RouteClass } from "./rate-limit/middleware";
  * shared error responses, the JSON body guard and, on request, idempotency.
  */
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string().openapi({ example: "urn:stratus:problem:validation_failed" }),
     title: z.string(),

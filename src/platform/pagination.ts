@@ -18,14 +18,14 @@ export const PaginationQuery = z
 
 export type Cursor = { key: number; id: string };
 
-export function encodeCursor(cursor: Cursor): string {
+function encodeCursor(cursor: Cursor): string {
   return btoa(JSON.stringify([cursor.key, cursor.id]))
     .replaceAll("+", "-")
     .replaceAll("/", "_")
     .replaceAll("=", "");
 }
 
-export function decodeCursor(text: string | undefined): Cursor | undefined {
+function decodeCursor(text: string | undefined): Cursor | undefined {
   if (text === undefined) return undefined;
   try {
     const [key, id] = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/"))) as unknown[];

@@ -17,7 +17,7 @@ export type Problem = {
   [extension: string]: unknown;
 };
 
-export function toProblem(error: AppError, requestId: string): Problem {
+function toProblem(error: AppError, requestId: string): Problem {
   return {
     ...error.extensions,
     type: `urn:stratus:problem:${error.code}`,
@@ -52,7 +52,7 @@ export function useErrorDialects(next: readonly ErrorDialect[]): void {
   dialects = next;
 }
 
-export function rendererFor(path: string): Renderer {
+function rendererFor(path: string): Renderer {
   return (
     dialects.find((dialect) => dialect.prefixes.some((prefix) => path.startsWith(prefix)))?.render ?? renderProblem
   );

@@ -76,7 +76,7 @@ export class Redactor {
 }
 
 /** How much of an upstream's body a log line keeps. */
-export const EXCERPT_CHARS = 300;
+const EXCERPT_CHARS = 300;
 
 /** Pattern-only redaction, for code that has no configuration at hand. */
 export const patternRedactor = new Redactor();

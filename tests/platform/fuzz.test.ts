@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { MAX_JSON_DEPTH } from "../../src/platform/json-body";
+import { MAX_JSON_DEPTH } from "../../src/middleware/body-limits";
 import { fund, scenario } from "../helpers/ai";
 import { api } from "../helpers/client";
 import { bearer, registerUser } from "../helpers/identity";

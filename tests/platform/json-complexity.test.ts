@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_JSON_DEPTH, MAX_JSON_VALUES } from "../../src/platform/json-body";
+import { MAX_JSON_DEPTH, MAX_JSON_VALUES } from "../../src/middleware/body-limits";
 import { fund, scenario } from "../helpers/ai";
 import { api } from "../helpers/client";
 import { as, platformAdmin } from "../helpers/identity";

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { authenticatorPort } from "../../src/middleware/auth";
+import { limitPolicyPort } from "../../src/middleware/rate-limit";
 import { wireModules } from "../../src/modules";
 import { orgDeletionCleanups, orgDeletionGuards } from "../../src/modules/identity/api";
 import { subscriptionPlanPort } from "../../src/modules/plans/api";
 import { port } from "../../src/platform/port";
-import { limitPolicyPort } from "../../src/platform/rate-limit/middleware";
 import { api } from "../helpers/client";
 import { as, registerUser } from "../helpers/identity";
 

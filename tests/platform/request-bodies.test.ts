@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { jsonBody, MAX_FORM_BODY_BYTES } from "../../src/platform/json-body";
+import { jsonBody, MAX_FORM_BODY_BYTES } from "../../src/middleware/body-limits";
 import { defineRoute } from "../../src/platform/openapi";
 import { testApp } from "../helpers/test-app";
 

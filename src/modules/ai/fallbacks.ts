@@ -17,7 +17,7 @@ import type { Model } from "./registry";
 
 export type Attempt = { model: Model; signal: AbortSignal; started: number };
 
-export type FallbackContext = {
+type FallbackContext = {
   logger: Logger;
   circuit: CircuitSettings;
   /** The paying account: circuits open only on failures of several accounts. */

@@ -10,7 +10,7 @@ import type { Model } from "./registry";
  */
 
 /** Fewer answer tokens than this is not worth a call: 402 instead. */
-export const MIN_OUTPUT_TOKENS = 16;
+const MIN_OUTPUT_TOKENS = 16;
 
 /** What an image input may cost at most, in tokens (a high-detail image at OpenAI's rates). */
 const IMAGE_TOKENS = 1_105;
@@ -47,7 +47,7 @@ export function estimateInputTokens(request: Pick<ChatRequest, "messages" | "too
 }
 
 /** The highest prices among the deployments a request may end up on. */
-export function ceilingPrices(deployments: readonly Model[]) {
+function ceilingPrices(deployments: readonly Model[]) {
   return {
     inputPerMillion: Math.max(...deployments.map((model) => model.prices.inputPerMillion)),
     outputPerMillion: Math.max(...deployments.map((model) => model.prices.outputPerMillion)),

@@ -7,7 +7,7 @@ import { AppError } from "../../platform/errors";
  * when it fails before answering. A provider's models are offered only when it is configured.
  */
 
-export const PROVIDERS = ["openai", "anthropic", "google", "mistral", "compatible"] as const;
+const PROVIDERS = ["openai", "anthropic", "google", "mistral", "compatible"] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
 export const CAPABILITIES = [
@@ -53,7 +53,7 @@ const CHAT: readonly Capability[] = ["chat", "vision", "tools", "json_schema"];
 const EMBEDDINGS: readonly Capability[] = ["embeddings"];
 const NO_TOKENS = { inputPerMillion: 0, outputPerMillion: 0 };
 
-export const MODELS: readonly Model[] = [
+const MODELS: readonly Model[] = [
   {
     id: "gpt-4o-mini",
     provider: "openai",
@@ -197,7 +197,7 @@ const CONFIGURED: Record<ProviderId, (config: Config) => unknown> = {
   compatible: (config) => config.OPENAI_COMPATIBLE_BASE_URL,
 };
 
-export const isConfigured = (config: Config, provider: ProviderId) => Boolean(CONFIGURED[provider](config));
+const isConfigured = (config: Config, provider: ProviderId) => Boolean(CONFIGURED[provider](config));
 
 /**
  * The models of an OpenAI-compatible server, as `compatible/<name>`: self-hosted, so priced at

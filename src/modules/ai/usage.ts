@@ -10,10 +10,6 @@ import { aiUsage } from "./tables";
 export type UsageRow = typeof aiUsage.$inferInsert;
 export type UsageStatus = UsageRow["status"];
 
-export async function recordUsage(env: Env, row: UsageRow): Promise<void> {
-  await database(env).insert(aiUsage).values(row);
-}
-
 /** The usage row as a statement, to write it in its settlement's batch. */
 export const usageStatement = (env: Env, row: UsageRow) => asStatement(env, database(env).insert(aiUsage).values(row));
 

@@ -1,11 +1,11 @@
 /**
  * billing's face: what other modules may use of it, and the only file they import. Spending
- * credits (`withHold`, the only way), balances, and what billing offers other modules through
+ * credits (`withHold`, the only way, and its types), and what billing offers other modules through
  * the composition root: the plan a subscription gives, and a live subscription keeping its org.
  */
 
 export { billingConfig } from "./config";
-export { creditsOf, type Hold } from "./credits/ledger";
+export type { Hold } from "./credits/ledger";
 export {
   chargeOf,
   chargeWithin,

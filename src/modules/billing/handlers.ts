@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { accountOf, actorOf, requestContextOf } from "../../middleware/auth";
+import { readLimitedText } from "../../middleware/body-limits";
 import { accountPermitting } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
-import { readLimitedText } from "../../platform/json-body";
 import { enqueue } from "../../platform/queue/tasks";
 import { adjustCredits as adjust } from "./credits/adjustments";
 import { creditsOf, ledgerOf } from "./credits/ledger";

@@ -28,7 +28,7 @@ export const CreditsSchema = z
   })
   .openapi("Credits", { description: "1 credit = 1 000 millicredits = US$0.001" });
 
-export const LedgerEntrySchema = z
+const LedgerEntrySchema = z
   .object({
     id: z.string(),
     bucket: z.enum(CREDIT_BUCKETS),

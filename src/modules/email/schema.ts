@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 
-export const OutboxMessageSchema = z
+const OutboxMessageSchema = z
   .object({
     id: z.string(),
     to: z.string(),

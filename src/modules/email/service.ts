@@ -64,7 +64,7 @@ export async function listOutbox(env: Env, page: { limit: number; cursor?: strin
 }
 
 /** How long a message stays in the outbox once it left it (sent, logged or failed). */
-export const OUTBOX_RETENTION_MS = 30 * DAY_MS;
+const OUTBOX_RETENTION_MS = 30 * DAY_MS;
 
 /** Deletes delivered and failed messages past their retention, a bounded page per cron run. */
 export async function purgeOldOutbox(env: Env, now: number, limit = 500): Promise<number> {

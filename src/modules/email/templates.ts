@@ -1,6 +1,6 @@
 /** Email templates, each in text and HTML. Values are escaped for HTML; links come from APP_URL. */
 
-export type RenderedEmail = { subject: string; text: string; html: string };
+type RenderedEmail = { subject: string; text: string; html: string };
 
 const escapeHtml = (value: string) =>
   value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");

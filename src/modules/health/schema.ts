@@ -7,7 +7,7 @@ export const HealthSchema = z
   })
   .openapi("Health");
 
-export const CheckSchema = z
+const CheckSchema = z
   .object({
     status: z.enum(["pass", "fail"]),
     latencyMs: z.number(),
@@ -15,7 +15,7 @@ export const CheckSchema = z
   })
   .openapi("ReadinessCheck");
 
-export const QueuePulseSchema = z
+const QueuePulseSchema = z
   .object({
     status: z
       .enum(["pass", "warn"])

@@ -18,14 +18,14 @@ import { consult, ipKey, type LimitCheck, refundCharge, refusal } from "../../pl
  * try a minute of its own: an attacker's many addresses cannot take the owner's turn, so
  * nobody can lock the owner out.
  */
-export const LOGIN_LIMITS = {
+const LOGIN_LIMITS = {
   perAddress: { limit: 5, windowMs: 15 * MINUTE_MS },
   perAccount: { limit: 60, windowMs: HOUR_MS },
   perAddressWhenBusy: { limit: 1, windowMs: MINUTE_MS },
 };
 
 /** Emails one address may be sent (or registered) per action, whoever asks. */
-export const EMAIL_ACTION_LIMITS = {
+const EMAIL_ACTION_LIMITS = {
   register: [{ limit: 5, windowMs: HOUR_MS }],
   password_reset: [
     { limit: 5, windowMs: HOUR_MS },
@@ -36,7 +36,7 @@ export const EMAIL_ACTION_LIMITS = {
     { limit: 20, windowMs: DAY_MS },
   ],
 };
-export type EmailAction = keyof typeof EMAIL_ACTION_LIMITS;
+type EmailAction = keyof typeof EMAIL_ACTION_LIMITS;
 
 const emailHash = async (email: string) => (await sha256Hex(email)).slice(0, 32);
 

@@ -12,7 +12,7 @@ import commonPasswordList from "./common-passwords.txt";
 
 /** Production Workers refuse more than 100 000 iterations; local workerd does not (tested). */
 export const PBKDF2_ITERATIONS = 100_000;
-export const PASSWORD_MIN_LENGTH = 8;
+const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 const SALT_BYTES = 16;
 const HASH_BITS = 256;
@@ -20,7 +20,7 @@ const SCHEME = "pbkdf2-sha256";
 
 let commonPasswords: Set<string> | undefined;
 
-export function isCommonPassword(password: string): boolean {
+function isCommonPassword(password: string): boolean {
   commonPasswords ??= new Set(commonPasswordList.split("\n").filter(Boolean));
   return commonPasswords.has(password.toLowerCase());
 }
@@ -62,7 +62,7 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-export type PasswordCheck = { valid: boolean; needsRehash: boolean };
+type PasswordCheck = { valid: boolean; needsRehash: boolean };
 
 export async function verifyPassword(password: string, stored: string): Promise<PasswordCheck> {
   const [scheme, iterationsText, saltText, hashText] = stored.split("$");

@@ -11,7 +11,7 @@ export const EmailSchema = z
   .openapi({ example: "ada@example.com" });
 
 /** Length and the common-password list are checked by the service, which says which rule failed. */
-export const NewPasswordSchema = z
+const NewPasswordSchema = z
   .string()
   .max(PASSWORD_MAX_LENGTH * 4)
   .openapi({
@@ -67,7 +67,7 @@ export const UserSchema = z
 
 export const AuthResultSchema = z.object({ user: UserSchema, tokens: TokenPairSchema }).openapi("AuthResult");
 
-export const PREFERENCES_MAX_BYTES = 4096;
+const PREFERENCES_MAX_BYTES = 4096;
 
 const isTimeZone = (value: string) => {
   try {
@@ -116,7 +116,7 @@ export const ChangePasswordBody = z
   .strict()
   .openapi("ChangePasswordRequest");
 
-export const SessionSchema = z
+const SessionSchema = z
   .object({
     id: z.string(),
     userAgent: z.string().nullable(),

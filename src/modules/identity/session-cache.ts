@@ -18,9 +18,7 @@ export const FRESHNESS_MS = 30_000;
 /** Last-use times are written at most this often per session or key, never on every request. */
 export const LAST_USED_RESOLUTION_MS = 5 * 60 * 1000;
 
-export type SessionState =
-  | { active: false }
-  | { active: true; userId: string; role: "user" | "admin"; lastUsedAt: number };
+type SessionState = { active: false } | { active: true; userId: string; role: "user" | "admin"; lastUsedAt: number };
 
 const sessionCache = new TtlCache<SessionState>(FRESHNESS_MS);
 const userCache = new TtlCache<typeof users.$inferSelect>(FRESHNESS_MS);

@@ -18,7 +18,7 @@ import { signAccessToken } from "./tokens";
  */
 
 export const SESSION_SLIDING_MS = 30 * 24 * 60 * 60 * 1000;
-export const SESSION_ABSOLUTE_MS = 90 * 24 * 60 * 60 * 1000;
+const SESSION_ABSOLUTE_MS = 90 * 24 * 60 * 60 * 1000;
 
 export type TokenPair = { accessToken: string; refreshToken: string; tokenType: "Bearer"; expiresIn: number };
 export type ClientInfo = { userAgent: string | null; ip: string | null };

@@ -12,11 +12,11 @@ import type { SigningKey } from "./config";
  * issuer, audience and expiry with at most 60 s of skew.
  */
 
-export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 const CLOCK_SKEW_SECONDS = 60;
 const ALGORITHM = "EdDSA";
 
-export type PublicJwk = { kty: string; crv: string; x: string; kid: string; alg: string; use: string };
+type PublicJwk = { kty: string; crv: string; x: string; kid: string; alg: string; use: string };
 
 type KeyRing = {
   kid: string;
@@ -68,7 +68,7 @@ export async function signAccessToken(config: Config, claims: { userId: string; 
   return { token, expiresIn: ACCESS_TOKEN_TTL_SECONDS };
 }
 
-export type AccessClaims = { userId: string; sessionId: string };
+type AccessClaims = { userId: string; sessionId: string };
 
 /** The token's user and session, or 401: the reason stays server-side. */
 export async function verifyAccessToken(config: Config, token: string): Promise<AccessClaims> {

@@ -11,14 +11,14 @@ import { quotaUsage } from "./tables";
  * resets (its period start is 0). The limit is the account's effective plan's.
  */
 
-export const METRICS = {
+const METRICS = {
   translated_characters: { monthly: true, limitOf: (plan) => plan.translatedCharactersPerMonth },
   storage_bytes: { monthly: false, limitOf: (plan) => plan.storageQuotaBytes },
 } as const satisfies Record<
   string,
   { monthly: boolean; limitOf: (plan: Awaited<ReturnType<typeof effectivePlan>>) => number }
 >;
-export type Metric = keyof typeof METRICS;
+type Metric = keyof typeof METRICS;
 
 /** The period a metric counts in at `now`: the month's first instant, or 0 for levels. */
 export function periodOf(metric: Metric, now: number = clock.now()) {
@@ -30,7 +30,7 @@ export function periodOf(metric: Metric, now: number = clock.now()) {
   };
 }
 
-export type Consumption = { metric: Metric; periodStart: number; used: number; limit: number; resetsAt: number | null };
+type Consumption = { metric: Metric; periodStart: number; used: number; limit: number; resetsAt: number | null };
 
 /**
  * Adds `amount` to the account's counter, or 429 `quota_exceeded` if it would pass the limit;

@@ -1,4 +1,4 @@
-import type { LimitPolicy } from "../../platform/rate-limit/middleware";
+import type { LimitPolicy } from "../../middleware/rate-limit";
 import { defaultPlan, effectivePlan } from "./service";
 
 /** The request limits of an account's effective plan; anonymous callers get the default plan's. */

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 
-export const PlanSchema = z
+const PlanSchema = z
   .object({
     id: z.string().openapi({ example: "premium" }),
     name: z.string(),

@@ -15,8 +15,8 @@ import { planOverrides, plans } from "./tables";
  * at once in the isolate that made it.
  */
 
-export const DEFAULT_PLAN_ID = "free";
-export const PLAN_CACHE_MS = 30_000;
+const DEFAULT_PLAN_ID = "free";
+const PLAN_CACHE_MS = 30_000;
 
 type PlanRow = typeof plans.$inferSelect;
 
@@ -115,7 +115,7 @@ export async function deleteOverride(env: Env, actor: Actor, accountId: string) 
 
 /** Limits of a plan that an action may hit, by the name clients see in `403 plan_limit`. */
 const LIMIT_NAMES = { maxOrgMembers: "max_org_members" } as const;
-export type PlanLimit = keyof typeof LIMIT_NAMES;
+type PlanLimit = keyof typeof LIMIT_NAMES;
 
 /** A limit of the account's plan now. */
 export async function planLimitOf(env: Env, accountId: string, limit: PlanLimit) {

@@ -1,13 +1,17 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { requestContextOf } from "../../middleware/auth";
 import { accountPermitting } from "../../middleware/tenancy";
 import type { AppEnv } from "../../platform/context";
-import { callerOf } from "../ai/api";
+import { newId } from "../../platform/ids";
 import { detect as detectLanguages, languages as providerLanguages } from "./lookups";
 import type * as routes from "./routes";
-import { translate as translateTexts } from "./service";
+import { type TranslateCaller, translate as translateTexts } from "./service";
 import { statsOf } from "./stats";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
+
+const callerOf = (c: Context<AppEnv>): TranslateCaller => ({ ...requestContextOf(c), callId: newId("trn") });
 
 export const translate: Handler<"translate"> = async (c) => {
   const { translations, chargedMillicredits } = await translateTexts(callerOf(c), c.req.valid("json"));

@@ -1,8 +1,8 @@
 import { AppError } from "../../platform/errors";
-import type { AiCaller } from "../ai/api";
 import { type Meter, payerOf, withHold } from "../billing/api";
 import { firstAnswering, usableProviders } from "./providers";
 import type { TranslateProvider, TranslateProviderId } from "./providers/types";
+import type { TranslateCaller } from "./service";
 import { countedCharacters } from "./text";
 
 /** Language detection, and the languages each provider translates into (cached in KV for a day). */
@@ -10,7 +10,7 @@ import { countedCharacters } from "./text";
 const LANGUAGES_TTL_SECONDS = 86_400;
 
 /** The language of each text, by the first provider that detects (Google, then an AI model); credits as for translation. */
-export async function detect(caller: AiCaller, texts: string[], named?: TranslateProviderId) {
+export async function detect(caller: TranslateCaller, texts: string[], named?: TranslateProviderId) {
   const detectors = usableProviders(caller, named).filter((provider) => provider.detect && provider.detectCeiling);
   if (detectors.length === 0) {
     throw new AppError(
@@ -37,7 +37,7 @@ export async function detect(caller: AiCaller, texts: string[], named?: Translat
 }
 
 const detectBy = (
-  caller: AiCaller,
+  caller: TranslateCaller,
   detectors: TranslateProvider[],
   texts: string[],
   characters: number,
@@ -50,7 +50,7 @@ const detectBy = (
 type Languages = { code: string; name?: string }[];
 
 /** Each configured provider's target languages; a provider that cannot answer is left out (503 if all). */
-export async function languages(caller: AiCaller) {
+export async function languages(caller: TranslateCaller) {
   const config = caller.config;
   const answers = await Promise.all(
     usableProviders(caller).map(async (provider) => {

@@ -3,8 +3,8 @@ import { DateRangeFields } from "../../platform/date-range";
 import { LanguageSchema } from "./languages";
 import { codePoints } from "./text";
 
-export const MAX_SEGMENTS = 128;
-export const MAX_CHARACTERS = 30_000;
+const MAX_SEGMENTS = 128;
+const MAX_CHARACTERS = 30_000;
 
 const ProviderSchema = z.enum(["google", "deepl", "ai"]);
 

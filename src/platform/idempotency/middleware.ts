@@ -28,7 +28,7 @@ const MAX_STORED_BODY_BYTES = 256 * 1024;
 const REPLAYED_HEADERS = ["content-type", "location", "cache-control", "retry-after"];
 const JSON_ANSWER = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
-export const IdempotencyKeySchema = z
+const IdempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 visible ASCII characters")
   .openapi({ description: "Makes a retry safe: the same key and body within 24 h gets the first answer." });

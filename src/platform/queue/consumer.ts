@@ -28,7 +28,7 @@ export function taskRegistry(tasks: readonly TaskDefinition<unknown>[]): TaskReg
 const BACKOFF_BASE_SECONDS = 10;
 const BACKOFF_MAX_SECONDS = 300;
 /** A queue consumer runs at most 15 minutes; a lease older than that belongs to a dead one. */
-export const LEASE_MS = 15 * 60 * 1000;
+const LEASE_MS = 15 * 60 * 1000;
 const MAX_ERROR_LENGTH = 500;
 
 /** 10 s, 20 s, 40 s … capped at 5 min, with ±20 % jitter so retries do not arrive in step. */

@@ -15,9 +15,9 @@ import { envelope } from "./tasks";
 export const STUCK_AFTER_MS = 15 * 60 * 1000;
 /** The queue's message retention (Cloudflare's default, 4 days): no copy can arrive after it. */
 export const MAX_TASK_AGE_MS = 4 * 24 * 60 * 60 * 1000;
-export const PROCESSED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const PROCESSED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Failed rows stay longer: an operator may replay them after a fix (`replayTask`). */
-export const FAILED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+const FAILED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Queue sendBatch takes at most 100 messages. */
 const REQUEUE_BATCH = 100;
 

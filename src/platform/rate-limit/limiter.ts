@@ -10,7 +10,7 @@ import type { Verdict, Window } from "./gcra";
  */
 
 /** A limiter that has not answered by then counts as unreachable. */
-export const LIMITER_TIMEOUT_MS = 1_000;
+const LIMITER_TIMEOUT_MS = 1_000;
 
 export type LimitCheck = { key: string; windows: Window[] };
 

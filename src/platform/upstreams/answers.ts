@@ -24,7 +24,7 @@ export async function failedAnswerOf(
 }
 
 /** At most `maxBytes` of a body as text; the rest is never read. A body that breaks reads as what arrived. */
-export async function boundedText(response: Response, maxBytes: number): Promise<string> {
+async function boundedText(response: Response, maxBytes: number): Promise<string> {
   return (await readAtMost(response, maxBytes)).text;
 }
 

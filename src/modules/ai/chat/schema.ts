@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonComplexity, MAX_JSON_DEPTH, MAX_JSON_VALUES } from "../../../platform/json-body";
+import { jsonComplexity, MAX_JSON_DEPTH, MAX_JSON_VALUES } from "../../../middleware/body-limits";
 import type { ChatContentPart, ChatMessage, ChatRequest } from "../providers/types";
 import type { Capability } from "../registry";
 

@@ -30,7 +30,7 @@ type Metered = {
 };
 
 /** What a caller of `completeChat` inside Stratus (conversations) may add. */
-export type ChatOptions = {
+type ChatOptions = {
   /** Told how the answer ended (what the client received, if it was cut short); runs in `waitUntil`. */
   onFinish?: (answer: Answer, status: UsageStatus, model: Model | null) => Promise<void>;
 };
@@ -70,7 +70,7 @@ function finish(run: Metered, model: Model | null, answer: Answer, status: Usage
   return { usage: { inputTokens, outputTokens, charged: chargeWithin(run.hold, cost) }, settlement };
 }
 
-export type ChatOutcome =
+type ChatOutcome =
   | { kind: "json"; body: ReturnType<typeof completion>; chargedMillicredits: number }
   | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 

@@ -60,7 +60,7 @@ export const ConversationListSchema = z
   .object({ items: z.array(ConversationSchema), nextCursor: z.string().nullable() })
   .openapi("ConversationList");
 
-export const MAX_MESSAGE_CHARS = 100_000;
+const MAX_MESSAGE_CHARS = 100_000;
 
 export const SendMessageBody = z
   .object({
@@ -79,7 +79,7 @@ export const SendMessageBody = z
 
 export const MessagesQuery = PaginationQuery;
 
-export const MessageSchema = z
+const MessageSchema = z
   .object({
     id: z.string(),
     role: z.enum(MESSAGE_ROLES),

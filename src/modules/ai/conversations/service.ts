@@ -24,8 +24,8 @@ import { fitToContext, recentHistory, titleFrom } from "./history";
  * chat's), and stores the answer.
  */
 
-export const MAX_CONVERSATIONS_PER_OWNER = 1_000;
-export const DEFAULT_CONVERSATION_MODEL = "gpt-4o-mini";
+const MAX_CONVERSATIONS_PER_OWNER = 1_000;
+const DEFAULT_CONVERSATION_MODEL = "gpt-4o-mini";
 
 /** Who asks, for which account, with the configuration of the request. */
 export type Caller = Pick<RequestContext, "env" | "config" | "principal" | "account">;
@@ -51,7 +51,7 @@ const publicMessage = (row: MessageRow) => ({
   createdAt: clock.iso(row.createdAt),
 });
 
-export type PublicMessage = ReturnType<typeof publicMessage>;
+type PublicMessage = ReturnType<typeof publicMessage>;
 
 const ownedBy = (caller: Caller, id: string) =>
   and(
@@ -183,7 +183,7 @@ export async function listMessages(caller: Caller, id: string, query: { limit: n
 }
 
 /** How an answer ended, as a message keeps it: no text received is a failed answer. */
-export const messageStatusOf = (status: UsageStatus, text: string): MessageStatus =>
+const messageStatusOf = (status: UsageStatus, text: string): MessageStatus =>
   status === "completed" ? "complete" : status === "incomplete" && text !== "" ? "incomplete" : "failed";
 
 type Answered = { text: string; status: UsageStatus; model: string | null };
@@ -233,7 +233,7 @@ async function presetOf(caller: Caller, conversation: ConversationRow, presetId:
   }
 }
 
-export type SendOutcome =
+type SendOutcome =
   | { kind: "json"; userMessage: PublicMessage; assistantMessage: PublicMessage }
   | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 

@@ -24,7 +24,7 @@ const ModelSchema = z
   .max(200)
   .openapi({ description: "A model id; checked when the preset is used, not here", example: "gpt-4o-mini" });
 
-export const PresetParametersSchema = z
+const PresetParametersSchema = z
   .object({
     temperature: z.number().min(0).max(2).optional(),
     topP: z.number().min(0).max(1).optional(),

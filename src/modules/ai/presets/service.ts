@@ -13,7 +13,7 @@ import { aiPresets, type PresetVisibility } from "../tables";
  * shared ones. Another account's preset does not exist for the caller (404).
  */
 
-export const MAX_PRESETS_PER_OWNER = 500;
+const MAX_PRESETS_PER_OWNER = 500;
 
 export type Caller = { userId: string; account: Account };
 

@@ -9,7 +9,7 @@ import type { ChatPart } from "./types";
  */
 
 /** More tokens than this in one call is not believed: no model's context window comes near. */
-export const MAX_REPORTED_TOKENS = 10_000_000;
+const MAX_REPORTED_TOKENS = 10_000_000;
 
 export const TokenCount = z.number().int().min(0).max(MAX_REPORTED_TOKENS);
 

@@ -9,7 +9,7 @@ export type ChatContentPart =
   /** A remote `https:` URL (passed to providers that fetch it themselves) or a `data:` URL. */
   | { type: "image_url"; url: string; detail?: "auto" | "low" | "high" };
 
-export type ChatToolCall = { id: string; name: string; arguments: string };
+type ChatToolCall = { id: string; name: string; arguments: string };
 
 export type ChatMessage =
   | { role: "system" | "developer"; content: string }
@@ -60,7 +60,7 @@ export type ChatProvider = {
 
 export type EmbeddingsRequest = { model: string; input: string[]; dimensions?: number };
 /** `inputTokens` is null when the provider's count was missing or not believable. */
-export type EmbeddingsResult = { vectors: number[][]; inputTokens: number | null };
+type EmbeddingsResult = { vectors: number[][]; inputTokens: number | null };
 
 export type EmbeddingsProvider = {
   embed(request: EmbeddingsRequest, signal: AbortSignal): Promise<EmbeddingsResult>;
@@ -73,7 +73,7 @@ export type TranscriptionRequest = {
   prompt?: string;
   temperature?: number;
 };
-export type TranscriptSegment = { start: number; end: number; text: string };
+type TranscriptSegment = { start: number; end: number; text: string };
 /**
  * Always with timings: the module renders every response format from it, and bills the
  * duration, which is null when the provider's was missing or not believable.
@@ -107,7 +107,7 @@ export type SpeechProvider = {
 };
 
 export const IMAGE_SIZES = ["1024x1024", "1792x1024", "1024x1792"] as const;
-export type ImageRequest = {
+type ImageRequest = {
   model: string;
   prompt: string;
   n: number;
@@ -116,7 +116,7 @@ export type ImageRequest = {
   format: "url" | "b64_json";
 };
 /** An image at the provider's own URL (it serves it) or inline. */
-export type GeneratedImage = { url?: string; b64Json?: string; revisedPrompt?: string };
+type GeneratedImage = { url?: string; b64Json?: string; revisedPrompt?: string };
 
 export type ImagesProvider = {
   generate(request: ImageRequest, signal: AbortSignal): Promise<GeneratedImage[]>;

@@ -16,9 +16,9 @@ import { literal, movement } from "./ledger";
  * credits from the cron, per calendar month.
  */
 
-export type IncludedPeriod = { accountId: string; planId: string; periodStart: number; periodEnd: number };
+type IncludedPeriod = { accountId: string; planId: string; periodStart: number; periodEnd: number };
 
-export const includedReference = (accountId: string, periodStart: number) => `plan:${accountId}:${periodStart}`;
+const includedReference = (accountId: string, periodStart: number) => `plan:${accountId}:${periodStart}`;
 
 /**
  * What is left in the included bucket leaves it: the amount is stored on the grant row first
@@ -124,7 +124,7 @@ export async function expireEndedGrants(env: Env, now: number, limit = 100): Pro
 }
 
 /** `epochMs` plus whole months, UTC, the day clamped to the month's last (Jan 31 → Feb 28). */
-export function addMonths(epochMs: number, months: number): number {
+function addMonths(epochMs: number, months: number): number {
   const date = new Date(epochMs);
   const year = date.getUTCFullYear();
   const month = date.getUTCMonth() + months;

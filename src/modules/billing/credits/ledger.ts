@@ -22,7 +22,7 @@ import {
  */
 
 /** A SQL expression for an amount, and its bound values. */
-export type Amount = { sql: string; params: unknown[] };
+type Amount = { sql: string; params: unknown[] };
 export const literal = (value: number): Amount => ({ sql: "?", params: [value] });
 
 /**
@@ -53,7 +53,7 @@ export function movement(
   ];
 }
 
-export type Grant = { accountId: string; bucket: CreditBucket; amount: number; reason: string; reference: string };
+type Grant = { accountId: string; bucket: CreditBucket; amount: number; reason: string; reference: string };
 
 /**
  * Adds (or, negative, removes) credits once per `reference`, with `alongside` statements in the
@@ -176,7 +176,7 @@ export async function reserve(
   return hold;
 }
 
-export type Closure = typeof creditHoldClosures.$inferSelect;
+type Closure = typeof creditHoldClosures.$inferSelect;
 
 /**
  * Ends a hold once, in one batch with `alongside` (a usage row): charges `min(actual, held)`,
@@ -387,7 +387,7 @@ export async function ledgerOf(env: Env, accountId: string, page: { limit: numbe
   return { items: items.map(publicLedgerEntry), nextCursor };
 }
 
-export function publicLedgerEntry(row: typeof creditLedger.$inferSelect) {
+function publicLedgerEntry(row: typeof creditLedger.$inferSelect) {
   const { accountId: _account, createdAt, ...entry } = row;
   return { ...entry, createdAt: clock.iso(createdAt) };
 }

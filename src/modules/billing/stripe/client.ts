@@ -11,7 +11,7 @@ import { checkAnswer } from "../../../platform/upstreams/answers";
  */
 
 /** Stripe's default tolerance for a webhook's timestamp. */
-export const WEBHOOK_TOLERANCE_SECONDS = 300;
+const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 const clients = new WeakMap<Config, Stripe>();
 const cryptoProvider = Stripe.createSubtleCryptoProvider();

@@ -19,7 +19,7 @@ import { billingSubscriptions } from "../tables";
 export type SubscriptionRow = typeof billingSubscriptions.$inferSelect;
 
 /** Statuses of a subscription that still exists and may bill again: a second one must not start. */
-export const LIVE_STATUSES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused"] as const;
+const LIVE_STATUSES = ["active", "trialing", "past_due", "unpaid", "incomplete", "paused"] as const;
 
 /** Statuses of a subscription whose payment failed: its grace period runs. */
 const UNPAID_STATUSES = ["past_due", "unpaid"];

@@ -1,6 +1,6 @@
 import type { Config } from "../../../env";
 
-export type OutgoingEmail = { id: string; from: string; to: string; subject: string; text: string; html: string };
+type OutgoingEmail = { id: string; from: string; to: string; subject: string; text: string; html: string };
 
 /** What a provider did with a message: accepted it for delivery, or only recorded it. */
 export type Delivery = { status: "sent" | "logged"; providerMessageId: string | null };

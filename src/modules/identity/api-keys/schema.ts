@@ -19,7 +19,7 @@ export const CreateApiKeyBody = z
   .strict()
   .openapi("CreateApiKeyRequest");
 
-export const ApiKeySchema = z
+const ApiKeySchema = z
   .object({
     id: z.string(),
     name: z.string(),

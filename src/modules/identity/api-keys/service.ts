@@ -123,7 +123,7 @@ export async function revokeApiKey(env: Env, actor: Actor, keyId: string) {
   keyCache.delete(row.keyHash);
 }
 
-export type KeyState =
+type KeyState =
   | { active: false }
   | {
       active: true;

@@ -26,7 +26,7 @@ import { membershipRole } from "./memberships";
  * checked inside the batch that writes, so concurrent invitations or acceptances cannot pass it.
  */
 
-export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 type InvitationRow = typeof invitations.$inferSelect;
 

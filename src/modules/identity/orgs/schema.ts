@@ -35,7 +35,7 @@ export const OrgSchema = z
   .openapi("Org", { description: "An organization, with the caller's role in it" });
 export const OrgListSchema = page(OrgSchema, "OrgList");
 
-export const MemberSchema = z
+const MemberSchema = z
   .object({ userId: z.string(), email: z.string(), name: z.string(), role: OrgRoleSchema, joinedAt: z.string() })
   .openapi("Member");
 export const MemberListSchema = page(MemberSchema, "MemberList");
@@ -55,7 +55,7 @@ export const InvitationListSchema = page(InvitationSchema, "InvitationList");
 
 export const MembershipSchema = z.object({ orgId: z.string(), role: OrgRoleSchema }).openapi("Membership");
 
-export const AuditEntrySchema = z
+const AuditEntrySchema = z
   .object({
     id: z.string(),
     orgId: z.string().nullable(),

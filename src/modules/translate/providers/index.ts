@@ -10,7 +10,7 @@ import type { TranslateProvider, TranslateProviderId } from "./types";
 type ProviderContext = Pick<RequestContext, "config" | "logger" | "account">;
 
 /** The configured providers in `TRANSLATE_PROVIDERS` order: Google and DeepL need a key, `ai` its model. */
-export function providersOf(context: ProviderContext): TranslateProvider[] {
+function providersOf(context: ProviderContext): TranslateProvider[] {
   const { config } = context;
   const make: Record<TranslateProviderId, () => TranslateProvider | null> = {
     google: () =>

@@ -17,15 +17,15 @@ import type { ChatContentPart, ChatMessage, ChatPart, ChatRequest, ChatTool, Fin
 
 type ImageSource = { type: "base64"; media_type: string; data: string } | { type: "url"; url: string };
 
-export type AnthropicBlock =
+type AnthropicBlock =
   | { type: "text"; text: string }
   | { type: "image"; source: ImageSource }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> }
   | { type: "tool_result"; tool_use_id: string; content: string };
 
-export type AnthropicMessage = { role: "user" | "assistant"; content: AnthropicBlock[] };
+type AnthropicMessage = { role: "user" | "assistant"; content: AnthropicBlock[] };
 
-export type AnthropicRequest = {
+type AnthropicRequest = {
   model: string;
   max_tokens: number;
   messages: AnthropicMessage[];
@@ -152,7 +152,7 @@ function toUserBlock(part: ChatContentPart): AnthropicBlock {
 }
 
 /** A `data:` URL as a base64 source, a remote `https:` URL as a url source (Anthropic fetches it). */
-export function imageSource(url: string): ImageSource {
+function imageSource(url: string): ImageSource {
   if (url.startsWith("data:")) {
     const match = /^data:([\w.+-]+\/[\w.+-]+)((?:;[^;,]*)*?);base64,(.*)$/s.exec(url);
     if (!match?.[1] || match[3] === undefined) throw invalid("Image data URLs must be base64-encoded images.");
@@ -208,7 +208,7 @@ const ERROR_STATUS = new Map<string, number>([
 ]);
 
 /** Anthropic's stop reason as a finish reason. */
-export function finishReason(stopReason: unknown): FinishReason {
+function finishReason(stopReason: unknown): FinishReason {
   switch (stopReason) {
     case "max_tokens":
     case "model_context_window_exceeded":

@@ -1,8 +1,15 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Account, AppEnv, Principal } from "../context";
-import { port } from "../port";
-import { consult, ipKey, type LimitCheck, rateLimitHeaders, refusal, type Unreachable } from "./limiter";
+import type { Account, AppEnv, Principal } from "../platform/context";
+import { port } from "../platform/port";
+import {
+  consult,
+  ipKey,
+  type LimitCheck,
+  rateLimitHeaders,
+  refusal,
+  type Unreachable,
+} from "../platform/rate-limit/limiter";
 
 /**
  * Request limiting: one limiter call per request, keyed by the most specific principal (API
@@ -12,7 +19,7 @@ import { consult, ipKey, type LimitCheck, rateLimitHeaders, refusal, type Unreac
  */
 
 /** `webhook` routes are not limited: their callers are verified by signature instead. */
-export const ROUTE_CLASSES = ["default", "auth", "ai", "upload", "webhook"] as const;
+const ROUTE_CLASSES = ["default", "auth", "ai", "upload", "webhook"] as const;
 export type RouteClass = (typeof ROUTE_CLASSES)[number];
 export type LimitedClass = Exclude<RouteClass, "webhook">;
 

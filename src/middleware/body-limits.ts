@@ -1,9 +1,9 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./context";
-import { AppError } from "./errors";
+import type { AppEnv } from "../platform/context";
+import { AppError } from "../platform/errors";
 
 /** Default cap on a JSON body; a route raises it through `defineRoute`'s `maxBodyBytes`. */
-export const DEFAULT_JSON_BODY_BYTES = 1024 * 1024;
+const DEFAULT_JSON_BODY_BYTES = 1024 * 1024;
 
 /** Deeper nesting than this is refused before parsing: nothing Stratus takes needs it. */
 export const MAX_JSON_DEPTH = 64;
