@@ -1,12 +1,12 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { configOf } from "../../src/env";
-import { withFallbacks } from "../../src/modules/ai/fallbacks";
-import { deploymentsOf, type Model, type ProviderId } from "../../src/modules/ai/registry";
-import { testClock } from "../../src/platform/clock";
-import { createLogger } from "../../src/platform/logger";
-import { abandonTrial, admit, MIN_ACCOUNTS, recordFailure, resetCircuits } from "../../src/platform/upstreams/circuit";
-import { UpstreamError } from "../../src/platform/upstreams/error";
+import { configOf } from "../../../src/env";
+import { withFallbacks } from "../../../src/modules/ai/fallbacks";
+import { deploymentsOf, type Model, type ProviderId } from "../../../src/modules/ai/registry";
+import { testClock } from "../../../src/platform/clock";
+import { createLogger } from "../../../src/platform/logger";
+import { abandonTrial, admit, MIN_ACCOUNTS, recordFailure, resetCircuits } from "../../../src/platform/upstreams/circuit";
+import { UpstreamError } from "../../../src/platform/upstreams/error";
 
 /**
  * Who and what may open a provider's circuit (circuit.ts): faults of the provider only, at most

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { configOf } from "../../src/env";
-import { firstPart } from "../../src/modules/ai/chat/first-part";
-import { deploymentsOf } from "../../src/modules/ai/registry";
-import { UpstreamError } from "../../src/platform/upstreams/error";
-import { type Step, scenario } from "../helpers/ai";
+import { configOf } from "../../../../src/env";
+import { firstPart } from "../../../../src/modules/ai/chat/first-part";
+import { deploymentsOf } from "../../../../src/modules/ai/registry";
+import { UpstreamError } from "../../../../src/platform/upstreams/error";
+import { type Step, scenario } from "../../../helpers/ai";
 
 /**
  * The start of a chat attempt against the simulators, with short timeouts: an upstream slow to

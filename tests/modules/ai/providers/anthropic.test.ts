@@ -1,9 +1,9 @@
 import { describe, expect, inject, it } from "vitest";
-import { anthropicChat, MAX_EVENT_CHARS, sseDecoder } from "../../src/modules/ai/providers/anthropic/chat";
-import { StreamTranslator } from "../../src/modules/ai/providers/anthropic/wire";
-import type { ChatPart, ChatRequest } from "../../src/modules/ai/providers/types";
-import { AppError } from "../../src/platform/errors";
-import { UpstreamError } from "../../src/platform/upstreams/error";
+import { anthropicChat, MAX_EVENT_CHARS, sseDecoder } from "../../../../src/modules/ai/providers/anthropic/chat";
+import { StreamTranslator } from "../../../../src/modules/ai/providers/anthropic/wire";
+import type { ChatPart, ChatRequest } from "../../../../src/modules/ai/providers/types";
+import { AppError } from "../../../../src/platform/errors";
+import { UpstreamError } from "../../../../src/platform/upstreams/error";
 
 const baseUrl = inject("anthropicSimulatorUrl");
 const provider = anthropicChat({ apiKey: "sk-ant-unit-tests-secret", baseUrl });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type Cached, writeCache } from "../../src/modules/translate/cache";
-import { canonicalLanguage, deeplSource, deeplTarget, googleCode } from "../../src/modules/translate/languages";
-import { codePoints, countedCharacters } from "../../src/modules/translate/text";
+import { type Cached, writeCache } from "../../../src/modules/translate/cache";
+import { canonicalLanguage, deeplSource, deeplTarget, googleCode } from "../../../src/modules/translate/languages";
+import { codePoints, countedCharacters } from "../../../src/modules/translate/text";
 
 describe("counting translated characters", () => {
   it("counts code points, not UTF-16 units", () => {
