@@ -5,7 +5,13 @@ import { withFallbacks } from "../../../src/modules/ai/fallbacks";
 import { deploymentsOf, type Model, type ProviderId } from "../../../src/modules/ai/registry";
 import { testClock } from "../../../src/platform/clock";
 import { createLogger } from "../../../src/platform/logger";
-import { abandonTrial, admit, MIN_ACCOUNTS, recordFailure, resetCircuits } from "../../../src/platform/upstreams/circuit";
+import {
+  abandonTrial,
+  admit,
+  MIN_ACCOUNTS,
+  recordFailure,
+  resetCircuits,
+} from "../../../src/platform/upstreams/circuit";
 import { UpstreamError } from "../../../src/platform/upstreams/error";
 
 /**
