@@ -33,7 +33,13 @@ export type Step = {
   usage?: { prompt?: unknown; completion?: unknown; seconds?: unknown };
 };
 
-export type RecordedRequest = { path: string; body: Record<string, unknown>; aborted: boolean; chunksSent: number };
+export type RecordedRequest = {
+  path: string;
+  body: Record<string, unknown>;
+  aborted: boolean;
+  chunksSent: number;
+  endedAt: number | null;
+};
 
 /**
  * A scripted scenario on a simulator: put `scenario.marker` in a message to follow its steps.

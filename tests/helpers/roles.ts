@@ -46,6 +46,16 @@ export type Cast = {
 export type Expected = number | readonly [status: number, code: string];
 export type Matrix = Record<Role, Expected>;
 
+/** What every member of an org may read, on a route that takes no API keys whatever their scope. */
+export const MEMBERS_WITHOUT_KEYS: Matrix = {
+  owner: 200,
+  admin: 200,
+  member: 200,
+  outsider: [404, "not_found"],
+  keyWithScope: [403, "forbidden"],
+  keyWithoutScope: [403, "forbidden"],
+};
+
 /** What only an org's owners and admins may do (and its keys with the scope): members 403, outsiders 404. */
 export const OWNERS_AND_ADMINS: Matrix = {
   owner: 200,

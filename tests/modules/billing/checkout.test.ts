@@ -1,6 +1,6 @@
-import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { api, expectProblem } from "../../helpers/client";
+import { countOf } from "../../helpers/db";
 import { as, registerUser } from "../../helpers/identity";
 import { expectMatrix, roleMatrix } from "../../helpers/roles";
 import {
@@ -48,10 +48,7 @@ describe("POST /v1/billing/checkout", () => {
     );
     expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(201));
     expect(await simulatorCustomers(user.user.id)).toBe(1);
-    const stored = await env.DB.prepare("SELECT count(*) AS n FROM billing_customers WHERE account_id = ?")
-      .bind(user.user.id)
-      .first<{ n: number }>();
-    expect(stored?.n).toBe(1);
+    expect(await countOf("SELECT count(*) AS n FROM billing_customers WHERE account_id = ?", user.user.id)).toBe(1);
   });
 
   it("refuses a second subscription while one is live (409): change it instead", async () => {

@@ -6,6 +6,7 @@ import {
   grantYearlyMonths,
 } from "../../../src/modules/billing/credits/included";
 import { clock, testClock } from "../../../src/platform/clock";
+import { countOf } from "../../helpers/db";
 import { as, registerUser } from "../../helpers/identity";
 import { verified } from "../../helpers/orgs";
 import { deliverAll, included, PREMIUM_MONTHLY, PRO_MONTHLY, sim, subscribe } from "../../helpers/stripe";
@@ -26,10 +27,9 @@ describe("included credits, late and odd invoices", () => {
     expect(await included(user.user.id)).toBe(PRO_MONTHLY);
     await deliverAll([{ ...firstInvoice, id: `${firstInvoice.id}_late` }]);
     expect(await included(user.user.id)).toBe(PRO_MONTHLY);
-    const grants = await env.DB.prepare("SELECT count(*) AS n FROM included_credit_grants WHERE account_id = ?")
-      .bind(user.user.id)
-      .first<{ n: number }>();
-    expect(grants?.n).toBe(2);
+    expect(await countOf("SELECT count(*) AS n FROM included_credit_grants WHERE account_id = ?", user.user.id)).toBe(
+      2,
+    );
   });
 
   it("grants a cycle invoice's plan line, never its proration lines", async () => {

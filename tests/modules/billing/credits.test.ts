@@ -15,7 +15,7 @@ import { clock, testClock } from "../../../src/platform/clock";
 import { AppError } from "../../../src/platform/errors";
 import { api, expectProblem } from "../../helpers/client";
 import { as, platformAdmin, type Registered, registerUser } from "../../helpers/identity";
-import { expectMatrix, roleMatrix } from "../../helpers/roles";
+import { expectMatrix, MEMBERS_WITHOUT_KEYS, roleMatrix } from "../../helpers/roles";
 
 afterEach(() => testClock.reset());
 
@@ -327,20 +327,7 @@ describe("GET /v1/credits and /v1/credits/ledger", () => {
     const stranger = await registerUser();
     await give(org.id, "purchased", 7 * CREDIT);
     const inOrg = (user: Registered) => api("/v1/credits", { headers: { ...as(user), "x-stratus-org": org.id } });
-    // Credits take no API keys, whatever their scope.
-    const refused = [403, "forbidden"] as const;
-    const shown = await expectMatrix(
-      cast,
-      { path: "/v1/credits" },
-      {
-        owner: 200,
-        admin: 200,
-        member: 200,
-        outsider: [404, "not_found"],
-        keyWithScope: refused,
-        keyWithoutScope: refused,
-      },
-    );
+    const shown = await expectMatrix(cast, { path: "/v1/credits" }, MEMBERS_WITHOUT_KEYS);
     expect(shown.member.body).toMatchObject({ accountId: org.id, available: 7 * CREDIT });
     expect(shown.owner.body).toEqual(shown.member.body);
     expectProblem(await inOrg(stranger), 404, "not_found");

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { api, expectProblem } from "../../helpers/client";
+import { countOf } from "../../helpers/db";
 import { as, registerUser } from "../../helpers/identity";
 import { createOrg, verified } from "../../helpers/orgs";
 import {
@@ -101,10 +102,7 @@ describe("subscription events", () => {
     for (const event of deliveries) expect((await deliver(event)).status).toBe(200);
     for (const event of events) await processed(event.id);
     expect(await included(user.user.id)).toBe(PRO_MONTHLY);
-    const ledger = await env.DB.prepare("SELECT count(*) AS n FROM credit_ledger WHERE account_id = ?")
-      .bind(user.user.id)
-      .first<{ n: number }>();
-    expect(ledger?.n).toBe(1);
+    expect(await countOf("SELECT count(*) AS n FROM credit_ledger WHERE account_id = ?", user.user.id)).toBe(1);
   });
 
   it("grants each period's credits once and expires what the last period left", async () => {

@@ -4,6 +4,7 @@ import worker from "../../../src/index";
 import { RETENTION_MS } from "../../../src/modules/identity/retention";
 import { DAY_MS, testClock } from "../../../src/platform/clock";
 import { api } from "../../helpers/client";
+import { countOf } from "../../helpers/db";
 import { as, registerUser } from "../../helpers/identity";
 import { createOrg } from "../../helpers/orgs";
 
@@ -18,11 +19,6 @@ async function runCronAt(scheduledTime: number) {
   await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime }), env, ctx);
   await waitOnExecutionContext(ctx);
 }
-
-const count = async (sql: string, ...params: unknown[]) =>
-  (await env.DB.prepare(sql)
-    .bind(...params)
-    .first<number>("n")) ?? 0;
 
 afterEach(() => testClock.reset());
 
@@ -47,16 +43,16 @@ describe("the retention cron", () => {
     ).run();
 
     const ofUser = {
-      sessions: () => count("SELECT count(*) AS n FROM sessions WHERE user_id = ?", user.user.id),
+      sessions: () => countOf("SELECT count(*) AS n FROM sessions WHERE user_id = ?", user.user.id),
       refresh: () =>
-        count(
+        countOf(
           "SELECT count(*) AS n FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)",
           user.user.id,
         ),
-      emailTokens: () => count("SELECT count(*) AS n FROM email_tokens WHERE user_id = ?", user.user.id),
-      outbox: () => count("SELECT count(*) AS n FROM email_outbox WHERE to_address = ?", user.email),
-      invitations: () => count("SELECT count(*) AS n FROM invitations WHERE org_id = ?", org.id),
-      failedTask: () => count("SELECT count(*) AS n FROM queue_tasks WHERE id = 'tsk_old'"),
+      emailTokens: () => countOf("SELECT count(*) AS n FROM email_tokens WHERE user_id = ?", user.user.id),
+      outbox: () => countOf("SELECT count(*) AS n FROM email_outbox WHERE to_address = ?", user.email),
+      invitations: () => countOf("SELECT count(*) AS n FROM invitations WHERE org_id = ?", org.id),
+      failedTask: () => countOf("SELECT count(*) AS n FROM queue_tasks WHERE id = 'tsk_old'"),
     };
     expect(await ofUser.sessions()).toBe(1);
     expect(await ofUser.refresh()).toBe(2);
@@ -65,7 +61,7 @@ describe("the retention cron", () => {
     // The outbox rows were delivered by the log provider (`logged`): only those leave.
     await expect
       .poll(() =>
-        count("SELECT count(*) AS n FROM email_outbox WHERE status = 'queued' AND to_address = ?", user.email),
+        countOf("SELECT count(*) AS n FROM email_outbox WHERE status = 'queued' AND to_address = ?", user.email),
       )
       .toBe(0);
 
@@ -91,7 +87,7 @@ describe("the retention cron", () => {
     expect(await ofUser.outbox()).toBe(0);
     // A live session elsewhere (the owner's) is untouched.
     expect(
-      await count("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL", owner.user.id),
+      await countOf("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL", owner.user.id),
     ).toBe(1);
   });
 
@@ -110,7 +106,7 @@ describe("the retention cron", () => {
     expect(replayed.status).toBe(401);
     expect((replayed.body as { code: string }).code).toBe("refresh_token_reused");
     expect(
-      await count("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NOT NULL", user.user.id),
+      await countOf("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NOT NULL", user.user.id),
     ).toBe(1);
   });
 });

@@ -6,7 +6,7 @@ import type { AppError } from "../../../src/platform/errors";
 import { api, expectProblem } from "../../helpers/client";
 import { as, registerUser } from "../../helpers/identity";
 import { createOrg, join, onPlan, verified } from "../../helpers/orgs";
-import { expectMatrix, roleMatrix } from "../../helpers/roles";
+import { expectMatrix, MEMBERS_WITHOUT_KEYS, roleMatrix } from "../../helpers/roles";
 
 afterEach(() => testClock.reset());
 
@@ -104,19 +104,10 @@ describe("GET /v1/me/limits and /v1/orgs/:orgId/limits", () => {
     const cast = await roleMatrix();
     const { org, owner } = cast;
     const stranger = await registerUser();
-    // Limits take no API keys, whatever their scope.
-    const refused = [403, "forbidden"] as const;
     const limits = await expectMatrix<{ accountId: string }>(
       cast,
       { path: `/v1/orgs/${org.id}/limits`, org: false },
-      {
-        owner: 200,
-        admin: 200,
-        member: 200,
-        outsider: [404, "not_found"],
-        keyWithScope: refused,
-        keyWithoutScope: refused,
-      },
+      MEMBERS_WITHOUT_KEYS,
     );
     expect(limits.owner.body.accountId).toBe(org.id);
     expect(limits.member.body.accountId).toBe(org.id);

@@ -4,41 +4,23 @@ import { StreamTranslator } from "../../../../src/modules/ai/providers/anthropic
 import type { ChatPart, ChatRequest } from "../../../../src/modules/ai/providers/types";
 import { AppError } from "../../../../src/platform/errors";
 import { UpstreamError } from "../../../../src/platform/upstreams/error";
+import { scenario as anthropicScenario, type RecordedRequest, type Step } from "../../../helpers/ai";
 
 const baseUrl = inject("anthropicSimulatorUrl");
 const provider = anthropicChat({ apiKey: "sk-ant-unit-tests-secret", baseUrl });
 
-type Step = {
-  status?: number;
-  error?: { type?: string; message?: string };
-  headers?: Record<string, string>;
-  delayMs?: number;
-  tokenDelayMs?: number;
-  reply?: string;
-  toolCall?: { name: string; arguments: Record<string, unknown> };
-  breakAfterChunks?: number;
-  hostile?: "echo_headers" | "wrong_types" | "huge_index" | "garbage";
-  usage?: { prompt?: number; completion?: number };
-};
-type RecordedRequest = { body: Record<string, unknown>; aborted: boolean; chunksSent: number; endedAt: number | null };
+/** A fresh Anthropic scenario with its steps; its marker goes into a request's text. */
+const scenario = (...steps: Step[]) => anthropicScenario("anthropic", steps);
 
-/** A fresh scenario with its steps; its marker goes into a request's text. */
-async function scenario(...steps: Step[]) {
-  const id = crypto.randomUUID();
-  const response = await fetch(`${baseUrl}/__sim/scenarios/${id}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ steps }),
-  });
-  expect(response.status, await response.clone().text()).toBe(200);
-  await response.body?.cancel();
-  return {
-    marker: `[scenario:${id}]`,
-    async requests(): Promise<RecordedRequest[]> {
-      const answer = await fetch(`${baseUrl}/__sim/scenarios/${id}/requests`);
-      return ((await answer.json()) as { data: RecordedRequest[] }).data;
-    },
-  };
+/** The simulator's record of the scenario's first request, once it saw the client leave (or after 1 s). */
+async function abortedRequest(requests: () => Promise<RecordedRequest[]>): Promise<RecordedRequest | undefined> {
+  let recorded: RecordedRequest | undefined;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    [recorded] = await requests();
+    if (recorded?.aborted) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return recorded;
 }
 
 const request = (text: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
@@ -368,12 +350,7 @@ describe("anthropicChat", () => {
     expect((error as DOMException).name).toBe("AbortError");
     expect(parts.length).toBe(2);
 
-    let recorded: RecordedRequest | undefined;
-    for (let attempt = 0; attempt < 50; attempt++) {
-      [recorded] = await requests();
-      if (recorded?.aborted) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const recorded = await abortedRequest(requests);
     expect(recorded?.aborted).toBe(true);
     expect(recorded?.chunksSent).toBeLessThan(100);
   });
@@ -384,12 +361,7 @@ describe("anthropicChat", () => {
     setTimeout(() => controller.abort(), 50);
     const error = await rejection(collect(provider.chat(request(`${marker} hi`), controller.signal)));
     expect((error as DOMException).name).toBe("AbortError");
-    let recorded: RecordedRequest | undefined;
-    for (let attempt = 0; attempt < 50; attempt++) {
-      [recorded] = await requests();
-      if (recorded?.aborted) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const recorded = await abortedRequest(requests);
     expect(recorded?.aborted).toBe(true);
   });
 });
