@@ -1,13 +1,20 @@
-import { grant, reserve, settle } from "../src/modules/billing/credits/ledger";
+import { configOf, loggerOf } from "../src/env";
+import { wireModules } from "../src/modules";
+import { consumeWalletCopies } from "../src/modules/billing/api";
+
+export { AccountWallet } from "../src/modules/billing/api";
 
 /**
- * The credit ledger's service API behind HTTP, for `npm run bench` only: `POST /roundtrip`
- * reserves 1 credit for a fresh reference and settles 0.7 of it (the AI gateway's path per
- * request); `GET /noop` is the same isolate doing nothing, the baseline of the ratio.
+ * One account's wallet behind HTTP, for `npm run bench` only: `POST /roundtrip` holds 1 credit
+ * for a fresh reference and settles 0.7 of it (the AI gateway's path per request: two wallet
+ * calls); `GET /noop` is the same isolate doing nothing, the baseline of the ratio. The worker
+ * also consumes the wallet's copy queue, so the copy's cost is in the same process's CPU.
  */
 const ACCOUNT = "usr_bench";
 /** A request's hold, as CREDIT_HOLD_TTL_SECONDS gives it by default. */
 const HOLD_TTL_MS = 900_000;
+
+wireModules();
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -18,20 +25,32 @@ export default {
       return new Response(error instanceof Error ? error.message : String(error), { status: 500 });
     }
   },
-} satisfies ExportedHandler<Env>;
+  async queue(batch, env) {
+    await consumeWalletCopies(batch, { env, config: configOf(env), logger: loggerOf(env, { queue: batch.queue }) });
+  },
+} satisfies ExportedHandler<Env, unknown>;
+
+const walletOf = (env: Env) => env.ACCOUNT_WALLET.get(env.ACCOUNT_WALLET.idFromName(ACCOUNT));
 
 async function route(pathname: string, env: Env): Promise<Response> {
   if (pathname === "/noop") return new Response("ok");
+  const wallet = walletOf(env);
   if (pathname === "/fund") {
     const reference = `bench:${crypto.randomUUID()}`;
-    await grant(env, { accountId: ACCOUNT, bucket: "purchased", amount: 1e12, reason: "bench", reference });
+    await wallet.grant({ accountId: ACCOUNT, bucket: "purchased", amount: 1e12, reason: "bench", reference });
     return new Response("funded");
   }
   if (pathname === "/roundtrip") {
-    const hold = await reserve(env, ACCOUNT, 1_000, `bench:${crypto.randomUUID()}`, {
+    const reference = `bench:${crypto.randomUUID()}`;
+    const held = await wallet.hold({
+      accountId: ACCOUNT,
+      reference,
+      amount: 1_000,
       expiresAt: Date.now() + HOLD_TTL_MS,
     });
-    await settle(env, hold, 700);
+    if (held.ok !== true) throw new Error(`hold refused: ${JSON.stringify(held)}`);
+    const settled = await wallet.settle({ accountId: ACCOUNT, reference, actual: 700, records: [], keepCount: true });
+    if (!settled.ok) throw new Error(`settle refused: ${settled.detail}`);
     return new Response("settled");
   }
   return new Response("not found", { status: 404 });

@@ -33,6 +33,16 @@ export function buildWorker(outdir) {
   return join(outdir, "index.js");
 }
 
+/** What the API Worker's bundle needs beyond storage: its Durable Objects and its wallet copy queue (wrangler.toml). */
+export const STRATUS_OPTIONS = {
+  durableObjects: {
+    RATE_LIMITER: { className: "RateLimiter", useSQLite: true },
+    ACCOUNT_WALLET: { className: "AccountWallet", useSQLite: true },
+  },
+  queueProducers: { JOBS: "stratus-jobs", WALLET_COPY: "stratus-wallet-copy" },
+  queueConsumers: { "stratus-wallet-copy": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+};
+
 /**
  * Serves the bundle at `scriptPath` (and the text modules beside it) on 127.0.0.1, on a free
  * port; `extra` adds or overrides Miniflare options (bindings, Durable Objects, assets).

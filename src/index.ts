@@ -1,12 +1,13 @@
 import { createApp } from "./app";
 import { configOf, loggerOf } from "./env";
-import { cronTasks, queueTasks } from "./modules";
+import { cronTasks, queueConsumers, queueTasks } from "./modules";
 import { runCronTasks } from "./platform/cron";
 import { consumeDeadLetters, consumeTasks } from "./platform/queue/consumer";
 
-/** Worker entry: HTTP, the JOBS queue (and its dead-letter queue), cron, and the Durable Object classes. */
+/** Worker entry: HTTP, the queues (JOBS, its dead-letter queue, the wallet copy), cron, and the Durable Object classes. */
 
 export { RateLimiter } from "../durable-objects/rate-limiter";
+export { AccountWallet } from "./modules/billing/api";
 
 const app = createApp();
 
@@ -18,7 +19,9 @@ export default {
 
   async queue(batch, env) {
     const runtime = { env, config: configOf(env), logger: loggerOf(env, { queue: batch.queue }) };
-    if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, runtime, queueTasks);
+    const consumer = queueConsumers[batch.queue];
+    if (consumer) await consumer(batch, runtime);
+    else if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, runtime, queueTasks);
     else await consumeTasks(batch, runtime, queueTasks);
   },
 

@@ -1,16 +1,26 @@
 import { authenticatorPort } from "./middleware/auth";
 import { limitPolicyPort } from "./middleware/rate-limit";
 import { aiModule } from "./modules/ai";
-import { deleteOrgRows } from "./modules/ai/api";
+import { usageSink as aiUsageSink, deleteOrgRows } from "./modules/ai/api";
 import { billingModule } from "./modules/billing";
-import { liveSubscriptionKeepsOrg, subscribedPlan } from "./modules/billing/api";
+import {
+  closeDeletedWallet,
+  consumeWalletCopies,
+  liveSubscriptionKeepsOrg,
+  markWalletDeleted,
+  quotaUsageOf,
+  subscribedPlan,
+  walletKeepsOrg,
+  walletRecordSinksPort,
+} from "./modules/billing/api";
 import { emailModule } from "./modules/email";
 import { healthModule } from "./modules/health";
 import { identityModule } from "./modules/identity";
-import { authenticator, orgDeletionCleanups, orgDeletionGuards } from "./modules/identity/api";
+import { authenticator, orgDeletionCleanups, orgDeletionFollowUps, orgDeletionGuards } from "./modules/identity/api";
 import { plansModule } from "./modules/plans";
-import { requestLimitsOf, subscriptionPlanPort } from "./modules/plans/api";
+import { quotaUsagePort, requestLimitsOf, subscriptionPlanPort } from "./modules/plans/api";
 import { translateModule } from "./modules/translate";
+import { usageSink as translationUsageSink } from "./modules/translate/api";
 import type { CronTask } from "./platform/cron";
 import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
 import type { Module } from "./platform/module";
@@ -42,12 +52,23 @@ export function wireModules(): void {
   authenticatorPort.wire(authenticator);
   // Which plan an account's live subscription gives: billing knows, plans asks.
   subscriptionPlanPort.wire(subscribedPlan);
-  // Deleting an org: billing refuses while a subscription is live; ai deletes its rows along.
-  orgDeletionGuards.wire([liveSubscriptionKeepsOrg]);
-  orgDeletionCleanups.wire([deleteOrgRows]);
+  // Deleting an org: billing refuses while a subscription is live or its wallet holds purchased
+  // credits (forcible); ai deletes its rows along; billing marks the wallet deleted, then deletes it.
+  orgDeletionGuards.wire([liveSubscriptionKeepsOrg, walletKeepsOrg]);
+  orgDeletionCleanups.wire([deleteOrgRows, markWalletDeleted]);
+  orgDeletionFollowUps.wire([closeDeletedWallet]);
   // Request limits are the plan's: the platform's limiter may not import a module.
   limitPolicyPort.wire(requestLimitsOf);
+  // Quotas are the plan's; their exact counters live in billing's wallets.
+  quotaUsagePort.wire(quotaUsageOf);
+  // Usage rows are ai's and translate's: they travel with settlements through the wallets to these sinks.
+  walletRecordSinksPort.wire({ "ai.usage": aiUsageSink, "translate.usage": translationUsageSink });
 }
+
+/** Consumers of queues other than JOBS, by queue name (wrangler.toml). */
+export const queueConsumers: Readonly<Record<string, typeof consumeWalletCopies>> = {
+  "stratus-wallet-copy": consumeWalletCopies,
+};
 
 /** Every queue task handler, by kind. */
 export const queueTasks = taskRegistry(modules.flatMap((module) => module.tasks ?? []));

@@ -116,4 +116,5 @@ export const requestContextOf = (c: Context<AppEnv>): RequestContext => ({
   account: accountOf(c),
   waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   timing: (metric, ms) => c.header("Server-Timing", `${metric};dur=${ms.toFixed(1)}`, { append: true }),
+  ...(c.get("spendKey") ? { spendKey: c.get("spendKey") } : {}),
 });

@@ -53,7 +53,25 @@ export type RequestContext = Runtime & {
   waitUntil(promise: Promise<unknown>): void;
   /** Reports a step's time as a `Server-Timing` metric of the answer (`hold`, `upstream`). */
   timing(metric: string, ms: number): void;
+  /** The request's `Idempotency-Key`, on a route whose key is claimed with its spend (`SpendKey`). */
+  spendKey?: SpendKey;
 };
+
+/**
+ * An `Idempotency-Key` claimed together with the request's spend, by whoever keeps the
+ * account's credits (one call, no D1 write: ARCHITECTURE.md, Money): who asked, the key, the
+ * request's hash. The claimer sets `settle`, which the idempotency middleware calls with the
+ * answer to keep (or null to let the key go).
+ */
+export type SpendKey = {
+  principalId: string;
+  key: string;
+  hash: string;
+  settle?: (answer: StoredAnswer | null) => Promise<void>;
+};
+
+/** An answer kept for an `Idempotency-Key`: replayed to a repeat of the same request. */
+export type StoredAnswer = { status: number; headers: Record<string, string>; body: string | null };
 
 /** The typed Hono environment every router and middleware shares. */
 export type AppEnv = {
@@ -64,5 +82,6 @@ export type AppEnv = {
     logger: Logger;
     principal?: Principal;
     account?: Account;
+    spendKey?: SpendKey;
   };
 };

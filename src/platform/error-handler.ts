@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { PatternRouter } from "hono/router/pattern-router";
 import type { AppEnv } from "./context";
 import { AppError, type ErrorCode } from "./errors";
+import { KeptAnswer, replayOf } from "./idempotency/middleware";
 import { createLogger, describeError } from "./logger";
 import { errorResponse } from "./problem";
 
@@ -21,11 +22,19 @@ const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
 const CLIENT_CLOSED_REQUEST = 499;
 
 /**
- * The one error handler. AppErrors render as they are; anything else is logged with its
- * stack and answered as a bare 500 carrying only the request id.
+ * The one error handler. AppErrors render as they are, and a repeated request's kept answer is
+ * replayed; anything else is logged with its stack and answered as a bare 500 carrying only
+ * the request id.
  */
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof AppError) return errorResponse(c, error);
+  if (error instanceof KeptAnswer) {
+    try {
+      return replayOf(error.answer);
+    } catch (refusal) {
+      return errorResponse(c, refusal as AppError);
+    }
+  }
   if (error instanceof HTTPException && error.status < 500) {
     // Raised by Hono's own helpers: keep the meaning of the status, never the internals.
     const code = HTTP_EXCEPTION_CODES[error.status] ?? "validation_failed";

@@ -68,3 +68,19 @@ export function newId(prefix: IdPrefix, now: number = clock.now()): string {
   }
   return `${prefix}_${time}${random}`;
 }
+
+/**
+ * An id of the same layout that also sorts by `sequence` within one millisecond: 6 of the 16
+ * random characters carry it (up to 2^30), for rows whose order is a sequence (a wallet's ledger).
+ */
+export function newSequencedId(prefix: IdPrefix, now: number, sequence: number): string {
+  const id = newId(prefix, now);
+  let digits = "";
+  let n = sequence % 2 ** 30;
+  for (let i = 0; i < 6; i++) {
+    digits = ALPHABET[n % 32] + digits;
+    n = Math.floor(n / 32);
+  }
+  const timeEnd = prefix.length + 1 + 10;
+  return `${id.slice(0, timeEnd)}${digits}${id.slice(timeEnd + 6)}`;
+}

@@ -86,8 +86,12 @@ export type RouteOptions = {
    * a multipart route (at most `MAX_FORM_BODY_BYTES`: its body is held in memory whole).
    */
   maxBodyBytes?: number;
-  /** Honour `Idempotency-Key` (routes that spend money or credits). */
-  idempotent?: boolean;
+  /**
+   * Honour `Idempotency-Key` (routes that spend money or credits): `true` keeps keys in D1;
+   * `"with_spend"` (the hot routes that spend an account's credits) claims each key with the
+   * spend, in the account's wallet, so the route makes no D1 write before its first byte.
+   */
+  idempotent?: boolean | "with_spend";
   /**
    * The route's class for request limits (default `default`). `webhook` routes and `false`
    * (health probes) are not limited.
@@ -155,7 +159,7 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     ...(limited ? [limitRequests(limited, whenDown)] : []),
     ...(hasJsonBody ? [jsonBody(options.maxBodyBytes)] : []),
     ...(hasFormBody ? [formBody(formLimitOf(config.path, options.maxBodyBytes))] : []),
-    ...(options.idempotent ? [idempotency()] : []),
+    ...(options.idempotent ? [idempotency(options.idempotent === "with_spend" ? "spend" : "d1")] : []),
   ];
   const headers = options.idempotent
     ? ((request?.headers as z.ZodObject | undefined)?.extend(IdempotencyKeyHeader.shape) ?? IdempotencyKeyHeader)

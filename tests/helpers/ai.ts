@@ -3,6 +3,7 @@ import OpenAI from "openai";
 import { inject } from "vitest";
 import { grant } from "../../src/modules/billing/credits/ledger";
 import { randomClientIp } from "./client";
+import { drainWallet, walletBalances } from "./wallet";
 
 /**
  * The AI gateway in tests: the official `openai` client pointed at Stratus (through the
@@ -71,15 +72,12 @@ export const fund = (accountId: string, millicredits: number) =>
     reference: `test:${crypto.randomUUID()}`,
   });
 
-export const purchasedBalance = async (accountId: string) =>
-  (
-    await env.DB.prepare("SELECT balance FROM credit_balances WHERE account_id = ? AND bucket = 'purchased'")
-      .bind(accountId)
-      .first<{ balance: number }>()
-  )?.balance ?? 0;
+export const purchasedBalance = async (accountId: string) => (await walletBalances(accountId)).balances.purchased;
 
-export const usageRowsOf = async (accountId: string) =>
-  (
+/** The account's usage rows, once its wallet's outbox has reached the D1 copy. */
+export const usageRowsOf = async (accountId: string) => {
+  await drainWallet(accountId);
+  return (
     await env.DB.prepare("SELECT * FROM ai_usage WHERE account_id = ? ORDER BY created_at").bind(accountId).all<{
       status: string;
       charged: number;
@@ -90,6 +88,7 @@ export const usageRowsOf = async (accountId: string) =>
       usage_source: "provider" | "estimated" | null;
     }>()
   ).results;
+};
 
 /** Waits for the usage rows that `waitUntil` writes after a stream. */
 export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {

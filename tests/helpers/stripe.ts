@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import Stripe from "stripe";
 import { expect, inject } from "vitest";
 import { type ApiResponse, api } from "./client";
+import { walletBalances } from "./wallet";
 
 /**
  * Stripe in tests: the Worker's SDK calls the simulator (simulators/stripe.mjs); tests drive
@@ -106,11 +107,7 @@ export async function buyPack(headers: Record<string, string>, creditPack = "cre
 }
 
 export const balanceOf = async (accountId: string, bucket: "included" | "purchased") =>
-  (
-    await env.DB.prepare("SELECT balance FROM credit_balances WHERE account_id = ? AND bucket = ?")
-      .bind(accountId, bucket)
-      .first<{ balance: number }>()
-  )?.balance ?? 0;
+  (await walletBalances(accountId)).balances[bucket];
 
 /** Included credits a month: pro and premium. */
 export const PRO_MONTHLY = 25_000_000;

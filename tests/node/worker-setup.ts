@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import type { TestProject } from "vitest/node";
-import { buildWorker, serveBundle } from "../../scripts/serve-bundle.mjs";
+import { buildWorker, STRATUS_OPTIONS, serveBundle } from "../../scripts/serve-bundle.mjs";
 
 /**
  * The Node-side project's Worker: the deployable bundle (`wrangler deploy --dry-run`), served
@@ -18,7 +18,7 @@ export default async function setup(project: TestProject) {
       STRIPE_SECRET_KEY: "sk_test_node_tests",
       STRIPE_WEBHOOK_SECRET: "whsec_node_tests",
     },
-    durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
+    ...STRATUS_OPTIONS,
     assets: { directory: "public", routerConfig: { has_user_worker: true } },
   });
   project.provide("workerUrl", url);

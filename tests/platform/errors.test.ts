@@ -59,7 +59,9 @@ describe("JSON bodies", () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ name: "a", count: 2 });
     expect(response.headers.get("x-request-id")).toMatch(/^req_[0-9A-Z]{26}$/);
-    expect(response.headers.get("server-timing")).toMatch(/^limit;dur=\d+\.\d, handler;dur=\d+\.\d$/);
+    expect(response.headers.get("server-timing")).toMatch(
+      /^limit;dur=\d+\.\d, handler;dur=\d+\.\d, d1;desc="\d+", do;desc="\d+"$/,
+    );
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     expect(response.headers.get("content-security-policy")).toContain("default-src 'none'");
   });

@@ -6,13 +6,14 @@ import { newId } from "../../platform/ids";
 import { payerOf, type Settlement, withHold } from "../billing/api";
 import { circuitSettingsOf, withFallbacks, within } from "./fallbacks";
 import type { Model } from "./registry";
-import { type UsageRow, usageStatement } from "./usage";
+import { type UsageRow, usageRecord } from "./usage";
 
 /**
  * An AI call's payer and its usage row. Credits go through billing's `withHold` (hold the most
  * the call can cost, settle what it cost after the answer, in `waitUntil`); the usage row rides
- * in the settlement's batch, or is written alone with a charge of 0 when settling never goes
- * through (the cron then releases the hold: that answer goes unpaid, and the row says so).
+ * with the settlement to the wallet, which ships it, charged, to this module's sink in D1; it is
+ * shipped charged 0 when settling never goes through (the hold then expires: that answer goes
+ * unpaid, and the row says so).
  */
 
 /** A request that pays for AI calls: the server's unique id of this call keys its hold and usage row. */
@@ -27,10 +28,9 @@ type Measured = Omit<UsageRow, "id" | "requestId" | "accountId" | "userId" | "ap
 export function usageSettlement(caller: AiCaller, usage: Measured): Settlement {
   return {
     cost: usage.cost,
-    record: (charged) => [
-      usageStatement(caller.env, {
+    records: [
+      usageRecord({
         ...usage,
-        charged,
         id: caller.callId,
         requestId: caller.requestId,
         accountId: caller.account.id,

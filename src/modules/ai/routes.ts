@@ -17,7 +17,7 @@ const chargedHeader = {
 };
 const aiErrors = { scope: "ai" as const, rateLimit: "ai" as const, errors: AI_CALL_ERRORS };
 /** A JSON answer that spends credits: a retry with the same `Idempotency-Key` replays it. */
-const spendingJson = { ...aiErrors, idempotent: true };
+const spendingJson = { ...aiErrors, idempotent: "with_spend" as const };
 
 export const listModels = authRoute(
   {

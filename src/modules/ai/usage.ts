@@ -1,17 +1,56 @@
+import { z } from "@hono/zod-openapi";
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { clock, DAY_MS } from "../../platform/clock";
 import type { Configured } from "../../platform/context";
 import { dateRangeOf } from "../../platform/date-range";
-import { asStatement, database } from "../../platform/db";
+import { database, insertJsonRows } from "../../platform/db";
+import type { RecordSink, WalletRecord } from "../billing/api";
 import { aiUsage } from "./tables";
 
-/** Usage rows: one per AI request, written after it settles, and their summaries. */
+/**
+ * Usage rows: one per AI request, and their summaries. A row travels with its settlement
+ * through the payer's wallet (charged there) and reaches D1 through this module's sink.
+ */
 
 export type UsageRow = typeof aiUsage.$inferInsert;
 export type UsageStatus = UsageRow["status"];
 
-/** The usage row as a statement, to write it in its settlement's batch. */
-export const usageStatement = (env: Env, row: UsageRow) => asStatement(env, database(env).insert(aiUsage).values(row));
+/** The sink's name for usage rows (wired in the composition root). */
+export const USAGE_SINK = "ai.usage";
+
+/** A usage row (charged by its settlement) as the wallet record that carries it. */
+export function usageRecord(row: Omit<UsageRow, "charged">): WalletRecord {
+  return { sink: USAGE_SINK, id: row.id, body: row };
+}
+
+const UsageBody = z.object({
+  id: z.string(),
+  requestId: z.string(),
+  accountId: z.string(),
+  userId: z.string(),
+  apiKeyId: z.string().nullable(),
+  endpoint: z.string(),
+  requestedModel: z.string(),
+  model: z.string().nullable(),
+  provider: z.string().nullable(),
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+  cost: z.number().min(0),
+  timeToFirstTokenMs: z.number().int().nullable(),
+  latencyMs: z.number().int().min(0),
+  status: z.enum(["completed", "incomplete", "failed"]),
+  usageSource: z.enum(["provider", "estimated"]).nullable(),
+  createdAt: z.number().int(),
+});
+
+/** The usage rows of a copy batch, in one statement; a row already copied is skipped. */
+export const usageSink: RecordSink = (env, records) => {
+  const rows = records.map((record) => ({
+    ...UsageBody.parse({ timeToFirstTokenMs: null, usageSource: null, apiKeyId: null, ...record.body }),
+    charged: record.charged,
+  }));
+  return rows.length > 0 ? [insertJsonRows(env, aiUsage, rows)] : [];
+};
 
 export type UsageQuery = { from?: string; to?: string; groupBy: "day" | "model" };
 

@@ -11,6 +11,7 @@ import { verifiedEvent } from "./stripe/client";
 import { stripeEventTask } from "./stripe/events";
 import { replayStripeEvent as replay } from "./stripe/replay";
 import * as subscriptions from "./subscriptions/service";
+import { walletCopyHealth } from "./wallet/health";
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
 
@@ -21,6 +22,8 @@ export const getLedger: Handler<"getLedger"> = async (c) =>
 
 export const adjustCredits: Handler<"adjustCredits"> = async (c) =>
   c.json(await adjust(c.env, actorOf(c), c.req.valid("json")), 201);
+
+export const walletCopies: Handler<"walletCopies"> = async (c) => c.json(await walletCopyHealth(c.env), 200);
 
 /** Stripe's events are small; anything larger is not from Stripe. */
 const WEBHOOK_MAX_BYTES = 256 * 1024;

@@ -1,11 +1,10 @@
 import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
-import { expireEndedGrants, grantMonthlyToUnsubscribed, grantYearlyMonths } from "./credits/included";
-import { releaseExpiredHolds } from "./credits/ledger";
 import { downgradeAfterGrace } from "./dunning/downgrade";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
 import { stripeEventTask } from "./stripe/events";
+import { migrateWalletsTask, startSweep } from "./wallet/sweep";
 
 export const billingModule: Module = {
   name: "billing",
@@ -13,6 +12,7 @@ export const billingModule: Module = {
     .openapi(routes.getCredits, handlers.getCredits)
     .openapi(routes.getLedger, handlers.getLedger)
     .openapi(routes.adjustCredits, handlers.adjustCredits)
+    .openapi(routes.walletCopies, handlers.walletCopies)
     .openapi(routes.stripeWebhook, handlers.stripeWebhook)
     .openapi(routes.replayStripeEvent, handlers.replayStripeEvent)
     .openapi(routes.openCheckout, handlers.openCheckout)
@@ -22,22 +22,12 @@ export const billingModule: Module = {
     .openapi(routes.resumeSubscription, handlers.resumeSubscription)
     .openapi(routes.changeSubscription, handlers.changeSubscription)
     .openapi(routes.listInvoices, handlers.listInvoices),
-  tasks: [stripeEventTask],
+  tasks: [stripeEventTask, migrateWalletsTask],
   crons: [
     {
-      name: "credits.release-expired-holds",
+      name: "billing.migrate-wallets",
       schedule: "*/5 * * * *",
-      run: async (env, { now }) => ({ released: await releaseExpiredHolds(env, now) }),
-    },
-    {
-      name: "billing.included-credits",
-      schedule: "*/5 * * * *",
-      // Expiry first: a grant made in this run is never expired by it.
-      run: async (env, { now }) => ({
-        expired: await expireEndedGrants(env, now),
-        yearly: await grantYearlyMonths(env, now),
-        unsubscribed: await grantMonthlyToUnsubscribed(env, now),
-      }),
+      run: async (env) => ({ sweep: (await startSweep(env)).status }),
     },
     {
       name: "billing.dunning-downgrade",

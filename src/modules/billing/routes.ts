@@ -17,6 +17,7 @@ import {
   PortalSessionSchema,
   SubscriptionSchema,
   SubscriptionStateSchema,
+  WalletCopiesSchema,
 } from "./schema";
 
 const accountNote =
@@ -52,6 +53,17 @@ export const adjustCredits = authRoute(
     responses: { 201: jsonResponse(AdjustmentSchema, "The ledger entry and the new balances") },
   },
   { admin: true, idempotent: true, errors: ["conflict"] },
+);
+
+export const walletCopies = authRoute(
+  {
+    method: "get",
+    path: "/v1/admin/wallet-copies",
+    tags: ["Admin"],
+    summary: "How the D1 copy of the account wallets stands: lag, gaps and checkpoint mismatches",
+    responses: { 200: jsonResponse(WalletCopiesSchema, "The copy's health") },
+  },
+  { admin: true },
 );
 
 export const stripeWebhook = defineRoute(

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CREDIT_BUCKETS } from "./tables";
+import { CREDIT_BUCKETS } from "./wallet/protocol";
 
 const millicredits = (description: string) =>
   z
@@ -11,18 +11,18 @@ export const CreditsSchema = z
   .object({
     accountId: z.string(),
     balances: z.object({
-      included: millicredits("The plan's monthly credits left, spent first"),
-      purchased: millicredits("Purchased credits left; they never expire"),
+      included: millicredits("The plan's monthly credits left (the sum of their ledger), spent first"),
+      purchased: millicredits("Purchased credits left (the sum of their ledger); they never expire"),
     }),
-    available: millicredits("What can be reserved now: both buckets"),
-    held: millicredits("Set aside by open holds, already out of the balances"),
+    available: millicredits("What can be reserved now: both balances less what open holds keep"),
+    held: millicredits("Kept by open holds, still in the balances until settled"),
     holds: z.array(
       z.object({
         id: z.string(),
         reference: z.string(),
         amount: millicredits("Held"),
         createdAt: z.string(),
-        expiresAt: z.string().openapi({ description: "Released by the cron if still open then" }),
+        expiresAt: z.string().openapi({ description: "Released by the account's wallet if still open then" }),
       }),
     ),
   })
@@ -33,9 +33,18 @@ const LedgerEntrySchema = z
     id: z.string(),
     bucket: z.enum(CREDIT_BUCKETS),
     amount: millicredits("Signed change"),
-    reason: z.string().openapi({ example: "hold" }),
+    reason: z.string().openapi({
+      example: "spend",
+      description:
+        "`spend` (a settled hold's charge), `late_charge`, `included`, `included_expired`, `credit_pack`, `refund`, `adjust`; entries before the wallet also `hold`, `hold_settled`, `hold_released`, `hold_expired`",
+    }),
     reference: z.string().openapi({ description: "What the entry applies; each applies once" }),
     balanceAfter: millicredits("The bucket's balance after this entry"),
+    seq: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The entry's number in its account wallet's sequence (null before the wallet)" }),
     createdAt: z.string(),
   })
   .openapi("LedgerEntry");
@@ -174,3 +183,30 @@ export const InvoicePageSchema = z
     nextCursor: z.string().nullable(),
   })
   .openapi("InvoicePage");
+
+export const WalletCopiesSchema = z
+  .object({
+    accounts: z.number().int().openapi({ description: "Wallets with a D1 copy" }),
+    lagging: z
+      .number()
+      .int()
+      .openapi({ description: "Copies that do not yet hold every row up to their wallet's latest checkpoint" }),
+    gaps: z.number().int().openapi({ description: "Times a copy found rows missing and asked its wallet to resend" }),
+    mismatches: z
+      .number()
+      .int()
+      .openapi({ description: "Checkpoints whose balances disagreed with the copied rows (should stay 0)" }),
+    attention: z
+      .array(
+        z.object({
+          accountId: z.string(),
+          through: z.number().int(),
+          checkpointSeq: z.number().int(),
+          gaps: z.number().int(),
+          mismatches: z.number().int(),
+          updatedAt: z.string(),
+        }),
+      )
+      .openapi({ description: "Up to 100 copies with a mismatch, a gap or a lag, the longest-waiting first" }),
+  })
+  .openapi("WalletCopies");

@@ -1,17 +1,16 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { CREDIT_BUCKETS } from "./wallet/protocol";
 
 /**
- * The credit ledger (ARCHITECTURE.md, Data rules). Amounts are integer millicredits
- * (1 credit = 1 000). Each account has two buckets: `included` (the plan's monthly credits,
- * spent first) and `purchased` (never expiring). Invariants, each a constraint that fails
- * the whole batch: no balance below zero (CHECK), a reference applies at most once (UNIQUE),
- * and a balance equals the sum of its ledger rows (both are written in the same batch, the
- * balance by an unconditional upsert, `balance_after` by a subquery).
+ * Credits in D1 (ARCHITECTURE.md, Money). Each account's credits live in its `AccountWallet`
+ * Durable Object; D1 keeps the wallets' reporting copy (`credit_ledger` rows with a `seq`,
+ * `wallet_copies`, `wallet_counter_copies`) and, from before the wallets, the balances, holds
+ * and budgets an account's wallet takes over on its first touch. Amounts are integer
+ * millicredits (1 credit = 1 000) in two buckets: `included` (the plan's monthly credits, spent
+ * first) and `purchased` (never expiring). The pre-wallet invariants are constraints that fail
+ * a whole batch: no balance below zero (CHECK), a reference applies at most once (UNIQUE).
  */
-
-export const CREDIT_BUCKETS = ["included", "purchased"] as const;
-export type CreditBucket = (typeof CREDIT_BUCKETS)[number];
 
 export const creditBalances = sqliteTable(
   "credit_balances",
@@ -37,13 +36,21 @@ export const creditLedger = sqliteTable(
     /** Signed millicredits: a grant is positive, a hold negative, a release positive. */
     amount: integer("amount").notNull(),
     reason: text("reason").notNull(),
-    /** What this row applies, once: `hold:<id>:included`, `pack:<checkout id>`, `adjust:<id>`… */
-    reference: text("reference").notNull().unique(),
+    /** What this row applies, once per account: `spend:<hold>:included`, `pack:<checkout id>`, `adjust:<id>`… */
+    reference: text("reference").notNull(),
     balanceAfter: integer("balance_after").notNull(),
     createdAt: integer("created_at").notNull(),
+    /**
+     * The row's number in its account wallet's sequence: rows with one are the wallet's copy
+     * (ARCHITECTURE.md, Money), written by the copy consumer; rows without are from before.
+     */
+    seq: integer("seq"),
   },
   (table) => [
     index("credit_ledger_account").on(table.accountId, table.createdAt, table.id),
+    uniqueIndex("credit_ledger_account_seq").on(table.accountId, table.seq),
+    // References are unique per account: each wallet keeps its own.
+    uniqueIndex("credit_ledger_account_reference").on(table.accountId, table.reference),
     check("credit_ledger_amount_not_zero", sql`${table.amount} <> 0`),
   ],
 );
@@ -220,4 +227,61 @@ export const includedCreditSweeps = sqliteTable("included_credit_sweeps", {
   periodStart: integer("period_start").primaryKey(),
   /** The last user id handled; the next run continues after it. */
   cursor: text("cursor").notNull(),
+});
+
+/**
+ * How far the D1 copy of each account's wallet has come: every row through `through` is here
+ * (contiguous); the wallet's latest checkpoint (its balances after row `checkpoint_seq`), the
+ * last one verified against the copy, and how often the copy found a gap or a mismatch.
+ */
+export const walletCopies = sqliteTable("wallet_copies", {
+  accountId: text("account_id").primaryKey(),
+  through: integer("through").notNull(),
+  checkpointSeq: integer("checkpoint_seq").notNull(),
+  checkpointIncluded: integer("checkpoint_included").notNull(),
+  checkpointPurchased: integer("checkpoint_purchased").notNull(),
+  verifiedSeq: integer("verified_seq").notNull(),
+  gaps: integer("gaps").notNull(),
+  mismatches: integer("mismatches").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  /** The account was deleted: the copy stays for reporting, its wallet is gone. */
+  deletedAt: integer("deleted_at"),
+});
+
+/** Runs of rows received beyond `through` (Queues do not keep order), merged as the gaps fill. */
+export const walletCopyRanges = sqliteTable(
+  "wallet_copy_ranges",
+  {
+    accountId: text("account_id").notNull(),
+    firstSeq: integer("first_seq").notNull(),
+    lastSeq: integer("last_seq").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.accountId, table.firstSeq, table.lastSeq] })],
+);
+
+/** Each wallet counter's value as of its latest change (`seq`): later changes win, in any order. */
+export const walletCounterCopies = sqliteTable(
+  "wallet_counter_copies",
+  {
+    accountId: text("account_id").notNull(),
+    metric: text("metric").notNull(),
+    periodStart: integer("period_start").notNull(),
+    used: integer("used").notNull(),
+    limitValue: integer("limit_value").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.accountId, table.metric, table.periodStart] })],
+);
+
+/**
+ * Accounts whose credits moved into their wallet (on its first touch; a deleted account's is
+ * marked so it never opens again). Triggers (migration 0022) refuse any write of this account to the pre-wallet tables from then on, so a writer of
+ * the previous version fails loudly instead of changing money nobody reads.
+ */
+export const walletMigrations = sqliteTable("wallet_migrations", {
+  accountId: text("account_id").primaryKey(),
+  migratedAt: integer("migrated_at").notNull(),
+  /** The account was deleted: its wallet never opens again. */
+  deletedAt: integer("deleted_at"),
 });

@@ -10,5 +10,12 @@ export { auditInsert, auditInsertIfChanged } from "./audit";
 export { authenticator } from "./authenticator";
 export { identityConfig } from "./config";
 /** What other modules say about deleting an org: guards that refuse, cleanups in its batch. */
-export { type OrgDeletionCleanup, type OrgDeletionGuard, orgDeletionCleanups, orgDeletionGuards } from "./orgs/guards";
-export { accountExists, billingContactsOf, verifiedUserIds } from "./service";
+export {
+  type OrgDeletionCleanup,
+  type OrgDeletionFollowUp,
+  type OrgDeletionGuard,
+  orgDeletionCleanups,
+  orgDeletionFollowUps,
+  orgDeletionGuards,
+} from "./orgs/guards";
+export { accountExists, billingContactsOf, isVerifiedUser } from "./service";

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, gt, isNotNull, isNull } from "drizzle-orm";
 import type { Config } from "../../env";
 import { clock } from "../../platform/clock";
 import { database, isUniqueViolation } from "../../platform/db";
@@ -199,13 +199,11 @@ export async function billingContactsOf(env: Env, accountId: string): Promise<{ 
   return db.select(contact).from(users).where(eq(users.id, accountId));
 }
 
-/** Users with a verified email, by id after `afterId`: for sweeps over every such account. */
-export async function verifiedUserIds(env: Env, afterId: string, limit: number): Promise<string[]> {
-  const rows = await database(env)
+/** Whether `accountId` is a user whose email is verified (an org, or an unknown id, is not). */
+export async function isVerifiedUser(env: Env, accountId: string): Promise<boolean> {
+  const [row] = await database(env)
     .select({ id: users.id })
     .from(users)
-    .where(and(gt(users.id, afterId), isNotNull(users.emailVerifiedAt)))
-    .orderBy(asc(users.id))
-    .limit(limit);
-  return rows.map((row) => row.id);
+    .where(and(eq(users.id, accountId), isNotNull(users.emailVerifiedAt)));
+  return row !== undefined;
 }

@@ -1,9 +1,9 @@
 /**
  * plans' face: what other modules may use of it, and the only file they import. The plan of an
- * account and its limits, the monthly quotas, and the port through which billing says which
- * plan a subscription gives.
+ * account and its limits, the monthly quotas' terms, and the ports through which billing says
+ * which plan a subscription gives and what the quotas' counters read.
  */
-export { consume, refund } from "./quotas";
+export { type QuotaMetric, type QuotaUsage, quotaTermsOf, quotaUsagePort } from "./quotas";
 export { requestLimitsOf } from "./request-limits";
 export {
   effectivePlan,

@@ -1,14 +1,12 @@
-import { and, eq, sql } from "drizzle-orm";
 import { clock } from "../../platform/clock";
-import { asStatement, type BatchStatement, database, isCheckViolation } from "../../platform/db";
-import { AppError } from "../../platform/errors";
+import { port } from "../../platform/port";
 import { effectivePlan, publicPlan } from "./service";
-import { quotaUsage } from "./tables";
 
 /**
- * Quotas: usage counters changed only through `consume` and `refund`. Translated characters
- * reset each calendar month (UTC); storage is a level, not a flow, so its counter never
- * resets (its period start is 0). The limit is the account's effective plan's.
+ * Quotas: what each plan allows per period, and the period. The counters themselves are exact
+ * per account, in billing's wallet (taken with the credits of the work they count). Translated
+ * characters reset each calendar month (UTC); storage is a level, not a flow, so its period
+ * never ends (its start is 0). The limit is the account's effective plan's.
  */
 
 const METRICS = {
@@ -18,7 +16,9 @@ const METRICS = {
   string,
   { monthly: boolean; limitOf: (plan: Awaited<ReturnType<typeof effectivePlan>>) => number }
 >;
-type Metric = keyof typeof METRICS;
+export type QuotaMetric = keyof typeof METRICS;
+type Metric = QuotaMetric;
+const COUNTED = Object.keys(METRICS) as Metric[];
 
 /** The period a metric counts in at `now`: the month's first instant, or 0 for levels. */
 export function periodOf(metric: Metric, now: number = clock.now()) {
@@ -30,97 +30,35 @@ export function periodOf(metric: Metric, now: number = clock.now()) {
   };
 }
 
-type Consumption = { metric: Metric; periodStart: number; used: number; limit: number; resetsAt: number | null };
-
-/**
- * Adds `amount` to the account's counter, or 429 `quota_exceeded` if it would pass the limit;
- * `alongside` statements (the caller's own counters) commit in the same batch, or not at all.
- */
-export async function consume(
-  env: Env,
-  accountId: string,
-  metric: Metric,
-  amount: number,
-  alongside: BatchStatement[] = [],
-): Promise<Consumption> {
-  if (!Number.isSafeInteger(amount) || amount <= 0)
-    throw new Error(`consume needs a positive integer amount, not ${amount}`);
-  const limit = METRICS[metric].limitOf(await effectivePlan(env, accountId));
+/** What a quota allows an account in its current period. */
+export async function quotaTermsOf(env: Env, accountId: string, metric: Metric) {
+  const plan = await effectivePlan(env, accountId);
   const { start, resetsAt } = periodOf(metric);
-  const db = database(env);
-  try {
-    const [counted] = await env.DB.batch<{ used: number }>([
-      asStatement(
-        env,
-        db
-          .insert(quotaUsage)
-          .values({ accountId, metric, periodStart: start, used: amount, limitValue: limit })
-          .onConflictDoUpdate({
-            target: [quotaUsage.accountId, quotaUsage.metric, quotaUsage.periodStart],
-            set: { used: sql`${quotaUsage.used} + ${amount}`, limitValue: limit },
-          })
-          .returning({ used: quotaUsage.used }),
-      ),
-      ...alongside,
-    ]);
-    return { metric, periodStart: start, used: counted?.results[0]?.used ?? amount, limit, resetsAt };
-  } catch (error) {
-    if (!isCheckViolation(error)) throw error;
-    const used = await usageOf(env, accountId, metric, start);
-    const retryAfter = resetsAt === null ? null : Math.max(1, Math.ceil((resetsAt - clock.now()) / 1000));
-    throw new AppError(
-      "quota_exceeded",
-      `This would use ${amount} of the ${Math.max(0, limit - used)} ${metric.replaceAll("_", " ")} left this period.`,
-      {
-        headers: retryAfter === null ? {} : { "Retry-After": String(retryAfter) },
-        extensions: { metric, limit, used, resetsAt: resetsAt === null ? null : clock.iso(resetsAt) },
-      },
-    );
-  }
+  return { limit: METRICS[metric].limitOf(plan), periodStart: start, resetsAt };
 }
 
-/** Gives back what a failed operation consumed, in the period it consumed it; never below zero. */
-export async function refund(
+/** How much of each metric an account used in a period: the counters are billing's (its wallet), through this port. */
+export type QuotaUsage = (
   env: Env,
   accountId: string,
-  consumption: Pick<Consumption, "metric" | "periodStart">,
-  amount: number,
-) {
-  await database(env)
-    .update(quotaUsage)
-    .set({ used: sql`max(0, ${quotaUsage.used} - ${amount})` })
-    .where(
-      and(
-        eq(quotaUsage.accountId, accountId),
-        eq(quotaUsage.metric, consumption.metric),
-        eq(quotaUsage.periodStart, consumption.periodStart),
-      ),
-    );
-}
-
-async function usageOf(env: Env, accountId: string, metric: Metric, periodStart: number): Promise<number> {
-  const [row] = await database(env)
-    .select({ used: quotaUsage.used })
-    .from(quotaUsage)
-    .where(
-      and(eq(quotaUsage.accountId, accountId), eq(quotaUsage.metric, metric), eq(quotaUsage.periodStart, periodStart)),
-    );
-  return row?.used ?? 0;
-}
+  periods: { metric: Metric; periodStart: number }[],
+) => Promise<number[]>;
+export const quotaUsagePort = port<QuotaUsage>("plans: the usage counters of an account");
 
 /** The account's plan, its limits and the usage of each metric in its current period. */
 export async function limitsOf(env: Env, accountId: string) {
   const plan = await effectivePlan(env, accountId);
-  const quotas = await Promise.all(
-    (Object.keys(METRICS) as Metric[]).map(async (metric) => {
-      const { start, resetsAt } = periodOf(metric);
-      return {
-        metric,
-        used: await usageOf(env, accountId, metric, start),
-        limit: METRICS[metric].limitOf(plan),
-        resetsAt: resetsAt === null ? null : clock.iso(resetsAt),
-      };
-    }),
+  const metrics = COUNTED.map((metric) => ({ metric, ...periodOf(metric) }));
+  const used = await quotaUsagePort.get()(
+    env,
+    accountId,
+    metrics.map(({ metric, start }) => ({ metric, periodStart: start })),
   );
+  const quotas = metrics.map(({ metric, resetsAt }, index) => ({
+    metric,
+    used: used[index] ?? 0,
+    limit: METRICS[metric].limitOf(plan),
+    resetsAt: resetsAt === null ? null : clock.iso(resetsAt),
+  }));
   return { accountId, plan: publicPlan(plan), quotas };
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { commaList, configFragment } from "../../platform/config";
 
-/** Translation's keys: its providers in order, their prices, the cache and the time limits. */
+/** Translation's keys: its providers in order, their prices, the cache, the time limits and retention. */
 export const translateConfig = configFragment({
   keys: {
     /** Translation providers: Google Cloud Translation v2 and DeepL, each used when its key is set. */
@@ -25,6 +25,8 @@ export const translateConfig = configFragment({
     /** A translation provider failing this many times in a row is skipped for the cool-down, then tried once. */
     TRANSLATE_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
     TRANSLATE_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+    /** How long a translation request's usage rows (the stats) are kept. */
+    TRANSLATE_USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(400),
   },
   rules: (config, complain) => {
     if (config.TRANSLATE_TOTAL_TIMEOUT_MS < config.TRANSLATE_TIMEOUT_MS) {

@@ -18,7 +18,7 @@ const chargedHeader = {
 /** Spends quota and credits: a retry with the same `Idempotency-Key` replays the answer. */
 const spending = {
   scope: "translate" as const,
-  idempotent: true,
+  idempotent: "with_spend" as const,
   errors: ["insufficient_credits", "budget_exceeded", "provider_unavailable"] as ErrorCode[],
 };
 

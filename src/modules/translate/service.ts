@@ -1,24 +1,23 @@
 import type { RequestContext } from "../../platform/context";
 import { AppError } from "../../platform/errors";
 import { type Meter, payerOf, withHold } from "../billing/api";
-import { consume, refund } from "../plans/api";
 import { type Cached, readCache, type Segment, segmentIdOf, writeCache } from "./cache";
 import { pendingTranslation, shareTranslations, valueWithin } from "./inflight";
 import { firstAnswering, usableProviders } from "./providers";
 import type { TranslateProvider, TranslateProviderId, TranslateRequest } from "./providers/types";
-import { type Served, statsUpserts } from "./stats";
+import { type Served, usageRecords } from "./stats";
 import { countedCharacters, type TextFormat } from "./text";
 
 /**
  * A translation request, end to end: look every distinct segment up in the cache at once;
- * take the request's characters (code points; text nodes of HTML) from the plan's monthly
- * quota; hold credits once for the misses at the dearest provider that may answer; translate
+ * in one wallet call, take the request's characters (code points; text nodes of HTML) from the
+ * plan's monthly quota and hold credits for the misses at the dearest provider that may answer; translate
  * the misses in one call, falling through the providers in order and sharing in-flight calls
  * with concurrent requests of this isolate; then settle what the providers' answers cost (the
  * hold's meter: an AI answer that proved unusable included). The work after the hold runs under
  * `waitUntil`, so a client that leaves still pays for (and caches) what was translated; a
- * failure gives the quota back, and what of the hold no answer consumed. The statistics ride
- * in the quota's batch (all cached) or the settlement's.
+ * failure gives the quota back, and what of the hold no answer consumed. The request's usage
+ * rows (the statistics) travel with the settlement.
  */
 
 /** A translation request that pays: its context, and the server's id of the call, which keys its hold. */
@@ -157,60 +156,33 @@ export async function translate(caller: TranslateCaller, input: TranslateInput) 
   const cached = await readCache(caller.env.CACHE, [...segments.keys()], caller.account.id);
   caller.timing("cache", performance.now() - lookedUp);
   const misses = [...segments.keys()].filter((id) => !cached.has(id));
-  // All cached: the statistics commit with the quota, in one batch.
-  const stats =
-    misses.length === 0 ? statsUpserts(caller.env, caller.account.id, servedOf(ids, segments, cached, cached)) : [];
-  const consumption =
-    total > 0 ? await consume(caller.env, caller.account.id, "translated_characters", total, stats) : null;
-  const refundQuota = async () => {
-    if (consumption) await refund(caller.env, caller.account.id, consumption, total);
-  };
-  let fresh = new Map<string, Cached>();
-  let charged: number | null = 0;
-  if (misses.length > 0) {
-    const request = providerRequestOf(misses.map((id) => segments.get(id) as Counted));
-    let ran = false;
-    try {
-      let translated: Awaited<ReturnType<typeof translateMisses>>;
-      ({ result: translated, charged } = await withHold(caller, {
-        payer: payerOf(caller),
-        reference: `translate:${caller.callId}`,
-        // What the misses may cost at the dearest of the providers.
-        ceiling: Math.max(0, ...providers.map((provider) => provider.ceiling(request))),
-        run: async (_held, meter) => {
-          ran = true;
-          const done = await translateMisses(caller, providers, misses, segments, meter);
-          caller.waitUntil(
-            writeCache(caller.env.CACHE, [...done.own], caller.account.id, config.TRANSLATE_CACHE_TTL_SECONDS)
-              .then(({ dropped }) => {
-                if (dropped > 0) caller.logger.warn("translation cache writes dropped", { dropped });
-              })
-              .catch(() => {}),
-          );
-          return done;
-        },
-        // What every provider answer cost (an unusable AI answer included); the request's
-        // statistics ride in the settlement's batch.
-        measure: (done, meter) => ({
-          cost: meter.consumed,
-          record: () => statsUpserts(caller.env, caller.account.id, servedOf(ids, segments, cached, done.fresh)),
-        }),
-        // The quota goes back; what answers it got before failing (an AI model's unusable one) is paid.
-        failed: async (_error, meter) => {
-          // A refund that fails is logged, never a reason to leave the answers received unpaid.
-          await refundQuota().catch((error: unknown) =>
-            caller.logger.error("translation quota not refunded", { error: String(error) }),
-          );
-          return { cost: meter.consumed };
-        },
-      }));
-      fresh = translated.fresh;
-    } catch (error) {
-      // Refused before it ran (402): the quota goes back here; once it ran, `failed` gave it back.
-      if (!ran) await refundQuota();
-      throw error;
-    }
-  }
+  const providerRequest = misses.length > 0 ? providerRequestOf(misses.map((id) => segments.get(id) as Counted)) : null;
+  // One wallet call takes the characters from the plan's quota and holds credits for the misses.
+  const { result: fresh, charged } = await withHold(caller, {
+    payer: payerOf(caller),
+    reference: `translate:${caller.callId}`,
+    // What the misses may cost at the dearest of the providers (nothing when all are cached).
+    ceiling: providerRequest ? Math.max(0, ...providers.map((provider) => provider.ceiling(providerRequest))) : 0,
+    ...(total > 0 ? { count: { metric: "translated_characters" as const, amount: total } } : {}),
+    run: async (_held, meter) => {
+      if (misses.length === 0) return new Map<string, Cached>();
+      const done = await translateMisses(caller, providers, misses, segments, meter);
+      caller.waitUntil(
+        writeCache(caller.env.CACHE, [...done.own], caller.account.id, config.TRANSLATE_CACHE_TTL_SECONDS)
+          .then(({ dropped }) => {
+            if (dropped > 0) caller.logger.warn("translation cache writes dropped", { dropped });
+          })
+          .catch(() => {}),
+      );
+      return done.fresh;
+    },
+    // What every provider answer cost (an unusable AI answer included), and the request's statistics.
+    measure: (translated, meter) => ({
+      cost: meter.consumed,
+      records: usageRecords(caller.callId, caller.account.id, servedOf(ids, segments, cached, translated)),
+    }),
+    // A failure gives the characters back to the quota; what answers it got (an AI model's unusable one) are paid.
+  });
   const translations: TranslationOut[] = ids.map((id) => {
     const fromCache = cached.get(id);
     const translation = (fromCache ?? fresh.get(id)) as Cached;

@@ -1,17 +1,23 @@
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
- * Translated characters per account, UTC day and provider: all of them, and those served
- * from the cache. One upsert per request and provider keeps it cheap; the stats read it.
+ * What each translation request translated, per provider that served it: all its characters
+ * and those from the cache. A row arrives through the payer's wallet (ARCHITECTURE.md, Money:
+ * no D1 write on the request path), at least once, so its id (`<call id>:<provider>`) keys it;
+ * the stats sum the rows; `TRANSLATE_USAGE_RETENTION_DAYS` bounds them.
  */
-export const translationStats = sqliteTable(
-  "translation_stats",
+export const translationUsage = sqliteTable(
+  "translation_usage",
   {
+    id: text("id").primaryKey(),
     accountId: text("account_id").notNull(),
-    day: integer("day").notNull(),
     provider: text("provider", { enum: ["google", "deepl", "ai"] }).notNull(),
     characters: integer("characters").notNull(),
     cachedCharacters: integer("cached_characters").notNull(),
+    createdAt: integer("created_at").notNull(),
   },
-  (table) => [primaryKey({ columns: [table.accountId, table.day, table.provider] })],
+  (table) => [
+    index("translation_usage_account").on(table.accountId, table.createdAt),
+    index("translation_usage_created").on(table.createdAt),
+  ],
 );

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq, lte } from "drizzle-orm";
-import type { Context } from "hono";
+import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
 import { clock } from "../clock";
-import type { AppEnv } from "../context";
+import type { AppEnv, SpendKey, StoredAnswer } from "../context";
 import { sha256Hex } from "../crypto";
 import { type Database, database } from "../db";
 import { AppError } from "../errors";
@@ -86,29 +86,26 @@ async function takeOver(db: Database, principalId: string, key: string, staleLoc
   return rows[0];
 }
 
-function replay(row: typeof idempotencyKeys.$inferSelect): Response {
-  if (row.responseBody === null || row.responseStatus === null) {
+/** A repeat gets the kept answer again; one that was not kept (a stream, too large) is 409. */
+export function replayOf(answer: StoredAnswer): Response {
+  if (answer.body === null) {
     throw new AppError(
       "idempotency_key_reused",
       "The first answer to this key was not JSON or too large to keep; it is not replayed. Use a new key.",
     );
   }
-  const headers = new Headers(JSON.parse(row.responseHeaders ?? "{}") as Record<string, string>);
+  const headers = new Headers(answer.headers);
   headers.set("Idempotent-Replayed", "true");
-  return new Response(row.responseBody, { status: row.responseStatus, headers });
+  return new Response(answer.body, { status: answer.status, headers });
 }
 
-async function settle(db: Database, principalId: string, key: string, claim: Claim, response: Response) {
-  const where = and(
-    eq(idempotencyKeys.principalId, principalId),
-    eq(idempotencyKeys.key, key),
-    eq(idempotencyKeys.lockedUntil, claim.lockedUntil),
-  );
+/**
+ * What to keep of an answer: null when the key should go (server errors, 409 and 429, so a
+ * retry runs again); the body only when it is JSON and small enough.
+ */
+async function storedAnswerOf(response: Response): Promise<StoredAnswer | null> {
   const status = response.status;
-  if (status >= 500 || status === 409 || status === 429) {
-    await db.delete(idempotencyKeys).where(where);
-    return;
-  }
+  if (status >= 500 || status === 409 || status === 429) return null;
   let body: string | null = null;
   if (JSON_ANSWER.test(response.headers.get("content-type") ?? "")) {
     const text = await response.clone().text();
@@ -119,13 +116,48 @@ async function settle(db: Database, principalId: string, key: string, claim: Cla
     const value = response.headers.get(name);
     if (value !== null) headers[name] = value;
   }
+  return { status, headers, body };
+}
+
+async function settle(db: Database, principalId: string, key: string, claim: Claim, response: Response) {
+  const where = and(
+    eq(idempotencyKeys.principalId, principalId),
+    eq(idempotencyKeys.key, key),
+    eq(idempotencyKeys.lockedUntil, claim.lockedUntil),
+  );
+  const answer = await storedAnswerOf(response);
+  if (!answer) {
+    await db.delete(idempotencyKeys).where(where);
+    return;
+  }
   await db
     .update(idempotencyKeys)
-    .set({ state: "completed", responseStatus: status, responseHeaders: JSON.stringify(headers), responseBody: body })
+    .set({
+      state: "completed",
+      responseStatus: answer.status,
+      responseHeaders: JSON.stringify(answer.headers),
+      responseBody: answer.body,
+    })
     .where(where);
 }
 
-export function idempotency() {
+/**
+ * A repeat of a request whose answer was kept with its spend: thrown by the spender where it
+ * would have spent, answered by the error handler with the kept answer.
+ */
+export class KeptAnswer extends Error {
+  constructor(readonly answer: StoredAnswer) {
+    super("a repeat of a request with a kept answer");
+  }
+}
+
+/**
+ * Where a route's keys are kept: `d1` (claimed here before the handler runs), or `spend`: the
+ * claim rides with the request's spend, in the same call to the account's wallet (the hot
+ * routes make no D1 write before their first byte), and a repeat is answered where it would
+ * have spent (`KeptAnswer`). A `spend` route that never spends keeps nothing: a retry runs again.
+ */
+export function idempotency(keptWith: "d1" | "spend" = "d1") {
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header("idempotency-key");
     if (header === undefined) return next();
@@ -139,8 +171,9 @@ export function idempotency() {
     if (!principal) throw new AppError("unauthorized", "An Idempotency-Key needs an authenticated request.");
 
     const key = parsed.data;
-    const db = database(c.env);
     const hash = await requestHash(c);
+    if (keptWith === "spend") return keepWithSpend(c, next, { principalId: principal.id, key, hash });
+    const db = database(c.env);
     const now = clock.now();
     const where = and(eq(idempotencyKeys.principalId, principal.id), eq(idempotencyKeys.key, key));
     let claim: Claim | undefined = await claimFresh(db, principal.id, key, hash, now);
@@ -150,8 +183,13 @@ export function idempotency() {
       if (!row) claim = await claimFresh(db, principal.id, key, hash, now);
       else if (row.requestHash !== hash) {
         throw new AppError("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
-      } else if (row.state === "completed") return replay(row);
-      else if (row.lockedUntil <= now) claim = await takeOver(db, principal.id, key, row.lockedUntil, now);
+      } else if (row.state === "completed") {
+        return replayOf({
+          status: row.responseStatus ?? 200,
+          headers: JSON.parse(row.responseHeaders ?? "{}") as Record<string, string>,
+          body: row.responseStatus === null ? null : row.responseBody,
+        });
+      } else if (row.lockedUntil <= now) claim = await takeOver(db, principal.id, key, row.lockedUntil, now);
       if (!claim) {
         throw new AppError("idempotency_key_in_use", "A request with this Idempotency-Key is still in progress.", {
           headers: { "Retry-After": "1" },
@@ -167,6 +205,21 @@ export function idempotency() {
       c.get("logger").error("idempotency answer not stored", { ...describeError(error), key });
     }
   });
+}
+
+async function keepWithSpend(c: Context<AppEnv>, next: Next, spendKey: SpendKey) {
+  c.set("spendKey", spendKey);
+  // A repeat throws `KeptAnswer` where it would have spent; the error handler answers it.
+  await next();
+  const settle = spendKey.settle;
+  if (!settle) return;
+  // After the answer: a repeat arriving meanwhile finds the key in flight (409, Retry-After).
+  const kept = storedAnswerOf(c.res).then(settle);
+  c.executionCtx.waitUntil(
+    kept.catch((error: unknown) =>
+      c.get("logger").error("idempotency answer not kept", { ...describeError(error), key: spendKey.key }),
+    ),
+  );
 }
 
 /** Cron task body: deletes expired keys, a bounded number per run. */

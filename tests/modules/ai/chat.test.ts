@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { eventually, fund, openaiFor, purchasedBalance, scenario, usageRowsOf } from "../../helpers/ai";
 import { api } from "../../helpers/client";
 import { as, registerUser } from "../../helpers/identity";
+import { drainWallet } from "../../helpers/wallet";
 
 /** gpt-4o-mini: US$0.15 and US$0.60 per million tokens = millicredits per token. */
 const chargeOf = (prompt: number, completion: number) => Math.ceil(prompt * 0.15 + completion * 0.6 - 1e-9);
@@ -377,6 +378,7 @@ describe("POST /v1/chat/completions", () => {
       );
       const balance = await purchasedBalance(user.user.id);
       expect(balance).toBeGreaterThanOrEqual(0);
+      await drainWallet(user.user.id);
       const ledger = await env.DB.prepare("SELECT sum(amount) AS total FROM credit_ledger WHERE account_id = ?")
         .bind(user.user.id)
         .first<{ total: number }>();

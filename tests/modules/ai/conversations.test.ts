@@ -329,7 +329,11 @@ describe("conversations", () => {
         count("SELECT count(*) AS n FROM ai_presets WHERE owner_id = ?"),
       ]);
     expect(await orgRows()).toEqual([1, 2, 1]);
-    expect((await call(`/v1/orgs/${org.id}`, { method: "DELETE", headers: as(owner) })).status).toBe(204);
+    // An org whose wallet still holds purchased credits is kept (409); once they are gone, it goes.
+    const deleteOrg = () => call(`/v1/orgs/${org.id}`, { method: "DELETE", headers: as(owner) });
+    expectProblem(await deleteOrg(), 409, "conflict");
+    await fund(org.id, -(await purchasedBalance(org.id)));
+    expect((await deleteOrg()).status).toBe(204);
     expect(await orgRows()).toEqual([0, 0, 0]);
     expect(
       await env.DB.prepare("SELECT count(*) AS n FROM ai_messages WHERE conversation_id = ?")

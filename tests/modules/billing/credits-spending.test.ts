@@ -2,12 +2,13 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { describe, expect, it } from "vitest";
 import { type Settlement, type SpendContext, withHold } from "../../../src/modules/billing/api";
 import { AppError } from "../../../src/platform/errors";
-import { fund, purchasedBalance } from "../../helpers/ai";
+import { fund, purchasedBalance, usageRowsOf } from "../../helpers/ai";
 import { runtimeOf } from "../../helpers/runtime";
+import { usageRecordOf, walletBalances, walletRows, walletStub } from "../../helpers/wallet";
 
 /**
  * `withHold`, the one way modules spend credits (billing/spending.ts): its semantics as the
- * README states them, on the real ledger.
+ * README states them, on the account's wallet.
  */
 
 async function spender() {
@@ -18,14 +19,12 @@ async function spender() {
   return { accountId, spend, settled: () => waitOnExecutionContext(ctx) };
 }
 
-const holdsOf = async (accountId: string) =>
-  (
-    await env.DB.prepare(
-      "SELECT h.reference, h.amount, h.expires_at, c.kind, c.charged FROM credit_holds h LEFT JOIN credit_hold_closures c ON c.hold_id = h.id WHERE h.account_id = ?",
-    )
-      .bind(accountId)
-      .all<{ reference: string; amount: number; expires_at: number; kind: string | null; charged: number | null }>()
-  ).results;
+/** Every hold of the account's wallet, open or closed (`kind`), oldest first. */
+const holdsOf = (accountId: string) =>
+  walletRows<{ reference: string; amount: number; expires_at: number; kind: string | null; charged: number | null }>(
+    accountId,
+    "SELECT reference, amount, expires_at, closed_kind AS kind, charged FROM holds ORDER BY created_at, id",
+  );
 
 describe("withHold", () => {
   it("holds the ceiling, runs, and settles what the result cost, returning the rest", async () => {
@@ -43,6 +42,15 @@ describe("withHold", () => {
     expect(await purchasedBalance(accountId)).toBe(10_000 - 250);
     expect(await holdsOf(accountId)).toMatchObject([
       { reference: "job:1:a", amount: 1_000, kind: "settled", charged: 250 },
+    ]);
+    // The hold wrote nothing; the settlement wrote what it charged, and the balance is the ledger's sum.
+    const ledger = await walletRows<{ amount: number; reason: string }>(
+      accountId,
+      "SELECT amount, reason FROM ledger ORDER BY seq",
+    );
+    expect(ledger).toEqual([
+      { amount: 10_000, reason: "test" },
+      { amount: -250, reason: "spend" },
     ]);
   });
 
@@ -165,6 +173,10 @@ describe("withHold", () => {
     const overBudget = await refusal({ accountId, apiKeyId: "key_1", keyMonthlyBudget: 100 }, tooLittleForFit);
     expect(overBudget).toMatchObject({ code: "budget_exceeded", headers: { "x-should-retry": "false" } });
     expect(await holdsOf(accountId)).toEqual([]);
+    const budget = { key: "api_key:key_1", limit: 100, period: "month" as const };
+    expect((await walletStub(accountId).status(accountId, { budgets: [budget] })).budgets).toEqual([
+      { key: "api_key:key_1", left: 100 },
+    ]);
     expect(await purchasedBalance(accountId)).toBe(10_000);
   });
 
@@ -229,23 +241,22 @@ describe("withHold", () => {
       measure: () => new Promise<Settlement>((resolve) => (end = resolve)),
     });
     expect(charged).toBeNull();
-    expect(await purchasedBalance(accountId)).toBe(10_000 - 2_000); // held, not settled yet
-    end({
-      cost: 300,
-      record: (amount) => [
-        env.DB.prepare(
-          "INSERT INTO credit_budget_usage (account_id, budget_key, period_start, used, limit_value) VALUES (?, 'record', 0, ?, 1000000)",
-        ).bind(accountId, amount),
-      ],
+    // Held, not settled yet: the balance is whole, what can be spent is not.
+    expect(await walletBalances(accountId)).toMatchObject({
+      balances: { purchased: 10_000 },
+      held: 2_000,
+      available: 8_000,
     });
+    const usage = usageRecordOf(accountId);
+    end({ cost: 300, records: [usage] });
     await settled();
     expect(await purchasedBalance(accountId)).toBe(10_000 - 300);
-    const recorded = await env.DB.prepare(
-      "SELECT used FROM credit_budget_usage WHERE account_id = ? AND budget_key = 'record'",
-    )
+    // The record reaches its sink charged what the settlement charged, with the ledger row.
+    expect(await usageRowsOf(accountId)).toEqual([expect.objectContaining({ id: usage.id, charged: 300 })]);
+    const spent = await env.DB.prepare("SELECT amount FROM credit_ledger WHERE account_id = ? AND reason = 'spend'")
       .bind(accountId)
-      .first<number>("used");
-    expect(recorded).toBe(300);
+      .all<{ amount: number }>();
+    expect(spent.results).toEqual([{ amount: -300 }]);
   });
 
   it("fits the hold to what is left when the full ceiling is refused", async () => {
@@ -279,28 +290,18 @@ describe("withHold", () => {
 
   it("holds nothing for free work, and still writes its record", async () => {
     const { accountId, spend, settled } = await spender();
+    const usage = usageRecordOf(accountId);
     const { charged } = await withHold(spend, {
       payer: { accountId },
       reference: "req:7",
       ceiling: 0,
       run: async (held) => held,
-      measure: () => ({
-        cost: 0,
-        record: () => [
-          env.DB.prepare(
-            "INSERT INTO credit_budget_usage (account_id, budget_key, period_start, used, limit_value) VALUES (?, 'free', 0, 0, 1)",
-          ).bind(accountId),
-        ],
-      }),
+      measure: () => ({ cost: 0, records: [usage] }),
     });
     expect(charged).toBe(0);
     await settled();
     expect(await holdsOf(accountId)).toEqual([]);
-    const recorded = await env.DB.prepare(
-      "SELECT count(*) AS n FROM credit_budget_usage WHERE account_id = ? AND budget_key = 'free'",
-    )
-      .bind(accountId)
-      .first<number>("n");
-    expect(recorded).toBe(1);
+    expect(await usageRowsOf(accountId)).toEqual([expect.objectContaining({ id: usage.id, charged: 0 })]);
+    expect(await purchasedBalance(accountId)).toBe(10_000);
   });
 });

@@ -18,6 +18,7 @@ import {
   subscribe,
   subscriptionOf,
 } from "../../helpers/stripe";
+import { drainWallet, spendCredits } from "../../helpers/wallet";
 
 // Each test waits on the queue a few times (its batches wait up to a second).
 vi.setConfig({ testTimeout: 30_000 });
@@ -102,25 +103,22 @@ describe("subscription events", () => {
     for (const event of deliveries) expect((await deliver(event)).status).toBe(200);
     for (const event of events) await processed(event.id);
     expect(await included(user.user.id)).toBe(PRO_MONTHLY);
+    await drainWallet(user.user.id);
     expect(await countOf("SELECT count(*) AS n FROM credit_ledger WHERE account_id = ?", user.user.id)).toBe(1);
   });
 
   it("grants each period's credits once and expires what the last period left", async () => {
     const user = await registerUser();
     const { subscriptionId } = await subscribe(as(user));
-    const { reserve, settle } = await import("../../../src/modules/billing/credits/ledger");
-    await settle(
-      env,
-      await reserve(env, user.user.id, 10_000_000, `ai:${subscriptionId}`, { expiresAt: Date.now() + 60_000 }),
-      10_000_000,
-    );
+    expect(await spendCredits(user.user.id, 10_000_000, `ai:${subscriptionId}`)).toBe(10_000_000);
     const { events: renewal } = await sim(`subscriptions/${subscriptionId}/renew`, {});
     await deliverAll(renewal);
     await deliverAll(renewal);
     // 15 000 credits were left: they expired when the new period's 25 000 came.
     expect(await included(user.user.id)).toBe(PRO_MONTHLY);
+    await drainWallet(user.user.id);
     const reasons = await env.DB.prepare(
-      "SELECT reason, amount FROM credit_ledger WHERE account_id = ? AND bucket = 'included' ORDER BY created_at, rowid",
+      "SELECT reason, amount FROM credit_ledger WHERE account_id = ? AND bucket = 'included' ORDER BY seq",
     )
       .bind(user.user.id)
       .all<{ reason: string; amount: number }>();

@@ -61,7 +61,9 @@ describe("organizations", () => {
     const owner = await registerUser();
     const kept = await createOrg(owner, "Kept");
     const gone = await createOrg(owner, "Gone");
-    orgDeletionGuards.wire([async (_env, orgId) => (orgId === kept.id ? "a subscription is live" : null)]);
+    orgDeletionGuards.wire([
+      async (_env, orgId) => (orgId === kept.id ? { reason: "a subscription is live", forcible: false } : null),
+    ]);
     const refused = await api(`/v1/orgs/${kept.id}`, { method: "DELETE", headers: as(owner) });
     wireModules();
     expect(expectProblem(refused, 409, "conflict").detail).toContain("a subscription is live");

@@ -1,49 +1,81 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { consume, periodOf, refund } from "../../../src/modules/plans/quotas";
-import { testClock } from "../../../src/platform/clock";
+import type { HoldAnswer } from "../../../src/modules/billing/wallet/protocol";
+import { quotaTermsOf } from "../../../src/modules/plans/api";
+import { periodOf } from "../../../src/modules/plans/quotas";
+import { clock, testClock } from "../../../src/platform/clock";
 import type { AppError } from "../../../src/platform/errors";
 import { api, expectProblem } from "../../helpers/client";
 import { as, registerUser } from "../../helpers/identity";
 import { createOrg, join, onPlan, verified } from "../../helpers/orgs";
 import { expectMatrix, MEMBERS_WITHOUT_KEYS, roleMatrix } from "../../helpers/roles";
+import { counterOf, countUsage, walletStub } from "../../helpers/wallet";
 
 afterEach(() => testClock.reset());
 
 /** The free plan allows 50 000 translated characters a month. */
 const FREE_CHARACTERS = 50_000;
+const METRIC = "translated_characters";
 
-describe("consume and refund", () => {
-  it("100 concurrent consumes never pass the limit, and refunds restore it", async () => {
+/**
+ * Takes `amount` translated characters in the account's wallet as a counter-only hold (what
+ * translation does for a request served from the cache), within the plan's terms now.
+ */
+async function take(accountId: string, amount: number, reference = `test:${crypto.randomUUID()}`): Promise<HoldAnswer> {
+  const terms = await quotaTermsOf(env, accountId, METRIC);
+  return walletStub(accountId).hold({
+    accountId,
+    reference,
+    amount: 0,
+    expiresAt: clock.now() + 60_000,
+    counter: { metric: METRIC, amount, ...terms },
+  });
+}
+
+/** Counts characters as translation does: `withHold`'s `count`, taken in the same wallet call as the hold. */
+const count = (accountId: string, amount: number) => countUsage(accountId, amount, METRIC);
+
+/** What the wallet counted of translated characters in the period starting at `periodStart` (this month by default). */
+const used = (accountId: string, periodStart?: number) => counterOf(accountId, METRIC, periodStart);
+
+describe("the translated characters counter, in the account's wallet", () => {
+  it("never passes the limit under 100 concurrent takes, and uncount restores what a take counted, once", async () => {
     const { user } = await registerUser();
     const amount = 1_000;
-    const results = await Promise.allSettled(
-      Array.from({ length: 100 }, () => consume(env, user.id, "translated_characters", amount)),
-    );
-    const granted = results.filter((result) => result.status === "fulfilled");
-    const refused = results.filter((result) => result.status === "rejected");
+    expect((await quotaTermsOf(env, user.id, METRIC)).limit).toBe(FREE_CHARACTERS);
+    const references = Array.from({ length: 100 }, (_, i) => `test:concurrent:${i}`);
+    const answers = await Promise.all(references.map((reference) => take(user.id, amount, reference)));
+    const granted = references.filter((_, i) => answers[i]?.ok);
+    const refused = answers.filter((answer) => !answer.ok);
     expect(granted).toHaveLength(FREE_CHARACTERS / amount);
-    for (const result of refused) expect((result.reason as AppError).code).toBe("quota_exceeded");
-    const row = await env.DB.prepare("SELECT used FROM quota_usage WHERE account_id = ?")
-      .bind(user.id)
-      .first<{ used: number }>();
-    expect(row?.used).toBe(FREE_CHARACTERS);
+    for (const answer of refused) {
+      expect(answer).toMatchObject({ ok: false, code: "quota_exceeded", quota: { limit: FREE_CHARACTERS } });
+    }
+    expect(await used(user.id)).toBe(FREE_CHARACTERS);
 
-    const first = (granted[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof consume>>>).value;
-    await refund(env, user.id, first, 3 * amount);
-    await expect(consume(env, user.id, "translated_characters", 3 * amount)).resolves.toMatchObject({
-      used: FREE_CHARACTERS,
-    });
-    await expect(consume(env, user.id, "translated_characters", 1)).rejects.toMatchObject({ code: "quota_exceeded" });
+    const [first, second, third] = granted as [string, string, string];
+    for (const reference of [first, second, third]) await walletStub(user.id).uncount(user.id, reference);
+    await walletStub(user.id).uncount(user.id, first); // given back once only
+    expect(await used(user.id)).toBe(FREE_CHARACTERS - 3 * amount);
+    await expect(take(user.id, 3 * amount)).resolves.toEqual({ ok: true, hold: null });
+    expect(await used(user.id)).toBe(FREE_CHARACTERS);
+    await expect(take(user.id, 1)).resolves.toMatchObject({ ok: false, code: "quota_exceeded" });
+  });
+
+  it("counts a retried reference once", async () => {
+    const { user } = await registerUser();
+    await take(user.id, 400, "test:retried");
+    await expect(take(user.id, 400, "test:retried")).resolves.toEqual({ ok: true, hold: null });
+    expect(await used(user.id)).toBe(400);
   });
 
   it("refuses over the remainder with the reset time, and resets with the month", async () => {
     const { user } = await registerUser();
     testClock.freeze(Date.UTC(2027, 0, 31, 23, 0, 0));
-    await consume(env, user.id, "translated_characters", FREE_CHARACTERS - 10);
+    await count(user.id, FREE_CHARACTERS - 10);
     let refusal: AppError | undefined;
     try {
-      await consume(env, user.id, "translated_characters", 11);
+      await count(user.id, 11);
     } catch (error) {
       refusal = error as AppError;
     }
@@ -54,20 +86,28 @@ describe("consume and refund", () => {
       resetsAt: "2027-02-01T00:00:00.000Z",
     });
     expect(refusal?.headers["Retry-After"]).toBe("3600");
+    expect(await used(user.id, Date.UTC(2027, 0, 1))).toBe(FREE_CHARACTERS - 10);
+
     testClock.freeze(Date.UTC(2027, 1, 1, 0, 0, 1));
-    await expect(consume(env, user.id, "translated_characters", 11)).resolves.toMatchObject({ used: 11 });
+    expect((await quotaTermsOf(env, user.id, METRIC)).periodStart).toBe(Date.UTC(2027, 1, 1));
+    await expect(count(user.id, 11)).resolves.toMatchObject({ result: 11 });
+    expect(await used(user.id, Date.UTC(2027, 1, 1))).toBe(11);
+    expect(await used(user.id, Date.UTC(2027, 0, 1))).toBe(FREE_CHARACTERS - 10);
   });
 
   it("follows the plan: an upgrade raises the limit", async () => {
     const { user } = await registerUser();
-    await consume(env, user.id, "translated_characters", FREE_CHARACTERS);
+    await count(user.id, FREE_CHARACTERS);
+    await expect(count(user.id, 1_000)).rejects.toMatchObject({ code: "quota_exceeded" });
     await env.DB.prepare(
       "INSERT INTO plan_overrides (account_id, plan_id, set_by, created_at) VALUES (?, 'premium', 'usr_x', 0)",
     )
       .bind(user.id)
       .run();
     testClock.advance(30_001);
-    await expect(consume(env, user.id, "translated_characters", 1_000)).resolves.toMatchObject({ limit: 1_000_000 });
+    expect((await quotaTermsOf(env, user.id, METRIC)).limit).toBe(1_000_000);
+    await expect(count(user.id, 1_000)).resolves.toMatchObject({ result: 1_000 });
+    expect(await used(user.id)).toBe(FREE_CHARACTERS + 1_000);
   });
 
   it("counts storage as a level that never resets", () => {
@@ -82,7 +122,7 @@ describe("consume and refund", () => {
 describe("GET /v1/me/limits and /v1/orgs/:orgId/limits", () => {
   it("answer the plan, its limits and the usage with reset times", async () => {
     const user = await registerUser();
-    await consume(env, user.user.id, "translated_characters", 1234);
+    await count(user.user.id, 1234);
     const response = await api<{
       plan: { id: string };
       quotas: { metric: string; used: number; limit: number; resetsAt: string | null }[];
@@ -122,8 +162,8 @@ describe("GET /v1/me/limits and /v1/orgs/:orgId/limits", () => {
     const org = await createOrg(owner, "Header Co");
     await join(org, owner, member, "member");
     await onPlan(org.id, "pro");
-    await consume(env, org.id, "translated_characters", 777);
-    await consume(env, owner.user.id, "translated_characters", 5);
+    await count(org.id, 777);
+    await count(owner.user.id, 5);
 
     type Limits = { accountId: string; plan: { id: string }; quotas: { metric: string; used: number }[] };
     const forOrg = { "X-Stratus-Org": org.id };

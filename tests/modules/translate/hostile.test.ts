@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { fund, purchasedBalance } from "../../helpers/ai";
+import { fund } from "../../helpers/ai";
 import { api, expectProblem } from "../../helpers/client";
 import { as, type Registered, registerUser } from "../../helpers/identity";
 import { capturedLogs } from "../../helpers/logs";
 import { translateSimulator as simulator, type TranslateStep, translateScenario } from "../../helpers/translate";
+import { walletBalances } from "../../helpers/wallet";
 
 /**
  * Google Translate and DeepL as hostile upstreams (the simulator's hostile modes): numbers
@@ -26,6 +27,15 @@ async function fundedUser() {
   return user;
 }
 
+/** Nothing was charged, and the failed request's hold was given back before it answered. */
+async function expectUncharged(user: Registered) {
+  expect(await walletBalances(user.user.id)).toMatchObject({
+    balances: { purchased: 10_000_000 },
+    held: 0,
+    available: 10_000_000,
+  });
+}
+
 const translate = (user: Registered, json: Record<string, unknown>) =>
   api("/v1/translate", { json, headers: as(user) });
 
@@ -38,7 +48,7 @@ describe("hostile translation providers", () => {
         const response = await translate(user, { q: `Hello ${marker}`, target: "de", provider });
         const problem = expectProblem(response, 503, "provider_unavailable");
         expect(problem.detail).toBe("No translation provider could answer; try again shortly.");
-        expect(await purchasedBalance(user.user.id)).toBe(10_000_000);
+        await expectUncharged(user);
       });
     }
 
@@ -74,7 +84,7 @@ describe("hostile translation providers", () => {
       json: { q: [`Bonjour ${marker}`], provider: "google" },
     });
     expectProblem(response, 503, "provider_unavailable");
-    expect(await purchasedBalance(user.user.id)).toBe(10_000_000);
+    await expectUncharged(user);
   });
 
   it("language lists of the wrong types or not JSON leave their providers out", async () => {

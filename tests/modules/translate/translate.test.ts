@@ -1,6 +1,5 @@
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { consume } from "../../../src/modules/plans/quotas";
 import { testClock } from "../../../src/platform/clock";
 import { resetCircuits } from "../../../src/platform/upstreams/circuit";
 import { fund, purchasedBalance, scenario } from "../../helpers/ai";
@@ -9,6 +8,7 @@ import { as, platformAdmin, type Registered, registerUser } from "../../helpers/
 import { expectMatrix, OWNERS_AND_ADMINS, roleMatrix } from "../../helpers/roles";
 import { testApp } from "../../helpers/test-app";
 import { translateScenario, translateSimulator } from "../../helpers/translate";
+import { counterOf, countUsage, drainWallet, walletBalances, walletRows } from "../../helpers/wallet";
 
 type Translation = { translatedText: string; detectedSourceLanguage?: string; provider: string; cached: boolean };
 type Translated = { translations: Translation[] };
@@ -30,17 +30,12 @@ async function fundedUser() {
 const translate = (user: Registered, json: Record<string, unknown>, headers = as(user)) =>
   api<Translated>("/v1/translate", { json, headers });
 
-const quotaUsed = async (accountId: string) =>
-  (await env.DB.prepare(
-    "SELECT coalesce(sum(used), 0) AS used FROM quota_usage WHERE account_id = ? AND metric = 'translated_characters'",
-  )
-    .bind(accountId)
-    .first<number>("used")) ?? 0;
+/** The translated characters the account's wallet counted this month. */
+const quotaUsed = (accountId: string) => counterOf(accountId, "translated_characters");
 
+/** How many holds the account's wallet took, open or closed (a counter-only take is none). */
 const holdsOf = async (accountId: string) =>
-  (await env.DB.prepare("SELECT count(*) AS n FROM credit_holds WHERE account_id = ?")
-    .bind(accountId)
-    .first<number>("n")) ?? 0;
+  (await walletRows<{ n: number }>(accountId, "SELECT count(*) AS n FROM holds"))[0]?.n ?? 0;
 
 describe("POST /v1/translate", () => {
   it("serves a repeated request from the cache without calling the provider again, and charges only the miss", async () => {
@@ -52,7 +47,7 @@ describe("POST /v1/translate", () => {
     // Google's price, US$20 per million characters, is 20 millicredits a character.
     const charged = Number(first.headers.get("x-stratus-cost-millicredits"));
     expect(charged).toBe([...text].length * 20);
-    expect(await purchasedBalance(user.user.id)).toBe(10_000_000 - charged);
+    await expect.poll(() => purchasedBalance(user.user.id)).toBe(10_000_000 - charged);
     await expect.poll(async () => (await env.CACHE.list({ prefix: "translate:v1:" })).keys.length).toBeGreaterThan(0);
 
     let again: ApiResponse<Translated> | undefined;
@@ -174,7 +169,7 @@ describe("POST /v1/translate", () => {
   it("refuses a request past the monthly quota with 429, translating and consuming nothing", async () => {
     const user = await fundedUser();
     // The free plan allows 50 000 characters a month.
-    await consume(env, user.user.id, "translated_characters", 49_990);
+    await countUsage(user.user.id, 49_990);
     const text = unique("Over the quota");
     const refused = await translate(user, { q: text, target: "de" });
     expectProblem(refused, 429, "quota_exceeded");
@@ -313,8 +308,15 @@ describe("POST /v1/translate", () => {
     expect(answer.body.translations[0]).toEqual({ translatedText: "Hallo Welt", provider: "ai", cached: false });
     const charged = Number(answer.headers.get("x-stratus-cost-millicredits"));
     expect(charged).toBeGreaterThan(0);
-    expect(await purchasedBalance(user.user.id)).toBe(10_000_000 - charged);
+    await expect.poll(() => purchasedBalance(user.user.id)).toBe(10_000_000 - charged);
     expect(await holdsOf(user.user.id)).toBe(1);
+    expect((await walletBalances(user.user.id)).holds).toEqual([]);
+    // One settlement of that one hold: one spend row in the ledger's copy.
+    await drainWallet(user.user.id);
+    const spent = await env.DB.prepare("SELECT amount FROM credit_ledger WHERE account_id = ? AND reason = 'spend'")
+      .bind(user.user.id)
+      .all<{ amount: number }>();
+    expect(spent.results).toEqual([{ amount: -charged }]);
     const [sent] = await llm.requests();
     expect(sent?.body.response_format).toMatchObject({ type: "json_schema" });
   });
@@ -476,11 +478,25 @@ describe("GET /v1/translate/stats and /v1/admin/translate/stats", () => {
       .toBe(true);
     const length = [...text].length;
     type Stats = { characters: number; cachedCharacters: number; hitRate: number; providers: { provider: string }[] };
+    // The usage rows reach D1 through the wallet's copy.
     await expect
-      .poll(async () => (await api<Stats>("/v1/translate/stats", { headers: inOrg(owner) })).body.cachedCharacters, {
-        timeout: 5_000,
+      .poll(async () => {
+        await drainWallet(org.id);
+        return (await api<Stats>("/v1/translate/stats", { headers: inOrg(owner) })).body.cachedCharacters;
       })
       .toBe(length);
+    // One row per request (and provider): the miss, and the hit that came from the cache.
+    const rows = await env.DB.prepare(
+      "SELECT characters, cached_characters AS cached FROM translation_usage WHERE account_id = ?",
+    )
+      .bind(org.id)
+      .all<{ characters: number; cached: number }>();
+    expect(rows.results).toEqual(
+      expect.arrayContaining([
+        { characters: length, cached: 0 },
+        { characters: length, cached: length },
+      ]),
+    );
     const stats = (await api<Stats>("/v1/translate/stats", { headers: inOrg(owner) })).body;
     expect(stats.characters).toBeGreaterThanOrEqual(2 * length);
     expect(stats.hitRate).toBeGreaterThan(0);

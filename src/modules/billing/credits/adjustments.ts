@@ -1,13 +1,16 @@
-import { eq } from "drizzle-orm";
 import type { Actor } from "../../../platform/context";
-import { asStatement, database } from "../../../platform/db";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { accountExists, auditInsert } from "../../identity/api";
-import { type CreditBucket, creditLedger } from "../tables";
-import { creditsOf, grant } from "./ledger";
+import { askWallet } from "../wallet/client";
+import type { CreditBucket, GrantAnswer } from "../wallet/protocol";
+import { creditsOf } from "./ledger";
 
-/** A platform admin's correction of an account's credits, audited in the same batch. */
+/**
+ * A platform admin's correction of an account's credits: applied by the wallet, then audited
+ * (the audit names the wallet's ledger reference; an audit that fails to write is a 500 for an
+ * adjustment already made, which the ledger shows).
+ */
 export async function adjustCredits(
   env: Env,
   actor: Actor,
@@ -15,7 +18,24 @@ export async function adjustCredits(
 ) {
   if (!(await accountExists(env, input.accountId))) throw new AppError("not_found", "No such account.");
   const reference = `adjust:${newId("led")}`;
-  const audit = auditInsert(env, {
+  const answer = await askWallet<GrantAnswer>(env, input.accountId, (wallet) =>
+    wallet.grant({
+      accountId: input.accountId,
+      bucket: input.bucket,
+      amount: input.amount,
+      reason: "adjust",
+      reference,
+    }),
+  );
+  if (!answer.ok) {
+    if (answer.code === "insufficient_credits") {
+      throw new AppError("conflict", `The ${input.bucket} balance would go below zero.`);
+    }
+    throw new AppError(answer.code, answer.detail);
+  }
+  const entry = answer.entry;
+  if (!entry) throw new Error(`adjustment ${reference} made no ledger entry`);
+  await auditInsert(env, {
     actorId: actor.userId,
     action: "admin.credits_adjusted",
     targetType: "account",
@@ -23,23 +43,8 @@ export async function adjustCredits(
     details: { amount: input.amount, bucket: input.bucket, reason: input.reason, reference },
     requestId: actor.requestId,
   });
-  try {
-    await grant(
-      env,
-      { accountId: input.accountId, bucket: input.bucket, amount: input.amount, reason: "adjust", reference },
-      [asStatement(env, audit)],
-    );
-  } catch (error) {
-    if (error instanceof AppError && error.code === "insufficient_credits") {
-      throw new AppError("conflict", `The ${input.bucket} balance would go below zero.`);
-    }
-    throw error;
-  }
-  const [entry] = await database(env).select().from(creditLedger).where(eq(creditLedger.reference, reference));
-  if (!entry) throw new Error(`adjustment ${reference} is missing after its batch`);
-  const { accountId: _account, ...shown } = entry;
   return {
-    entry: { ...shown, createdAt: new Date(entry.createdAt).toISOString() },
+    entry: { ...entry, createdAt: new Date(entry.createdAt).toISOString() },
     credits: await creditsOf(env, input.accountId),
   };
 }

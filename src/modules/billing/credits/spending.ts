@@ -1,15 +1,20 @@
 import type { Config } from "../../../env";
 import { clock } from "../../../platform/clock";
-import type { RequestContext } from "../../../platform/context";
-import type { BatchStatement } from "../../../platform/db";
+import type { RequestContext, SpendKey } from "../../../platform/context";
 import { AppError } from "../../../platform/errors";
+import { KeptAnswer } from "../../../platform/idempotency/middleware";
+import { markWorkStarted } from "../../../platform/io-count";
 import type { Logger } from "../../../platform/logger";
-import { type Budget, budgetLeft, creditsOf, type Hold, release, reserve, settle } from "./ledger";
+import { type QuotaMetric, quotaTermsOf } from "../../plans/api";
+import { askWallet } from "../wallet/client";
+import type { Budget, HoldAnswer, HoldInput, HoldView, Refusal, SettleAnswer, WalletRecord } from "../wallet/protocol";
+import { includedPeriodOf } from "./included";
 
 /**
  * Spending credits, the one way every module does it: `withHold` holds the most a piece of work
  * can cost, runs it, and settles what it did cost (with retries), or releases the rest when it
- * failed. Only billing touches the ledger; other modules spend through this.
+ * failed. Credits live in the payer's `AccountWallet` (one call holds, one settles; no D1 write
+ * on the way); only billing knows that, other modules spend through this.
  *
  * - Idempotent by `reference` (a request's server id, `job:<id>:<step>`): running again with a
  *   reference whose hold of the same amount is still open finds that hold, never takes a second
@@ -39,6 +44,8 @@ export const payerOf = ({ account, principal }: Pick<RequestContext, "account" |
 /** What spending needs of the request or job it runs for. */
 export type SpendContext = {
   env: Env;
+  /** The request's `Idempotency-Key`, claimed with the hold (a repeat is answered with the kept answer). */
+  spendKey?: SpendKey;
   /** How long a request's hold may stay open (a job's hold lasts until its deadline instead). */
   config: Pick<Config, "CREDIT_HOLD_TTL_SECONDS">;
   logger: Logger;
@@ -47,15 +54,18 @@ export type SpendContext = {
   timing?(metric: string, ms: number): void;
 };
 
+/** A hold on the payer's credits. */
+export type Hold = HoldView;
+
 /** What a piece of work cost, and what to record with its settlement. */
 export type Settlement = {
   /** Unrounded millicredits. */
   cost: number;
   /**
-   * Statements committed in the settlement's batch (a usage row), given the charge; if settling
-   * never goes through, they are written alone with a charge of 0.
+   * Records of the work (a usage row) that the wallet ships with its settlement, charged what
+   * it charged, to their module's sink in the D1 copy; charged 0 if settling never goes through.
    */
-  record?: (charged: number) => BatchStatement[];
+  records?: WalletRecord[];
 };
 
 /**
@@ -84,7 +94,7 @@ function newMeter(): Meter {
 export const chargeOf = (cost: number) => Math.ceil(cost - 1e-9);
 
 /**
- * What a piece of work is charged: its cost rounded up, within `0 ≤ charge ≤ hold` (the ledger
+ * What a piece of work is charged: its cost rounded up, within `0 ≤ charge ≤ hold` (the wallet
  * keeps what the hold does not cover as its shortfall), nothing without a hold (free work). A
  * cost that is not a number is charged the whole hold, never nothing.
  */
@@ -94,117 +104,145 @@ export function chargeWithin(hold: Hold | null, cost: number): number {
   return Math.min(Math.max(0, chargeOf(cost)), hold.amount);
 }
 
-/** The API key's monthly spending cap as a ledger budget, if it has one. */
+/** The API key's monthly spending cap as a wallet budget, if it has one. */
 const keyBudgetOf = (payer: Payer): Budget | undefined =>
   payer.apiKeyId && payer.keyMonthlyBudget
     ? { key: `api_key:${payer.apiKeyId}`, limit: payer.keyMonthlyBudget, period: "month" }
     : undefined;
 
-const isRefusal = (error: unknown): error is AppError =>
-  error instanceof AppError && (error.code === "insufficient_credits" || error.code === "budget_exceeded");
+const isCreditRefusal = (refusal: Refusal) =>
+  refusal.code === "insufficient_credits" || refusal.code === "budget_exceeded";
 
-/** Holds `amount`; 402 (`insufficient_credits`, `budget_exceeded`) that SDKs do not retry. */
-async function hold(
-  ctx: SpendContext,
-  payer: Payer,
-  amount: number,
-  reference: string,
-  expiresAt: number | undefined,
-): Promise<Hold> {
-  const started = performance.now();
-  const budget = keyBudgetOf(payer);
-  try {
-    return await reserve(ctx.env, payer.accountId, amount, reference, {
-      ...(budget ? { budget } : {}),
-      expiresAt: expiresAt ?? clock.now() + ctx.config.CREDIT_HOLD_TTL_SECONDS * 1000,
+/** A wallet's refusal as the error a client gets: 402s that SDKs do not retry, 429 with its period's end. */
+function refusalError(refusal: Refusal): AppError {
+  if (isCreditRefusal(refusal)) {
+    return new AppError(refusal.code, refusal.detail, { headers: { "x-should-retry": "false" } });
+  }
+  if (refusal.code === "idempotency_key_in_use") {
+    return new AppError(refusal.code, refusal.detail, { headers: { "Retry-After": "1" } });
+  }
+  if (refusal.code === "quota_exceeded" && refusal.quota) {
+    const { metric, used, limit, resetsAt } = refusal.quota;
+    const retryAfter = resetsAt === null ? null : Math.max(1, Math.ceil((resetsAt - clock.now()) / 1000));
+    return new AppError("quota_exceeded", refusal.detail, {
+      headers: retryAfter === null ? {} : { "Retry-After": String(retryAfter) },
+      extensions: { metric, limit, used, resetsAt: resetsAt === null ? null : clock.iso(resetsAt) },
     });
-  } catch (error) {
-    if (isRefusal(error)) throw new AppError(error.code, error.detail, { headers: { "x-should-retry": "false" } });
-    throw error;
+  }
+  return new AppError(refusal.code, refusal.detail);
+}
+
+/** What a hold takes: credits, and the counter of the work it pays for, if it counts against a quota. */
+type Take = { amount: number; count: HoldSpec<unknown>["count"] };
+
+/** Asks the wallet for the hold (and the counter, the key's budget and a lazy included grant, in one call). */
+async function takeHold(
+  ctx: SpendContext,
+  spec: Pick<HoldSpec<unknown>, "payer" | "reference" | "expiresAt">,
+  take: Take,
+): Promise<{ ok: true; hold: Hold | null } | Refusal> {
+  const started = performance.now();
+  const { accountId } = spec.payer;
+  const budget = keyBudgetOf(spec.payer);
+  const [included, counter] = await Promise.all([
+    includedPeriodOf(ctx.env, accountId),
+    take.count ? quotaTermsOf(ctx.env, accountId, take.count.metric) : undefined,
+  ]);
+  const claim = ctx.spendKey;
+  const input: HoldInput = {
+    accountId,
+    reference: spec.reference,
+    ...(claim ? { idempotency: { principalId: claim.principalId, key: claim.key, hash: claim.hash } } : {}),
+    amount: take.amount,
+    expiresAt: spec.expiresAt ?? clock.now() + ctx.config.CREDIT_HOLD_TTL_SECONDS * 1000,
+    ...(budget ? { budget } : {}),
+    ...(included ? { included } : {}),
+    ...(take.count && counter ? { counter: { ...counter, metric: take.count.metric, amount: take.count.amount } } : {}),
+  };
+  let answer: HoldAnswer;
+  try {
+    answer = await askWallet<HoldAnswer>(ctx.env, accountId, (wallet) => wallet.hold(input));
   } finally {
     ctx.timing?.("hold", performance.now() - started);
   }
-}
-
-/** What the payer may spend now: the account's available credits, within what the key's budget has left. */
-async function spendable(env: Env, payer: Payer): Promise<{ credits: number; budgetLeft: number }> {
-  const budget = keyBudgetOf(payer);
-  const [credits, left] = await Promise.all([
-    creditsOf(env, payer.accountId),
-    budget ? budgetLeft(env, payer.accountId, budget) : Number.POSITIVE_INFINITY,
-  ]);
-  return { credits: credits.available, budgetLeft: left };
+  if (answer.ok === "kept") throw new KeptAnswer(answer.answer);
+  if (answer.ok && claim) {
+    claim.settle = (kept) =>
+      askWallet(ctx.env, accountId, (wallet) => wallet.keepAnswer(accountId, claim.principalId, claim.key, kept));
+  }
+  return answer;
 }
 
 /**
- * Holds `ceiling`, optimistically in one batch; only when that is refused are the balance and
- * the key's budget read, and `fit` asked for a smaller ceiling within them (it throws 402 when
- * not even a minimal piece of work fits). A refusal caused by the key's budget says so.
+ * Holds `ceiling` in one wallet call; only when that is refused for credits does `fit` get a
+ * smaller ceiling within what the refusal said the payer can spend (it throws 402 when not even
+ * a minimal piece of work fits). A refusal caused by the key's budget says so.
  */
-async function holdFitted(
-  ctx: SpendContext,
-  spec: Pick<HoldSpec<unknown>, "payer" | "reference" | "ceiling" | "fit" | "expiresAt">,
-): Promise<Hold | null> {
-  const amount = chargeOf(spec.ceiling);
-  if (amount <= 0) return null;
-  try {
-    return await hold(ctx, spec.payer, amount, spec.reference, spec.expiresAt);
-  } catch (error) {
-    if (!(spec.fit && isRefusal(error))) throw error;
-  }
-  const { credits, budgetLeft: left } = await spendable(ctx.env, spec.payer);
+async function holdFitted(ctx: SpendContext, spec: HoldSpec<unknown>): Promise<Hold | null> {
+  const amount = Math.max(0, chargeOf(spec.ceiling));
+  if (amount === 0 && !spec.count) return null;
+  const first = await takeHold(ctx, spec, { amount, count: spec.count });
+  if (first.ok) return first.hold;
+  if (!(spec.fit && isCreditRefusal(first))) throw refusalError(first);
+  const credits = first.available ?? 0;
+  const left = first.budgetLeft ?? Number.POSITIVE_INFINITY;
   let fitted: number;
   try {
-    fitted = chargeOf(spec.fit(Math.min(credits, left)));
+    fitted = Math.max(0, chargeOf(spec.fit(Math.min(credits, left))));
   } catch (error) {
-    if (left >= credits || !isRefusal(error)) throw error;
+    if (left >= credits || !(error instanceof AppError && error.code === "insufficient_credits")) throw error;
     throw new AppError("budget_exceeded", "This API key's monthly credit budget does not cover this request.", {
       headers: { "x-should-retry": "false" },
     });
   }
-  return fitted > 0 ? hold(ctx, spec.payer, fitted, spec.reference, spec.expiresAt) : null;
+  if (fitted === 0 && !spec.count) return null;
+  const second = await takeHold(ctx, spec, { amount: fitted, count: spec.count });
+  if (!second.ok) throw refusalError(second);
+  return second.hold;
 }
-
-const SETTLE_ATTEMPTS = 3;
 
 /**
- * Charges `charged` of the hold (releasing it all when nothing is charged), with `alongside`
- * statements in the same batch, retrying a transient failure. A conflict on a retry means an
- * earlier attempt went through after all (its answer was lost), and `alongside` with it. False
- * when it never went through: the cron releases the hold then.
+ * Settles the hold for a settlement, shipping its records with the charge (or, without a hold,
+ * alone): the wallet retries are `askWallet`'s. When the wallet cannot be reached, the records
+ * go to the copy queue directly, charged 0, and the wallet's alarm releases the hold when it expires.
  */
-async function settleHold(
+async function close(
   ctx: SpendContext,
-  held: Hold,
-  charged: number,
-  alongside: BatchStatement[],
-): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      if (charged > 0) await settle(ctx.env, held, charged, alongside);
-      else await release(ctx.env, held, alongside);
-      return true;
-    } catch (error) {
-      if (error instanceof AppError && error.code === "conflict") return attempt > 1;
-      if (attempt === SETTLE_ATTEMPTS) {
-        ctx.logger.error("settlement failed; the cron releases the hold", {
-          holdId: held.id,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        return false;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
-}
-
-/** Settles the hold for a settlement (or releases it), writing its record either way. */
-async function close(ctx: SpendContext, held: Hold | null, settlement: Settlement): Promise<number> {
+  spec: HoldSpec<unknown>,
+  held: Hold | null,
+  settlement: Settlement,
+  succeeded: boolean,
+): Promise<number> {
+  const { accountId } = spec.payer;
+  const records = settlement.records ?? [];
   const charged = chargeWithin(held, settlement.cost);
-  if (held && (await settleHold(ctx, held, charged, settlement.record?.(charged) ?? []))) return charged;
-  const alone = settlement.record?.(0) ?? [];
-  if (alone.length > 0) await ctx.env.DB.batch(alone);
-  return 0;
+  try {
+    if (held) {
+      const answer = await askWallet<SettleAnswer>(ctx.env, accountId, (wallet) =>
+        wallet.settle({ accountId, reference: spec.reference, actual: charged, records, keepCount: succeeded }),
+      );
+      if (!answer.ok) throw new Error(answer.detail);
+      return answer.charged;
+    }
+    if (spec.count && !succeeded)
+      await askWallet(ctx.env, accountId, (wallet) => wallet.uncount(accountId, spec.reference));
+    if (records.length > 0) await askWallet(ctx.env, accountId, (wallet) => wallet.record(accountId, records));
+    return 0;
+  } catch (error) {
+    ctx.logger.error("settlement failed; the wallet releases the hold when it expires", {
+      reference: spec.reference,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    if (records.length > 0) {
+      await ctx.env.WALLET_COPY.send({
+        type: "records",
+        accountId,
+        records: records.map((record) => ({ ...record, charged: 0 })),
+        createdAt: clock.now(),
+      });
+    }
+    return 0;
+  }
 }
 
 /** A cost that is not a number is charged the whole hold (`chargeWithin`). */
@@ -212,7 +250,7 @@ const WHOLE_HOLD: Settlement = { cost: Number.NaN };
 
 /**
  * A caller's settlement, or `fallback` when computing it throws or rejects (logged): the hold is
- * closed either way, never left to the cron.
+ * closed either way, never left to expire.
  */
 function settlementOf(
   ctx: SpendContext,
@@ -244,14 +282,18 @@ export type HoldSpec<T> = {
   fit?: (spendable: number) => number;
   /** When the hold lapses if never settled (a job's deadline); the request hold TTL otherwise. */
   expiresAt?: number;
+  /**
+   * What the work counts against a quota of the payer's plan (translated characters), taken in
+   * the same wallet call as the hold (429 `quota_exceeded` past it) and given back if it fails.
+   */
+  count?: { metric: QuotaMetric; amount: number };
   /** The work, given its hold (null when free) and the meter calls within it add to. */
   run: (held: Hold | null, meter: Meter) => Promise<T>;
   /** What the result cost; a promise (a stream's end) settles when it resolves. */
   measure: (result: T, meter: Meter) => Settlement | Promise<Settlement>;
   /**
    * What a run that failed had consumed, and what to record of it; by default what the meter
-   * counted (nothing, when no call within the run used it). It may first undo what the caller
-   * took for the run (a quota), in `waitUntil` like the rest.
+   * counted (nothing, when no call within the run used it).
    */
   failed?: (error: unknown, meter: Meter) => Settlement | Promise<Settlement>;
 };
@@ -264,14 +306,15 @@ export async function withHold<T>(
   ctx: SpendContext,
   spec: HoldSpec<T>,
 ): Promise<{ result: T; charged: number | null }> {
-  const held = await holdFitted(ctx, spec);
-  const settle = (settlement: Settlement | Promise<Settlement>) =>
+  const held = await holdFitted(ctx, spec as HoldSpec<unknown>);
+  const settle = (settlement: Settlement | Promise<Settlement>, succeeded: boolean) =>
     Promise.resolve(settlement)
-      .then((settled) => close(ctx, held, settled))
+      .then((settled) => close(ctx, spec as HoldSpec<unknown>, held, settled, succeeded))
       .catch((error: unknown) =>
         ctx.logger.error("settlement not recorded", { error: error instanceof Error ? error.message : String(error) }),
       );
   const meter = newMeter();
+  markWorkStarted(ctx.env);
   const work = (async () => {
     let result: T;
     try {
@@ -279,11 +322,14 @@ export async function withHold<T>(
     } catch (error) {
       // A failure is settled before it is answered: a retry finds the credits back.
       const failed = spec.failed ?? (() => ({ cost: meter.consumed }));
-      await settle(settlementOf(ctx, () => failed(error, meter), { cost: meter.consumed }));
+      await settle(
+        settlementOf(ctx, () => failed(error, meter), { cost: meter.consumed }),
+        false,
+      );
       throw error;
     }
     const measured = settlementOf(ctx, () => spec.measure(result, meter), WHOLE_HOLD);
-    ctx.waitUntil(settle(measured));
+    ctx.waitUntil(settle(measured, true));
     return { result, charged: measured instanceof Promise ? null : chargeWithin(held, measured.cost) };
   })();
   ctx.waitUntil(work.catch(() => {}));

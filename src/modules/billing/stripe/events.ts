@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { clock } from "../../../platform/clock";
 import type { Runtime } from "../../../platform/context";
-import { asStatement, database } from "../../../platform/db";
+import { database } from "../../../platform/db";
 import { defineTask } from "../../../platform/queue/tasks";
 import { accountExists } from "../../identity/api";
 import { grantIncluded, monthOfYearlyPeriod } from "../credits/included";
@@ -59,7 +59,9 @@ async function completeCheckout(runtime: Runtime, object: Record<string, unknown
     throw new Error(`checkout session ${session.id} names no known account and credit pack`);
   }
   const millicredits = pack.credits * 1000;
-  const purchase = database(env)
+  // The purchase first (what a refund claws back from), then the credits: each once, so a
+  // retried task completes whichever step it missed.
+  await database(env)
     .insert(creditPackPurchases)
     .values({
       sessionId: session.id,
@@ -67,12 +69,15 @@ async function completeCheckout(runtime: Runtime, object: Record<string, unknown
       paymentIntent: session.payment_intent ? idOf(session.payment_intent) : null,
       millicredits,
       createdAt: clock.now(),
-    });
-  await grant(
-    env,
-    { accountId, bucket: "purchased", amount: millicredits, reason: "credit_pack", reference: `pack:${session.id}` },
-    [asStatement(env, purchase)],
-  );
+    })
+    .onConflictDoNothing();
+  await grant(env, {
+    accountId,
+    bucket: "purchased",
+    amount: millicredits,
+    reason: "credit_pack",
+    reference: `pack:${session.id}`,
+  });
 }
 
 const Invoice = z.object({

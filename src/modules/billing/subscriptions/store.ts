@@ -5,6 +5,7 @@ import { clock, DAY_MS } from "../../../platform/clock";
 import type { Configured } from "../../../platform/context";
 import { database } from "../../../platform/db";
 import { forgetEffectivePlan } from "../../plans/api";
+import { forgetIncludedTerms } from "../credits/included";
 import { stripeOf } from "../stripe/client";
 import { accountOfCustomer } from "../stripe/customers";
 import { billingSubscriptions } from "../tables";
@@ -69,8 +70,10 @@ export async function subscribedPlan(env: Env, accountId: string): Promise<strin
 }
 
 /** Identity's org-deletion guard: an org with a live subscription stays. */
-export async function liveSubscriptionKeepsOrg(env: Env, orgId: string): Promise<string | null> {
-  return (await liveSubscriptionOf(env, orgId)) ? "it has a live subscription; cancel it first." : null;
+export async function liveSubscriptionKeepsOrg(env: Env, orgId: string) {
+  return (await liveSubscriptionOf(env, orgId))
+    ? { reason: "it has a live subscription; cancel it first.", forcible: false }
+    : null;
 }
 
 /**
@@ -126,6 +129,7 @@ export async function storeSubscription(
       ),
   ]);
   forgetEffectivePlan(accountId);
+  forgetIncludedTerms(accountId);
   const [row] = await db.select().from(billingSubscriptions).where(eq(billingSubscriptions.id, subscription.id));
   if (!row) throw new Error(`subscription ${subscription.id} is missing after its store`);
   return row;
@@ -180,5 +184,9 @@ export function markDowngraded(env: Env, subscriptionId: string, now: number) {
     .set({ downgradedAt: now, updatedAt: now })
     .where(eq(billingSubscriptions.id, subscriptionId))
     .returning({ accountId: billingSubscriptions.accountId })
-    .then(([row]) => row && forgetEffectivePlan(row.accountId));
+    .then(([row]) => {
+      if (!row) return;
+      forgetEffectivePlan(row.accountId);
+      forgetIncludedTerms(row.accountId);
+    });
 }

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { actorOf } from "../../../middleware/auth";
 import type { AppEnv } from "../../../platform/context";
 import { listAudit } from "../audit";
+import { deleteOrg } from "../orgs/service";
 import type * as routes from "./routes";
 import * as service from "./service";
 
@@ -18,3 +19,8 @@ export const updateUser: Handler<"updateUser"> = async (c) => {
 
 export const platformAudit: Handler<"platformAudit"> = async (c) =>
   c.json(await listAudit(c.env, {}, c.req.valid("query")), 200);
+
+export const forceDeleteOrg: Handler<"forceDeleteOrg"> = async (c) => {
+  await deleteOrg(c.env, actorOf(c), c.req.valid("param").orgId, { forced: true });
+  return c.body(null, 204);
+};

@@ -1,7 +1,7 @@
 import { authRoute } from "../../../middleware/auth";
 import { jsonRequestBody, jsonResponse } from "../../../platform/openapi";
 import { PaginationQuery } from "../../../platform/pagination";
-import { AuditListSchema } from "../orgs/schema";
+import { AuditListSchema, OrgIdParams } from "../orgs/schema";
 import { AdminUpdateUserBody, AdminUserListSchema, AdminUserParams, AdminUserQuery, AdminUserSchema } from "./schema";
 
 const tags = ["Admin"];
@@ -40,4 +40,18 @@ export const platformAudit = authRoute(
     responses: { 200: jsonResponse(AuditListSchema, "A page of entries") },
   },
   { admin: true },
+);
+
+export const forceDeleteOrg = authRoute(
+  {
+    method: "delete",
+    path: "/v1/admin/orgs/{orgId}",
+    tags,
+    summary: "Delete an organization that still holds purchased credits (audited, with what was overridden)",
+    description:
+      "For platform admins. The org's purchased credits are forfeited; an org with a live subscription is still refused (409): cancel it first.",
+    request: { params: OrgIdParams },
+    responses: { 204: { description: "Deleted" } },
+  },
+  { admin: true, errors: ["not_found", "conflict"] },
 );

@@ -3,23 +3,25 @@ import { port } from "../../../platform/port";
 
 /**
  * What other modules say about deleting an organization, wired by the composition root. A
- * guard answers a reason to refuse (billing, while a subscription is live), or null. A cleanup
- * answers the statements that delete the module's own rows of the org (shared AI presets,
- * conversations); they run in the deletion's batch, so the org never half-goes.
+ * guard answers a reason to refuse, or null: billing's, while a subscription is live (never
+ * overridden) or while the org's wallet still holds purchased credits (`forcible`: a platform
+ * admin may delete it anyway). A cleanup answers the statements that delete or mark the
+ * module's own rows of the org (shared AI presets, conversations, the wallet's copy); they run
+ * in the deletion's batch, so the org never half-goes. A follow-up runs once the org is gone
+ * (billing deletes the org's wallet storage).
  */
-export type OrgDeletionGuard = (env: Env, orgId: string) => Promise<string | null>;
+export type OrgDeletionGuard = (env: Env, orgId: string) => Promise<{ reason: string; forcible: boolean } | null>;
 export type OrgDeletionCleanup = (env: Env, orgId: string) => BatchStatement[];
+export type OrgDeletionFollowUp = (env: Env, orgId: string) => Promise<void>;
 
 export const orgDeletionGuards = port<readonly OrgDeletionGuard[]>("identity: the org deletion guards");
 export const orgDeletionCleanups = port<readonly OrgDeletionCleanup[]>("identity: the org deletion cleanups");
+export const orgDeletionFollowUps = port<readonly OrgDeletionFollowUp[]>("identity: the org deletion follow-ups");
 
-/** The first reason a guard gives to keep the org, or null. */
-export async function reasonToKeepOrg(env: Env, orgId: string): Promise<string | null> {
-  for (const guard of orgDeletionGuards.get()) {
-    const reason = await guard(env, orgId);
-    if (reason) return reason;
-  }
-  return null;
+/** The reasons guards give to keep the org (those a forced deletion overrides left out). */
+export async function reasonsToKeepOrg(env: Env, orgId: string, forced: boolean): Promise<string[]> {
+  const answers = await Promise.all(orgDeletionGuards.get().map((guard) => guard(env, orgId)));
+  return answers.flatMap((answer) => (answer && !(forced && answer.forcible) ? [answer.reason] : []));
 }
 
 /** Every cleanup's statements for the org. */

@@ -11,7 +11,7 @@ import { forgetKeysOf, revokeOrgKeysWithoutRights } from "../api-keys/service";
 import { auditInsert, auditInsertIfChanged } from "../audit";
 import { forgetMembership } from "../session-cache";
 import { memberships, orgs, users } from "../tables";
-import { orgCleanupStatements, reasonToKeepOrg } from "./guards";
+import { orgCleanupStatements, orgDeletionFollowUps, reasonsToKeepOrg } from "./guards";
 import { membershipRole } from "./memberships";
 
 /** Organizations and their members. Every function checks the actor's permission first. */
@@ -94,10 +94,25 @@ export async function updateOrg(env: Env, actor: Actor, orgId: string, input: { 
   return publicOrg(org, role);
 }
 
-export async function deleteOrg(env: Env, actor: Actor, orgId: string) {
-  await requireOrgPermission(env, actor.userId, orgId, "org:delete");
-  const reason = await reasonToKeepOrg(env, orgId);
+/**
+ * Deletes an org (its owners), unless a guard keeps it; a platform admin may force past the
+ * guards that allow it (purchased credits left), audited with what was overridden.
+ */
+export async function deleteOrg(
+  env: Env,
+  actor: Actor,
+  orgId: string,
+  options: { forced: boolean } = { forced: false },
+) {
+  if (options.forced) {
+    const [org] = await database(env).select({ id: orgs.id }).from(orgs).where(eq(orgs.id, orgId));
+    if (!org) throw new AppError("not_found", "No such organization.");
+  } else {
+    await requireOrgPermission(env, actor.userId, orgId, "org:delete");
+  }
+  const [reason] = await reasonsToKeepOrg(env, orgId, options.forced);
   if (reason) throw new AppError("conflict", `This organization cannot be deleted: ${reason}`);
+  const overridden = options.forced ? await reasonsToKeepOrg(env, orgId, false) : [];
   const db = database(env);
   await env.DB.batch([
     ...orgCleanupStatements(env, orgId),
@@ -107,13 +122,15 @@ export async function deleteOrg(env: Env, actor: Actor, orgId: string) {
       auditInsert(env, {
         orgId,
         actorId: actor.userId,
-        action: "org.deleted",
+        action: options.forced ? "org.force_deleted" : "org.deleted",
         targetType: "org",
         targetId: orgId,
+        ...(options.forced ? { details: { overridden } } : {}),
         requestId: actor.requestId,
       }),
     ),
   ]);
+  for (const followUp of orgDeletionFollowUps.get()) await followUp(env, orgId);
 }
 
 export async function listMembers(env: Env, actor: Actor, orgId: string, page: { limit: number; cursor?: string }) {
