@@ -7,29 +7,40 @@
 // same rounds; rate limiting: GET /v1/me limited (one limiter call), with an org-wide cap (two)
 // and as an exempt admin (none), and the decision's p50/p99 from `Server-Timing: limit`; and
 // the latency of login (one client, sequential: PBKDF2 dominates); the Stripe webhook's latency;
-// and the credit ledger's reserve + settle round trip (bench/ledger-worker.ts, the service API
-// behind HTTP) against a no-op route of the same worker; and the AI gateway's overhead: a chat
-// completion through Stratus versus straight to the OpenAI simulator, streamed (time to the
-// first event and to the end) and not (requests/s); and translation of a 128-segment batch,
-// cached and not (bench/translate.mjs).
+// and the account wallet's hold + settle round trip (bench/ledger-worker.ts: one account's
+// AccountWallet behind HTTP, consuming its own copy queue) against a no-op route of the same
+// worker; and the AI gateway's overhead: a chat completion through Stratus versus straight to
+// the OpenAI simulator, streamed (time to the first event and to the end) and not (requests/s),
+// the non-streamed one also as a ratio to authenticated GET /v1/me loaded in the same rounds;
+// and translation of a 128-segment batch, cached and not (bench/translate.mjs).
+// CPU ms per request (bench/cpu.mjs) of non-streamed chat, the wallet's hold + settle and GET
+// /v1/me: the utime + stime of the server's workerd process over the load plus a drain after it
+// (the wallet's alarm ships its outbox, the copy consumer writes D1), over the requests
+// completed. Each server runs on one workerd thread here, so requests/s ≈ 1000 ÷ CPU ms.
+// Last, that the bench user's legacy D1 credits moved into its wallet and the D1 copy caught up.
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
+//   BENCH_DRAIN_SECONDS (default 3)
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { build } from "esbuild";
 import Stripe from "stripe";
-import { buildWorker, serveBundle } from "../scripts/serve-bundle.mjs";
+import { buildWorker, STRATUS_OPTIONS, serveBundle } from "../scripts/serve-bundle.mjs";
 import { startOpenAISimulator } from "../simulators/openai.mjs";
 import { startTranslateSimulator } from "../simulators/translate.mjs";
 import { chatBody, streamLatencies } from "./ai.mjs";
+import { idleCpu, withCpu, withWorkerdPid } from "./cpu.mjs";
 import { benchTranslation } from "./translate.mjs";
+import { checkMigration, describeWait, waitForCopy } from "./wallet.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const drainMs = Number(process.env.BENCH_DRAIN_SECONDS ?? 3) * 1000;
 const out = "bench/.build";
 const ROUTES = ["/health", "/health/ready"];
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 40);
@@ -59,6 +70,8 @@ await build({
   platform: "neutral",
   mainFields: ["module", "main"],
   conditions: ["workerd", "worker", "import"],
+  // The wallet's class extends `DurableObject` from the runtime's own module.
+  external: ["cloudflare:*"],
   outfile: join(out, "ledger", "index.js"),
   logLevel: "warning",
 });
@@ -79,7 +92,9 @@ const BINDINGS = {
   STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
 };
 
-const serve = (scriptPath, { bindings = BINDINGS, ...extra } = {}) => serveBundle(scriptPath, { bindings, ...extra });
+/** One server (its own Miniflare, so its own workerd process: `pid`); servers start one by one. */
+const serve = (scriptPath, { bindings = BINDINGS, ...extra } = {}) =>
+  withWorkerdPid(() => serveBundle(scriptPath, { bindings, ...extra }));
 
 function load(url, headers = {}, method = "GET", body = undefined) {
   return new Promise((resolve, reject) => {
@@ -87,7 +102,13 @@ function load(url, headers = {}, method = "GET", body = undefined) {
       if (error) reject(error);
       else if (result.non2xx > 0 || result.errors > 0)
         reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
-      else resolve({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
+      else
+        resolve({
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          requests: result.requests.total,
+        });
     });
   });
 }
@@ -99,13 +120,18 @@ const median = (values) => {
 
 const servers = {
   baseline: await serve(join(out, "baseline", "index.js")),
-  stratus: await serve(join(out, "stratus", "index.js"), {
-    durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
+  stratus: await serve(join(out, "stratus", "index.js"), STRATUS_OPTIONS),
+  // The wallet behind HTTP, with its copy queue and consumer. It never calls the limiter, but
+  // its copy consumer reads the configuration, which requires every binding.
+  ledger: await serve(join(out, "ledger", "index.js"), {
+    ...STRATUS_OPTIONS,
+    bindings: { ...BINDINGS, RATE_LIMITER: { unused: true } },
+    durableObjects: { ACCOUNT_WALLET: STRATUS_OPTIONS.durableObjects.ACCOUNT_WALLET },
   }),
-  // Configuration requires every binding; the ledger never calls the limiter.
-  ledger: await serve(join(out, "ledger", "index.js"), { bindings: { ...BINDINGS, RATE_LIMITER: { unused: true } } }),
 };
 const samples = {};
+/** `load()` with its server's CPU over the load and the drain after it (bench/cpu.mjs). */
+const measured = (server, load) => withCpu(server.pid, load, { drainMs });
 const record = (key, sample) => {
   samples[key] = [...(samples[key] ?? []), sample];
 };
@@ -118,6 +144,11 @@ let aiStreams = { direct: [], stratus: [] };
 const DECISIONS = 2000;
 const TRANSLATIONS = Number(process.env.BENCH_TRANSLATIONS ?? 100);
 let translation = { cached: [], uncached: [] };
+let walletCheck;
+/** workerd CPU with no load (ms per second), measured before the CPU sections. */
+const idle = {};
+const IDLE_MS = 2000;
+let ledgerCopy;
 const DECISION_CLIENTS = [1, 4];
 /** Anonymous requests are limited per IP: each bench client request comes from its own. */
 const randomIp = () => `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
@@ -257,31 +288,73 @@ try {
     ).flat(),
   );
 
-  // The credit ledger: every round trip is two D1 batches on one account's balance rows.
+  // The wallet: every round trip is two calls to one account's wallet (hold, settle).
   const ledger = servers.ledger.url;
   for (const path of ["/fund", "/roundtrip"]) {
     const response = await fetch(`${ledger}${path}`, { method: "POST" });
     if (response.status !== 200) throw new Error(`ledger ${path} failed: ${await response.text()}`);
   }
   await autocannon({ url: `${ledger}/roundtrip`, method: "POST", connections, amount: 300 });
+  await sleep(drainMs);
+  idle.wallet = await idleCpu(servers.ledger.pid, IDLE_MS);
   for (let round = 0; round < rounds; round++) {
     record("ledger noop", await load(`${ledger}/noop`));
-    record("ledger roundtrip", await load(`${ledger}/roundtrip`, {}, "POST"));
+    record("ledger roundtrip", await measured(servers.ledger, () => load(`${ledger}/roundtrip`, {}, "POST")));
   }
 
-  for (let round = 0; round < rounds; round++) {
-    for (const name of round % 2 === 0 ? ["direct", "stratus"] : ["stratus", "direct"]) {
-      record(
-        `ai ${name}`,
-        await load(
-          chatTargets[name].url,
-          { "content-type": "application/json", ...chatTargets[name].headers },
+  // Non-streamed chat completions: straight to the simulator, and through Stratus in the same
+  // rounds as authenticated GET /v1/me (the ratio's base); /v1/me and chat swap order by round.
+  const chatLoads = {
+    direct: () =>
+      load(
+        chatTargets.direct.url,
+        { "content-type": "application/json", ...chatTargets.direct.headers },
+        "POST",
+        chatBody(false),
+      ),
+    stratus: () =>
+      measured(servers.stratus, () =>
+        load(
+          chatTargets.stratus.url,
+          { "content-type": "application/json", ...chatTargets.stratus.headers },
           "POST",
           chatBody(false),
         ),
-      );
+      ),
+    me: () => measured(servers.stratus, () => load(`${stratus}/v1/me`, auth)),
+  };
+  await autocannon({
+    url: chatTargets.stratus.url,
+    method: "POST",
+    headers: { "content-type": "application/json", ...auth },
+    body: chatBody(false),
+    connections,
+    amount: 300,
+  });
+  // What the sections before left behind (alarms, the copy) lands before the first window.
+  await sleep(drainMs);
+  idle.stratus = await idleCpu(servers.stratus.pid, IDLE_MS);
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 === 0 ? ["direct", "me", "stratus"] : ["stratus", "me", "direct"]) {
+      record(`ai ${name}`, await chatLoads[name]());
     }
   }
+
+  // The bench user's credits were legacy D1 rows: its wallet took them over at its first touch.
+  // Once the copy has drained, the wallet's balances equal the sums of the copied ledger rows.
+  walletCheck = await checkMigration({ db, userId: user.id, stratus, auth });
+  // The bench account's wallet itself, through Miniflare (bench/ledger-worker.ts names it).
+  const wallets = await servers.ledger.mf.getDurableObjectNamespace("ACCOUNT_WALLET");
+  const benchWallet = wallets.get(wallets.idFromName("usr_bench"));
+  ledgerCopy = await waitForCopy({
+    db: await servers.ledger.mf.getD1Database("DB"),
+    accountId: "usr_bench",
+    // Plain values: what Miniflare answers is a proxy into the runtime, poisoned once it is disposed.
+    wallet: async () => {
+      const { balances, holds } = await benchWallet.balance("usr_bench");
+      return { balances: { included: balances.included, purchased: balances.purchased }, holds: [...holds] };
+    },
+  });
 
   translation = await benchTranslation({ url: stratus, headers: auth, requests: TRANSLATIONS });
 
@@ -336,10 +409,12 @@ for (const [name, times] of Object.entries(decisionTimes)) {
 console.log(
   `\nstripe webhook (verify + store + enqueue), ${webhookLatencies.length} events from 4 clients: p50 ${percentile(webhookLatencies, 50).toFixed(1)} ms, p99 ${percentile(webhookLatencies, 99).toFixed(1)} ms (target p99 < 50 ms)`,
 );
-console.log("\ncredit ledger: reserve + settle round trip (ratio to a no-op route of the same worker)");
+console.log(
+  "\naccount wallet: hold + settle round trip on one account's wallet (ratio to a no-op route of the same worker)",
+);
 const noop = median(samples["ledger noop"].map((s) => s.rps));
-row("noop", "ledger", samples["ledger noop"], noop);
-row("reserve+settle", "ledger", samples["ledger roundtrip"], noop);
+row("noop", "wallet", samples["ledger noop"], noop);
+row("hold+settle", "wallet", samples["ledger roundtrip"], noop);
 console.log(
   `\nAI gateway: streamed chat completion, one client, ${aiStreams.stratus.length} per side (added = Stratus − direct; target added p99 < 25 ms)`,
 );
@@ -360,9 +435,49 @@ for (const [label, key] of [
     .join("; ");
   console.log(`${label.padEnd(12)} ${line}`);
 }
+console.log("non-streamed chat completion, requests/s (ratio to direct)");
 const direct = median(samples["ai direct"].map((s) => s.rps));
 row("chat direct", "simulator", samples["ai direct"], direct);
 row("chat stratus", "stratus", samples["ai stratus"], direct);
+console.log("non-streamed chat completion vs authenticated GET /v1/me, same rounds (ratio to /v1/me)");
+const me = median(samples["ai me"].map((s) => s.rps));
+row("/v1/me", "stratus", samples["ai me"], me);
+row("chat stratus", "stratus", samples["ai stratus"], me);
+
+console.log(
+  `\nCPU ms per request: the server's workerd process, utime + stime (/proc) over the load plus ${drainMs / 1000} s of drain, ÷ requests completed; median of rounds.` +
+    "\nOne workerd thread per server here, so throughput ≈ 1000 ÷ CPU ms." +
+    `\nIdle workerd CPU (no load, ${IDLE_MS / 1000} s before the section; in the windows, not subtracted): stratus ${idle.stratus.toFixed(0)} ms/s, wallet ${idle.wallet.toFixed(0)} ms/s.`,
+);
+console.log(
+  "route            server   CPU ms/req  of it drain  ≈ req/s  measured req/s  window s  requests  CPU ms in last 1 s",
+);
+for (const [label, name, key] of [
+  ["chat stratus", "stratus", "ai stratus"],
+  ["hold+settle", "wallet", "ledger roundtrip"],
+  ["/v1/me", "stratus", "ai me"],
+]) {
+  const of = (pick) => median(samples[key].map(pick));
+  const cpu = of((s) => s.cpu.msPerRequest);
+  const cells = [
+    [cpu.toFixed(2), 10],
+    [of((s) => s.cpu.drainMsPerRequest).toFixed(2), 11],
+    [(1000 / cpu).toFixed(0), 7],
+    [of((s) => s.rps).toFixed(0), 14],
+    [of((s) => s.cpu.windowMs / 1000).toFixed(1), 8],
+    [of((s) => s.requests).toFixed(0), 8],
+    [of((s) => s.cpu.tailMs).toFixed(0), 18],
+  ];
+  console.log(`${label.padEnd(16)} ${name.padEnd(8)} ${cells.map(([text, width]) => text.padStart(width)).join("  ")}`);
+}
+
+console.log("\nwallet migration and copy");
+const { migrated, legacyWrite, copy } = walletCheck;
+console.log(
+  `stratus bench user: legacy D1 credits moved into its wallet at first touch (${migrated.map((r) => `migrated ${r.amount} ${r.bucket}`).join(", ") || "no migrated row"}); legacy write ${legacyWrite}`,
+);
+console.log(`  ${describeWait(copy)}`);
+console.log(`wallet bench account (hold+settle): ${describeWait(ledgerCopy)}`);
 console.log(
   `\ntranslation, 128 segments, one client, ${translation.cached.length} each (simulator latency 50 ms; target cached p50 < 10 ms)`,
 );

@@ -46,14 +46,15 @@ CREATE TABLE `translation_usage` (
 --> statement-breakpoint
 CREATE INDEX `translation_usage_account` ON `translation_usage` (`account_id`,`created_at`);--> statement-breakpoint
 CREATE INDEX `translation_usage_created` ON `translation_usage` (`created_at`);--> statement-breakpoint
--- The daily sums kept before become one row per account, day and provider.
+-- The daily sums kept before become one row per account, day and provider (the old table stays
+-- until the previous version is gone: a later release drops it).
 INSERT INTO `translation_usage` (`id`, `account_id`, `provider`, `characters`, `cached_characters`, `created_at`)
 SELECT 'day:' || `account_id` || ':' || `day` || ':' || `provider`, `account_id`, `provider`, `characters`, `cached_characters`, `day`
 FROM `translation_stats`;--> statement-breakpoint
-DROP TABLE `translation_stats`;--> statement-breakpoint
 DROP INDEX `credit_ledger_reference_unique`;--> statement-breakpoint
 ALTER TABLE `credit_ledger` ADD `seq` integer;--> statement-breakpoint
 CREATE UNIQUE INDEX `credit_ledger_account_seq` ON `credit_ledger` (`account_id`,`seq`);--> statement-breakpoint
+CREATE INDEX `credit_ledger_account_bucket_seq` ON `credit_ledger` (`account_id`,`bucket`,`seq`);--> statement-breakpoint
 CREATE UNIQUE INDEX `credit_ledger_account_reference` ON `credit_ledger` (`account_id`,`reference`);--> statement-breakpoint
 -- Once an account's credits live in its wallet, the pre-wallet tables refuse every write of it
 -- (a stale writer of the previous version fails loudly and is retried against the wallet).

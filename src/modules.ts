@@ -1,7 +1,7 @@
 import { authenticatorPort } from "./middleware/auth";
 import { limitPolicyPort } from "./middleware/rate-limit";
 import { aiModule } from "./modules/ai";
-import { usageSink as aiUsageSink, deleteOrgRows } from "./modules/ai/api";
+import { USAGE_SINK as AI_USAGE_SINK, usageSink as aiUsageSink, deleteOrgRows } from "./modules/ai/api";
 import { billingModule } from "./modules/billing";
 import {
   closeDeletedWallet,
@@ -20,7 +20,7 @@ import { authenticator, orgDeletionCleanups, orgDeletionFollowUps, orgDeletionGu
 import { plansModule } from "./modules/plans";
 import { quotaUsagePort, requestLimitsOf, subscriptionPlanPort } from "./modules/plans/api";
 import { translateModule } from "./modules/translate";
-import { usageSink as translationUsageSink } from "./modules/translate/api";
+import { USAGE_SINK as TRANSLATION_USAGE_SINK, usageSink as translationUsageSink } from "./modules/translate/api";
 import type { CronTask } from "./platform/cron";
 import { purgeExpiredIdempotencyKeys } from "./platform/idempotency/middleware";
 import type { Module } from "./platform/module";
@@ -62,7 +62,7 @@ export function wireModules(): void {
   // Quotas are the plan's; their exact counters live in billing's wallets.
   quotaUsagePort.wire(quotaUsageOf);
   // Usage rows are ai's and translate's: they travel with settlements through the wallets to these sinks.
-  walletRecordSinksPort.wire({ "ai.usage": aiUsageSink, "translate.usage": translationUsageSink });
+  walletRecordSinksPort.wire({ [AI_USAGE_SINK]: aiUsageSink, [TRANSLATION_USAGE_SINK]: translationUsageSink });
 }
 
 /** Consumers of queues other than JOBS, by queue name (wrangler.toml). */

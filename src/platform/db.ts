@@ -25,36 +25,47 @@ export function asStatement(
 }
 
 /**
- * A `RETURNING` list of every column of `table` under its drizzle name, so a hand-written
- * statement in a batch answers rows shaped like the table's `$inferSelect`.
+ * Rows as JSON texts of at most `maxBytes` each (D1 takes strings up to 2 MB): what statements
+ * bound to one JSON parameter each (`json_each(?)`) carry, far within D1's 100 bound parameters.
  */
-export function returningAll(table: Table): string {
-  return Object.entries(getTableColumns(table))
-    .map(([key, column]) => `${column.name} AS "${key}"`)
-    .join(", ");
+export function jsonChunks(rows: readonly object[], maxBytes = 1_000_000): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const row of rows) {
+    const text = JSON.stringify(row);
+    if (current.length > 0 && size + text.length + 1 > maxBytes) {
+      chunks.push(`[${current.join(",")}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(text);
+    size += text.length + 1;
+  }
+  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+  return chunks;
 }
 
 /**
- * One statement inserting many rows of `table` (objects keyed by its drizzle names, every
- * column given), bound as one JSON parameter: far within D1's 100 bound parameters however
- * many rows a copy batch carries. Rows that collide with one already stored are skipped.
+ * Statements inserting many rows of `table` (objects keyed by its drizzle names, every column
+ * given), each bound as one JSON parameter (`jsonChunks`): one statement for most copy batches.
+ * Rows that collide with one already stored are skipped.
  */
-export function insertJsonRows(env: Pick<Env, "DB">, table: Table, rows: readonly object[]): BatchStatement {
+export function insertJsonRows(env: Pick<Env, "DB">, table: Table, rows: readonly object[]): BatchStatement[] {
   const columns = Object.entries(getTableColumns(table));
   const names = columns.map(([, column]) => `"${column.name}"`).join(", ");
   const values = columns.map(([key]) => `json_extract(value, '$.${key}')`).join(", ");
-  return env.DB.prepare(
+  const statement = env.DB.prepare(
     `INSERT OR IGNORE INTO "${getTableName(table)}" (${names}) SELECT ${values} FROM json_each(?)`,
-  ).bind(JSON.stringify(rows));
+  );
+  return jsonChunks(rows).map((chunk) => statement.bind(chunk));
 }
 
 /** D1 reports a violated constraint only in its message (or its cause's, through drizzle). */
-function constraintFailed(error: unknown, kind: "UNIQUE" | "CHECK", name?: string): boolean {
+function constraintFailed(error: unknown, kind: "UNIQUE", name?: string): boolean {
   const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : "";
   return text.includes(`${kind} constraint failed${name ? `: ${name}` : ""}`);
 }
 
 /** A UNIQUE (or primary key) constraint failed: any, or on the table or column named. */
 export const isUniqueViolation = (error: unknown, name?: string) => constraintFailed(error, "UNIQUE", name);
-/** A CHECK constraint failed: any, or the one named. */
-export const isCheckViolation = (error: unknown, name?: string) => constraintFailed(error, "CHECK", name);

@@ -26,7 +26,10 @@ export async function drainWallet(accountId: string): Promise<void> {
       const exists = state.storage.sql
         .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'")
         .toArray().length;
-      return exists ? nextMessage(state.storage.sql, accountId, true) : null;
+      if (!exists) return null;
+      // Everything still waiting for its confirmation, sent or not.
+      state.storage.sql.exec("UPDATE outbox SET sent_at = NULL");
+      return nextMessage(state.storage.sql, accountId);
     });
     if (!message) return;
     await applyCopyMessages(runtimeOf(), [message]);

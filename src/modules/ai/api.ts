@@ -10,4 +10,4 @@ export { deleteOrgRows } from "./org-cleanup";
 export { budgetOf, estimateInputTokens } from "./pricing";
 export type { ChatRequest } from "./providers/types";
 export { deploymentsOf, type Model } from "./registry";
-export { usageSink } from "./usage";
+export { USAGE_SINK, usageSink } from "./usage";

@@ -49,7 +49,7 @@ export const usageSink: RecordSink = (env, records) => {
     ...UsageBody.parse({ timeToFirstTokenMs: null, usageSource: null, apiKeyId: null, ...record.body }),
     charged: record.charged,
   }));
-  return rows.length > 0 ? [insertJsonRows(env, aiUsage, rows)] : [];
+  return insertJsonRows(env, aiUsage, rows);
 };
 
 export type UsageQuery = { from?: string; to?: string; groupBy: "day" | "model" };

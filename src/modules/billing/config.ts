@@ -4,7 +4,7 @@ import { configFragment, httpsOnly, json, originList } from "../../platform/conf
 /** Billing's keys: credit holds, Stripe, what is on sale, and dunning. */
 export const billingConfig = configFragment({
   keys: {
-    /** How long a credit hold may stay open before the cron releases it: longer than any AI call. */
+    /** How long a credit hold may stay open before its wallet releases it: longer than any AI call. */
     CREDIT_HOLD_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
     /** Billing is off (503 `provider_unavailable`) until both Stripe secrets are set. */
     STRIPE_SECRET_KEY: z.string().min(1).optional(),

@@ -1,9 +1,11 @@
 import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
+import { settleLaterTask } from "./credits/settle-later";
 import { downgradeAfterGrace } from "./dunning/downgrade";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
 import { stripeEventTask } from "./stripe/events";
+import { closeWalletTask } from "./wallet/deletion";
 import { migrateWalletsTask, startSweep } from "./wallet/sweep";
 
 export const billingModule: Module = {
@@ -22,7 +24,7 @@ export const billingModule: Module = {
     .openapi(routes.resumeSubscription, handlers.resumeSubscription)
     .openapi(routes.changeSubscription, handlers.changeSubscription)
     .openapi(routes.listInvoices, handlers.listInvoices),
-  tasks: [stripeEventTask, migrateWalletsTask],
+  tasks: [stripeEventTask, settleLaterTask, migrateWalletsTask, closeWalletTask],
   crons: [
     {
       name: "billing.migrate-wallets",

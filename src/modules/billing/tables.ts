@@ -49,6 +49,8 @@ export const creditLedger = sqliteTable(
   (table) => [
     index("credit_ledger_account").on(table.accountId, table.createdAt, table.id),
     uniqueIndex("credit_ledger_account_seq").on(table.accountId, table.seq),
+    // A checkpoint's balance: each bucket's newest copied row at or before a seq.
+    index("credit_ledger_account_bucket_seq").on(table.accountId, table.bucket, table.seq),
     // References are unique per account: each wallet keeps its own.
     uniqueIndex("credit_ledger_account_reference").on(table.accountId, table.reference),
     check("credit_ledger_amount_not_zero", sql`${table.amount} <> 0`),
@@ -200,7 +202,7 @@ export const billingSubscriptions = sqliteTable(
 
 /**
  * A plan's included credits for one period (`plan:<account>:<period start>`), once. The next
- * grant, or the cron at `period_end`, expires what is left of it: `expired` is that amount,
+ * grant, or the cron at `period_end`, expired what was left of it (before the wallets; kept for their migration): `expired` is that amount,
  * stored first so the ledger row can read it in the same batch.
  */
 export const includedCreditGrants = sqliteTable(
@@ -276,7 +278,7 @@ export const walletCounterCopies = sqliteTable(
 
 /**
  * Accounts whose credits moved into their wallet (on its first touch; a deleted account's is
- * marked so it never opens again). Triggers (migration 0022) refuse any write of this account to the pre-wallet tables from then on, so a writer of
+ * marked so it never opens again). Triggers (migration 0020) refuse any write of this account to the pre-wallet tables from then on, so a writer of
  * the previous version fails loudly instead of changing money nobody reads.
  */
 export const walletMigrations = sqliteTable("wallet_migrations", {

@@ -1,4 +1,4 @@
 /** translate's face: what other modules and the composition root may use of it. */
 
 export { translateConfig } from "./config";
-export { usageSink } from "./stats";
+export { USAGE_SINK, usageSink } from "./stats";

@@ -46,7 +46,7 @@ const UsageBody = z.object({
 /** The usage rows of a copy batch, in one statement; a row already copied is skipped. */
 export const usageSink: RecordSink = (env, records) => {
   const rows = records.map((record) => UsageBody.parse(record.body));
-  return rows.length > 0 ? [insertJsonRows(env, translationUsage, rows)] : [];
+  return insertJsonRows(env, translationUsage, rows);
 };
 
 export type StatsQuery = { from?: string; to?: string };

@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * What each translation request translated, per provider that served it: all its characters
@@ -20,4 +20,21 @@ export const translationUsage = sqliteTable(
     index("translation_usage_account").on(table.accountId, table.createdAt),
     index("translation_usage_created").on(table.createdAt),
   ],
+);
+
+/**
+ * The daily sums kept before `translation_usage` (copied into it by migration 0020). The
+ * previous version still writes here until it is replaced, so the table goes in a later
+ * release's migration, applied once no Worker of that version runs.
+ */
+export const translationStats = sqliteTable(
+  "translation_stats",
+  {
+    accountId: text("account_id").notNull(),
+    day: integer("day").notNull(),
+    provider: text("provider", { enum: ["google", "deepl", "ai"] }).notNull(),
+    characters: integer("characters").notNull(),
+    cachedCharacters: integer("cached_characters").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.accountId, table.day, table.provider] })],
 );

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { clock } from "../clock";
 import type { Runtime } from "../context";
-import { database } from "../db";
+import { asStatement, type BatchStatement, database } from "../db";
 import { newId } from "../ids";
 import { createLogger, describeError } from "../logger";
 import { queueTasks } from "./tables";
@@ -47,6 +47,35 @@ export function envelope(taskId: string, kind: string): TaskEnvelope {
 
 export type EnqueueResult = { taskId: string; status: "received" | "processed" | "failed"; sent: boolean };
 
+/** The task's row as `received`, once per reference. */
+function recordOf<Payload>(env: Pick<Env, "DB">, task: TaskDefinition<Payload>, payload: Payload, reference: string) {
+  const now = clock.now();
+  return database(env)
+    .insert(queueTasks)
+    .values({
+      id: newId("task", now),
+      kind: task.kind,
+      reference,
+      payload: JSON.stringify(task.payload.parse(payload)),
+      status: "received",
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing({ target: queueTasks.reference });
+}
+
+/**
+ * The task recorded as `received` by a statement of the caller's batch (it happens with the
+ * caller's change, or not at all); `enqueue` with the same reference sends it, and the cron
+ * sends it if that never happens.
+ */
+export const taskStatement = <Payload>(
+  env: Pick<Env, "DB">,
+  task: TaskDefinition<Payload>,
+  payload: Payload,
+  options: { reference: string },
+): BatchStatement => asStatement(env, recordOf(env, task, payload, options.reference));
+
 /**
  * Records the task as `received`, then sends it. The same `reference` twice records one
  * task: a repeat of one not yet processed is sent again, a processed or failed one is not.
@@ -60,21 +89,13 @@ export async function enqueue<Payload>(
   options: { reference: string },
 ): Promise<EnqueueResult> {
   const db = database(env);
-  const now = clock.now();
   const body = JSON.stringify(task.payload.parse(payload));
-  const inserted = await db
-    .insert(queueTasks)
-    .values({
-      id: newId("task", now),
-      kind: task.kind,
-      reference: options.reference,
-      payload: body,
-      status: "received",
-      createdAt: now,
-      updatedAt: now,
-    })
-    .onConflictDoNothing({ target: queueTasks.reference })
-    .returning({ id: queueTasks.id, status: queueTasks.status, kind: queueTasks.kind, payload: queueTasks.payload });
+  const inserted = await recordOf(env, task, payload, options.reference).returning({
+    id: queueTasks.id,
+    status: queueTasks.status,
+    kind: queueTasks.kind,
+    payload: queueTasks.payload,
+  });
   const row =
     inserted[0] ??
     (

@@ -76,8 +76,8 @@ type ChatOutcome =
 
 /**
  * A chat completion through billing's `withHold`: the most the answer can cost is held,
- * optimistically in one batch; only when that is refused are the balance and the key's budget
- * read, and the answer fitted to what is left of both (402 when not even a minimal one fits).
+ * optimistically in one wallet call; only when that is refused is the answer fitted to what the
+ * refusal says the account and the key's budget have left (402 when not even a minimal one fits).
  * Its `max_tokens` are capped to what the hold covers. A stream settles at its end, or when
  * its client leaves, for what the client received.
  */

@@ -1,6 +1,7 @@
 import type { Actor } from "../../../platform/context";
 import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
+import { createLogger, describeError } from "../../../platform/logger";
 import { accountExists, auditInsert } from "../../identity/api";
 import { askWallet } from "../wallet/client";
 import type { CreditBucket, GrantAnswer } from "../wallet/protocol";
@@ -8,8 +9,8 @@ import { creditsOf } from "./ledger";
 
 /**
  * A platform admin's correction of an account's credits: applied by the wallet, then audited
- * (the audit names the wallet's ledger reference; an audit that fails to write is a 500 for an
- * adjustment already made, which the ledger shows).
+ * (the audit names the wallet's ledger reference; an audit that fails to write is logged, never
+ * answered as an error for an adjustment already made).
  */
 export async function adjustCredits(
   env: Env,
@@ -35,6 +36,7 @@ export async function adjustCredits(
   }
   const entry = answer.entry;
   if (!entry) throw new Error(`adjustment ${reference} made no ledger entry`);
+  // Made: a failure to audit must not answer an error a client would retry into a second adjustment.
   await auditInsert(env, {
     actorId: actor.userId,
     action: "admin.credits_adjusted",
@@ -42,6 +44,8 @@ export async function adjustCredits(
     targetId: input.accountId,
     details: { amount: input.amount, bucket: input.bucket, reason: input.reason, reference },
     requestId: actor.requestId,
+  }).catch((error: unknown) => {
+    createLogger("error").error("credit adjustment made but not audited", { reference, ...describeError(error) });
   });
   return {
     entry: { ...entry, createdAt: new Date(entry.createdAt).toISOString() },

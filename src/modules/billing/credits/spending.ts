@@ -5,10 +5,12 @@ import { AppError } from "../../../platform/errors";
 import { KeptAnswer } from "../../../platform/idempotency/middleware";
 import { markWorkStarted } from "../../../platform/io-count";
 import type { Logger } from "../../../platform/logger";
+import { enqueue } from "../../../platform/queue/tasks";
 import { type QuotaMetric, quotaTermsOf } from "../../plans/api";
 import { askWallet } from "../wallet/client";
 import type { Budget, HoldAnswer, HoldInput, HoldView, Refusal, SettleAnswer, WalletRecord } from "../wallet/protocol";
 import { includedPeriodOf } from "./included";
+import { settleLaterTask } from "./settle-later";
 
 /**
  * Spending credits, the one way every module does it: `withHold` holds the most a piece of work
@@ -203,8 +205,8 @@ async function holdFitted(ctx: SpendContext, spec: HoldSpec<unknown>): Promise<H
 
 /**
  * Settles the hold for a settlement, shipping its records with the charge (or, without a hold,
- * alone): the wallet retries are `askWallet`'s. When the wallet cannot be reached, the records
- * go to the copy queue directly, charged 0, and the wallet's alarm releases the hold when it expires.
+ * alone); `askWallet` retries. When the wallet still cannot take it, the settlement becomes a
+ * queue task retried until it does (`settle-later.ts`): the work is charged, late if need be.
  */
 async function close(
   ctx: SpendContext,
@@ -229,19 +231,22 @@ async function close(
     if (records.length > 0) await askWallet(ctx.env, accountId, (wallet) => wallet.record(accountId, records));
     return 0;
   } catch (error) {
-    ctx.logger.error("settlement failed; the wallet releases the hold when it expires", {
+    ctx.logger.error("settlement deferred to the queue", {
       reference: spec.reference,
       error: error instanceof Error ? error.message : String(error),
     });
-    if (records.length > 0) {
-      await ctx.env.WALLET_COPY.send({
-        type: "records",
-        accountId,
-        records: records.map((record) => ({ ...record, charged: 0 })),
-        createdAt: clock.now(),
-      });
-    }
-    return 0;
+    const later = {
+      accountId,
+      reference: spec.reference,
+      actual: held ? charged : null,
+      records,
+      keepCount: succeeded,
+      counted: Boolean(spec.count),
+    };
+    await enqueue(ctx.env, settleLaterTask, later, {
+      reference: `billing.settle-later:${accountId}:${spec.reference}`,
+    });
+    return held ? charged : 0;
   }
 }
 

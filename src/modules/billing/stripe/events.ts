@@ -125,7 +125,7 @@ async function invoicePaid(runtime: Runtime, object: Record<string, unknown>) {
     if (!sold || line.parent?.subscription_item_details?.proration) continue;
     const start = line.period.start * 1000;
     const end = line.period.end * 1000;
-    // A yearly plan's credits come a month at a time: this is the first; the cron grants the rest.
+    // A yearly plan's credits come a month at a time: this is the first; the first spend of each next month grants it.
     const period =
       sold.interval === "year" ? monthOfYearlyPeriod(start, end, start) : { periodStart: start, periodEnd: end };
     if (period) await grantIncluded(env, { accountId: stored.accountId, planId: sold.plan, ...period });

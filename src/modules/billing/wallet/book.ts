@@ -454,7 +454,8 @@ export class Book {
         "SELECT included_expiring, included_expired_at FROM state",
       )
       .one();
-    if (returned <= 0 || expiring <= 0 || expiredAt === null || hold.created_at > expiredAt) return;
+    // Holds of the new period (taken at the expiry's instant or after, in its transaction too) are not.
+    if (returned <= 0 || expiring <= 0 || expiredAt === null || hold.created_at >= expiredAt) return;
     const expired = Math.min(returned, expiring);
     this.sql.exec("UPDATE state SET included_expiring = included_expiring - ?", expired);
     this.move("included", -expired, "included_expired", `expire:${hold.id}`, now);

@@ -1,7 +1,7 @@
 import { inArray } from "drizzle-orm";
 import { clock } from "../../../platform/clock";
 import type { Runtime } from "../../../platform/context";
-import { type BatchStatement, database, insertJsonRows } from "../../../platform/db";
+import { type BatchStatement, database, insertJsonRows, jsonChunks } from "../../../platform/db";
 import { describeError } from "../../../platform/logger";
 import { port } from "../../../platform/port";
 import { creditLedger, walletCopies, walletCopyRanges } from "../tables";
@@ -35,8 +35,6 @@ export const walletRecordSinksPort = port<Readonly<Record<string, RecordSink>>>(
 
 /** A gap older than this is not a reordering any more: the wallet sends from it again. */
 const GAP_PATIENCE_MS = 10_000;
-
-type RowsMessage = Extract<CopyMessage, { type: "rows" }>;
 
 /**
  * The sinks' statements for the batch's records. A record its sink refuses (or of a kind
@@ -78,30 +76,21 @@ function statementsOf(runtime: Runtime, messages: CopyMessage[], now: number): B
   const ranges: object[] = [];
   const addRecord = (sink: string, record: CopiedRecord) => records.set(sink, [...(records.get(sink) ?? []), record]);
   for (const message of messages) {
-    if (message.type === "records") {
-      for (const { sink, ...record } of message.records) {
-        addRecord(sink, { ...record, accountId: message.accountId, createdAt: message.createdAt });
-      }
-      continue;
-    }
     const { accountId, rows } = message;
     ranges.push({ accountId, firstSeq: rows[0]?.seq, lastSeq: message.checkpoint.seq, receivedAt: now });
     for (const row of rows) shipped(row, accountId, { ledger, counters, addRecord });
   }
   const statements = sinkStatements(runtime, records);
-  if (ledger.length > 0) statements.push(insertJsonRows(env, creditLedger, ledger));
-  if (counters.length > 0) {
-    statements.push(
-      env.DB.prepare(
-        `INSERT INTO wallet_counter_copies (account_id, metric, period_start, used, limit_value, seq)
-         SELECT value ->> '$.accountId', value ->> '$.metric', value ->> '$.periodStart', value ->> '$.used',
-           value ->> '$.limit', value ->> '$.seq' FROM json_each(?) WHERE true
-         ON CONFLICT (account_id, metric, period_start) DO UPDATE SET used = excluded.used,
-           limit_value = excluded.limit_value, seq = excluded.seq WHERE excluded.seq > wallet_counter_copies.seq`,
-      ).bind(JSON.stringify(counters)),
-    );
-  }
-  if (ranges.length > 0) statements.push(insertJsonRows(env, walletCopyRanges, ranges));
+  statements.push(...insertJsonRows(env, creditLedger, ledger));
+  const counterUpsert = env.DB.prepare(
+    `INSERT INTO wallet_counter_copies (account_id, metric, period_start, used, limit_value, seq)
+     SELECT value ->> '$.accountId', value ->> '$.metric', value ->> '$.periodStart', value ->> '$.used',
+       value ->> '$.limit', value ->> '$.seq' FROM json_each(?) WHERE true
+     ON CONFLICT (account_id, metric, period_start) DO UPDATE SET used = excluded.used,
+       limit_value = excluded.limit_value, seq = excluded.seq WHERE excluded.seq > wallet_counter_copies.seq`,
+  );
+  statements.push(...jsonChunks(counters).map((chunk) => counterUpsert.bind(chunk)));
+  statements.push(...insertJsonRows(env, walletCopyRanges, ranges));
   return statements;
 }
 
@@ -121,7 +110,7 @@ function shipped(
 type Copy = typeof walletCopies.$inferSelect;
 
 /** Each wallet's copy after this batch: how far it is contiguous, and whether a gap has lasted. */
-async function advance(env: Env, messages: RowsMessage[], now: number) {
+async function advance(env: Env, messages: CopyMessage[], now: number) {
   const accountIds = [...new Set(messages.map((message) => message.accountId))];
   const db = database(env);
   const [copies, ranges] = await Promise.all([
@@ -168,13 +157,13 @@ async function advance(env: Env, messages: RowsMessage[], now: number) {
 /** The copy's balances after each checkpoint's row: each bucket's last copied ledger row at or before it, in one query. */
 async function copiedBalancesAt(env: Env, checkpoints: { accountId: string; seq: number }[]) {
   const { results } = await env.DB.prepare(
-    `SELECT row.account_id, row.bucket, row.balance_after FROM json_each(?1) AS checkpoint
-     JOIN credit_ledger AS row ON row.account_id = checkpoint.value ->> '$.accountId'
-     WHERE row.seq = (SELECT max(seq) FROM credit_ledger WHERE account_id = row.account_id AND bucket = row.bucket
-       AND seq <= checkpoint.value ->> '$.seq')`,
+    `SELECT checkpoint.value ->> '$.accountId' AS account_id, bucket.name AS bucket,
+       (SELECT balance_after FROM credit_ledger WHERE account_id = checkpoint.value ->> '$.accountId'
+          AND bucket = bucket.name AND seq <= checkpoint.value ->> '$.seq' ORDER BY seq DESC LIMIT 1) AS balance_after
+     FROM json_each(?1) AS checkpoint CROSS JOIN (SELECT 'included' AS name UNION ALL SELECT 'purchased') AS bucket`,
   )
     .bind(JSON.stringify(checkpoints))
-    .all<{ account_id: string; bucket: string; balance_after: number }>();
+    .all<{ account_id: string; bucket: string; balance_after: number | null }>();
   return (accountId: string) => {
     const of = (bucket: string) =>
       results.find((row) => row.account_id === accountId && row.bucket === bucket)?.balance_after ?? 0;
@@ -193,9 +182,7 @@ export async function applyCopyMessages(runtime: Runtime, bodies: readonly unkno
   });
   if (messages.length === 0) return 0;
   await env.DB.batch(statementsOf(runtime, messages, now));
-  const rowsMessages = messages.filter((message): message is RowsMessage => message.type === "rows");
-  if (rowsMessages.length === 0) return 0;
-  const copies = await advance(env, rowsMessages, now);
+  const copies = await advance(env, messages, now);
   const due = copies.filter((copy) => copy.checkpointSeq > copy.verifiedSeq && copy.through >= copy.checkpointSeq);
   if (due.length > 0) {
     const copiedOf = await copiedBalancesAt(

@@ -1,6 +1,7 @@
-import { HOUR_MS, MINUTE_MS } from "../../../platform/clock";
+import type { StoredAnswer } from "../../../platform/context";
+import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS } from "../../../platform/idempotency/middleware";
 import { Refused } from "./book";
-import type { KeptAnswer, KeyClaim } from "./protocol";
+import type { KeyClaim } from "./protocol";
 
 /**
  * `Idempotency-Key`s of the account's spending requests, kept by its wallet (ARCHITECTURE.md,
@@ -9,12 +10,9 @@ import type { KeptAnswer, KeyClaim } from "./protocol";
  * a refused spend claims nothing; its answer is kept after the response.
  */
 
-const KEPT_MS = 24 * HOUR_MS;
-/** How long an in-flight claim holds before a repeat may take it over (its isolate died). */
-const LOCK_MS = 5 * MINUTE_MS;
-
 type KeyRow = {
   request_hash: string;
+  hold_reference: string;
   state: "in_flight" | "completed";
   status: number | null;
   headers: string | null;
@@ -23,8 +21,12 @@ type KeyRow = {
   expires_at: number;
 };
 
-/** Claims the key for this request (null), or answers the answer kept for it; refuses a reuse or a repeat in flight. */
-export function claimKey(sql: SqlStorage, claim: KeyClaim, now: number): KeptAnswer | null {
+/**
+ * Claims the key for the request whose hold is `holdReference` (null), or answers the answer
+ * kept for it; refuses a reuse or a repeat in flight. The same call again (a retry whose answer
+ * was lost: same hold) finds its own claim and goes on to its hold.
+ */
+export function claimKey(sql: SqlStorage, claim: KeyClaim, holdReference: string, now: number): StoredAnswer | null {
   const [row] = sql
     .exec<KeyRow>("SELECT * FROM idempotency WHERE principal_id = ? AND key = ?", claim.principalId, claim.key)
     .toArray();
@@ -39,7 +41,7 @@ export function claimKey(sql: SqlStorage, claim: KeyClaim, now: number): KeptAns
     if (row.state === "completed") {
       return { status: row.status ?? 200, headers: JSON.parse(row.headers ?? "{}"), body: row.body };
     }
-    if (row.locked_until > now) {
+    if (row.locked_until > now && row.hold_reference !== holdReference) {
       throw new Refused({
         ok: false,
         code: "idempotency_key_in_use",
@@ -48,20 +50,23 @@ export function claimKey(sql: SqlStorage, claim: KeyClaim, now: number): KeptAns
     }
   }
   sql.exec(
-    `INSERT INTO idempotency (principal_id, key, request_hash, state, locked_until, expires_at) VALUES (?, ?, ?, 'in_flight', ?, ?)
-     ON CONFLICT (principal_id, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_flight', status = NULL,
-       headers = NULL, body = NULL, locked_until = excluded.locked_until, expires_at = excluded.expires_at`,
+    `INSERT INTO idempotency (principal_id, key, request_hash, hold_reference, state, locked_until, expires_at)
+     VALUES (?, ?, ?, ?, 'in_flight', ?, ?)
+     ON CONFLICT (principal_id, key) DO UPDATE SET request_hash = excluded.request_hash,
+       hold_reference = excluded.hold_reference, state = 'in_flight', status = NULL, headers = NULL, body = NULL,
+       locked_until = excluded.locked_until, expires_at = excluded.expires_at`,
     claim.principalId,
     claim.key,
     claim.hash,
-    now + LOCK_MS,
-    now + KEPT_MS,
+    holdReference,
+    now + IDEMPOTENCY_LOCK_MS,
+    now + IDEMPOTENCY_TTL_MS,
   );
   return null;
 }
 
 /** Keeps the answer of a claimed key, or (null) lets the key go so a retry runs again. */
-export function keepAnswer(sql: SqlStorage, principalId: string, key: string, answer: KeptAnswer | null): void {
+export function keepAnswer(sql: SqlStorage, principalId: string, key: string, answer: StoredAnswer | null): void {
   if (!answer) {
     sql.exec("DELETE FROM idempotency WHERE principal_id = ? AND key = ? AND state = 'in_flight'", principalId, key);
     return;

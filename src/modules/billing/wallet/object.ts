@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { clock, DAY_MS } from "../../../platform/clock";
+import type { StoredAnswer } from "../../../platform/context";
 import { Book, Refused } from "./book";
 import { claimKey, forgetExpiredKeys, keepAnswer } from "./keys";
 import { appliedBeforeWallet, takeSnapshot } from "./migration";
@@ -22,7 +23,6 @@ import type {
   HoldAnswer,
   HoldInput,
   IncludedPeriod,
-  KeptAnswer,
   Refusal,
   SettleAnswer,
   SettleInput,
@@ -30,7 +30,9 @@ import type {
 } from "./protocol";
 
 /** Closed holds are kept this long: a late settlement or a retried reference still finds them. */
-const CLOSED_HOLDS_KEPT_MS = 7 * DAY_MS;
+const CLOSED_HOLDS_KEPT_MS = 2 * DAY_MS;
+/** The most messages one alarm sends: a backlog goes over several alarms, never in one long burst. */
+const MAX_MESSAGES_PER_FLUSH = 20;
 /** When shipping to the copy queue fails, the alarm tries again this much later. */
 const SHIP_RETRY_MS = 10_000;
 
@@ -48,11 +50,13 @@ export class AccountWallet extends DurableObject<Env> {
   private owner: string | null = null;
   /** The alarm's time as last set here; `undefined`: not read yet. */
   private alarmAt: number | null | undefined;
+  /** Set when the account was deleted and the wallet drains before its storage goes. */
+  private closing = false;
 
   /** Runs `operation` in a transaction for `accountId`, then makes sure the alarm will ship its rows. */
   private async run<T>(accountId: string, operation: (book: Book, now: number) => T): Promise<T | Refusal> {
-    this.owner ??= await this.open(accountId);
-    if (this.owner !== accountId) throw new Error(`this wallet belongs to ${this.owner}, not ${accountId}`);
+    await this.opened(accountId);
+    if (this.closing) throw new Error(`the wallet of ${accountId} is closing: its account was deleted`);
     let result: T;
     try {
       result = this.ctx.storage.transactionSync(() => operation(this.book, clock.now()));
@@ -88,6 +92,12 @@ export class AccountWallet extends DurableObject<Env> {
     return owner;
   }
 
+  /** Makes sure the wallet is open for `accountId` (moving its credits in on the first touch). */
+  private async opened(accountId: string): Promise<void> {
+    this.owner ??= await this.open(accountId);
+    if (this.owner !== accountId) throw new Error(`this wallet belongs to ${this.owner}, not ${accountId}`);
+  }
+
   /** The account of a wallet that has storage, or null for a fresh one. */
   private ownerInStorage(): string | null {
     if (!this.schemaReady) {
@@ -121,14 +131,14 @@ export class AccountWallet extends DurableObject<Env> {
   /** A hold, with the request's key claimed in the same step (a repeat gets its kept answer instead). */
   async hold(input: HoldInput): Promise<HoldAnswer> {
     const answer = await this.run(input.accountId, (book, now) => {
-      const kept = input.idempotency ? claimKey(this.ctx.storage.sql, input.idempotency, now) : null;
+      const kept = input.idempotency ? claimKey(this.ctx.storage.sql, input.idempotency, input.reference, now) : null;
       return kept ? ({ ok: "kept", answer: kept } as const) : ({ ok: true, hold: book.hold(input, now) } as const);
     });
     return answer;
   }
 
   /** Keeps the answer to a key claimed with a hold, or (null) lets the key go. */
-  async keepAnswer(accountId: string, principalId: string, key: string, answer: KeptAnswer | null): Promise<void> {
+  async keepAnswer(accountId: string, principalId: string, key: string, answer: StoredAnswer | null): Promise<void> {
     await this.run(accountId, () => keepAnswer(this.ctx.storage.sql, principalId, key, answer));
   }
 
@@ -149,6 +159,8 @@ export class AccountWallet extends DurableObject<Env> {
 
   /** A grant once per reference, here or (a redelivery after migration) in the pre-wallet ledger. */
   async grant(input: GrantInput): Promise<GrantAnswer> {
+    // After the move: from then on D1 refuses the old version's writes, so what it says is final.
+    await this.opened(input.accountId);
     const before = await appliedBeforeWallet(this.env.DB, input.accountId, input.reference);
     const answer = await this.run(input.accountId, (book, now) => {
       if (before || book.hasReference(input.reference)) return { applied: false, entry: null };
@@ -201,7 +213,9 @@ export class AccountWallet extends DurableObject<Env> {
    */
   async close(accountId: string): Promise<void> {
     if (this.ownerInStorage() !== accountId) return;
-    await this.flush();
+    // No operation runs from now on: nothing can add to the outbox while it drains.
+    this.closing = true;
+    await this.flush(true);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.owner = null;
@@ -209,19 +223,24 @@ export class AccountWallet extends DurableObject<Env> {
     this.alarmAt = undefined;
   }
 
-  /** Ships what waits now (the alarm's work), answering how many messages left. */
-  async flush(): Promise<number> {
+  /**
+   * Ships what waits now (the alarm's work), at most `MAX_MESSAGES_PER_FLUSH` messages; with
+   * `everything`, also what was sent and not confirmed (a wallet that closes). Answers how many left.
+   */
+  async flush(everything = false): Promise<number> {
     const accountId = this.ownerInStorage();
     if (!accountId) return 0;
+    if (everything) this.ctx.storage.sql.exec("UPDATE outbox SET sent_at = NULL");
     let sent = 0;
     for (let message = nextMessage(this.ctx.storage.sql, accountId); message; ) {
       await this.env.WALLET_COPY.send(message, { contentType: "json" });
       markSent(this.ctx.storage.sql, message, clock.now());
       sent += 1;
+      if (!everything && sent >= MAX_MESSAGES_PER_FLUSH) break;
       message = nextMessage(this.ctx.storage.sql, accountId);
     }
-    // What was sent goes again if no confirmation comes.
-    if (sent > 0) await this.schedule();
+    // What was sent goes again if no confirmation comes; what was left goes on the next alarm.
+    if (sent > 0 && !this.closing) await this.schedule();
     return sent;
   }
 

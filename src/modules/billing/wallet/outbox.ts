@@ -34,20 +34,13 @@ function balancesAt(sql: SqlStorage, seq: number) {
   return balances;
 }
 
-/**
- * The next message of unsent rows (a contiguous run from the first unsent one), or null; with
- * `sentToo`, of every row still waiting for its confirmation (a drain).
- */
-export function nextMessage(
-  sql: SqlStorage,
-  accountId: string,
-  sentToo = false,
-): Extract<CopyMessage, { type: "rows" }> | null {
+/** The next message of unsent rows (a contiguous run from the first unsent one), or null. */
+export function nextMessage(sql: SqlStorage, accountId: string): CopyMessage | null {
   const rows: ShippedRow[] = [];
   let bytes = 0;
   let previous: number | null = null;
   for (const row of sql.exec<OutboxRow>(
-    `SELECT seq, kind, body FROM outbox ${sentToo ? "" : "WHERE sent_at IS NULL"} ORDER BY seq LIMIT ?`,
+    "SELECT seq, kind, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
     MAX_ROWS,
   )) {
     if (previous !== null && row.seq !== previous + 1) break;
@@ -61,7 +54,7 @@ export function nextMessage(
   return { type: "rows", accountId, rows, checkpoint: { seq: last.seq, balances: balancesAt(sql, last.seq) } };
 }
 
-export function markSent(sql: SqlStorage, message: Extract<CopyMessage, { type: "rows" }>, now: number): void {
+export function markSent(sql: SqlStorage, message: CopyMessage, now: number): void {
   const first = message.rows[0]?.seq ?? 0;
   sql.exec("UPDATE outbox SET sent_at = ? WHERE seq BETWEEN ? AND ?", now, first, message.checkpoint.seq);
 }

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { StoredAnswer } from "../../../platform/context";
 
 /**
  * The `AccountWallet` object's protocol: what its RPC methods take and answer, and the batches
@@ -36,9 +37,6 @@ export type WalletRecord = { sink: string; id: string; body: Record<string, unkn
 
 /** A request's `Idempotency-Key`, claimed in the same step as its hold. */
 export type KeyClaim = { principalId: string; key: string; hash: string };
-
-/** An answer kept for a key, replayed to a repeat. */
-export type KeptAnswer = { status: number; headers: Record<string, string>; body: string | null };
 
 export type HoldInput = {
   accountId: string;
@@ -84,7 +82,7 @@ export type Refusal = {
 };
 
 /** A hold (null when only a counter was taken), the answer kept for a repeated request, or why not. */
-export type HoldAnswer = { ok: true; hold: HoldView | null } | { ok: "kept"; answer: KeptAnswer } | Refusal;
+export type HoldAnswer = { ok: true; hold: HoldView | null } | { ok: "kept"; answer: StoredAnswer } | Refusal;
 
 export type SettleInput = {
   accountId: string;
@@ -174,32 +172,14 @@ export const ShippedRow = z.discriminatedUnion("kind", [
 ]);
 export type ShippedRow = z.infer<typeof ShippedRow>;
 
-/**
- * A message of the copy queue: a contiguous run of one wallet's rows, and its checkpoint (the
- * balances after the run's last row), or records that could not reach the wallet (no `seq`).
- */
-export const CopyMessage = z.discriminatedUnion("type", [
-  z.object({
-    type: z.literal("rows"),
-    accountId: z.string(),
-    rows: z.array(ShippedRow).min(1),
-    checkpoint: z.object({
-      seq: z.number().int().positive(),
-      balances: z.object({ included: z.number().int(), purchased: z.number().int() }),
-    }),
+/** A message of the copy queue: a contiguous run of one wallet's rows, and its checkpoint (the balances after the run's last row). */
+export const CopyMessage = z.object({
+  type: z.literal("rows"),
+  accountId: z.string(),
+  rows: z.array(ShippedRow).min(1),
+  checkpoint: z.object({
+    seq: z.number().int().positive(),
+    balances: z.object({ included: z.number().int(), purchased: z.number().int() }),
   }),
-  z.object({
-    type: z.literal("records"),
-    accountId: z.string(),
-    records: z.array(
-      z.object({
-        sink: z.string(),
-        id: z.string(),
-        charged: z.number().int(),
-        body: z.record(z.string(), z.unknown()),
-      }),
-    ),
-    createdAt: z.number().int(),
-  }),
-]);
+});
 export type CopyMessage = z.infer<typeof CopyMessage>;

@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS counted (
   returned INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS counted_created ON counted (created_at);
 CREATE TABLE IF NOT EXISTS grants (
   reference TEXT PRIMARY KEY,
   plan_id TEXT NOT NULL,
@@ -93,6 +94,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
   principal_id TEXT NOT NULL,
   key TEXT NOT NULL,
   request_hash TEXT NOT NULL,
+  hold_reference TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('in_flight', 'completed')),
   status INTEGER,
   headers TEXT,
@@ -109,4 +111,5 @@ CREATE TABLE IF NOT EXISTS outbox (
   sent_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 `;

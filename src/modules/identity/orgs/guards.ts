@@ -18,10 +18,10 @@ export const orgDeletionGuards = port<readonly OrgDeletionGuard[]>("identity: th
 export const orgDeletionCleanups = port<readonly OrgDeletionCleanup[]>("identity: the org deletion cleanups");
 export const orgDeletionFollowUps = port<readonly OrgDeletionFollowUp[]>("identity: the org deletion follow-ups");
 
-/** The reasons guards give to keep the org (those a forced deletion overrides left out). */
-export async function reasonsToKeepOrg(env: Env, orgId: string, forced: boolean): Promise<string[]> {
+/** What every guard says about deleting the org. */
+export async function reasonsToKeepOrg(env: Env, orgId: string): Promise<{ reason: string; forcible: boolean }[]> {
   const answers = await Promise.all(orgDeletionGuards.get().map((guard) => guard(env, orgId)));
-  return answers.flatMap((answer) => (answer && !(forced && answer.forcible) ? [answer.reason] : []));
+  return answers.flatMap((answer) => (answer ? [answer] : []));
 }
 
 /** Every cleanup's statements for the org. */

@@ -110,9 +110,10 @@ export async function deleteOrg(
   } else {
     await requireOrgPermission(env, actor.userId, orgId, "org:delete");
   }
-  const [reason] = await reasonsToKeepOrg(env, orgId, options.forced);
-  if (reason) throw new AppError("conflict", `This organization cannot be deleted: ${reason}`);
-  const overridden = options.forced ? await reasonsToKeepOrg(env, orgId, false) : [];
+  const reasons = await reasonsToKeepOrg(env, orgId);
+  const [kept] = reasons.filter((reason) => !(options.forced && reason.forcible));
+  if (kept) throw new AppError("conflict", `This organization cannot be deleted: ${kept.reason}`);
+  const overridden = reasons.map(({ reason }) => reason);
   const db = database(env);
   await env.DB.batch([
     ...orgCleanupStatements(env, orgId),
