@@ -113,14 +113,9 @@ export class AccountWallet extends DurableObject<Env> {
     return this.book;
   }
 
-  /**
-   * Sets the alarm to the earliest of: shipping unsent rows, resending unconfirmed ones, the next
-   * deadline. An alarm already due within `FLUSH_AFTER_MS` covers all of them (it schedules the
-   * next itself), so a busy wallet reads nothing here: this runs after every operation.
-   */
+  /** Sets the alarm to the earliest of: shipping unsent rows, the next deadline. */
   private async schedule(): Promise<void> {
     const now = clock.now();
-    if (typeof this.alarmAt === "number" && this.alarmAt <= now + FLUSH_AFTER_MS) return;
     const unsent = unsentCount(this.ctx.storage.sql);
     const ship = unsent === 0 ? null : unsent >= MAX_ROWS ? now : now + FLUSH_AFTER_MS;
     const resend = resendDue(this.ctx.storage.sql);

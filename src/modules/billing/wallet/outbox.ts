@@ -14,11 +14,9 @@ export const RESEND_AFTER_MS = 60_000;
 
 type OutboxRow = { seq: number; kind: ShippedRow["kind"]; body: string };
 
-/** How many rows wait unsent, counted up to `MAX_ROWS` (a full message is all that matters). */
+/** How many rows wait unsent. */
 export const unsentCount = (sql: SqlStorage) =>
-  sql
-    .exec<{ n: number }>("SELECT count(*) AS n FROM (SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT ?)", MAX_ROWS)
-    .one().n;
+  sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").one().n;
 
 /** The balances after row `seq`: each bucket's last ledger row at or before it. */
 function balancesAt(sql: SqlStorage, seq: number) {
@@ -78,8 +76,6 @@ export function resendStale(sql: SqlStorage, now: number): void {
 
 /** When the oldest row sent and not confirmed is due to go again, or null. */
 export function resendDue(sql: SqlStorage): number | null {
-  const { oldest } = sql
-    .exec<{ oldest: number | null }>("SELECT min(sent_at) AS oldest FROM outbox WHERE sent_at IS NOT NULL")
-    .one();
+  const { oldest } = sql.exec<{ oldest: number | null }>("SELECT min(sent_at) AS oldest FROM outbox").one();
   return oldest === null ? null : oldest + RESEND_AFTER_MS;
 }
