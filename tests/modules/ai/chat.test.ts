@@ -82,6 +82,29 @@ describe("POST /v1/chat/completions", () => {
     expect(rows.map((row) => row.status)).toEqual(["completed", "completed"]);
   });
 
+  it("relays the provider's chunks as it sent them, but for Stratus's id and model", async () => {
+    const { user } = await fundedUser();
+    const response = await api("/v1/chat/completions", {
+      headers: as(user),
+      json: { model: "gpt-4o-mini", messages: [{ role: "user", content: "Relay me" }], stream: true },
+    });
+    const events = response.text
+      .split("\n\n")
+      .filter((event) => event.startsWith("data: {"))
+      .map((event) => event.slice("data: ".length));
+    expect(events.length).toBeGreaterThan(2);
+    const ids = new Set(events.map((data) => JSON.parse(data).id));
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toMatch(/^chatcmpl-/);
+    for (const data of events) {
+      // The simulator's own members, in its order: a rebuilt chunk would name none of them.
+      expect(data).toMatch(
+        /^\{"id":"chatcmpl-[^"]+","created":\d+,"model":"gpt-4o-mini","object":"chat\.completion\.chunk","service_tier":"default","system_fingerprint":"fp_simulator","choices":\[/,
+      );
+    }
+    expect(JSON.parse(events[0] ?? "").choices[0].delta).toEqual({ role: "assistant", content: "", refusal: null });
+  });
+
   it("passes tool calls through, streamed and not", async () => {
     const { client } = await fundedUser();
     const weather = await scenario("openai", [{ toolCall: { name: "get_weather", arguments: { city: "Paris" } } }]);

@@ -18,6 +18,7 @@ export class Answer {
   private usageRejected = false;
 
   add(part: ChatPart): void {
+    if (part.type === "relay") return;
     if (part.type === "usage") {
       if (!this.usageRejected) this.usage = { inputTokens: part.inputTokens, outputTokens: part.outputTokens };
       return;

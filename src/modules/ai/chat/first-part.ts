@@ -9,7 +9,8 @@ import { Answer } from "./answer";
  * Starts a streamed answer on one deployment and waits for its first part: a slow start is a
  * retryable failure, whether the upstream takes longer than `AI_CONNECT_TIMEOUT_MS` to answer
  * with its headers or longer than `AI_FIRST_TOKEN_TIMEOUT_MS` (from the start) to send a part.
- * Answers the first part that the client sees (with any usage part before it), and the rest.
+ * Answers the first part of the answer's content, the parts before it (usage, chunks to relay),
+ * and the rest.
  */
 export async function firstPart(
   config: Config,
@@ -34,12 +35,13 @@ export async function firstPart(
     charactersAllowed(maxTokens, request.n),
   )[Symbol.asyncIterator]();
   try {
-    // Usage alone (some servers send it first) is not an answer: the client would have no byte.
+    // Usage alone (some servers send it first) is not an answer, nor is a chunk without content
+    // (the one naming the role): the client would have no word of it.
     const early: ChatPart[] = [];
     for (;;) {
       const result = await iterator.next();
       if (result.done) throw new UpstreamError(`${attempt.model.provider}: answered nothing`, { retryable: true });
-      if (result.value.type !== "usage" && result.value.type !== "usage_rejected") {
+      if (!BEFORE_CONTENT.has(result.value.type)) {
         return { early, first: result.value, rest: iterator, abort };
       }
       early.push(result.value);
@@ -52,6 +54,9 @@ export async function firstPart(
     clearTimeout(firstTokenTimer);
   }
 }
+
+/** Parts that are no content of the answer: the first part is the first that is not one. */
+const BEFORE_CONTENT = new Set<ChatPart["type"]>(["usage", "usage_rejected", "relay"]);
 
 /**
  * The most characters an answer of `maxTokens` per choice may carry: far more than any

@@ -215,7 +215,6 @@ function streamOf(
   settle: (settlement: Settlement) => void,
 ): ReadableStream<Uint8Array> {
   const answer = new Answer();
-  for (const part of opened.early) answer.add(part);
   const writer = new ChunkWriter(envelope);
   let settled = false;
   const settleOnce = (status: UsageStatus) => {
@@ -225,40 +224,56 @@ function streamOf(
     settle(finished.settlement);
     return finished.usage;
   };
-  let pending: ChatPart | null = opened.first;
+  /** Once the provider relays its chunks (chat/wire.ts), parts are only counted, not written. */
+  let relaying = false;
+  const pending = [...opened.early, opened.first];
   let cancelled = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const part = pending ?? (await nextPart(opened.rest));
-        pending = null;
-        if (part === null) {
-          const usage = settleOnce("completed");
-          if (includeUsage && usage) controller.enqueue(writer.usage(usage));
-          controller.enqueue(ChunkWriter.done());
+  return new ReadableStream<Uint8Array>(
+    {
+      // Writes what the upstream has sent so far in one go, a part at a time until the queue is
+      // full: a burst of chunks leaves in one write, not one per pull.
+      async pull(controller) {
+        try {
+          do {
+            const part = pending.shift() ?? (await nextPart(opened.rest));
+            if (part === null) {
+              const usage = settleOnce("completed");
+              if (includeUsage && usage) controller.enqueue(writer.usage(usage));
+              controller.enqueue(ChunkWriter.done());
+              controller.close();
+              return;
+            }
+            answer.add(part);
+            if (part.type === "relay") {
+              relaying = true;
+              controller.enqueue(writer.relay(part.data));
+            } else if (!relaying) {
+              for (const bytes of writer.part(part)) controller.enqueue(bytes);
+            }
+          } while ((controller.desiredSize ?? 0) > 0);
+        } catch (error) {
+          // The client left while a part was awaited: `cancel` has settled already.
+          if (cancelled) return;
+          run.caller.logger.warn("ai stream broke after its first byte", {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          controller.enqueue(ChunkWriter.error("The provider's stream broke off; the answer is incomplete."));
           controller.close();
-          return;
+          settleOnce("incomplete");
         }
-        answer.add(part);
-        for (const bytes of writer.part(part)) controller.enqueue(bytes);
-      } catch (error) {
-        // The client left while a part was awaited: `cancel` has settled already.
-        if (cancelled) return;
-        run.caller.logger.warn("ai stream broke after its first byte", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-        controller.enqueue(ChunkWriter.error("The provider's stream broke off; the answer is incomplete."));
-        controller.close();
+      },
+      cancel() {
+        cancelled = true;
+        opened.abort.abort(new DOMException("the client went away", "AbortError"));
         settleOnce("incomplete");
-      }
+      },
     },
-    cancel() {
-      cancelled = true;
-      opened.abort.abort(new DOMException("the client went away", "AbortError"));
-      settleOnce("incomplete");
-    },
-  });
+    { highWaterMark: STREAM_QUEUE_CHUNKS },
+  );
 }
+
+/** How many chunks a stream queues ahead of its client before it stops reading its upstream. */
+const STREAM_QUEUE_CHUNKS = 64;
 
 async function nextPart(iterator: AsyncIterator<ChatPart>): Promise<ChatPart | null> {
   const next = await iterator.next();

@@ -1,10 +1,12 @@
 import type { ChatPart } from "../providers/types";
 import type { Answer } from "./answer";
+import { withTopLevelStrings } from "./top-level";
 
 /**
  * OpenAI's chat wire format, written once: the `chat.completion` object, the
- * `chat.completion.chunk` stream as Server-Sent Events (byte-compatible with OpenAI's), the
- * usage chunk with Stratus's cost, and the error chunk that ends a broken stream.
+ * `chat.completion.chunk` stream as Server-Sent Events (byte-compatible with OpenAI's: a
+ * provider speaking it is relayed, others are rebuilt from their parts), the usage chunk with
+ * Stratus's cost, and the error chunk that ends a broken stream.
  */
 
 export type Usage = { inputTokens: number; outputTokens: number; charged: number };
@@ -62,9 +64,21 @@ export class ChunkWriter {
     return event({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices, ...extra });
   }
 
+  /**
+   * A provider's chunk (OpenAI's format, already checked) relayed as it came but for its `id`
+   * and `model`, which become Stratus's; rebuilt only when they cannot be found in its text.
+   */
+  relay(data: string): Uint8Array {
+    const { id, model } = this.envelope;
+    const relayed = withTopLevelStrings(data, { id, model });
+    return relayed === null
+      ? event({ ...(JSON.parse(data) as Record<string, unknown>), id, model })
+      : encoder.encode(`data: ${relayed}\n\n`);
+  }
+
   /** The event(s) for one part; the provider's usage is never sent as it is (see `usage()`). */
   part(part: ChatPart): Uint8Array[] {
-    if (part.type === "usage" || part.type === "usage_rejected") return [];
+    if (part.type === "usage" || part.type === "usage_rejected" || part.type === "relay") return [];
     const out: Uint8Array[] = [];
     if (!this.started.has(part.choice)) {
       this.started.add(part.choice);

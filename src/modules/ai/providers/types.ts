@@ -48,7 +48,12 @@ export type ChatPart =
   /** The provider's own token counts, once, at the end. */
   | { type: "usage"; inputTokens: number; outputTokens: number }
   /** The provider sent counts that are not believable (negative, fractional, absurd, not numbers). */
-  | { type: "usage_rejected" };
+  | { type: "usage_rejected" }
+  /**
+   * A checked chunk of OpenAI's stream format as the provider sent it (its JSON text), ahead of
+   * the parts read from it: relayed to a streaming client instead of the parts rebuilt.
+   */
+  | { type: "relay"; data: string };
 
 export type ChatProvider = {
   /**

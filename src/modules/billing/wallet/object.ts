@@ -6,13 +6,10 @@ import { claimKey, forgetExpiredKeys, keepAnswer } from "./keys";
 import { appliedBeforeWallet, takeSnapshot } from "./migration";
 import {
   confirm,
-  FLUSH_AFTER_MS,
-  MAX_ROWS,
   markSent,
   nextMessage,
-  resendDue,
+  outboxDue,
   resendStale,
-  unsentCount,
 } from "./outbox";
 import type {
   Balances,
@@ -115,10 +112,7 @@ export class AccountWallet extends DurableObject<Env> {
 
   /** Sets the alarm to the earliest of: shipping unsent rows, the next deadline. */
   private async schedule(): Promise<void> {
-    const now = clock.now();
-    const unsent = unsentCount(this.ctx.storage.sql);
-    const ship = unsent === 0 ? null : unsent >= MAX_ROWS ? now : now + FLUSH_AFTER_MS;
-    const resend = resendDue(this.ctx.storage.sql);
+    const { ship, resend } = outboxDue(this.ctx.storage.sql, clock.now());
     const due = [ship, resend, this.book.nextDeadline()].filter((at): at is number => at !== null);
     if (due.length === 0) return;
     const at = Math.min(...due);

@@ -7,16 +7,33 @@ import { type CopyMessage, CREDIT_BUCKETS, type ShippedRow } from "./protocol";
  * again (a message may be lost or dead-lettered; the copy ignores what it already has).
  */
 
-export const FLUSH_AFTER_MS = 2_000;
-export const MAX_ROWS = 200;
+const FLUSH_AFTER_MS = 2_000;
+const MAX_ROWS = 200;
 const MAX_BYTES = 96 * 1024;
 export const RESEND_AFTER_MS = 60_000;
 
 type OutboxRow = { seq: number; kind: ShippedRow["kind"]; body: string };
 
-/** How many rows wait unsent. */
-export const unsentCount = (sql: SqlStorage) =>
-  sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").one().n;
+/**
+ * When the outbox next needs the alarm: `ship` when rows wait unsent (at once when they fill a
+ * message), `resend` when a sent row is due again without a confirmation. Each value is one
+ * step down a partial index, never a scan: this runs after every operation of the wallet. The
+ * unsent rows' span stands for their count (gaps only make a message ship early).
+ */
+export function outboxDue(sql: SqlStorage, now: number): { ship: number | null; resend: number | null } {
+  const row = sql
+    .exec<{ first: number | null; last: number | null; oldest: number | null }>(
+      `SELECT (SELECT min(seq) FROM outbox WHERE sent_at IS NULL) AS first,
+         (SELECT max(seq) FROM outbox WHERE sent_at IS NULL) AS last,
+         (SELECT min(sent_at) FROM outbox WHERE sent_at IS NOT NULL) AS oldest`,
+    )
+    .one();
+  const unsent = row.first === null || row.last === null ? 0 : row.last - row.first + 1;
+  return {
+    ship: unsent === 0 ? null : unsent >= MAX_ROWS ? now : now + FLUSH_AFTER_MS,
+    resend: row.oldest === null ? null : row.oldest + RESEND_AFTER_MS,
+  };
+}
 
 /** The balances after row `seq`: each bucket's last ledger row at or before it. */
 function balancesAt(sql: SqlStorage, seq: number) {
@@ -72,10 +89,4 @@ export function confirm(sql: SqlStorage, through: number, resendFrom: number | n
 /** Rows sent too long ago without a confirmation go again. */
 export function resendStale(sql: SqlStorage, now: number): void {
   sql.exec("UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL AND sent_at <= ?", now - RESEND_AFTER_MS);
-}
-
-/** When the oldest row sent and not confirmed is due to go again, or null. */
-export function resendDue(sql: SqlStorage): number | null {
-  const { oldest } = sql.exec<{ oldest: number | null }>("SELECT min(sent_at) AS oldest FROM outbox").one();
-  return oldest === null ? null : oldest + RESEND_AFTER_MS;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
-import { anthropicChat, MAX_EVENT_CHARS, sseDecoder } from "../../../../src/modules/ai/providers/anthropic/chat";
+import { anthropicChat } from "../../../../src/modules/ai/providers/anthropic/chat";
 import { StreamTranslator } from "../../../../src/modules/ai/providers/anthropic/wire";
+import { MAX_EVENT_CHARS, sseDecoder } from "../../../../src/modules/ai/providers/event-stream";
 import type { ChatPart, ChatRequest } from "../../../../src/modules/ai/providers/types";
 import { AppError } from "../../../../src/platform/errors";
 import { UpstreamError } from "../../../../src/platform/upstreams/error";

@@ -9,6 +9,7 @@ import { patternRedactor } from "../../../../platform/redact";
 import { checkAnswer } from "../../../../platform/upstreams/answers";
 import { UpstreamError } from "../../../../platform/upstreams/error";
 import { MAX_TOOL_CALLS, TokenCount, usagePart } from "../answers";
+import type { SseEvent } from "../event-stream";
 import type { ChatContentPart, ChatMessage, ChatPart, ChatRequest, ChatTool, FinishReason } from "../types";
 
 // ---------------------------------------------------------------------------------------------
@@ -193,7 +194,6 @@ function toToolChoice(choice: NonNullable<ChatRequest["toolChoice"]>): NonNullab
 // ---------------------------------------------------------------------------------------------
 
 /** One decoded server-sent event: its `event:` name and its `data:` (lines joined). */
-export type SseEvent = { event: string; data: string };
 
 const RETRYABLE_ERROR_TYPES = new Set(["overloaded_error", "api_error", "rate_limit_error"]);
 const ERROR_STATUS = new Map<string, number>([

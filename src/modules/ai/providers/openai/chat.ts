@@ -6,13 +6,15 @@ import { z } from "zod";
 import { checkAnswer } from "../../../../platform/upstreams/answers";
 import { UpstreamError } from "../../../../platform/upstreams/error";
 import { MAX_TOOL_CALLS, usagePart } from "../answers";
+import { endedEarly, postForStream, sseBatches } from "../event-stream";
 import type { ChatMessage, ChatPart, ChatProvider, ChatRequest, FinishReason } from "../types";
-import { clientOf, type OpenAiSettings, providerErrorOf } from "./client";
+import { httpErrorOf, type OpenAiSettings, redactorOf, streamedErrorOf } from "./client";
 
 /**
- * Chat through the `openai` SDK, for every provider speaking OpenAI's API (see `client.ts`).
- * The SDK parses each chunk but trusts it; every chunk is checked here before any part of it
- * is used.
+ * Chat with every provider speaking OpenAI's API (see `client.ts`), by plain fetch: the request
+ * is always streamed, its events parsed as they arrive and every chunk checked before any part
+ * of it is used. Each chunk that carries choices is also handed on as it came (a `relay` part),
+ * so that a stream is relayed to the client rather than rebuilt (chat/wire.ts).
  */
 
 function toOpenAiMessage(message: ChatMessage): ChatCompletionMessageParam {
@@ -147,10 +149,28 @@ const FINISH_REASONS = new Map<unknown, FinishReason>([
   ["content_filter", "content_filter"],
 ]);
 
-function* partsOf(raw: unknown, n: number, label: string): Generator<ChatPart> {
+/**
+ * The parts of one streamed chunk: first the chunk itself to relay (when it carries choices;
+ * without the provider's usage, which the client gets from Stratus with its cost), then what
+ * Stratus reads of it.
+ */
+function* partsOf(data: string, n: number, settings: OpenAiSettings): Generator<ChatPart> {
+  const label = settings.label ?? "openai";
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    throw UpstreamError.invalidAnswer(label, "not JSON");
+  }
+  if (typeof raw === "object" && raw !== null && "error" in raw) throw streamedErrorOf(settings, raw.error);
   const checked = checkAnswer(ChunkSchema, raw);
   if (!checked.ok) throw UpstreamError.invalidAnswer(label, checked.problem);
   const chunk = checked.value;
+  if (chunk.choices.length > 0) {
+    // OpenAI sends `"usage":null` in every chunk when usage is asked for: that one passes as it is.
+    const withUsage = chunk.usage !== undefined && chunk.usage !== null;
+    yield { type: "relay", data: withUsage ? JSON.stringify({ ...(raw as object), usage: undefined }) : data };
+  }
   for (const choice of chunk.choices) {
     if (choice.index >= n) throw UpstreamError.invalidAnswer(label, `choice ${choice.index} of ${n}`);
     const delta = choice.delta ?? {};
@@ -183,44 +203,31 @@ function* partsOf(raw: unknown, n: number, label: string): Generator<ChatPart> {
 
 export function openAiChat(config: OpenAiSettings): ChatProvider {
   const label = config.label ?? "openai";
-  const client = clientOf(config);
+  const url = `${config.baseUrl.replace(/\/+$/, "")}/chat/completions`;
+  const headers = {
+    authorization: `Bearer ${config.apiKey}`,
+    "content-type": "application/json",
+    accept: "text/event-stream",
+  };
   return {
     async *chat(request, signal, connected) {
-      const finished = new Set<number>();
-      const params = toOpenAiParams(request);
-      let chunks: AsyncIterator<unknown>;
-      try {
-        // The SDK answers the stream once the response's headers are in (or raises its error).
-        chunks = (await client.chat.completions.create(params, { signal }))[Symbol.asyncIterator]();
-      } catch (error) {
-        throw providerErrorOf(error, signal, config);
-      }
+      const body = JSON.stringify(toOpenAiParams(request));
+      const response = await postForStream(url, { headers, body }, signal, label, redactorOf(config));
       connected?.();
-      let done = false;
-      try {
-        while (!done) {
-          let next: IteratorResult<unknown>;
-          try {
-            next = await chunks.next();
-          } catch (error) {
-            // Only the upstream makes reading its stream fail (a broken connection, an unreadable
-            // event, a body past its cap): the SDK's parsing in between is not ours.
-            const mapped = providerErrorOf(error, signal, config);
-            const known = mapped !== error || error instanceof UpstreamError;
-            throw known ? mapped : new UpstreamError(`${label}: the stream broke`, { retryable: true });
-          }
-          done = next.done === true;
-          if (done) break;
-          for (const part of partsOf(next.value, request.n, label)) {
+      if (!response.ok) throw await httpErrorOf(response, signal, config);
+      if (!response.body) throw endedEarly(label);
+      const finished = new Set<number>();
+      stream: for await (const batch of sseBatches(response.body, signal, label)) {
+        for (const event of batch) {
+          // The end of the stream (the connection is let go); whether every choice finished is checked below.
+          if (event.data === "[DONE]") break stream;
+          for (const part of partsOf(event.data, request.n, config)) {
             if (part.type === "finish") finished.add(part.choice);
             yield part;
           }
         }
-      } finally {
-        // Stopped early (an invalid chunk, the consumer went away): the SDK aborts the request.
-        if (!done) await Promise.resolve(chunks.return?.()).catch(() => {});
       }
-      if (finished.size < request.n) throw new UpstreamError(`${label}: the stream ended early`, { retryable: true });
+      if (finished.size < request.n) throw endedEarly(label);
     },
   };
 }

@@ -1,13 +1,16 @@
 import OpenAI from "openai";
 import { Redactor } from "../../../../platform/redact";
+import { failedAnswerOf } from "../../../../platform/upstreams/answers";
 import { isRetryableStatus, retryAfterMs, UpstreamError } from "../../../../platform/upstreams/error";
+import { abortReason } from "../event-stream";
 import type { PassedOnCode } from "../types";
 
 /**
  * The `openai` SDK client of a provider speaking OpenAI's API (OpenAI, Gemini and Mistral at
  * their compatible endpoints, self-hosted servers), one per base URL and key. The SDK's own
  * retries are off: the module retries and falls back, so nothing is retried once the client
- * has bytes. `label` names the provider in errors.
+ * has bytes. `label` names the provider in errors. Chat does not use the SDK: it reads its
+ * stream by plain fetch, to relay it (chat.ts).
  */
 
 export type OpenAiSettings = { apiKey: string; baseUrl: string; label?: string };
@@ -35,43 +38,32 @@ function cachedClient(settings: OpenAiSettings): Client {
 }
 
 /**
- * What an upstream may send before it is refused: the SDK reads whole bodies (and a stream's
- * lines) into memory, and an isolate's memory is shared by every request on it. Far above any
- * honest answer: speech of 4 096 characters, base64 images, a long streamed answer.
+ * What an upstream may send before it is refused: the SDK reads whole bodies into memory, and
+ * an isolate's memory is shared by every request on it. Far above any honest answer: speech of
+ * 4 096 characters, base64 images. (Chat streams are read by plain fetch: event-stream.ts.)
  */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** An error's body is only read for its code and an excerpt: the rest is cut, not refused. */
 const MAX_ERROR_BYTES = 64 * 1024;
-/** One line of a server-sent event stream. */
-const MAX_LINE_BYTES = 4 * 1024 * 1024;
-const NEWLINE = 10;
 
 /** `fetch` for the SDK, with every upstream body capped (see above). */
 function boundedFetch(label: string): typeof fetch {
   return async (input, init) => {
     const response = await fetch(input, init);
     if (!response.body) return response;
-    const lines = (response.headers.get("content-type") ?? "").includes("text/event-stream");
-    const body = response.body.pipeThrough(
-      response.ok
-        ? capped(label, MAX_ANSWER_BYTES, lines ? MAX_LINE_BYTES : Number.POSITIVE_INFINITY)
-        : cut(MAX_ERROR_BYTES),
-    );
+    const body = response.body.pipeThrough(response.ok ? capped(label, MAX_ANSWER_BYTES) : cut(MAX_ERROR_BYTES));
     return new Response(body, response);
   };
 }
 
-/** Refuses a body past `maxBytes`, or with a line past `maxLineBytes`, as an invalid answer. */
-function capped(label: string, maxBytes: number, maxLineBytes: number) {
+/** Refuses a body past `maxBytes` as an invalid answer. */
+function capped(label: string, maxBytes: number) {
   let total = 0;
-  let line = 0;
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       total += chunk.byteLength;
-      const lastNewline = maxLineBytes === Number.POSITIVE_INFINITY ? -1 : chunk.lastIndexOf(NEWLINE);
-      line = lastNewline === -1 ? line + chunk.byteLength : chunk.byteLength - lastNewline - 1;
-      if (total > maxBytes || line > maxLineBytes) {
-        controller.error(UpstreamError.invalidAnswer(label, total > maxBytes ? "a body too large" : "a line too long"));
+      if (total > maxBytes) {
+        controller.error(UpstreamError.invalidAnswer(label, "a body too large"));
         return;
       }
       controller.enqueue(chunk);
@@ -107,6 +99,59 @@ const paramOf = (param: unknown) =>
   typeof param === "string" && /^[A-Za-z0-9_.[\]-]{1,100}$/.test(param) ? param : undefined;
 
 /**
+ * An upstream's error answer (`status` undefined: an error reported inside a stream) in our
+ * words: retryable by its status, OpenAI's refusal codes and `param` passed on when known.
+ */
+function statusError(
+  settings: OpenAiSettings,
+  status: number | undefined,
+  headers: Headers | undefined,
+  error: { code?: unknown; param?: unknown },
+  excerpt: string,
+): UpstreamError {
+  const label = settings.label ?? "openai";
+  return new UpstreamError(status === undefined ? `${label}: reported an error` : `${label}: answered ${status}`, {
+    retryable: status === undefined || isRetryableStatus(status),
+    status,
+    retryAfterMs: retryAfterMs(headers),
+    code: PASSED_ON.get(error.code),
+    param: paramOf(error.param),
+    excerpt,
+  });
+}
+
+/** OpenAI's error body: `{ error: { message, code, param } }` (anything else: judged by its status). */
+function errorFieldsOf(body: string): { code?: unknown; param?: unknown } {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const error = typeof parsed === "object" && parsed !== null ? (parsed as { error?: unknown }).error : undefined;
+    return typeof error === "object" && error !== null ? (error as { code?: unknown; param?: unknown }) : {};
+  } catch {
+    return {}; // not JSON (a proxy's page), or cut short
+  }
+}
+
+/** A non-2xx answer read by plain fetch, as `providerErrorOf` maps the SDK's. */
+export async function httpErrorOf(response: Response, signal: AbortSignal, settings: OpenAiSettings): Promise<unknown> {
+  const { status, body, excerpt } = await failedAnswerOf(response, cachedClient(settings).redactor);
+  if (signal.aborted) return abortReason(signal);
+  return statusError(settings, status, response.headers, errorFieldsOf(body), excerpt);
+}
+
+/** An error event inside a stream (`data: {"error": …}`): the provider failed mid-answer. */
+export const streamedErrorOf = (settings: OpenAiSettings, error: unknown) =>
+  statusError(
+    settings,
+    undefined,
+    undefined,
+    typeof error === "object" && error !== null ? error : {},
+    cachedClient(settings).redactor.excerpt(JSON.stringify(error)),
+  );
+
+/** The redactor of a provider's key, for what plain fetch reads. */
+export const redactorOf = (settings: OpenAiSettings) => cachedClient(settings).redactor;
+
+/**
  * The SDK's errors as the module's: an abort stays an abort; the upstream's failures (an HTTP
  * error, no connection, an unreadable answer) become UpstreamErrors in our words, its text kept
  * only as a redacted excerpt for the logs; anything else is ours (a bug, a serialisation error)
@@ -128,15 +173,7 @@ export function providerErrorOf(error: unknown, signal: AbortSignal, settings: O
     });
   }
   if (error instanceof OpenAI.APIError) {
-    const status = error.status;
-    return new UpstreamError(status === undefined ? `${label}: reported an error` : `${label}: answered ${status}`, {
-      retryable: status === undefined || isRetryableStatus(status),
-      status,
-      retryAfterMs: retryAfterMs(error.headers),
-      code: PASSED_ON.get(error.code),
-      param: paramOf(error.param),
-      excerpt: excerpt(error.message),
-    });
+    return statusError(settings, error.status, error.headers, error, excerpt(error.message));
   }
   // The SDK parses answers itself: a SyntaxError is an upstream's unreadable JSON or event.
   if (error instanceof SyntaxError) return UpstreamError.invalidAnswer(label, "not JSON");
