@@ -2,7 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { clock } from "../src/platform/clock";
 import { database } from "../src/platform/db";
-import { judge, refund, tatOf, type Verdict, type Window, type WindowState } from "../src/platform/rate-limit/gcra";
+import {
+  judge,
+  refund,
+  roomOf,
+  tatOf,
+  type Verdict,
+  type Window,
+  type WindowState,
+} from "../src/platform/rate-limit/gcra";
 import { REFUSAL_BUCKET_MS, REFUSAL_FLUSH_MS, rateLimitRefusals } from "../src/platform/rate-limit/tables";
 
 /** The shortest sleep between two housekeeping alarms of one object. */
@@ -110,14 +118,34 @@ export class RateLimiter extends DurableObject<Env> {
     this.dirty.clear();
   }
 
-  /** Charges one request to every window of `key`, or refuses it without charging any. */
-  async decide(key: string, windows: readonly Window[]): Promise<Verdict> {
+  /**
+   * Charges one request to every window of `key`, or refuses it without charging any. With
+   * `want` > 1, a lease (`leases.ts`): charges as many as fit, up to `want`, and answers how many
+   * (`granted`; 0 is a refusal); `giveBack` first returns what an isolate's last lease left unused.
+   */
+  async decide(
+    key: string,
+    windows: readonly Window[],
+    want = 1,
+    giveBack = 0,
+  ): Promise<Verdict & { granted: number }> {
     this.ensureSchema();
     const now = clock.now();
     this.load(windows);
-    const { verdict, updates } = judge(windows, (name) => this.known.get(name), now);
+    if (giveBack > 0) {
+      for (const [name, state] of refund(windows, (name) => this.known.get(name), now, giveBack))
+        this.change(name, state);
+    }
+    const cost = Math.max(
+      1,
+      Math.min(
+        want,
+        roomOf(windows, (name) => this.known.get(name), now),
+      ),
+    );
+    const { verdict, updates } = judge(windows, (name) => this.known.get(name), now, cost);
     for (const [name, state] of updates) this.change(name, state);
-    const written = updates.size > 0 ? this.persist() : undefined;
+    const written = this.dirty.size > 0 ? this.persist() : undefined;
     if (!verdict.allowed) {
       const bucket = Math.floor(now / REFUSAL_BUCKET_MS) * REFUSAL_BUCKET_MS;
       this.sql.exec(
@@ -133,7 +161,7 @@ export class RateLimiter extends DurableObject<Env> {
       if (wake !== null) await this.wakeBy(wake);
     }
     await written;
-    return verdict;
+    return { ...verdict, granted: verdict.allowed ? cost : 0 };
   }
 
   /** Gives back one earlier charge on each window (the request turned out not to count). */

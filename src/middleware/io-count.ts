@@ -4,7 +4,7 @@ import { countingEnv, IoCounter } from "../platform/io-count";
 
 /**
  * `Server-Timing: d1;desc="N", do;desc="M"` in development and tests (never in production,
- * where this does nothing): the D1 statements the request executed and its sequential Durable
+ * where this does nothing, nor with `IO_COUNT=off`): the D1 statements the request executed and its sequential Durable
  * Object round trips (calls that overlap count once) before its priced work began (the upstream
  * call, once its credits are held: `markWorkStarted`), or else before its answer started. The request
  * sees a copy of `c.env` whose D1 and Durable Object namespace bindings count
@@ -14,7 +14,8 @@ import { countingEnv, IoCounter } from "../platform/io-count";
  * nothing waits for it (a `waitUntil` write issued before any `await`).
  */
 export const ioCount = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.get("config").ENVIRONMENT === "production") return next();
+  const config = c.get("config");
+  if (config.ENVIRONMENT === "production" || config.IO_COUNT === "off") return next();
   const counter = new IoCounter();
   c.env = countingEnv(c.env, counter);
   await next();

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Account, AppEnv, Principal } from "../platform/context";
 import { port } from "../platform/port";
+import { consultLeased } from "../platform/rate-limit/leases";
 import {
   consult,
   ipKey,
@@ -12,10 +13,11 @@ import {
 } from "../platform/rate-limit/limiter";
 
 /**
- * Request limiting: one limiter call per request, keyed by the most specific principal (API
- * key › user › client IP), with the per-minute limit of the route's class in the plan of the
- * account the request acts for. An org whose plan sets an org-wide cap costs a second call,
- * made in parallel. Platform admins signed in (never their keys) are not limited.
+ * Request limiting, keyed by the most specific principal (API key › user › client IP), with the
+ * per-minute limit of the route's class in the plan of the account the request acts for; an
+ * org whose plan sets an org-wide cap is a second key, checked in parallel. Decided from
+ * leases (`leases.ts`): a key's first request calls its limiter object, a busy key one call
+ * per lease. Platform admins signed in (never their keys) are not limited.
  */
 
 /** `webhook` routes are not limited: their callers are verified by signature instead. */
@@ -77,7 +79,8 @@ export function limitRequests(routeClass: LimitedClass, whenDown: Unreachable): 
         windows: [{ name: "org", limit: limits.orgPerMinute, windowMs: MINUTE_MS }],
       });
     }
-    const consulted = await consult(c.env, checks, whenDown, c.get("logger"));
+    const waitUntil = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+    const consulted = await consultLeased(c.env, checks, whenDown, c.get("logger"), waitUntil);
     if (!consulted) return next();
     const { verdict, refundOthers } = consulted;
     if (!verdict.allowed) {

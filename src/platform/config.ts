@@ -81,6 +81,8 @@ export const platformConfig = configFragment({
   keys: {
     ENVIRONMENT: z.enum(["development", "test", "production"]),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+    /** The I/O counts in `Server-Timing` (`src/middleware/io-count.ts`): on outside production unless `off` (the bench measures without them). */
+    IO_COUNT: z.enum(["on", "off"]).optional(),
     CORS_ORIGINS: originList(),
     DB: binding<D1Database>("D1"),
     CACHE: binding<KVNamespace>("KV"),

@@ -58,13 +58,15 @@ function chargesAt(window: Window, state: WindowState | undefined, now: number):
 }
 
 /**
- * Decides one request against every window: allowed only if each window has room, and then
- * each is charged. Returns the verdict and the states to store (empty when refused).
+ * Decides `cost` requests (one, or a lease of several: `leases.ts`) against every window:
+ * allowed only if each window has room for all of them, and then each is charged. Returns the
+ * verdict and the states to store (empty when refused).
  */
 export function judge(
   windows: readonly Window[],
   stateOf: (name: string) => WindowState | undefined,
   now: number,
+  cost = 1,
 ): { verdict: Verdict; updates: Map<string, WindowState> } {
   const updates = new Map<string, WindowState>();
   let binding: Verdict | undefined;
@@ -84,10 +86,10 @@ export function judge(
     }
     const interval = window.windowMs / window.limit;
     const { base, count } = chargesAt(window, stateOf(window.name), now);
-    // How long until full again if this request is charged.
-    const owed = base - now + ((count + 1) * window.windowMs) / window.limit;
+    // How long until full again if these requests are charged.
+    const owed = base - now + ((count + cost) * window.windowMs) / window.limit;
     if (owed <= window.windowMs + EPSILON) {
-      updates.set(window.name, { base, count: count + 1, limit: window.limit, windowMs: window.windowMs });
+      updates.set(window.name, { base, count: count + cost, limit: window.limit, windowMs: window.windowMs });
       const remaining = Math.floor((window.windowMs - owed) / interval + EPSILON);
       const verdict = {
         allowed: true,
@@ -111,14 +113,31 @@ export function judge(
   return { verdict: binding, updates };
 }
 
+/** How many requests every window has room for at `now` (0 when any is full). */
+export function roomOf(
+  windows: readonly Window[],
+  stateOf: (name: string) => WindowState | undefined,
+  now: number,
+): number {
+  let room = Number.POSITIVE_INFINITY;
+  for (const window of windows) {
+    if (window.limit < 1) return 0;
+    const { base, count } = chargesAt(window, stateOf(window.name), now);
+    const interval = window.windowMs / window.limit;
+    room = Math.min(room, Math.floor((window.windowMs + EPSILON - (base - now)) / interval + EPSILON) - count);
+  }
+  return Math.max(0, room);
+}
+
 /**
- * Gives back one request's charge on each window (a login that succeeded, a request refused
+ * Gives back `cost` requests' charges (one by default) on each window (a login that succeeded, a request refused
  * elsewhere). Returns the states to store; `undefined` means the window is full: drop it.
  */
 export function refund(
   windows: readonly Window[],
   stateOf: (name: string) => WindowState | undefined,
   now: number,
+  cost = 1,
 ): Map<string, WindowState | undefined> {
   const updates = new Map<string, WindowState | undefined>();
   for (const window of windows) {
@@ -127,7 +146,7 @@ export function refund(
     const { base, count } = chargesAt(window, state, now);
     updates.set(
       window.name,
-      count > 1 ? { base, count: count - 1, limit: window.limit, windowMs: window.windowMs } : undefined,
+      count > cost ? { base, count: count - cost, limit: window.limit, windowMs: window.windowMs } : undefined,
     );
   }
   return updates;

@@ -35,21 +35,24 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
 export type Consulted = { verdict: Verdict; refundOthers: () => Promise<void> };
 
 /**
- * Asks each key's object (in parallel) to charge the request. Refused if any refuses; then
- * the charges the others took are given back by `refundOthers`. Returns the verdict that binds
- * (the refusal with the longest wait, else the window with the least left), or `undefined`
- * when the limiter could not be reached and `unreachable` is `fail_open` (logged).
+ * Asks each key's object (in parallel) to charge the request (or a lease of `want`, giving back
+ * `giveBack` first: `leases.ts`). Their verdicts, or `undefined` when the limiter could not be
+ * reached and `unreachable` is `fail_open` (logged); `fail_closed` throws a 503.
  */
-export async function consult(
+export async function askLimiters(
   env: Env,
   checks: readonly LimitCheck[],
   unreachable: Unreachable,
   logger: Logger,
-): Promise<Consulted | undefined> {
-  let verdicts: Verdict[];
+  lease: { want: number; giveBack: number } = { want: 1, giveBack: 0 },
+): Promise<(Verdict & { granted: number })[] | undefined> {
   try {
-    verdicts = await withTimeout(
-      Promise.all(checks.map((check) => limiterObject(env, check.key).decide(check.key, check.windows))),
+    return await withTimeout(
+      Promise.all(
+        checks.map((check) =>
+          limiterObject(env, check.key).decide(check.key, check.windows, lease.want, lease.giveBack),
+        ),
+      ),
     );
   } catch (error) {
     if (unreachable === "fail_closed") {
@@ -62,16 +65,38 @@ export async function consult(
     logger.warn("rate limiter unreachable: letting the request through", describeError(error));
     return undefined;
   }
+}
+
+/**
+ * Asks each key's object (in parallel) to charge the request. Refused if any refuses; then
+ * the charges the others took are given back by `refundOthers`. Returns the verdict that binds
+ * (the refusal with the longest wait, else the window with the least left), or `undefined`
+ * when the limiter could not be reached and `unreachable` is `fail_open` (logged).
+ */
+export async function consult(
+  env: Env,
+  checks: readonly LimitCheck[],
+  unreachable: Unreachable,
+  logger: Logger,
+): Promise<Consulted | undefined> {
+  const verdicts = await askLimiters(env, checks, unreachable, logger);
+  if (!verdicts) return undefined;
+  const verdict = bindingVerdict(verdicts);
   const refused = verdicts.filter((verdict) => !verdict.allowed);
-  const verdict = refused.length
-    ? refused.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
-    : verdicts.reduce((a, b) => (b.remaining < a.remaining ? b : a));
   const charged = checks.filter((_, index) => verdicts[index]?.allowed);
   const refundOthers = async () => {
     if (refused.length === 0) return;
     await Promise.all(charged.map((check) => limiterObject(env, check.key).refund(check.windows)));
   };
   return { verdict, refundOthers };
+}
+
+/** The verdict that binds: the refusal with the longest wait, else the window with the least left. */
+export function bindingVerdict(verdicts: readonly Verdict[]): Verdict {
+  const refused = verdicts.filter((verdict) => !verdict.allowed);
+  return refused.length
+    ? refused.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
+    : verdicts.reduce((a, b) => (b.remaining < a.remaining ? b : a));
 }
 
 /** Gives back a charge on `windows` of `key` (e.g. a login that succeeded). */

@@ -1,0 +1,174 @@
+import { clock } from "../clock";
+import type { Logger } from "../logger";
+import type { Verdict, Window } from "./gcra";
+import {
+  askLimiters,
+  bindingVerdict,
+  type Consulted,
+  type LimitCheck,
+  refundCharge,
+  type Unreachable,
+} from "./limiter";
+
+/**
+ * Request limits decided in the isolate, from leases. A key's object charges a lease of
+ * several requests at once (as many as its windows have room for, up to what was asked) and
+ * the isolate hands them out one by one without a call: a busy key costs one call per lease,
+ * not one per request. Leases never let more through than the limit (every request was
+ * charged in the object before it was handed out); what a lease leaves unused is given back
+ * with the next one. The price is the other way: requests of the same key in another isolate
+ * may be refused while a lease here still holds a few, at most `LEASE_MS` and a tenth of the
+ * limit. A lease starts at one request (exact, as without leases) and doubles each time one
+ * runs out before it expires, so a key with little traffic is decided by its object each time.
+ */
+
+/** A lease is handed out for this long; unused requests then go back with the next one. */
+const LEASE_MS = 1_000;
+/** The most of a window's limit one lease may take (a free plan's 60 a minute: 6). */
+const MAX_LEASE_SHARE = 0.1;
+/** A new lease is asked for in the background once this share of the last one is left. */
+const REFILL_AT_SHARE = 0.25;
+/** Keys with a lease per isolate; past it, expired leases go first, then the oldest. */
+const MAX_LEASES = 10_000;
+
+type Lease = {
+  /** Requests charged in the object and not handed out yet. */
+  left: number;
+  /** How many the last call granted, and how many it asked for. */
+  granted: number;
+  want: number;
+  expiresAt: number;
+  /** The object's verdict at that call (its `remaining` excludes `left`). */
+  verdict: Verdict;
+};
+
+type Taken = { verdict: Verdict; giveBack: () => void };
+
+const leases = new Map<string, Lease>();
+/** The call renewing a key's lease, while one is under way: concurrent requests share it. */
+const renewals = new Map<string, Promise<Lease | null>>();
+
+const leaseKey = (check: LimitCheck) =>
+  `${check.key}\n${check.windows.map((window) => `${window.name}:${window.limit}:${window.windowMs}`).join(",")}`;
+
+/** The most one lease may take: a tenth of the smallest window, at least one. */
+const maxLeaseOf = (windows: readonly Window[]) =>
+  Math.max(1, Math.floor(Math.min(...windows.map((window) => window.limit)) * MAX_LEASE_SHARE));
+
+/**
+ * The key's lease renewed by one call to its object (shared by whoever asks meanwhile): what is
+ * left of a live lease is kept, what an expired one left is given back. Null when unreachable.
+ */
+function renew(env: Env, check: LimitCheck, id: string, unreachable: Unreachable, logger: Logger) {
+  let renewal = renewals.get(id);
+  if (renewal) return renewal;
+  renewal = (async () => {
+    const lease = leases.get(id);
+    const expired = lease !== undefined && lease.expiresAt <= clock.now();
+    const used = lease ? lease.granted - lease.left : 0;
+    // Ran out before it expired: the key is busy, so twice as many; expired: what it used.
+    const want = !lease ? 1 : Math.min(maxLeaseOf(check.windows), expired ? Math.max(1, used) : lease.want * 2);
+    const giveBack = expired ? lease.left : 0;
+    const [verdict] = (await askLimiters(env, [check], unreachable, logger, { want, giveBack })) ?? [];
+    if (!verdict) return null;
+    // Taken from meanwhile (a live lease), or given back (an expired one).
+    const kept = leases.get(id);
+    const left = kept && kept.expiresAt > clock.now() ? kept.left : 0;
+    const renewed = {
+      left: left + verdict.granted,
+      granted: verdict.granted,
+      want,
+      expiresAt: clock.now() + LEASE_MS,
+      verdict,
+    };
+    remember(id, renewed);
+    return renewed;
+  })().finally(() => renewals.delete(id));
+  renewals.set(id, renewal);
+  return renewal;
+}
+
+function remember(id: string, lease: Lease) {
+  leases.delete(id);
+  leases.set(id, lease);
+  if (leases.size <= MAX_LEASES) return;
+  const now = clock.now();
+  for (const [key, held] of leases) if (held.expiresAt <= now) leases.delete(key);
+  for (const key of leases.keys()) {
+    if (leases.size <= MAX_LEASES) break;
+    leases.delete(key);
+  }
+}
+
+/** One request from the key's lease, renewing it when it is spent or expired; undefined when unreachable and failing open. */
+async function take(
+  env: Env,
+  check: LimitCheck,
+  unreachable: Unreachable,
+  logger: Logger,
+  waitUntil: (work: Promise<unknown>) => void,
+): Promise<Taken | undefined> {
+  const id = leaseKey(check);
+  for (;;) {
+    const lease = leases.get(id);
+    if (lease && lease.left > 0 && lease.expiresAt > clock.now()) {
+      lease.left -= 1;
+      // Renewed before it runs out, so that no request waits for the call.
+      if (lease.granted > 1 && lease.left <= lease.granted * REFILL_AT_SHARE && !renewals.has(id)) {
+        waitUntil(renew(env, check, id, "fail_open", logger));
+      }
+      return {
+        verdict: { ...lease.verdict, allowed: true, remaining: lease.verdict.remaining + lease.left },
+        giveBack: () => {
+          lease.left += 1;
+        },
+      };
+    }
+    const shared = renewals.has(id);
+    const renewed = await renew(env, check, id, unreachable, logger);
+    if (!renewed) return undefined;
+    if (renewed.granted === 0)
+      return shared ? alone(env, check, unreachable, logger, waitUntil) : refused(renewed.verdict);
+    // Granted, but the others waiting took it all: ask again.
+  }
+}
+
+const refused = (verdict: Verdict): Taken => ({ verdict, giveBack: () => {} });
+
+/**
+ * One request decided by the key's object itself: for a request that waited on another's call
+ * that was refused, so that every refused request is counted there (`/v1/admin/rate-limits/top`).
+ */
+async function alone(
+  env: Env,
+  check: LimitCheck,
+  unreachable: Unreachable,
+  logger: Logger,
+  waitUntil: (work: Promise<unknown>) => void,
+) {
+  const [verdict] = (await askLimiters(env, [check], unreachable, logger)) ?? [];
+  if (!verdict) return undefined;
+  if (!verdict.allowed) return refused(verdict);
+  return { verdict, giveBack: () => waitUntil(refundCharge(env, check).catch(() => {})) };
+}
+
+/**
+ * `consult` (limiter.ts) from leases: every check's key takes one request from its lease, in
+ * parallel. Refused if any refuses, and then the requests the others took go back to their
+ * leases (no call); undefined when the limiter is unreachable and `unreachable` is `fail_open`.
+ */
+export async function consultLeased(
+  env: Env,
+  checks: readonly LimitCheck[],
+  unreachable: Unreachable,
+  logger: Logger,
+  waitUntil: (work: Promise<unknown>) => void,
+): Promise<Consulted | undefined> {
+  const taken = await Promise.all(checks.map((check) => take(env, check, unreachable, logger, waitUntil)));
+  const verdicts = taken.map((one) => one?.verdict);
+  if (verdicts.includes(undefined) || verdicts.some((verdict) => verdict && !verdict.allowed)) {
+    for (const one of taken) one?.giveBack();
+  }
+  if (verdicts.includes(undefined)) return undefined;
+  return { verdict: bindingVerdict(verdicts as Verdict[]), refundOthers: async () => {} };
+}
