@@ -20,4 +20,21 @@ app.get("/health/ready", async (c) => {
   return c.json({ status: "ready", d1: d1 !== null, kv, r2, pulse });
 });
 
+/**
+ * A chat completion passed straight through to the OpenAI simulator, body to body: what relaying
+ * costs on this workerd with nothing done to it (Miniflare's proxies in front and behind included).
+ */
+app.post("/v1/chat/completions", async (c) => {
+  const { OPENAI_BASE_URL, OPENAI_API_KEY } = c.env as unknown as Record<string, string>;
+  const upstream = await fetch(`${OPENAI_BASE_URL}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${OPENAI_API_KEY}` },
+    body: c.req.raw.body,
+  });
+  return new Response(upstream.body, {
+    status: upstream.status,
+    headers: { "content-type": upstream.headers.get("content-type") ?? "application/json" },
+  });
+});
+
 export default app;

@@ -21,7 +21,6 @@
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
 //   BENCH_DRAIN_SECONDS (default 3)
-import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -34,6 +33,8 @@ import { startOpenAISimulator } from "../simulators/openai.mjs";
 import { startTranslateSimulator } from "../simulators/translate.mjs";
 import { chatBody, streamLatencies } from "./ai.mjs";
 import { idleCpu, withCpu, withWorkerdPid } from "./cpu.mjs";
+import { benchPortkey, printPortkey, summarizePortkey } from "./portkey.mjs";
+import { benchBindings, benchPlan, legacyCredits, postTo, signUp, WEBHOOK_SECRET } from "./setup.mjs";
 import { benchTranslation } from "./translate.mjs";
 import { checkMigration, describeWait, waitForCopy } from "./wallet.mjs";
 
@@ -44,10 +45,6 @@ const drainMs = Number(process.env.BENCH_DRAIN_SECONDS ?? 3) * 1000;
 const out = "bench/.build";
 const ROUTES = ["/health", "/health/ready"];
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 40);
-const SIGNING_KEYS = JSON.stringify([
-  { ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid: "bench" },
-]);
-const WEBHOOK_SECRET = "whsec_bench";
 const WEBHOOKS = Number(process.env.BENCH_WEBHOOKS ?? 400);
 
 mkdirSync(out, { recursive: true });
@@ -78,19 +75,7 @@ await build({
 
 const openaiSimulator = await startOpenAISimulator();
 const translateSimulator = await startTranslateSimulator({ latencyMs: 50 });
-const BINDINGS = {
-  OPENAI_API_KEY: "sk-bench",
-  OPENAI_BASE_URL: `${openaiSimulator.url}/v1`,
-  GOOGLE_TRANSLATE_API_KEY: "bench",
-  GOOGLE_TRANSLATE_BASE_URL: translateSimulator.url,
-  TRANSLATE_PROVIDERS: "google",
-  ENVIRONMENT: "development",
-  LOG_LEVEL: "error",
-  CORS_ORIGINS: "",
-  JWT_SIGNING_KEYS: SIGNING_KEYS,
-  STRIPE_SECRET_KEY: "sk_test_bench",
-  STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-};
+const BINDINGS = benchBindings({ openaiUrl: openaiSimulator.url, translateUrl: translateSimulator.url });
 
 /** One server (its own Miniflare, so its own workerd process: `pid`); servers start one by one. */
 const serve = (scriptPath, { bindings = BINDINGS, ...extra } = {}) =>
@@ -140,7 +125,8 @@ const loginLatencies = [];
 const decisionTimes = {};
 const webhookLatencies = [];
 const AI_STREAMS = Number(process.env.BENCH_AI_STREAMS ?? 100);
-let aiStreams = { direct: [], stratus: [] };
+let aiStreams = { direct: [], passthrough: [], stratus: [] };
+let portkey = null;
 const DECISIONS = 2000;
 const TRANSLATIONS = Number(process.env.BENCH_TRANSLATIONS ?? 100);
 let translation = { cached: [], uncached: [] };
@@ -150,8 +136,6 @@ const idle = {};
 const IDLE_MS = 2000;
 let ledgerCopy;
 const DECISION_CLIENTS = [1, 4];
-/** Anonymous requests are limited per IP: each bench client request comes from its own. */
-const randomIp = () => `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
 try {
   for (const route of ROUTES) {
     // Warm both isolates before measuring.
@@ -166,62 +150,33 @@ try {
 
   const stratus = servers.stratus.url;
   const db = await servers.stratus.mf.getD1Database("DB");
-  const signUp = async (json) => {
-    const response = await post("/v1/auth/register", { ...json, name: "Bench" });
-    if (response.status !== 201) throw new Error(`register failed: ${response.status} ${await response.text()}`);
-    return response.json();
-  };
-  const post = (path, json, headers = {}) =>
-    fetch(`${stratus}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "cf-connecting-ip": randomIp(), ...headers },
-      body: JSON.stringify(json),
-    });
-  // Limits far above what the load reaches, so every request is decided and none refused.
-  await db
-    .prepare(
-      `INSERT INTO plans SELECT 'bench', 'Bench', 99, 1000000000, 1000000000, 1000000000, 1000000000, 1000000000,
-         monthly_included_millicredits, max_upload_bytes, storage_quota_bytes, translated_characters_per_month,
-         bulk_jobs, max_org_members FROM plans WHERE id = 'pro'`,
-    )
-    .run();
-  const onBenchPlan = (accountId) =>
-    db
-      .prepare("INSERT INTO plan_overrides (account_id, plan_id, set_by, created_at) VALUES (?, 'bench', 'bench', 0)")
-      .bind(accountId)
-      .run();
+  const post = postTo(stratus);
+  const onBenchPlan = await benchPlan(db);
 
-  const { user, tokens } = await signUp(credentials);
+  const { user, tokens } = await signUp(stratus, credentials);
   await onBenchPlan(user.id);
   const auth = { authorization: `Bearer ${tokens.accessToken}` };
   const org = await (await post("/v1/orgs", { name: "Bench Org" }, auth)).json();
   await onBenchPlan(org.id);
   const inOrg = { ...auth, "x-stratus-org": org.id };
   const adminCredentials = { email: "bench-admin@example.com", password: credentials.password };
-  const admin = await signUp(adminCredentials);
+  const admin = await signUp(stratus, adminCredentials);
   await db.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(admin.user.id).run();
   const adminLogin = await (await post("/v1/auth/login", adminCredentials)).json();
   const exempt = { authorization: `Bearer ${adminLogin.tokens.accessToken}` };
 
   // The AI gateway's latency comes first, on a quiet server: the load sections below leave
   // work behind them (limiter alarms, settlements, a grown heap) that would land in its tail.
-  // The bench user gets credits (a ledger row and its balance, as a grant).
-  await db.batch([
-    db
-      .prepare("INSERT INTO credit_balances (account_id, bucket, balance) VALUES (?, 'purchased', 1000000000000)")
-      .bind(user.id),
-    db
-      .prepare(
-        `INSERT INTO credit_ledger (id, account_id, bucket, amount, reason, reference, balance_after, created_at)
-         VALUES ('led_bench', ?, 'purchased', 1000000000000, 'bench', 'bench:credits', 1000000000000, 0)`,
-      )
-      .bind(user.id),
-  ]);
+  // The bench user gets credits as a pre-wallet account had them (setup.mjs).
+  await legacyCredits(db, user.id);
   const chatTargets = {
     direct: { url: `${openaiSimulator.url}/v1/chat/completions`, headers: { authorization: "Bearer sk-bench" } },
     stratus: { url: `${stratus}/v1/chat/completions`, headers: auth },
   };
-  aiStreams = await streamLatencies(chatTargets, { rounds, streams: AI_STREAMS });
+  aiStreams = await streamLatencies(
+    { ...chatTargets, passthrough: { url: `${servers.baseline.url}/v1/chat/completions`, headers: {} } },
+    { rounds, streams: AI_STREAMS },
+  );
 
   for (const headers of [auth, inOrg, exempt]) {
     await autocannon({ url: `${stratus}/v1/me`, connections, amount: 500, headers });
@@ -321,6 +276,15 @@ try {
           chatBody(false),
         ),
       ),
+    stream: () =>
+      measured(servers.stratus, () =>
+        load(
+          chatTargets.stratus.url,
+          { "content-type": "application/json", ...chatTargets.stratus.headers },
+          "POST",
+          chatBody(true),
+        ),
+      ),
     me: () => measured(servers.stratus, () => load(`${stratus}/v1/me`, auth)),
   };
   await autocannon({
@@ -335,7 +299,9 @@ try {
   await sleep(drainMs);
   idle.stratus = await idleCpu(servers.stratus.pid, IDLE_MS);
   for (let round = 0; round < rounds; round++) {
-    for (const name of round % 2 === 0 ? ["direct", "me", "stratus"] : ["stratus", "me", "direct"]) {
+    for (const name of round % 2 === 0
+      ? ["direct", "me", "stratus", "stream"]
+      : ["stream", "stratus", "me", "direct"]) {
       record(`ai ${name}`, await chatLoads[name]());
     }
   }
@@ -365,6 +331,16 @@ try {
     if (response.status !== 200) throw new Error(`login failed: ${response.status}`);
     loginLatencies.push(performance.now() - started);
   }
+
+  // Last, the Portkey OSS gateway against the same simulator, when installed (bench/portkey.mjs).
+  portkey = await benchPortkey({
+    simulatorUrl: openaiSimulator.url,
+    rounds,
+    streams: AI_STREAMS,
+    seconds,
+    connections,
+    drainMs,
+  });
 } finally {
   await Promise.all([
     ...Object.values(servers).map((server) => server.mf.dispose()),
@@ -416,24 +392,26 @@ const noop = median(samples["ledger noop"].map((s) => s.rps));
 row("noop", "wallet", samples["ledger noop"], noop);
 row("hold+settle", "wallet", samples["ledger roundtrip"], noop);
 console.log(
-  `\nAI gateway: streamed chat completion, one client, ${aiStreams.stratus.length} per side (added = Stratus − direct; target added p99 < 25 ms)`,
+  `\nAI gateway: streamed chat completion (20 content chunks), one client, ${aiStreams.stratus.length} each: ms at p50 / p99` +
+    "\nstraight to the simulator (direct), through a bare pass-through Worker on workerd (bench/baseline.ts), through Stratus;" +
+    "\nrelay = the body's first read to its last; added = Stratus − direct, and Stratus − pass-through (what Stratus itself adds)",
 );
+const streamPick = (name, key, p) =>
+  percentile(
+    aiStreams[name].map((sample) => sample[key]),
+    p,
+  );
 for (const [label, key] of [
   ["first event", "first"],
+  ["relay", "relay"],
   ["total", "total"],
 ]) {
-  const pick = (name, p) =>
-    percentile(
-      aiStreams[name].map((sample) => sample[key]),
-      p,
-    );
-  const line = [50, 99]
-    .map(
-      (p) =>
-        `p${p} ${pick("stratus", p).toFixed(1)} vs ${pick("direct", p).toFixed(1)} ms (added ${(pick("stratus", p) - pick("direct", p)).toFixed(1)} ms, ratio ${(pick("stratus", p) / pick("direct", p)).toFixed(2)})`,
-    )
-    .join("; ");
-  console.log(`${label.padEnd(12)} ${line}`);
+  const at = (name) => [50, 99].map((p) => streamPick(name, key, p).toFixed(1)).join(" / ");
+  const added = (base) =>
+    [50, 99].map((p) => (streamPick("stratus", key, p) - streamPick(base, key, p)).toFixed(1)).join(" / ");
+  console.log(
+    `${label.padEnd(12)} direct ${at("direct")}, pass-through ${at("passthrough")}, Stratus ${at("stratus")}; added ${added("direct")} over direct, ${added("passthrough")} over the pass-through`,
+  );
 }
 console.log("non-streamed chat completion, requests/s (ratio to direct)");
 const direct = median(samples["ai direct"].map((s) => s.rps));
@@ -454,6 +432,7 @@ console.log(
 );
 for (const [label, name, key] of [
   ["chat stratus", "stratus", "ai stratus"],
+  ["chat streamed", "stratus", "ai stream"],
   ["hold+settle", "wallet", "ledger roundtrip"],
   ["/v1/me", "stratus", "ai me"],
 ]) {
@@ -470,6 +449,57 @@ for (const [label, name, key] of [
   ];
   console.log(`${label.padEnd(16)} ${name.padEnd(8)} ${cells.map(([text, width]) => text.padStart(width)).join("  ")}`);
 }
+
+printPortkey(portkey);
+const streamAdded = (key, p, base = "direct") => streamPick("stratus", key, p) - streamPick(base, key, p);
+const chatCpu = median(samples["ai stratus"].map((s) => s.cpu.msPerRequest));
+if (portkey) {
+  const theirs = summarizePortkey(portkey);
+  const added = (key, p) => theirs.streamed.portkey[key][`p${p}`] - theirs.streamed.direct[key][`p${p}`];
+  console.log("\nside by side, same simulator (Stratus: workerd with local D1, DO and queue emulation; Portkey: Node)");
+  console.log(
+    `non-streamed chat CPU ms/request: Stratus ${chatCpu.toFixed(2)}, Portkey ${theirs.cpuMsPerRequest.toFixed(2)}`,
+  );
+  for (const [label, key] of [
+    ["first event added", "first"],
+    ["relay", "relay"],
+    ["total added", "total"],
+  ]) {
+    const ours = (p) => (key === "relay" ? streamPick("stratus", "relay", p) : streamAdded(key, p));
+    const portkeys = (p) => (key === "relay" ? theirs.streamed.portkey.relay[`p${p}`] : added(key, p));
+    console.log(
+      `${label.padEnd(18)} p50 Stratus ${ours(50).toFixed(1)} ms, Portkey ${portkeys(50).toFixed(1)} ms; p99 Stratus ${ours(99).toFixed(1)} ms, Portkey ${portkeys(99).toFixed(1)} ms`,
+    );
+  }
+}
+
+// The hot path's targets (issue #16), from this run.
+const meRatio = median(samples["me /v1/me"].map((s) => s.rps)) / health;
+const uncachedAdded = percentile(translation.uncached, 50) - 50;
+const limiterP99 = Math.max(
+  ...Object.entries(decisionTimes)
+    .filter(([name]) => name.includes("4 clients"))
+    .map(([, times]) => percentile(times, 99)),
+);
+const relayP50 = streamPick("stratus", "relay", 50);
+const webhookP99 = percentile(webhookLatencies, 99);
+console.log("\nhot path targets");
+for (const [label, value, target, met] of [
+  ["non-streamed chat, workerd CPU ms per request", chatCpu, "≤ 2.5", chatCpu <= 2.5],
+  ["relay after the first event, p50 ms", relayP50, "≤ 1", relayP50 <= 1],
+  ["first event added over direct, p50 ms", streamAdded("first", 50), "≤ 3", streamAdded("first", 50) <= 3],
+  ["first event added over direct, p99 ms", streamAdded("first", 99), "≤ 10", streamAdded("first", 99) <= 10],
+  ["whole stream added over direct, p99 ms", streamAdded("total", 99), "≤ 12", streamAdded("total", 99) <= 12],
+  ["stripe webhook, p99 ms", webhookP99, "< 50", webhookP99 < 50],
+  ["limiter decision, 4 clients, p99 ms", limiterP99, "≤ 5", limiterP99 <= 5],
+  ["GET /v1/me as a share of GET /health", meRatio, "≥ 0.6", meRatio >= 0.6],
+  ["uncached translation batch over the provider, p50 ms", uncachedAdded, "≤ 50", uncachedAdded <= 50],
+]) {
+  console.log(`${met ? "met   " : "missed"}  ${label.padEnd(54)} ${value.toFixed(2).padStart(7)}  (target ${target})`);
+}
+console.log(
+  `(the same over the bare pass-through on this workerd: relay ${(relayP50 - streamPick("passthrough", "relay", 50)).toFixed(2)} ms p50, first event ${streamAdded("first", 50, "passthrough").toFixed(2)} / ${streamAdded("first", 99, "passthrough").toFixed(2)} ms p50 / p99, whole stream ${streamAdded("total", 99, "passthrough").toFixed(2)} ms p99)`,
+);
 
 console.log("\nwallet migration and copy");
 const { migrated, legacyWrite, copy } = walletCheck;

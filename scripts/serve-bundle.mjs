@@ -15,11 +15,12 @@ const COMPATIBILITY_FLAGS = JSON.parse(
 );
 
 /**
- * The deployable bundle of the API Worker in `outdir` (minified as deployed); its entry's path.
- * wrangler's output is shown only when it fails.
+ * The deployable bundle of the API Worker in `outdir` (minified as deployed, unless a profile
+ * wants names: its source map is beside it); its entry's path. wrangler's output is shown only
+ * when it fails.
  */
-export function buildWorker(outdir) {
-  const args = ["deploy", "--dry-run", "--minify", "--outdir", outdir];
+export function buildWorker(outdir, { minify = true } = {}) {
+  const args = ["deploy", "--dry-run", ...(minify ? ["--minify"] : []), "--outdir", outdir];
   const built = spawnSync(...commandOf("wrangler", args), {
     stdio: ["ignore", "pipe", "pipe"],
     encoding: "utf8",

@@ -2,6 +2,7 @@ import { createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose
 import type { Config } from "../../env";
 import { clock } from "../../platform/clock";
 import { AppError } from "../../platform/errors";
+import { TtlCache } from "../../platform/ttl-cache";
 import type { SigningKey } from "./config";
 
 /**
@@ -70,9 +71,27 @@ export async function signAccessToken(config: Config, claims: { userId: string; 
 
 type AccessClaims = { userId: string; sessionId: string };
 
+/**
+ * Tokens whose signature and claims were verified, per key ring: the same bytes verify the same
+ * way, so a token seen again within `VERIFIED_TTL_MS` is checked for its expiry alone (the
+ * session behind it is checked on every request all the same, by the authenticator). Only
+ * valid tokens are kept, so a flood of bad ones cannot fill it.
+ */
+const VERIFIED_TTL_MS = 30_000;
+const verifiedTokens = new WeakMap<KeyRing, TtlCache<AccessClaims & { expiresAt: number }>>();
+
 /** The token's user and session, or 401: the reason stays server-side. */
 export async function verifyAccessToken(config: Config, token: string): Promise<AccessClaims> {
   const ring = await keyRing(config);
+  let verified = verifiedTokens.get(ring);
+  if (!verified) {
+    verified = new TtlCache(VERIFIED_TTL_MS, 5_000);
+    verifiedTokens.set(ring, verified);
+  }
+  const seen = verified.get(token);
+  if (seen && seen.expiresAt + CLOCK_SKEW_SECONDS * 1000 > clock.now()) {
+    return { userId: seen.userId, sessionId: seen.sessionId };
+  }
   try {
     const { payload } = await jwtVerify(token, ring.verifier, {
       algorithms: [ALGORITHM],
@@ -83,7 +102,9 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
       requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
     });
     if (typeof payload.sub !== "string" || typeof payload.sid !== "string") throw new Error("claims are not strings");
-    return { userId: payload.sub, sessionId: payload.sid };
+    const claims = { userId: payload.sub, sessionId: payload.sid };
+    verified.set(token, { ...claims, expiresAt: (payload.exp ?? 0) * 1000 });
+    return claims;
   } catch (error) {
     throw new AppError("unauthorized", "The access token is invalid or expired.", { cause: error });
   }

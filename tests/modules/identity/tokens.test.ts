@@ -112,6 +112,14 @@ describe("access tokens", () => {
     expectProblem(await me(tokens.accessToken), 401, "unauthorized");
   });
 
+  it("expire on time when seen moments before (a verified token is remembered for 30 s)", async () => {
+    const { tokens } = await registerUser();
+    testClock.advance(15 * 60 * 1000 + 50_000);
+    expect((await me(tokens.accessToken)).status).toBe(200);
+    testClock.advance(11_000);
+    expectProblem(await me(tokens.accessToken), 401, "unauthorized");
+  });
+
   it("stop working for a disabled user within the cache bound", async () => {
     const { tokens, user } = await registerUser();
     expect((await me(tokens.accessToken)).status).toBe(200);

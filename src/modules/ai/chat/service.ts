@@ -221,7 +221,8 @@ function streamOf(
     if (settled) return null;
     settled = true;
     const finished = finish(run, opened.model, answer, status, opened.firstTokenAt);
-    settle(finished.settlement);
+    // After the end of the body has gone out: settling must not hold its last bytes back.
+    setTimeout(() => settle(finished.settlement), 0);
     return finished.usage;
   };
   /** Once the provider relays its chunks (chat/wire.ts), parts are only counted, not written. */
@@ -238,15 +239,14 @@ function streamOf(
             const part = pending.shift() ?? (await nextPart(opened.rest));
             if (part === null) {
               const usage = settleOnce("completed");
-              if (includeUsage && usage) controller.enqueue(writer.usage(usage));
-              controller.enqueue(ChunkWriter.done());
+              controller.enqueue(writer.end(includeUsage ? usage : null));
               controller.close();
               return;
             }
             answer.add(part);
             if (part.type === "relay") {
               relaying = true;
-              controller.enqueue(writer.relay(part.data));
+              controller.enqueue(writer.relay(part.chunks));
             } else if (!relaying) {
               for (const bytes of writer.part(part)) controller.enqueue(bytes);
             }

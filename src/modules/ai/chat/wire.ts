@@ -59,21 +59,28 @@ export class ChunkWriter {
 
   constructor(private readonly envelope: Envelope) {}
 
-  private chunk(choices: unknown[], extra: Record<string, unknown> = {}) {
+  private chunkOf(choices: unknown[], extra: Record<string, unknown> = {}) {
     const { id, created, model } = this.envelope;
-    return event({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices, ...extra });
+    return { id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices, ...extra };
+  }
+
+  private chunk(choices: unknown[], extra: Record<string, unknown> = {}) {
+    return event(this.chunkOf(choices, extra));
   }
 
   /**
-   * A provider's chunk (OpenAI's format, already checked) relayed as it came but for its `id`
-   * and `model`, which become Stratus's; rebuilt only when they cannot be found in its text.
+   * A provider's chunks (OpenAI's format, already checked) relayed as they came but for their
+   * `id` and `model`, which become Stratus's, in one write; a chunk is rebuilt only when those
+   * cannot be found in its text.
    */
-  relay(data: string): Uint8Array {
+  relay(chunks: readonly string[]): Uint8Array {
     const { id, model } = this.envelope;
-    const relayed = withTopLevelStrings(data, { id, model });
-    return relayed === null
-      ? event({ ...(JSON.parse(data) as Record<string, unknown>), id, model })
-      : encoder.encode(`data: ${relayed}\n\n`);
+    let text = "";
+    for (const data of chunks) {
+      const relayed = withTopLevelStrings(data, { id, model });
+      text += `data: ${relayed ?? JSON.stringify({ ...(JSON.parse(data) as Record<string, unknown>), id, model })}\n\n`;
+    }
+    return encoder.encode(text);
   }
 
   /** The event(s) for one part; the provider's usage is never sent as it is (see `usage()`). */
@@ -107,8 +114,12 @@ export class ChunkWriter {
     return out;
   }
 
-  usage(usage: Usage): Uint8Array {
-    return this.chunk([], { usage: openAiUsage(usage) });
+  /** The end of a stream in one write: the usage chunk with Stratus's cost (when asked for), then `[DONE]`. */
+  end(usage: Usage | null): Uint8Array {
+    if (usage === null) return ChunkWriter.done();
+    return encoder.encode(
+      `data: ${JSON.stringify(this.chunkOf([], { usage: openAiUsage(usage) }))}\n\ndata: [DONE]\n\n`,
+    );
   }
 
   static done(): Uint8Array {

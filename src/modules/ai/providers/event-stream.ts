@@ -113,6 +113,7 @@ export async function* sseBatches(
     }
   } finally {
     signal.removeEventListener("abort", cancel);
-    await reader.cancel().catch(() => {});
+    // Not awaited: the consumer's end (a stream's last bytes) does not wait for the connection to close.
+    reader.cancel().catch(() => {});
   }
 }

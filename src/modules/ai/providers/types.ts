@@ -50,10 +50,11 @@ export type ChatPart =
   /** The provider sent counts that are not believable (negative, fractional, absurd, not numbers). */
   | { type: "usage_rejected" }
   /**
-   * A checked chunk of OpenAI's stream format as the provider sent it (its JSON text), ahead of
-   * the parts read from it: relayed to a streaming client instead of the parts rebuilt.
+   * Checked chunks of OpenAI's stream format as the provider sent them (their JSON text), ahead
+   * of the parts read from them, one part per read from the network: relayed to a streaming
+   * client in one write, instead of the parts rebuilt.
    */
-  | { type: "relay"; data: string };
+  | { type: "relay"; chunks: string[] };
 
 export type ChatProvider = {
   /**

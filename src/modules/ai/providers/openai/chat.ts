@@ -13,8 +13,8 @@ import { httpErrorOf, type OpenAiSettings, redactorOf, streamedErrorOf } from ".
 /**
  * Chat with every provider speaking OpenAI's API (see `client.ts`), by plain fetch: the request
  * is always streamed, its events parsed as they arrive and every chunk checked before any part
- * of it is used. Each chunk that carries choices is also handed on as it came (a `relay` part),
- * so that a stream is relayed to the client rather than rebuilt (chat/wire.ts).
+ * of it is used. The chunks that carry choices are also handed on as they came (a `relay` part
+ * per read), so that a stream is relayed to the client rather than rebuilt (chat/wire.ts).
  */
 
 function toOpenAiMessage(message: ChatMessage): ChatCompletionMessageParam {
@@ -150,11 +150,10 @@ const FINISH_REASONS = new Map<unknown, FinishReason>([
 ]);
 
 /**
- * The parts of one streamed chunk: first the chunk itself to relay (when it carries choices;
- * without the provider's usage, which the client gets from Stratus with its cost), then what
- * Stratus reads of it.
+ * One streamed chunk: its JSON text to relay (when it carries choices; without the provider's
+ * usage, which the client gets from Stratus with its cost) and what Stratus reads of it.
  */
-function* partsOf(data: string, n: number, settings: OpenAiSettings): Generator<ChatPart> {
+function readChunk(data: string, n: number, settings: OpenAiSettings): { relay: string | null; parts: ChatPart[] } {
   const label = settings.label ?? "openai";
   let raw: unknown;
   try {
@@ -166,39 +165,38 @@ function* partsOf(data: string, n: number, settings: OpenAiSettings): Generator<
   const checked = checkAnswer(ChunkSchema, raw);
   if (!checked.ok) throw UpstreamError.invalidAnswer(label, checked.problem);
   const chunk = checked.value;
-  if (chunk.choices.length > 0) {
-    // OpenAI sends `"usage":null` in every chunk when usage is asked for: that one passes as it is.
-    const withUsage = chunk.usage !== undefined && chunk.usage !== null;
-    yield { type: "relay", data: withUsage ? JSON.stringify({ ...(raw as object), usage: undefined }) : data };
-  }
+  const parts: ChatPart[] = [];
   for (const choice of chunk.choices) {
     if (choice.index >= n) throw UpstreamError.invalidAnswer(label, `choice ${choice.index} of ${n}`);
     const delta = choice.delta ?? {};
-    if (delta.content) yield { type: "text", choice: choice.index, text: delta.content };
+    if (delta.content) parts.push({ type: "text", choice: choice.index, text: delta.content });
     for (const call of delta.tool_calls ?? []) {
-      yield {
+      parts.push({
         type: "tool_call",
         choice: choice.index,
         call: call.index,
         ...(call.id ? { id: call.id } : {}),
         ...(call.function?.name ? { name: call.function.name } : {}),
         arguments: call.function?.arguments ?? "",
-      };
+      });
     }
     // A reason this adapter does not know (a compatible server's own) ends the choice normally.
     if (choice.finish_reason) {
-      yield { type: "finish", choice: choice.index, reason: FINISH_REASONS.get(choice.finish_reason) ?? "stop" };
+      parts.push({ type: "finish", choice: choice.index, reason: FINISH_REASONS.get(choice.finish_reason) ?? "stop" });
     }
   }
   const { usage } = chunk;
   if (typeof usage === "object" && usage !== null) {
-    yield usagePart(
-      (usage as Record<string, unknown>).prompt_tokens,
-      (usage as Record<string, unknown>).completion_tokens,
+    parts.push(
+      usagePart((usage as Record<string, unknown>).prompt_tokens, (usage as Record<string, unknown>).completion_tokens),
     );
   } else if (usage !== undefined && usage !== null) {
-    yield { type: "usage_rejected" };
+    parts.push({ type: "usage_rejected" });
   }
+  if (chunk.choices.length === 0) return { relay: null, parts };
+  // OpenAI sends `"usage":null` in every chunk when usage is asked for: that one passes as it is.
+  const withUsage = usage !== undefined && usage !== null;
+  return { relay: withUsage ? JSON.stringify({ ...(raw as object), usage: undefined }) : data, parts };
 }
 
 export function openAiChat(config: OpenAiSettings): ChatProvider {
@@ -217,15 +215,23 @@ export function openAiChat(config: OpenAiSettings): ChatProvider {
       if (!response.ok) throw await httpErrorOf(response, signal, config);
       if (!response.body) throw endedEarly(label);
       const finished = new Set<number>();
-      stream: for await (const batch of sseBatches(response.body, signal, label)) {
-        for (const event of batch) {
-          // The end of the stream (the connection is let go); whether every choice finished is checked below.
-          if (event.data === "[DONE]") break stream;
-          for (const part of partsOf(event.data, request.n, config)) {
-            if (part.type === "finish") finished.add(part.choice);
-            yield part;
-          }
+      for await (const batch of sseBatches(response.body, signal, label)) {
+        // What one read brought is relayed in one write: a burst of chunks is not paced out.
+        const relay: string[] = [];
+        const parts: ChatPart[] = [];
+        // The end of the stream (the connection is let go); whether every choice finished is checked below.
+        const done = batch.findIndex((event) => event.data === "[DONE]");
+        for (const event of done === -1 ? batch : batch.slice(0, done)) {
+          const chunk = readChunk(event.data, request.n, config);
+          if (chunk.relay !== null) relay.push(chunk.relay);
+          parts.push(...chunk.parts);
         }
+        if (relay.length > 0) yield { type: "relay", chunks: relay };
+        for (const part of parts) {
+          if (part.type === "finish") finished.add(part.choice);
+          yield part;
+        }
+        if (done !== -1) break;
       }
       if (finished.size < request.n) throw endedEarly(label);
     },
