@@ -28,6 +28,11 @@ export const walletCopies: Handler<"walletCopies"> = async (c) => c.json(await w
 /** Stripe's events are small; anything larger is not from Stripe. */
 const WEBHOOK_MAX_BYTES = 256 * 1024;
 
+/**
+ * Verifies the raw body and stores the event's task (once per event id: a redelivery that was
+ * processed is not sent again) before answering; the queue is told after the answer, so Stripe
+ * does not wait for it (a send that fails leaves the task for the cron).
+ */
 export const stripeWebhook: Handler<"stripeWebhook"> = async (c) => {
   const raw = await readLimitedText(c.req.raw, WEBHOOK_MAX_BYTES);
   const event = await verifiedEvent(c.get("config"), raw, c.req.valid("header")["stripe-signature"]);
@@ -36,7 +41,7 @@ export const stripeWebhook: Handler<"stripeWebhook"> = async (c) => {
     c.env,
     stripeEventTask,
     { id: event.id, type: event.type, object },
-    { reference: `stripe:${event.id}` },
+    { reference: `stripe:${event.id}`, sendAfter: (sending) => c.executionCtx.waitUntil(sending) },
   );
   return c.json({ received: true as const }, 200);
 };

@@ -45,7 +45,12 @@ export function envelope(taskId: string, kind: string): TaskEnvelope {
   return { v: 1, taskId, kind };
 }
 
-export type EnqueueResult = { taskId: string; status: "received" | "processed" | "failed"; sent: boolean };
+/** `sent`: the queue has the message; `deferred`: it is being sent after the answer (`sendAfter`). */
+export type EnqueueResult = {
+  taskId: string;
+  status: "received" | "processed" | "failed";
+  sent: boolean | "deferred";
+};
 
 /** The task's row as `received`, once per reference. */
 function recordOf<Payload>(env: Pick<Env, "DB">, task: TaskDefinition<Payload>, payload: Payload, reference: string) {
@@ -86,7 +91,15 @@ export async function enqueue<Payload>(
   env: Pick<Env, "DB" | "JOBS">,
   task: TaskDefinition<Payload>,
   payload: Payload,
-  options: { reference: string },
+  options: {
+    reference: string;
+    /**
+     * Sends the message after the answer: given the send (e.g. `waitUntil`), it is not awaited.
+     * The row is written before either way, so a send that fails or never runs leaves it
+     * `received` for the cron.
+     */
+    sendAfter?: (sending: Promise<unknown>) => void;
+  },
 ): Promise<EnqueueResult> {
   const db = database(env);
   const body = JSON.stringify(task.payload.parse(payload));
@@ -111,16 +124,21 @@ export async function enqueue<Payload>(
   }
   const { status } = row;
   if (status !== "received") return { taskId: row.id, status, sent: false };
-  try {
-    await env.JOBS.send(envelope(row.id, task.kind), { contentType: "json" });
-  } catch (error) {
-    createLogger("error").error("queue send failed; the cron will send it again", {
-      taskId: row.id,
-      ...describeError(error),
-    });
-    return { taskId: row.id, status, sent: false };
+  const sending = env.JOBS.send(envelope(row.id, task.kind), { contentType: "json" }).then(
+    () => true,
+    (error: unknown) => {
+      createLogger("error").error("queue send failed; the cron will send it again", {
+        taskId: row.id,
+        ...describeError(error),
+      });
+      return false;
+    },
+  );
+  if (options.sendAfter) {
+    options.sendAfter(sending);
+    return { taskId: row.id, status, sent: "deferred" };
   }
-  return { taskId: row.id, status, sent: true };
+  return { taskId: row.id, status, sent: await sending };
 }
 
 /** When a task of `kind` was last processed: the readiness check reads the queue's pulse here. */

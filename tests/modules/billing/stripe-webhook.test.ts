@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { api, expectProblem } from "../../helpers/client";
+import { type ApiResponse, api, expectProblem } from "../../helpers/client";
 import { as, platformAdmin, registerUser } from "../../helpers/identity";
 import { balanceOf, buyPack, deliver, deliverInOrder, processed, sim } from "../../helpers/stripe";
 import { spendCredits, walletRows } from "../../helpers/wallet";
@@ -13,6 +13,28 @@ const storedEvents = async () =>
       n: number;
     }>()
   )?.n ?? 0;
+
+/** An event Stratus stores and does not act on. */
+const unhandledEvent = () => ({
+  id: `evt_test_${crypto.randomUUID().slice(0, 12)}`,
+  object: "event",
+  type: "customer.created",
+  data: { object: { id: "cus_nobody", object: "customer" } },
+});
+
+const statusOf = async (eventId: string) =>
+  (
+    await env.DB.prepare("SELECT status FROM queue_tasks WHERE reference = ?")
+      .bind(`stripe:${eventId}`)
+      .first<{ status: string }>()
+  )?.status;
+
+/** The D1 statements and sequential Durable Object round trips an answer reports (`Server-Timing`). */
+function ioOf(response: ApiResponse) {
+  const timing = response.headers.get("server-timing") ?? "";
+  const count = (name: string) => Number(new RegExp(`${name};desc="(\\d+)"`).exec(timing)?.[1] ?? Number.NaN);
+  return { d1: count("d1"), do: count("do") };
+}
 
 describe("POST /v1/billing/webhook", () => {
   it("refuses a missing, wrongly keyed, stale or altered signature with 400, and stores nothing", async () => {
@@ -84,13 +106,78 @@ describe("POST /v1/billing/webhook", () => {
     expect(await purchased(user.user.id)).toBe(5_000_000);
   });
 
+  it("answers once the event is stored, without waiting for the queue to take it", async () => {
+    const event = unhandledEvent();
+    let release = () => {};
+    const queueTakesIt = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The queue holds the send until the answer is in, then refuses it: the row must be stored already.
+    const send = vi.spyOn(env.JOBS, "send").mockImplementation(async () => {
+      await queueTakesIt;
+      throw new Error("queue unavailable");
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const waited = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("the answer waited for the queue")), 2_000);
+      });
+      expect((await Promise.race([deliver(event), waited])).status).toBe(200);
+      expect(send).toHaveBeenCalledTimes(1);
+      expect(await statusOf(event.id)).toBe("received");
+    } finally {
+      clearTimeout(timer);
+      release();
+      send.mockRestore();
+    }
+    // The send failed after the answer: the row stays `received`, and Stripe's redelivery sends it.
+    expect(await statusOf(event.id)).toBe("received");
+    expect((await deliver(event)).status).toBe(200);
+    await processed(event.id);
+  });
+
+  it("stores a new event with one D1 statement before answering, and no Durable Object call", async () => {
+    const event = unhandledEvent();
+    const first = await deliver(event);
+    expect(first.status).toBe(200);
+    expect(ioOf(first)).toEqual({ d1: 1, do: 0 });
+    // A redelivery records nothing, and reads the stored row to see whether to send it again.
+    const again = await deliver(event);
+    expect(again.status).toBe(200);
+    expect(ioOf(again)).toEqual({ d1: 2, do: 0 });
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM queue_tasks WHERE reference = ?")
+      .bind(`stripe:${event.id}`)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(1);
+  });
+
+  it("sends a redelivered event to the queue only while it is not processed or failed", async () => {
+    const event = unhandledEvent();
+    expect((await deliver(event)).status).toBe(200);
+    await processed(event.id);
+    const send = vi.spyOn(env.JOBS, "send");
+    try {
+      expect((await deliver(event)).status).toBe(200);
+      await env.DB.prepare("UPDATE queue_tasks SET status = 'failed' WHERE reference = ?")
+        .bind(`stripe:${event.id}`)
+        .run();
+      expect((await deliver(event)).status).toBe(200);
+      expect(send).not.toHaveBeenCalled();
+      expect(await statusOf(event.id)).toBe("failed");
+    } finally {
+      send.mockRestore();
+    }
+  });
+
+  it("refuses a body over 256 KiB with 413 and stores nothing", async () => {
+    const event = { ...unhandledEvent(), padding: "x".repeat(256 * 1024) };
+    const before = await storedEvents();
+    expectProblem(await deliver(event), 413, "payload_too_large");
+    expect(await storedEvents()).toBe(before);
+  });
+
   it("stores and ignores event types it does not handle", async () => {
-    const event = {
-      id: `evt_test_${crypto.randomUUID().slice(0, 12)}`,
-      object: "event",
-      type: "customer.created",
-      data: { object: { id: "cus_nobody", object: "customer" } },
-    };
+    const event = unhandledEvent();
     expect((await deliver(event)).status).toBe(200);
     await processed(event.id);
   });

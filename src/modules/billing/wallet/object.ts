@@ -4,13 +4,7 @@ import type { StoredAnswer } from "../../../platform/context";
 import { Book, Refused } from "./book";
 import { claimKey, forgetExpiredKeys, keepAnswer } from "./keys";
 import { appliedBeforeWallet, takeSnapshot } from "./migration";
-import {
-  confirm,
-  markSent,
-  nextMessage,
-  outboxDue,
-  resendStale,
-} from "./outbox";
+import { confirm, markSent, nextMessage, outboxDue, resendStale } from "./outbox";
 import type {
   Balances,
   Budget,
