@@ -10,14 +10,17 @@
 // and the account wallet's hold + settle round trip (bench/ledger-worker.ts: one account's
 // AccountWallet behind HTTP, consuming its own copy queue) against a no-op route of the same
 // worker; and the AI gateway's overhead: a chat completion through Stratus versus straight to
-// the OpenAI simulator, streamed (time to the first event and to the end) and not (requests/s),
-// the non-streamed one also as a ratio to authenticated GET /v1/me loaded in the same rounds;
-// and translation of a 128-segment batch, cached and not (bench/translate.mjs).
-// CPU ms per request (bench/cpu.mjs) of non-streamed chat, the wallet's hold + settle and GET
+// the OpenAI simulator and through a bare pass-through Worker on the same workerd, streamed (time
+// to the first event, the relay of the rest, the end) and not (requests/s), the non-streamed one
+// also as a ratio to authenticated GET /v1/me loaded in the same rounds; and translation of a
+// 128-segment batch, cached and not (bench/translate.mjs).
+// CPU ms per request (bench/cpu.mjs) of chat streamed and not, the wallet's hold + settle and GET
 // /v1/me: the utime + stime of the server's workerd process over the load plus a drain after it
 // (the wallet's alarm ships its outbox, the copy consumer writes D1), over the requests
 // completed. Each server runs on one workerd thread here, so requests/s ≈ 1000 ÷ CPU ms.
-// Last, that the bench user's legacy D1 credits moved into its wallet and the D1 copy caught up.
+// Then that the bench user's legacy D1 credits moved into its wallet and the D1 copy caught up;
+// the Portkey OSS gateway side by side when installed (bench/portkey.mjs); and last the hot
+// path's targets (issue #16), each met or missed in this run.
 //
 //   BENCH_SECONDS (default 5)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 16)
 //   BENCH_DRAIN_SECONDS (default 3)
