@@ -153,7 +153,9 @@ export async function translate(caller: TranslateCaller, input: TranslateInput) 
   );
   const total = ids.reduce((sum, id) => sum + (segments.get(id) as Counted).characters, 0);
   const lookedUp = performance.now();
-  const cached = await readCache(caller.env.CACHE, [...segments.keys()], caller.account.id);
+  // Only the AI provider's answers are cached per account: without it, one key per segment.
+  const aiMayAnswer = providers.some((provider) => provider.id === "ai");
+  const cached = await readCache(caller.env.CACHE, [...segments.keys()], aiMayAnswer ? caller.account.id : null);
   caller.timing("cache", performance.now() - lookedUp);
   const misses = [...segments.keys()].filter((id) => !cached.has(id));
   const providerRequest = misses.length > 0 ? providerRequestOf(misses.map((id) => segments.get(id) as Counted)) : null;

@@ -21,6 +21,27 @@ const upstreamCalls = async (text: string) =>
 
 const unique = (label: string) => `${label} ${crypto.randomUUID()}`;
 
+/** A segment's KV key, a contract: `translate:v1:` and the SHA-256 of its identity (account-scoped: prefixed). */
+async function cacheKeyOf(text: string, target: string, { source = "", accountId = "" } = {}) {
+  const identity = JSON.stringify([source, target, "text", "", text]);
+  const scoped = accountId ? `${accountId}\n${identity}` : identity;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(scoped)));
+  return `translate:v1:${Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** How many of `keys` KV holds, read as the cache reads them (bulk gets of up to 100 keys). */
+async function keysInKv(keys: string[]) {
+  let found = 0;
+  for (let at = 0; at < keys.length; at += 100) {
+    const values = await env.CACHE.get(keys.slice(at, at + 100), "json");
+    found += [...values.values()].filter((value) => value !== null).length;
+  }
+  return found;
+}
+
+/** A full batch: 128 distinct segments. */
+const batchOf = (label: string) => Array.from({ length: 128 }, (_, index) => `${label} ${index}`);
+
 async function fundedUser() {
   const user = await registerUser();
   await fund(user.user.id, 10_000_000);
@@ -65,10 +86,7 @@ describe("POST /v1/translate", () => {
   it("answers a segment another isolate put in KV without calling the provider", async () => {
     const user = await fundedUser();
     const text = unique("From another isolate");
-    // The key format is a contract: `translate:v1:` and the SHA-256 of the segment's identity.
-    const identity = JSON.stringify(["en", "pt", "text", "", text]);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(identity)));
-    const key = `translate:v1:${Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+    const key = await cacheKeyOf(text, "pt", { source: "en" });
     await env.CACHE.put(key, JSON.stringify({ text: "Olá de outro lugar", provider: "deepl" }));
     const answer = await translate(user, { q: text, target: "pt", source: "en" });
     expect(answer.body.translations).toEqual([
@@ -76,6 +94,71 @@ describe("POST /v1/translate", () => {
     ]);
     expect(await upstreamCalls(text)).toBe(0);
     expect(await holdsOf(user.user.id)).toBe(0);
+  });
+
+  it("answers a full batch from KV through bulk reads of at most 100 keys, with the AI provider or without", async () => {
+    const user = await fundedUser();
+    const { call } = testApp();
+    const withoutAi = { ...env, TRANSLATE_PROVIDERS: "google,deepl" } as unknown as Env;
+    // With the AI provider, each segment is looked up in two scopes (256 keys); without, in one (128).
+    for (const bindings of [env, withoutAi]) {
+      const label = unique("Cached batch");
+      const texts = batchOf(label);
+      await Promise.all(
+        texts.map(async (text, index) =>
+          env.CACHE.put(
+            await cacheKeyOf(text, "pt", { source: "en" }),
+            JSON.stringify({ text: `Lote ${index}`, provider: "deepl" }),
+          ),
+        ),
+      );
+      const answer = await call(
+        "/v1/translate",
+        {
+          method: "POST",
+          headers: { ...as(user), "content-type": "application/json" },
+          body: JSON.stringify({ q: texts, target: "pt", source: "en" }),
+        },
+        bindings,
+      );
+      expect(answer.status, answer.text).toBe(200);
+      expect((answer.body as unknown as Translated).translations).toEqual(
+        texts.map((_, index) => ({ translatedText: `Lote ${index}`, provider: "deepl", cached: true })),
+      );
+      expect(await upstreamCalls(label)).toBe(0);
+    }
+    expect(await holdsOf(user.user.id)).toBe(0);
+  });
+
+  it("writes every segment of a translated batch to KV once it has answered", async () => {
+    const user = await fundedUser();
+    const texts = batchOf(unique("Written back"));
+    const answer = await translate(user, { q: texts, target: "nl", source: "en" });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.translations.every((translation) => !translation.cached)).toBe(true);
+    const keys = await Promise.all(texts.map((text) => cacheKeyOf(text, "nl", { source: "en" })));
+    await expect.poll(() => keysInKv(keys), { timeout: 10_000 }).toBe(texts.length);
+    expect(await env.CACHE.get(keys[5] as string, "json")).toEqual({ text: `[nl] ${texts[5]}`, provider: "google" });
+  });
+
+  it("reads the account's own (AI) translations only when the AI provider may answer", async () => {
+    const user = await fundedUser();
+    const text = unique("Own AI entry");
+    const key = await cacheKeyOf(text, "it", { source: "en", accountId: user.user.id });
+    await env.CACHE.put(key, JSON.stringify({ text: "Risposta propria", provider: "ai" }));
+    const json = { q: text, target: "it", source: "en" };
+    expect((await translate(user, json)).body.translations).toEqual([
+      { translatedText: "Risposta propria", provider: "ai", cached: true },
+    ]);
+    const { call } = testApp();
+    const withoutAi = await call(
+      "/v1/translate",
+      { method: "POST", headers: { ...as(user), "content-type": "application/json" }, body: JSON.stringify(json) },
+      { ...env, TRANSLATE_PROVIDERS: "google,deepl" } as unknown as Env,
+    );
+    expect((withoutAi.body as unknown as Translated).translations).toEqual([
+      { translatedText: `[it] ${text}`, provider: "google", cached: false },
+    ]);
   });
 
   it("keeps the order of a batch of hits and misses, sending only the distinct misses upstream", async () => {
