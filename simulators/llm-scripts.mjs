@@ -32,7 +32,7 @@ import { setTimeout as delay } from "node:timers/promises";
  * @typedef {{ url: string, port: number, close(): Promise<void> }} RunningSimulator
  * @typedef {Record<string, any>} Obj a parsed JSON body
  * @typedef {{ name: string, arguments: Obj }} ToolCall
- * @typedef {"echo_headers" | "wrong_types" | "huge_index" | "garbage" | "huge"} HostileMode
+ * @typedef {"echo_headers" | "wrong_types" | "huge_index" | "garbage" | "huge" | "extras"} HostileMode
  * @typedef {{ status?: number, error?: { type?: string, message?: string, code?: string },
  *   headers?: Record<string, string>, delayMs?: number, tokenDelayMs?: number, reply?: string,
  *   toolCall?: ToolCall, breakAfterChunks?: number, hostile?: HostileMode,
@@ -91,7 +91,7 @@ export function reportedUsage(
 }
 
 /** The hostile modes a step or a `/__hostile/<mode>` prefix may ask for (see the file header). */
-export const HOSTILE_MODES = ["echo_headers", "wrong_types", "huge_index", "garbage", "huge"];
+export const HOSTILE_MODES = ["echo_headers", "wrong_types", "huge_index", "garbage", "huge", "extras"];
 
 /** An index no answer could have. */
 export const HUGE_INDEX = 1_000_000_000;

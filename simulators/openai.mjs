@@ -322,9 +322,20 @@ async function streamChat(exchange, head, answer, n, usage) {
     system_fingerprint: "fp_simulator",
     choices,
     ...(usage ? { usage: null } : {}),
+    // `extras`: members OpenAI's format does not have, which a client must never see.
+    ...(exchange.hostile === "extras" ? { x_provider: { usage: { cost_usd: 0.5 }, upstream: "secret-host" } } : {}),
   });
   const delta = (/** @type {number} */ index, /** @type {Obj} */ content, /** @type {string | null} */ finish = null) =>
-    chunk([{ index, delta: content, logprobs: null, finish_reason: finish }]);
+    chunk([
+      exchange.hostile === "extras"
+        ? {
+            index,
+            delta: { ...content, reasoning_content: "hidden" },
+            logprobs: { content: [] },
+            finish_reason: finish,
+          }
+        : { index, delta: content, logprobs: null, finish_reason: finish },
+    ]);
   /** A content chunk as the hostile mode spoils it. @returns {unknown} */
   const spoiled = (/** @type {number} */ index, /** @type {string} */ piece) => {
     if (exchange.hostile === "wrong_types") return delta(index, { content: 42 });

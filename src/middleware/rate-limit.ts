@@ -82,11 +82,9 @@ export function limitRequests(routeClass: LimitedClass, whenDown: Unreachable): 
     const waitUntil = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
     const consulted = await consultLeased(c.env, checks, whenDown, c.get("logger"), waitUntil);
     if (!consulted) return next();
-    const { verdict, refundOthers } = consulted;
-    if (!verdict.allowed) {
-      c.executionCtx.waitUntil(refundOthers().catch(() => {}));
-      throw refusal(verdict);
-    }
+    const { verdict } = consulted;
+    // Refused: what the other key took went back to its lease already.
+    if (!verdict.allowed) throw refusal(verdict);
     const decidedIn = performance.now() - started;
     await next();
     const headers = c.res.headers;

@@ -23,7 +23,7 @@ export function openaiFor(token: string, headers: Record<string, string> = {}): 
 export type Step = {
   status?: number;
   error?: { type?: string; message?: string; code?: string; param?: string };
-  hostile?: "echo_headers" | "wrong_types" | "huge_index" | "garbage" | "huge";
+  hostile?: "echo_headers" | "wrong_types" | "huge_index" | "garbage" | "huge" | "extras";
   headers?: Record<string, string>;
   delayMs?: number;
   tokenDelayMs?: number;

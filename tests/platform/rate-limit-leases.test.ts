@@ -80,3 +80,19 @@ describe("request limits from leases", () => {
     expect(calls()).toBe(5);
   });
 });
+
+describe("request limits from leases, when the limiter cannot be reached", () => {
+  it("judges a shared renewal that failed by each request's own policy", async () => {
+    const down = {
+      ...env,
+      RATE_LIMITER: { getByName: () => ({ decide: () => Promise.reject(new Error("limiter down")) }) },
+    } as unknown as Env;
+    const check = checkOf(100);
+    const [open, closed] = await Promise.allSettled([
+      consultLeased(down, [check], "fail_open", logger, waitUntil),
+      consultLeased(down, [check], "fail_closed", logger, waitUntil),
+    ]);
+    expect(open).toEqual({ status: "fulfilled", value: undefined });
+    expect(closed).toMatchObject({ status: "rejected", reason: { code: "limiter_unavailable" } });
+  });
+});

@@ -1,14 +1,7 @@
 import { clock } from "../clock";
-import type { Logger } from "../logger";
+import { describeError, type Logger } from "../logger";
 import type { Verdict, Window } from "./gcra";
-import {
-  askLimiters,
-  bindingVerdict,
-  type Consulted,
-  type LimitCheck,
-  refundCharge,
-  type Unreachable,
-} from "./limiter";
+import { bindingVerdict, decideAll, type LimitCheck, refundCharge, type Unreachable, whenUnreachable } from "./limiter";
 
 /**
  * Request limits decided in the isolate, from leases. A key's object charges a lease of
@@ -46,7 +39,7 @@ type Taken = { verdict: Verdict; giveBack: () => void };
 
 const leases = new Map<string, Lease>();
 /** The call renewing a key's lease, while one is under way: concurrent requests share it. */
-const renewals = new Map<string, Promise<Lease | null>>();
+const renewals = new Map<string, Promise<Lease>>();
 
 const leaseKey = (check: LimitCheck) =>
   `${check.key}\n${check.windows.map((window) => `${window.name}:${window.limit}:${window.windowMs}`).join(",")}`;
@@ -56,10 +49,12 @@ const maxLeaseOf = (windows: readonly Window[]) =>
   Math.max(1, Math.floor(Math.min(...windows.map((window) => window.limit)) * MAX_LEASE_SHARE));
 
 /**
- * The key's lease renewed by one call to its object (shared by whoever asks meanwhile): what is
- * left of a live lease is kept, what an expired one left is given back. Null when unreachable.
+ * The key's lease renewed by one call to its object, shared by whoever asks meanwhile (so it
+ * runs in the `waitUntil` of the request that starts it: the others wait on it). What is left of
+ * a live lease is kept; what an expired one left is given back (and dropped here first, so that
+ * a call that fails never gives it back twice). Rejects when the limiter cannot be reached.
  */
-function renew(env: Env, check: LimitCheck, id: string, unreachable: Unreachable, logger: Logger) {
+function renew(env: Env, check: LimitCheck, id: string, waitUntil: (work: Promise<unknown>) => void): Promise<Lease> {
   let renewal = renewals.get(id);
   if (renewal) return renewal;
   renewal = (async () => {
@@ -69,38 +64,38 @@ function renew(env: Env, check: LimitCheck, id: string, unreachable: Unreachable
     // Ran out before it expired: the key is busy, so twice as many; expired: what it used.
     const want = !lease ? 1 : Math.min(maxLeaseOf(check.windows), expired ? Math.max(1, used) : lease.want * 2);
     const giveBack = expired ? lease.left : 0;
-    const [verdict] = (await askLimiters(env, [check], unreachable, logger, { want, giveBack })) ?? [];
-    if (!verdict) return null;
+    if (expired) lease.left = 0;
+    const [verdict] = await decideAll(env, [check], { want, giveBack });
+    if (!verdict) throw new Error(`no verdict for ${check.key}`);
+    // An object of an older version answers no `granted`: it charged one.
+    const granted = verdict.allowed ? Math.max(1, Math.floor(Number(verdict.granted)) || 1) : 0;
     // Taken from meanwhile (a live lease), or given back (an expired one).
     const kept = leases.get(id);
     const left = kept && kept.expiresAt > clock.now() ? kept.left : 0;
-    const renewed = {
-      left: left + verdict.granted,
-      granted: verdict.granted,
-      want,
-      expiresAt: clock.now() + LEASE_MS,
-      verdict,
-    };
+    const renewed = { left: left + granted, granted, want, expiresAt: clock.now() + LEASE_MS, verdict };
     remember(id, renewed);
     return renewed;
   })().finally(() => renewals.delete(id));
   renewals.set(id, renewal);
+  waitUntil(renewal.catch(() => {}));
   return renewal;
 }
 
+/** Keeps a key's lease; past `MAX_LEASES`, the least recently renewed goes (its requests are lost, never doubled). */
 function remember(id: string, lease: Lease) {
   leases.delete(id);
   leases.set(id, lease);
-  if (leases.size <= MAX_LEASES) return;
-  const now = clock.now();
-  for (const [key, held] of leases) if (held.expiresAt <= now) leases.delete(key);
-  for (const key of leases.keys()) {
-    if (leases.size <= MAX_LEASES) break;
-    leases.delete(key);
+  if (leases.size > MAX_LEASES) {
+    const oldest = leases.keys().next();
+    if (!oldest.done) leases.delete(oldest.value);
   }
 }
 
-/** One request from the key's lease, renewing it when it is spent or expired; undefined when unreachable and failing open. */
+/**
+ * One request from the key's lease, renewing it when it is spent or expired. A renewal that
+ * fails is judged by the caller's own `unreachable` (a shared one may have been started by a
+ * request of the other policy): undefined to let it through, a thrown 503 to refuse it.
+ */
 async function take(
   env: Env,
   check: LimitCheck,
@@ -109,13 +104,16 @@ async function take(
   waitUntil: (work: Promise<unknown>) => void,
 ): Promise<Taken | undefined> {
   const id = leaseKey(check);
+  // Ends: each renewal charges at least one request (which some waiter takes) or is refused.
   for (;;) {
     const lease = leases.get(id);
     if (lease && lease.left > 0 && lease.expiresAt > clock.now()) {
       lease.left -= 1;
       // Renewed before it runs out, so that no request waits for the call.
       if (lease.granted > 1 && lease.left <= lease.granted * REFILL_AT_SHARE && !renewals.has(id)) {
-        waitUntil(renew(env, check, id, "fail_open", logger));
+        renew(env, check, id, waitUntil).catch((error: unknown) =>
+          logger.warn("rate limit lease not renewed ahead", describeError(error)),
+        );
       }
       return {
         verdict: { ...lease.verdict, allowed: true, remaining: lease.verdict.remaining + lease.left },
@@ -125,10 +123,15 @@ async function take(
       };
     }
     const shared = renewals.has(id);
-    const renewed = await renew(env, check, id, unreachable, logger);
-    if (!renewed) return undefined;
-    if (renewed.granted === 0)
+    let renewed: Lease;
+    try {
+      renewed = await renew(env, check, id, waitUntil);
+    } catch (error) {
+      return whenUnreachable(error, unreachable, logger);
+    }
+    if (renewed.granted === 0) {
       return shared ? alone(env, check, unreachable, logger, waitUntil) : refused(renewed.verdict);
+    }
     // Granted, but the others waiting took it all: ask again.
   }
 }
@@ -145,9 +148,14 @@ async function alone(
   unreachable: Unreachable,
   logger: Logger,
   waitUntil: (work: Promise<unknown>) => void,
-) {
-  const [verdict] = (await askLimiters(env, [check], unreachable, logger)) ?? [];
-  if (!verdict) return undefined;
+): Promise<Taken | undefined> {
+  let verdict: Verdict | undefined;
+  try {
+    [verdict] = await decideAll(env, [check]);
+  } catch (error) {
+    return whenUnreachable(error, unreachable, logger);
+  }
+  if (!verdict) return whenUnreachable(new Error(`no verdict for ${check.key}`), unreachable, logger);
   if (!verdict.allowed) return refused(verdict);
   return { verdict, giveBack: () => waitUntil(refundCharge(env, check).catch(() => {})) };
 }
@@ -163,12 +171,12 @@ export async function consultLeased(
   unreachable: Unreachable,
   logger: Logger,
   waitUntil: (work: Promise<unknown>) => void,
-): Promise<Consulted | undefined> {
+): Promise<{ verdict: Verdict } | undefined> {
   const taken = await Promise.all(checks.map((check) => take(env, check, unreachable, logger, waitUntil)));
   const verdicts = taken.map((one) => one?.verdict);
   if (verdicts.includes(undefined) || verdicts.some((verdict) => verdict && !verdict.allowed)) {
     for (const one of taken) one?.giveBack();
   }
   if (verdicts.includes(undefined)) return undefined;
-  return { verdict: bindingVerdict(verdicts as Verdict[]), refundOthers: async () => {} };
+  return { verdict: bindingVerdict(verdicts as Verdict[]) };
 }

@@ -35,36 +35,33 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
 export type Consulted = { verdict: Verdict; refundOthers: () => Promise<void> };
 
 /**
- * Asks each key's object (in parallel) to charge the request (or a lease of `want`, giving back
- * `giveBack` first: `leases.ts`). Their verdicts, or `undefined` when the limiter could not be
- * reached and `unreachable` is `fail_open` (logged); `fail_closed` throws a 503.
+ * Asks each key's object (in parallel) to charge the request, or a lease of `want` after giving
+ * back `giveBack` (`leases.ts`). Rejects when the limiter cannot be reached (an error, or no
+ * answer in time): see `whenUnreachable`.
  */
-export async function askLimiters(
+export function decideAll(
   env: Env,
   checks: readonly LimitCheck[],
-  unreachable: Unreachable,
-  logger: Logger,
   lease: { want: number; giveBack: number } = { want: 1, giveBack: 0 },
-): Promise<(Verdict & { granted: number })[] | undefined> {
-  try {
-    return await withTimeout(
-      Promise.all(
-        checks.map((check) =>
-          limiterObject(env, check.key).decide(check.key, check.windows, lease.want, lease.giveBack),
-        ),
-      ),
-    );
-  } catch (error) {
-    if (unreachable === "fail_closed") {
-      logger.error("rate limiter unreachable: refusing", describeError(error));
-      throw new AppError("limiter_unavailable", "Rate limiting is unavailable; try again shortly.", {
-        headers: { "Retry-After": "5" },
-        cause: error,
-      });
-    }
-    logger.warn("rate limiter unreachable: letting the request through", describeError(error));
-    return undefined;
+): Promise<(Verdict & { granted: number })[]> {
+  return withTimeout(
+    Promise.all(
+      checks.map((check) => limiterObject(env, check.key).decide(check.key, check.windows, lease.want, lease.giveBack)),
+    ),
+  );
+}
+
+/** An unreachable limiter: `fail_closed` refuses with a 503 (thrown), `fail_open` lets the request through (undefined); logged. */
+export function whenUnreachable(error: unknown, unreachable: Unreachable, logger: Logger): undefined {
+  if (unreachable === "fail_closed") {
+    logger.error("rate limiter unreachable: refusing", describeError(error));
+    throw new AppError("limiter_unavailable", "Rate limiting is unavailable; try again shortly.", {
+      headers: { "Retry-After": "5" },
+      cause: error,
+    });
   }
+  logger.warn("rate limiter unreachable: letting the request through", describeError(error));
+  return undefined;
 }
 
 /**
@@ -79,8 +76,12 @@ export async function consult(
   unreachable: Unreachable,
   logger: Logger,
 ): Promise<Consulted | undefined> {
-  const verdicts = await askLimiters(env, checks, unreachable, logger);
-  if (!verdicts) return undefined;
+  let verdicts: Verdict[];
+  try {
+    verdicts = await decideAll(env, checks);
+  } catch (error) {
+    return whenUnreachable(error, unreachable, logger);
+  }
   const verdict = bindingVerdict(verdicts);
   const refused = verdicts.filter((verdict) => !verdict.allowed);
   const charged = checks.filter((_, index) => verdicts[index]?.allowed);

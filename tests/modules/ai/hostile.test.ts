@@ -219,6 +219,30 @@ describe("answers of the wrong shape", () => {
     });
   }
 
+  it("members a stream's chunks should not have never reach the client: those chunks are rebuilt, the answer whole", async () => {
+    const { user } = await fundedUser();
+    const { marker } = await scenario("openai", [{ hostile: "extras", reply: "one two three" }]);
+    const response = await api("/v1/chat/completions", {
+      headers: as(user),
+      json: {
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: `Hi ${marker}` }],
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+    });
+    expect(response.status).toBe(200);
+    for (const hidden of ["x_provider", "secret-host", "cost_usd", "reasoning_content", '"logprobs":{'])
+      expect(response.text).not.toContain(hidden);
+    const chunks = response.text
+      .split("\n\n")
+      .filter((event) => event.startsWith("data: {"))
+      .map((event) => JSON.parse(event.slice("data: ".length)));
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? "").join("")).toBe("one two three");
+    expect(chunks.at(-1)?.usage?.cost_millicredits).toBeGreaterThan(0);
+    expect(response.text.endsWith("data: [DONE]\n\n")).toBe(true);
+  });
+
   it("an Anthropic stream of the wrong types is failed over like any provider fault", async () => {
     const { client } = await fundedUser();
     const claude = await scenario("anthropic", [{ hostile: "wrong_types" }]);

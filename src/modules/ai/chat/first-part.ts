@@ -10,13 +10,19 @@ import { Answer } from "./answer";
  * retryable failure, whether the upstream takes longer than `AI_CONNECT_TIMEOUT_MS` to answer
  * with its headers or longer than `AI_FIRST_TOKEN_TIMEOUT_MS` (from the start) to send a part.
  * Answers the first part of the answer's content, the parts before it (usage, chunks to relay),
- * and the rest.
+ * the rest, and whether the provider relays its chunks (`ChatProvider.relays`).
  */
 export async function firstPart(
   config: Config,
   attempt: Attempt,
   request: Omit<ChatRequest, "model">,
-): Promise<{ early: ChatPart[]; first: ChatPart; rest: AsyncIterator<ChatPart>; abort: AbortController }> {
+): Promise<{
+  early: ChatPart[];
+  first: ChatPart;
+  rest: AsyncIterator<ChatPart>;
+  abort: AbortController;
+  relays: boolean;
+}> {
   const abort = new AbortController();
   const signal = AbortSignal.any([attempt.signal, abort.signal]);
   let timedOut: string | null = null;
@@ -42,7 +48,7 @@ export async function firstPart(
       const result = await iterator.next();
       if (result.done) throw new UpstreamError(`${attempt.model.provider}: answered nothing`, { retryable: true });
       if (!BEFORE_CONTENT.has(result.value.type)) {
-        return { early, first: result.value, rest: iterator, abort };
+        return { early, first: result.value, rest: iterator, abort, relays: provider.relays === true };
       }
       early.push(result.value);
     }

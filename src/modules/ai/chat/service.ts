@@ -207,6 +207,7 @@ function streamOf(
     first: ChatPart;
     rest: AsyncIterator<ChatPart>;
     abort: AbortController;
+    relays: boolean;
     model: Model;
     firstTokenAt: number;
   },
@@ -225,55 +226,45 @@ function streamOf(
     setTimeout(() => settle(finished.settlement), 0);
     return finished.usage;
   };
-  /** Once the provider relays its chunks (chat/wire.ts), parts are only counted, not written. */
-  let relaying = false;
   const pending = [...opened.early, opened.first];
   let cancelled = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      // Writes what the upstream has sent so far in one go, a part at a time until the queue is
-      // full: a burst of chunks leaves in one write, not one per pull.
-      async pull(controller) {
-        try {
-          do {
-            const part = pending.shift() ?? (await nextPart(opened.rest));
-            if (part === null) {
-              const usage = settleOnce("completed");
-              controller.enqueue(writer.end(includeUsage ? usage : null));
-              controller.close();
-              return;
-            }
-            answer.add(part);
-            if (part.type === "relay") {
-              relaying = true;
-              controller.enqueue(writer.relay(part.chunks));
-            } else if (!relaying) {
-              for (const bytes of writer.part(part)) controller.enqueue(bytes);
-            }
-          } while ((controller.desiredSize ?? 0) > 0);
-        } catch (error) {
-          // The client left while a part was awaited: `cancel` has settled already.
-          if (cancelled) return;
-          run.caller.logger.warn("ai stream broke after its first byte", {
-            error: error instanceof Error ? error.message : String(error),
-          });
-          controller.enqueue(ChunkWriter.error("The provider's stream broke off; the answer is incomplete."));
-          controller.close();
-          settleOnce("incomplete");
-        }
-      },
-      cancel() {
-        cancelled = true;
-        opened.abort.abort(new DOMException("the client went away", "AbortError"));
+  return new ReadableStream<Uint8Array>({
+    // Reads parts until it has written something the client is not waiting for yet: at most
+    // one write ahead of the client, so a client that leaves is charged for little it did not get.
+    async pull(controller) {
+      try {
+        do {
+          const part = pending.shift() ?? (await nextPart(opened.rest));
+          if (part === null) {
+            const usage = settleOnce("completed");
+            controller.enqueue(writer.end(includeUsage ? usage : null));
+            controller.close();
+            return;
+          }
+          answer.add(part);
+          // A provider that relays its chunks (chat/wire.ts) sends each after the parts read
+          // from it: those are counted, its chunks written.
+          if (part.type === "relay") controller.enqueue(writer.relay(part.chunks));
+          else if (!opened.relays) for (const bytes of writer.part(part)) controller.enqueue(bytes);
+        } while ((controller.desiredSize ?? 0) > 0);
+      } catch (error) {
+        // The client left while a part was awaited: `cancel` has settled already.
+        if (cancelled) return;
+        run.caller.logger.warn("ai stream broke after its first byte", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        controller.enqueue(ChunkWriter.error("The provider's stream broke off; the answer is incomplete."));
+        controller.close();
         settleOnce("incomplete");
-      },
+      }
     },
-    { highWaterMark: STREAM_QUEUE_CHUNKS },
-  );
+    cancel() {
+      cancelled = true;
+      opened.abort.abort(new DOMException("the client went away", "AbortError"));
+      settleOnce("incomplete");
+    },
+  });
 }
-
-/** How many chunks a stream queues ahead of its client before it stops reading its upstream. */
-const STREAM_QUEUE_CHUNKS = 64;
 
 async function nextPart(iterator: AsyncIterator<ChatPart>): Promise<ChatPart | null> {
   const next = await iterator.next();

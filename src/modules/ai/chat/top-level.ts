@@ -3,7 +3,8 @@
  * every other byte as it was: how a relayed chunk gets Stratus's id and model without being
  * parsed and written again. Strings are skipped whole (an escaped quote never ends one), and
  * members of nested objects (a tool call's `id`) are never touched. Answers null when the text
- * is not an object or a named member is missing or not a string: the caller rebuilds the chunk.
+ * is not an object, a named member is missing, not a string or named twice, or a member's name
+ * is escaped: the caller rebuilds the chunk.
  * The text is JSON the caller has already parsed; this only finds where the members are.
  */
 export function withTopLevelStrings(json: string, values: Readonly<Record<string, string>>): string | null {
@@ -20,8 +21,12 @@ export function withTopLevelStrings(json: string, values: Readonly<Record<string
       if (end === -1) return null;
       if (depth === 1 && expectingName) {
         name = json.slice(at + 1, end - 1);
+        // An escaped name may spell a named member (`mod\u0065l`): the text cannot be trusted as read.
+        if (name.includes("\\")) return null;
         expectingName = false;
       } else if (depth === 1 && name !== null && Object.hasOwn(values, name)) {
+        // A member named twice: JSON.parse keeps the last, whatever is replaced.
+        if (found.has(name)) return null;
         spans.push({ start: at, end, value: JSON.stringify(values[name]) });
         found.add(name);
         name = null;

@@ -57,6 +57,8 @@ export type ChatPart =
   | { type: "relay"; chunks: string[] };
 
 export type ChatProvider = {
+  /** Its streams come with `relay` parts (OpenAI's format): a streamed answer writes those, never its parts. */
+  relays?: boolean;
   /**
    * Streams the answer's parts; aborting `signal` must abort the upstream request at once.
    * `connected` is called once the upstream has answered with its status and headers.

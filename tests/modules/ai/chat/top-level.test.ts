@@ -29,6 +29,9 @@ describe("withTopLevelStrings", () => {
     expect(withTopLevelStrings('{"id":1,"model":"b"}', values)).toBeNull();
     expect(withTopLevelStrings('["id","model"]', values)).toBeNull();
     expect(withTopLevelStrings('{"id":"a","model":"b', values)).toBeNull();
+    // Names that JSON.parse would read as a named member, or twice.
+    expect(withTopLevelStrings('{"id":"a","model":"b","mod\\u0065l":"secret"}', values)).toBeNull();
+    expect(withTopLevelStrings('{"model":"b","id":"a","id":"c"}', values)).toBeNull();
   });
 
   it("writes values that need escaping as JSON", () => {

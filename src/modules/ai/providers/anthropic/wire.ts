@@ -193,8 +193,6 @@ function toToolChoice(choice: NonNullable<ChatRequest["toolChoice"]>): NonNullab
 // Response stream
 // ---------------------------------------------------------------------------------------------
 
-/** One decoded server-sent event: its `event:` name and its `data:` (lines joined). */
-
 const RETRYABLE_ERROR_TYPES = new Set(["overloaded_error", "api_error", "rate_limit_error"]);
 const ERROR_STATUS = new Map<string, number>([
   ["invalid_request_error", 400],

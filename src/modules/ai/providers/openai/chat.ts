@@ -3,12 +3,13 @@ import type {
   ChatCompletionMessageParam,
 } from "openai/resources/chat/completions";
 import { z } from "zod";
+import { Redactor } from "../../../../platform/redact";
 import { checkAnswer } from "../../../../platform/upstreams/answers";
 import { UpstreamError } from "../../../../platform/upstreams/error";
 import { MAX_TOOL_CALLS, usagePart } from "../answers";
 import { endedEarly, postForStream, sseBatches } from "../event-stream";
 import type { ChatMessage, ChatPart, ChatProvider, ChatRequest, FinishReason } from "../types";
-import { httpErrorOf, type OpenAiSettings, redactorOf, streamedErrorOf } from "./client";
+import { httpErrorOf, type OpenAiSettings, streamedErrorOf } from "./client";
 
 /**
  * Chat with every provider speaking OpenAI's API (see `client.ts`), by plain fetch: the request
@@ -107,15 +108,26 @@ function toOpenAiParams(request: ChatRequest): ChatCompletionCreateParamsStreami
   };
 }
 
-/** What is used of a `chat.completion.chunk`; unknown fields pass, wrong types fail. */
+/**
+ * A `chat.completion.chunk` as far as Stratus knows it: wrong types fail; members it does not
+ * know are dropped from the checked value (and make the chunk rebuilt rather than relayed).
+ */
 const ChunkSchema = z.object({
+  id: z.string().max(256).optional(),
+  object: z.string().max(64).optional(),
+  created: z.number().int().min(0).optional(),
+  model: z.string().max(256).optional(),
+  system_fingerprint: z.string().max(256).nullish(),
+  service_tier: z.string().max(64).nullish(),
   choices: z
     .array(
       z.object({
         index: z.number().int().min(0),
         delta: z
           .object({
+            role: z.string().max(32).nullish(),
             content: z.string().nullish(),
+            refusal: z.string().nullish(),
             tool_calls: z
               .array(
                 z.object({
@@ -125,6 +137,7 @@ const ChunkSchema = z.object({
                     .min(0)
                     .max(MAX_TOOL_CALLS - 1),
                   id: z.string().max(256).nullish(),
+                  type: z.string().max(32).nullish(),
                   function: z
                     .object({ name: z.string().max(256).nullish(), arguments: z.string().nullish() })
                     .nullish(),
@@ -134,12 +147,14 @@ const ChunkSchema = z.object({
               .nullish(),
           })
           .nullish(),
+        logprobs: z.unknown().optional(),
         finish_reason: z.string().max(64).nullish(),
       }),
     )
     .default([]),
   usage: z.unknown().optional(),
 });
+type Chunk = z.infer<typeof ChunkSchema>;
 
 const FINISH_REASONS = new Map<unknown, FinishReason>([
   ["stop", "stop"],
@@ -149,11 +164,68 @@ const FINISH_REASONS = new Map<unknown, FinishReason>([
   ["content_filter", "content_filter"],
 ]);
 
+/** The members of each level of a chunk that may be relayed as they came. */
+const CHUNK_MEMBERS = new Set([
+  "id",
+  "object",
+  "created",
+  "model",
+  "system_fingerprint",
+  "service_tier",
+  "choices",
+  "usage",
+]);
+const CHOICE_MEMBERS = new Set(["index", "delta", "logprobs", "finish_reason"]);
+const DELTA_MEMBERS = new Set(["role", "content", "refusal", "tool_calls"]);
+const CALL_MEMBERS = new Set(["index", "id", "type", "function"]);
+const FUNCTION_MEMBERS = new Set(["name", "arguments"]);
+
+const onlyOf = (value: unknown, members: ReadonlySet<string>) =>
+  typeof value !== "object" || value === null || Object.keys(value).every((key) => members.has(key));
+
 /**
- * One streamed chunk: its JSON text to relay (when it carries choices; without the provider's
- * usage, which the client gets from Stratus with its cost) and what Stratus reads of it.
+ * Whether a checked chunk holds nothing but what Stratus checked, as a client should see it:
+ * OpenAI's members only, no log probabilities (never asked for), finish reasons Stratus names
+ * the same way, no usage (Stratus sends its own). Then its text is relayed as it came.
  */
-function readChunk(data: string, n: number, settings: OpenAiSettings): { relay: string | null; parts: ChatPart[] } {
+function relayable(raw: Record<string, unknown>): boolean {
+  if (!onlyOf(raw, CHUNK_MEMBERS) || (raw.usage !== undefined && raw.usage !== null)) return false;
+  return (raw.choices as Record<string, unknown>[]).every((choice) => {
+    const delta = choice.delta as Record<string, unknown> | null | undefined;
+    const calls = (delta?.tool_calls ?? []) as Record<string, unknown>[];
+    return (
+      onlyOf(choice, CHOICE_MEMBERS) &&
+      (choice.logprobs ?? null) === null &&
+      (choice.finish_reason == null || FINISH_REASONS.get(choice.finish_reason) === choice.finish_reason) &&
+      onlyOf(delta, DELTA_MEMBERS) &&
+      calls.every((call) => onlyOf(call, CALL_MEMBERS) && onlyOf(call.function, FUNCTION_MEMBERS))
+    );
+  });
+}
+
+/** A chunk rebuilt from what was checked of it: unknown members, log probabilities and usage left out. */
+const rebuilt = (chunk: Chunk) =>
+  JSON.stringify({
+    ...chunk,
+    usage: undefined,
+    choices: chunk.choices.map((choice) => ({
+      ...choice,
+      logprobs: null,
+      finish_reason: choice.finish_reason ? (FINISH_REASONS.get(choice.finish_reason) ?? "stop") : null,
+    })),
+  });
+
+/**
+ * One streamed chunk: what Stratus reads of it, and its JSON text to relay when it carries
+ * choices (as it came when `relayable`, else rebuilt; its lines joined: eventsource-parser joins
+ * a multi-line `data:` with newlines, which JSON outside strings does without).
+ */
+function readChunk(
+  data: string,
+  n: number,
+  settings: OpenAiSettings,
+  redactor: Redactor,
+): { relay: string | null; parts: ChatPart[] } {
   const label = settings.label ?? "openai";
   let raw: unknown;
   try {
@@ -161,7 +233,10 @@ function readChunk(data: string, n: number, settings: OpenAiSettings): { relay: 
   } catch {
     throw UpstreamError.invalidAnswer(label, "not JSON");
   }
-  if (typeof raw === "object" && raw !== null && "error" in raw) throw streamedErrorOf(settings, raw.error);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw UpstreamError.invalidAnswer(label, "not an object");
+  const { error } = raw as { error?: unknown };
+  if (error !== undefined && error !== null) throw streamedErrorOf(settings, error, redactor);
   const checked = checkAnswer(ChunkSchema, raw);
   if (!checked.ok) throw UpstreamError.invalidAnswer(label, checked.problem);
   const chunk = checked.value;
@@ -194,9 +269,8 @@ function readChunk(data: string, n: number, settings: OpenAiSettings): { relay: 
     parts.push({ type: "usage_rejected" });
   }
   if (chunk.choices.length === 0) return { relay: null, parts };
-  // OpenAI sends `"usage":null` in every chunk when usage is asked for: that one passes as it is.
-  const withUsage = usage !== undefined && usage !== null;
-  return { relay: withUsage ? JSON.stringify({ ...(raw as object), usage: undefined }) : data, parts };
+  const relay = relayable(raw as Record<string, unknown>) ? data.replaceAll("\n", "") : rebuilt(chunk);
+  return { relay, parts };
 }
 
 export function openAiChat(config: OpenAiSettings): ChatProvider {
@@ -207,30 +281,42 @@ export function openAiChat(config: OpenAiSettings): ChatProvider {
     "content-type": "application/json",
     accept: "text/event-stream",
   };
+  /** An upstream that echoes our request (some proxies do) would hand its excerpt our key. */
+  const redactor = new Redactor([config.apiKey]);
   return {
+    relays: true,
     async *chat(request, signal, connected) {
       const body = JSON.stringify(toOpenAiParams(request));
-      const response = await postForStream(url, { headers, body }, signal, label, redactorOf(config));
+      const response = await postForStream(url, { headers, body }, signal, label, redactor);
       connected?.();
-      if (!response.ok) throw await httpErrorOf(response, signal, config);
+      if (!response.ok) throw await httpErrorOf(response, signal, config, redactor);
       if (!response.body) throw endedEarly(label);
       const finished = new Set<number>();
       for await (const batch of sseBatches(response.body, signal, label)) {
-        // What one read brought is relayed in one write: a burst of chunks is not paced out.
+        // What one read brought is relayed in one write (a burst of chunks is not paced out),
+        // after its parts: nothing reaches the client before it is counted.
         const relay: string[] = [];
         const parts: ChatPart[] = [];
+        let failure: unknown = null;
         // The end of the stream (the connection is let go); whether every choice finished is checked below.
-        const done = batch.findIndex((event) => event.data === "[DONE]");
+        const done = batch.findIndex((event) => event.data.startsWith("[DONE]"));
         for (const event of done === -1 ? batch : batch.slice(0, done)) {
-          const chunk = readChunk(event.data, request.n, config);
-          if (chunk.relay !== null) relay.push(chunk.relay);
-          parts.push(...chunk.parts);
+          try {
+            const chunk = readChunk(event.data, request.n, config, redactor);
+            if (chunk.relay !== null) relay.push(chunk.relay);
+            parts.push(...chunk.parts);
+          } catch (error) {
+            // What came before the bad chunk still reaches the client, then the stream fails.
+            failure = error;
+            break;
+          }
         }
-        if (relay.length > 0) yield { type: "relay", chunks: relay };
         for (const part of parts) {
           if (part.type === "finish") finished.add(part.choice);
           yield part;
         }
+        if (relay.length > 0) yield { type: "relay", chunks: relay };
+        if (failure !== null) throw failure;
         if (done !== -1) break;
       }
       if (finished.size < request.n) throw endedEarly(label);

@@ -132,24 +132,26 @@ function errorFieldsOf(body: string): { code?: unknown; param?: unknown } {
 }
 
 /** A non-2xx answer read by plain fetch, as `providerErrorOf` maps the SDK's. */
-export async function httpErrorOf(response: Response, signal: AbortSignal, settings: OpenAiSettings): Promise<unknown> {
-  const { status, body, excerpt } = await failedAnswerOf(response, cachedClient(settings).redactor);
+export async function httpErrorOf(
+  response: Response,
+  signal: AbortSignal,
+  settings: OpenAiSettings,
+  redactor: Redactor,
+): Promise<unknown> {
+  const { status, body, excerpt } = await failedAnswerOf(response, redactor);
   if (signal.aborted) return abortReason(signal);
   return statusError(settings, status, response.headers, errorFieldsOf(body), excerpt);
 }
 
 /** An error event inside a stream (`data: {"error": …}`): the provider failed mid-answer. */
-export const streamedErrorOf = (settings: OpenAiSettings, error: unknown) =>
+export const streamedErrorOf = (settings: OpenAiSettings, error: unknown, redactor: Redactor) =>
   statusError(
     settings,
     undefined,
     undefined,
     typeof error === "object" && error !== null ? error : {},
-    cachedClient(settings).redactor.excerpt(JSON.stringify(error)),
+    redactor.excerpt(JSON.stringify(error)),
   );
-
-/** The redactor of a provider's key, for what plain fetch reads. */
-export const redactorOf = (settings: OpenAiSettings) => cachedClient(settings).redactor;
 
 /**
  * The SDK's errors as the module's: an abort stays an abort; the upstream's failures (an HTTP
