@@ -79,7 +79,7 @@ describe("the wallet under concurrent spends, grants, refunds and its move from 
           { minLength: SPENDS, maxLength: SPENDS },
         ),
         fc.array(fc.integer({ min: 1, max: 50_000 }), { maxLength: 5 }),
-        fc.array(fc.integer({ min: 1, max: 80_000 }), { maxLength: 3 }),
+        fc.array(fc.integer({ min: 1, max: 15_000 }), { maxLength: 3 }),
         async (spends, grants, refunds) => {
           const { id, terms, outcomes } = await run(spends, grants, refunds);
           const wallet = await walletBalances(id);
@@ -128,10 +128,17 @@ describe("the wallet under concurrent spends, grants, refunds and its move from 
               expect(["AbortError", "AppError"]).toContain((outcome.reason as Error).name);
             }
           }
-          expect(completed.length).toBeGreaterThan(0);
+          // Not vacuous: spends got holds and ran (completed, or abandoned midway: an AbortError).
+          // Refunds cannot take more than 45 000 of the 100 000, so at least 27 holds of 2 000 fit.
+          const ran = outcomes
+            .slice(0, SPENDS)
+            .filter((outcome) => outcome.status === "fulfilled" || (outcome.reason as Error).name === "AbortError");
+          expect(ran.length).toBeGreaterThanOrEqual(27);
         },
       ),
-      { numRuns: 3 },
+      // Each run is 200 spends: a failure is reported as found, never shrunk (shrinking would run
+      // on past the test's timeout, in the background, and hold the suite).
+      { numRuns: 3, endOnFailure: true },
     );
   }, 120_000);
 });
