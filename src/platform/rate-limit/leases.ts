@@ -37,6 +37,14 @@ type Lease = {
 
 type Taken = { verdict: Verdict; giveBack: () => void };
 
+/** Who asks, and what to do when the limiter cannot be reached: one request's, for each of its keys. */
+type Asking = {
+  env: Env;
+  unreachable: Unreachable;
+  logger: Logger;
+  waitUntil: (work: Promise<unknown>) => void;
+};
+
 const leases = new Map<string, Lease>();
 /** The call renewing a key's lease, while one is under way: concurrent requests share it. */
 const renewals = new Map<string, Promise<Lease>>();
@@ -96,13 +104,8 @@ function remember(id: string, lease: Lease) {
  * fails is judged by the caller's own `unreachable` (a shared one may have been started by a
  * request of the other policy): undefined to let it through, a thrown 503 to refuse it.
  */
-async function take(
-  env: Env,
-  check: LimitCheck,
-  unreachable: Unreachable,
-  logger: Logger,
-  waitUntil: (work: Promise<unknown>) => void,
-): Promise<Taken | undefined> {
+async function take(asking: Asking, check: LimitCheck): Promise<Taken | undefined> {
+  const { env, unreachable, logger, waitUntil } = asking;
   const id = leaseKey(check);
   // Ends: each renewal charges at least one request (which some waiter takes) or is refused.
   for (;;) {
@@ -130,7 +133,7 @@ async function take(
       return whenUnreachable(error, unreachable, logger);
     }
     if (renewed.granted === 0) {
-      return shared ? alone(env, check, unreachable, logger, waitUntil) : refused(renewed.verdict);
+      return shared ? alone(asking, check) : refused(renewed.verdict);
     }
     // Granted, but the others waiting took it all: ask again.
   }
@@ -142,13 +145,8 @@ const refused = (verdict: Verdict): Taken => ({ verdict, giveBack: () => {} });
  * One request decided by the key's object itself: for a request that waited on another's call
  * that was refused, so that every refused request is counted there (`/v1/admin/rate-limits/top`).
  */
-async function alone(
-  env: Env,
-  check: LimitCheck,
-  unreachable: Unreachable,
-  logger: Logger,
-  waitUntil: (work: Promise<unknown>) => void,
-): Promise<Taken | undefined> {
+async function alone(asking: Asking, check: LimitCheck): Promise<Taken | undefined> {
+  const { env, unreachable, logger, waitUntil } = asking;
   let verdict: Verdict | undefined;
   try {
     [verdict] = await decideAll(env, [check]);
@@ -172,7 +170,8 @@ export async function consultLeased(
   logger: Logger,
   waitUntil: (work: Promise<unknown>) => void,
 ): Promise<{ verdict: Verdict } | undefined> {
-  const taken = await Promise.all(checks.map((check) => take(env, check, unreachable, logger, waitUntil)));
+  const asking = { env, unreachable, logger, waitUntil };
+  const taken = await Promise.all(checks.map((check) => take(asking, check)));
   const verdicts = taken.map((one) => one?.verdict);
   if (verdicts.includes(undefined) || verdicts.some((verdict) => verdict && !verdict.allowed)) {
     for (const one of taken) one?.giveBack();
