@@ -69,6 +69,10 @@ export default defineConfig(async () => {
             DEEPL_API_KEY: "deepl-stratus-tests",
             DEEPL_BASE_URL: `http://127.0.0.1:${process.env.TRANSLATE_SIMULATOR_PORT}`,
             BILLING_REDIRECT_ALLOWLIST: "https://app.example.com",
+            FILES_SIGNING_KEYS: JSON.stringify([
+              { kid: "test-2", secret: "files-signing-secret-for-tests-number-two" },
+              { kid: "test-1", secret: "files-signing-secret-for-tests-number-one" },
+            ]),
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },
         },

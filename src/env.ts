@@ -2,6 +2,7 @@ import { z } from "zod";
 import { aiConfig } from "./modules/ai/api";
 import { billingConfig } from "./modules/billing/api";
 import { emailConfig } from "./modules/email/api";
+import { filesConfig } from "./modules/files/api";
 import { identityConfig } from "./modules/identity/api";
 import { translateConfig } from "./modules/translate/api";
 import { type Complain, DEV_VALUE_PREFIX, platformConfig } from "./platform/config";
@@ -22,7 +23,15 @@ import { Redactor } from "./platform/redact";
 export { DEV_VALUE_PREFIX };
 
 /** Every module's fragment, the platform's first; a module that adds keys adds its fragment here. */
-const fragments = [platformConfig, identityConfig, emailConfig, billingConfig, aiConfig, translateConfig] as const;
+const fragments = [
+  platformConfig,
+  identityConfig,
+  emailConfig,
+  billingConfig,
+  aiConfig,
+  translateConfig,
+  filesConfig,
+] as const;
 
 const configSchema = z
   .object({
@@ -32,6 +41,7 @@ const configSchema = z
     ...billingConfig.keys,
     ...aiConfig.keys,
     ...translateConfig.keys,
+    ...filesConfig.keys,
   })
   .superRefine((config, ctx) => {
     const complain: Complain = (key, message) => ctx.addIssue({ code: "custom", path: [key], message });

@@ -14,11 +14,13 @@ import {
   walletRecordSinksPort,
 } from "./modules/billing/api";
 import { emailModule } from "./modules/email";
+import { filesModule } from "./modules/files";
+import { storageUsed } from "./modules/files/api";
 import { healthModule } from "./modules/health";
 import { identityModule } from "./modules/identity";
 import { authenticator, orgDeletionCleanups, orgDeletionFollowUps, orgDeletionGuards } from "./modules/identity/api";
 import { plansModule } from "./modules/plans";
-import { quotaUsagePort, requestLimitsOf, subscriptionPlanPort } from "./modules/plans/api";
+import { quotaUsagePort, requestLimitsOf, storageLevelPort, subscriptionPlanPort } from "./modules/plans/api";
 import { translateModule } from "./modules/translate";
 import { USAGE_SINK as TRANSLATION_USAGE_SINK, usageSink as translationUsageSink } from "./modules/translate/api";
 import type { CronTask } from "./platform/cron";
@@ -44,6 +46,7 @@ export const modules: readonly Module[] = [
   billingModule,
   aiModule,
   translateModule,
+  filesModule,
 ];
 
 /** What each module needs of another, given explicitly. Idempotent: the entry calls it once per isolate. */
@@ -61,6 +64,8 @@ export function wireModules(): void {
   limitPolicyPort.wire(requestLimitsOf);
   // Quotas are the plan's; their exact counters live in billing's wallets.
   quotaUsagePort.wire(quotaUsageOf);
+  // Except the storage level, which files keeps exactly beside its rows.
+  storageLevelPort.wire(storageUsed);
   // Usage rows are ai's and translate's: they travel with settlements through the wallets to these sinks.
   walletRecordSinksPort.wire({ [AI_USAGE_SINK]: aiUsageSink, [TRANSLATION_USAGE_SINK]: translationUsageSink });
 }

@@ -64,7 +64,7 @@ function tooLarge(maxBytes: number): AppError {
 }
 
 /** Reads the body, refusing it as soon as it passes `maxBytes` (declared or streamed). */
-async function readLimitedBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readLimitedBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array();

@@ -22,6 +22,8 @@ const PERMISSIONS = [
   "billing:manage",
   /** Change or delete any of the org's shared AI presets (members change their own). */
   "presets:manage",
+  /** Rename, delete and share any of the org's files (members do so with those they uploaded). */
+  "files:manage",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -37,6 +39,7 @@ const ROLE_PERMISSIONS: Record<OrgRole, readonly Permission[]> = {
     "api_keys:create",
     "billing:manage",
     "presets:manage",
+    "files:manage",
   ],
   member: ["org:read", "members:read"],
 };

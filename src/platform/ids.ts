@@ -43,7 +43,9 @@ export type IdPrefix =
   | "cnv"
   | "msg"
   | "use"
-  | "trn";
+  | "trn"
+  | "file"
+  | "lnk";
 
 export function newId(prefix: IdPrefix, now: number = clock.now()): string {
   let time = "";

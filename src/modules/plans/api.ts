@@ -3,7 +3,7 @@
  * account and its limits, the monthly quotas' terms, and the ports through which billing says
  * which plan a subscription gives and what the quotas' counters read.
  */
-export { type QuotaMetric, type QuotaUsage, quotaTermsOf, quotaUsagePort } from "./quotas";
+export { type QuotaMetric, type QuotaUsage, quotaTermsOf, quotaUsagePort, storageLevelPort } from "./quotas";
 export { requestLimitsOf } from "./request-limits";
 export {
   effectivePlan,

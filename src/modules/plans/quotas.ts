@@ -11,10 +11,11 @@ import { effectivePlan, publicPlan } from "./service";
 
 const METRICS = {
   translated_characters: { monthly: true, limitOf: (plan) => plan.translatedCharactersPerMonth },
-  storage_bytes: { monthly: false, limitOf: (plan) => plan.storageQuotaBytes },
+  // The level of stored bytes is files' own (exact in D1, next to the file rows it counts).
+  storage_bytes: { monthly: false, limitOf: (plan) => plan.storageQuotaBytes, level: true },
 } as const satisfies Record<
   string,
-  { monthly: boolean; limitOf: (plan: Awaited<ReturnType<typeof effectivePlan>>) => number }
+  { monthly: boolean; limitOf: (plan: Awaited<ReturnType<typeof effectivePlan>>) => number; level?: true }
 >;
 export type QuotaMetric = keyof typeof METRICS;
 type Metric = QuotaMetric;
@@ -45,20 +46,34 @@ export type QuotaUsage = (
 ) => Promise<number[]>;
 export const quotaUsagePort = port<QuotaUsage>("plans: the usage counters of an account");
 
+/** How many bytes an account stores: files' answer, through this port. */
+export const storageLevelPort = port<(env: Env, accountId: string) => Promise<number>>(
+  "plans: the bytes an account stores",
+);
+
 /** The account's plan, its limits and the usage of each metric in its current period. */
 export async function limitsOf(env: Env, accountId: string) {
   const plan = await effectivePlan(env, accountId);
-  const metrics = COUNTED.map((metric) => ({ metric, ...periodOf(metric) }));
-  const used = await quotaUsagePort.get()(
-    env,
-    accountId,
-    metrics.map(({ metric, start }) => ({ metric, periodStart: start })),
-  );
-  const quotas = metrics.map(({ metric, resetsAt }, index) => ({
+  const counted = COUNTED.filter((metric) => !("level" in METRICS[metric])).map((metric) => ({
     metric,
-    used: used[index] ?? 0,
-    limit: METRICS[metric].limitOf(plan),
-    resetsAt: resetsAt === null ? null : clock.iso(resetsAt),
+    ...periodOf(metric),
   }));
+  const [used, stored] = await Promise.all([
+    quotaUsagePort.get()(
+      env,
+      accountId,
+      counted.map(({ metric, start }) => ({ metric, periodStart: start })),
+    ),
+    storageLevelPort.get()(env, accountId),
+  ]);
+  const quotas = [
+    ...counted.map(({ metric, resetsAt }, index) => ({
+      metric,
+      used: used[index] ?? 0,
+      limit: METRICS[metric].limitOf(plan),
+      resetsAt: resetsAt === null ? null : clock.iso(resetsAt),
+    })),
+    { metric: "storage_bytes" as const, used: stored, limit: plan.storageQuotaBytes, resetsAt: null },
+  ];
   return { accountId, plan: publicPlan(plan), quotas };
 }

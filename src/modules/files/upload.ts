@@ -1,0 +1,233 @@
+import { clock, HOUR_MS } from "../../platform/clock";
+import type { RequestContext } from "../../platform/context";
+import { AppError } from "../../platform/errors";
+import { newId } from "../../platform/ids";
+import { effectivePlan } from "../plans/api";
+import { emptyFile, Inspector } from "./inspect";
+import { commit, grow, noteMultipart, release, reserve } from "./quota";
+import { contradicts, refusalFor } from "./sniff";
+import type { FilePurpose } from "./tables";
+
+/**
+ * Single-shot uploads (ARCHITECTURE.md, Uploads): the body streams to R2 once, counted,
+ * sniffed and hashed on the way, within storage reserved before a byte is stored. With a
+ * `Content-Length`, exactly that much is reserved and the body goes to R2 as a stream of that
+ * length; without one, up to a part's worth is buffered, and a longer body becomes an R2
+ * multipart upload of fixed parts, each reserved before it is sent. Any failure gives the
+ * reservation back and leaves nothing in R2.
+ */
+
+/** An R2 multipart upload's part size (every part but the last must be the same size). */
+export const PART_BYTES = 8 * 1024 * 1024;
+/** A reservation not turned into a file by then is given back by the cron. */
+const RESERVATION_MS = HOUR_MS;
+
+export type Upload = {
+  name: string;
+  purpose: FilePurpose;
+  declaredType: string | null;
+  /** The declared `Content-Length`, when there is one. */
+  length: number | null;
+  body: ReadableStream<Uint8Array>;
+};
+
+export const objectKey = (accountId: string, fileId: string) => `accounts/${accountId}/files/${fileId}`;
+
+/** The most one single-shot upload may be for this account: its plan's limit or the cap on single uploads. */
+async function maxUploadOf(ctx: RequestContext) {
+  const plan = await effectivePlan(ctx.env, ctx.account.id);
+  const cap = ctx.config.FILES_SINGLE_UPLOAD_MAX_BYTES;
+  return plan.maxUploadBytes <= cap
+    ? { max: plan.maxUploadBytes, limit: "max_upload_bytes", quota: plan.storageQuotaBytes, plan: plan.id }
+    : { max: cap, limit: "FILES_SINGLE_UPLOAD_MAX_BYTES", quota: plan.storageQuotaBytes, plan: plan.id };
+}
+
+function tooLarge(terms: Awaited<ReturnType<typeof maxUploadOf>>): AppError {
+  const which =
+    terms.limit === "max_upload_bytes"
+      ? `the ${terms.plan} plan's upload limit`
+      : "the limit of a single-request upload";
+  return new AppError("payload_too_large", `The file exceeds ${which} of ${terms.max} bytes.`, {
+    extensions: { limit: terms.limit, allowed: terms.max },
+  });
+}
+
+/** Refuses bytes whose type contradicts the declared one or does not suit the purpose (415). */
+const judgeFor = (upload: Upload) => (type: string) => {
+  if (contradicts(upload.declaredType, type)) {
+    throw new AppError("unsupported_media_type", `The bytes are ${type}, not the declared ${upload.declaredType}.`);
+  }
+  const refusal = refusalFor(upload.purpose, type);
+  if (refusal) throw new AppError("unsupported_media_type", refusal);
+};
+
+/** Stores an upload as a file of the request's account: its row, once everything went through. */
+export async function storeUpload(ctx: RequestContext, upload: Upload) {
+  const terms = await maxUploadOf(ctx);
+  if (upload.length !== null && upload.length > terms.max) throw tooLarge(terms);
+  if (upload.length === 0) {
+    throw emptyFile();
+  }
+  const now = clock.now();
+  const id = newId("file", now);
+  const reservation = {
+    id,
+    accountId: ctx.account.id,
+    r2Key: objectKey(ctx.account.id, id),
+    expiresAt: now + RESERVATION_MS,
+    now,
+  };
+  const store = upload.length !== null ? streamed : buffered;
+  const { size, type, sha256 } = await store(ctx.env, upload, reservation, terms);
+  const file = {
+    id,
+    accountId: ctx.account.id,
+    uploadedBy: ctx.principal.id,
+    purpose: upload.purpose,
+    name: upload.name,
+    contentType: type,
+    size,
+    sha256,
+    r2Key: reservation.r2Key,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (!(await commit(ctx.env, file))) {
+    await ctx.env.FILES.delete(reservation.r2Key);
+    throw new AppError("conflict", "The upload outlived its storage reservation; send it again.");
+  }
+  return file;
+}
+
+type Reservation = Parameters<typeof reserve>[1];
+type Terms = Awaited<ReturnType<typeof maxUploadOf>>;
+type Inspected = Awaited<ReturnType<Inspector["finish"]>>;
+
+/** With a `Content-Length`: that many bytes reserved, then streamed to R2 as a stream of that length. */
+async function streamed(env: Env, upload: Upload, reservation: Reservation, terms: Terms): Promise<Inspected> {
+  const length = upload.length as number;
+  await reserve(env, reservation, length, terms.quota);
+  const longer = () => new AppError("validation_failed", `The body is longer than its Content-Length (${length}).`);
+  const inspector = new Inspector(length, longer, judgeFor(upload));
+  let failure: unknown = null;
+  let inspected: Inspected | null = null;
+  // The first bytes wait for the type's verdict: R2 stores an object as soon as it has all of
+  // its bytes, so a refusal must come before the last of them is passed on.
+  const held: Uint8Array[] = [];
+  const inspecting = new TransformStream<Uint8Array, Uint8Array>({
+    async transform(chunk, controller) {
+      try {
+        await inspector.take(chunk);
+      } catch (error) {
+        failure = error;
+        throw error;
+      }
+      if (inspector.type === null) held.push(chunk);
+      else for (const bytes of [...held.splice(0), chunk]) controller.enqueue(bytes);
+    },
+    async flush(controller) {
+      try {
+        if (inspector.size < length) {
+          throw new AppError("validation_failed", `The body ended at ${inspector.size} of its ${length} bytes.`);
+        }
+        inspected = await inspector.finish();
+      } catch (error) {
+        failure = error;
+        throw error;
+      }
+      for (const bytes of held.splice(0)) controller.enqueue(bytes);
+    },
+  });
+  let stored = false;
+  try {
+    await env.FILES.put(
+      reservation.r2Key,
+      upload.body.pipeThrough(inspecting).pipeThrough(new FixedLengthStream(length)),
+    );
+    stored = true;
+    if (failure !== null || inspected === null)
+      throw failure ?? new Error("R2 stored the object before its stream ended");
+    return inspected;
+  } catch (error) {
+    inspector.abandon();
+    if (stored) await env.FILES.delete(reservation.r2Key);
+    await release(env, reservation.id);
+    throw failure ?? error;
+  }
+}
+
+/**
+ * Without a `Content-Length`: up to a part's worth buffered (stored with one put); past that,
+ * an R2 multipart upload of `PART_BYTES` parts, each reserved before it is sent.
+ */
+async function buffered(env: Env, upload: Upload, reservation: Reservation, terms: Terms): Promise<Inspected> {
+  const inspector = new Inspector(terms.max, () => tooLarge(terms), judgeFor(upload));
+  const reader = upload.body.getReader();
+  const held = new Held();
+  let multipart: R2MultipartUpload | null = null;
+  const parts: R2UploadedPart[] = [];
+  let reserved = false;
+  const sendPart = async (bytes: Uint8Array) => {
+    if (!reserved) {
+      await reserve(env, reservation, bytes.byteLength, terms.quota);
+      reserved = true;
+    } else if (!(await grow(env, reservation.id, reservation.accountId, bytes.byteLength, terms.quota))) {
+      throw new AppError("conflict", "The upload outlived its storage reservation; send it again.");
+    }
+    multipart ??= await env.FILES.createMultipartUpload(reservation.r2Key);
+    if (parts.length === 0) await noteMultipart(env, reservation.id, multipart.uploadId);
+    parts.push(await multipart.uploadPart(parts.length + 1, bytes));
+  };
+  try {
+    for (;;) {
+      const read = await reader.read();
+      if (read.done) break;
+      await inspector.take(read.value);
+      held.add(read.value);
+      while (held.size > PART_BYTES) await sendPart(held.take(PART_BYTES));
+    }
+    const inspected = await inspector.finish();
+    const rest = held.take(held.size);
+    if (multipart === null) {
+      await reserve(env, reservation, rest.byteLength, terms.quota);
+      reserved = true;
+      await env.FILES.put(reservation.r2Key, rest);
+    } else {
+      if (rest.byteLength > 0) await sendPart(rest);
+      await (multipart as R2MultipartUpload).complete(parts);
+    }
+    return inspected;
+  } catch (error) {
+    inspector.abandon();
+    reader.cancel().catch(() => {});
+    await (multipart as R2MultipartUpload | null)?.abort().catch(() => {});
+    if (reserved) await release(env, reservation.id);
+    throw error;
+  }
+}
+
+/** Bytes read and not yet sent, taken out in front. */
+class Held {
+  private chunks: Uint8Array[] = [];
+  size = 0;
+
+  add(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.size += chunk.byteLength;
+  }
+
+  take(bytes: number): Uint8Array {
+    const out = new Uint8Array(bytes);
+    let at = 0;
+    while (at < bytes) {
+      const chunk = this.chunks[0] as Uint8Array;
+      const used = Math.min(chunk.byteLength, bytes - at);
+      out.set(chunk.subarray(0, used), at);
+      at += used;
+      if (used === chunk.byteLength) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(used);
+    }
+    this.size -= bytes;
+    return out;
+  }
+}
