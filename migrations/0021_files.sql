@@ -18,7 +18,7 @@ CREATE TABLE `files` (
 	`name` text NOT NULL,
 	`content_type` text NOT NULL,
 	`size` integer NOT NULL,
-	`sha256` text NOT NULL,
+	`sha256` text,
 	`r2_key` text NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
@@ -44,3 +44,35 @@ CREATE TABLE `storage_usage` (
 	`limit_value` integer NOT NULL,
 	CONSTRAINT "storage_usage_within_limit" CHECK("storage_usage"."used" >= 0 AND "storage_usage"."used" <= "storage_usage"."limit_value")
 );
+--> statement-breakpoint
+CREATE TABLE `upload_parts` (
+	`session_id` text NOT NULL,
+	`number` integer NOT NULL,
+	`etag` text NOT NULL,
+	`size` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`session_id`, `number`),
+	FOREIGN KEY (`session_id`) REFERENCES `upload_sessions`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE TABLE `upload_sessions` (
+	`id` text PRIMARY KEY NOT NULL,
+	`kind` text NOT NULL,
+	`file_id` text NOT NULL,
+	`account_id` text NOT NULL,
+	`created_by` text NOT NULL,
+	`name` text NOT NULL,
+	`purpose` text NOT NULL,
+	`declared_type` text,
+	`size` integer NOT NULL,
+	`part_size` integer NOT NULL,
+	`part_count` integer NOT NULL,
+	`sniffed_type` text,
+	`claimed_at` integer,
+	`created_at` integer NOT NULL,
+	`expires_at` integer NOT NULL,
+	FOREIGN KEY (`file_id`) REFERENCES `pending_uploads`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `upload_sessions_file_id_unique` ON `upload_sessions` (`file_id`);--> statement-breakpoint
+CREATE INDEX `upload_sessions_account` ON `upload_sessions` (`account_id`,`created_at`);

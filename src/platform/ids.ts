@@ -45,7 +45,8 @@ export type IdPrefix =
   | "use"
   | "trn"
   | "file"
-  | "lnk";
+  | "lnk"
+  | "upl";
 
 export function newId(prefix: IdPrefix, now: number = clock.now()): string {
   let time = "";

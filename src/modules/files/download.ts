@@ -42,7 +42,8 @@ export function rangeOf(header: string | null, size: number): Range | "unsatisfi
   return { offset, length: last - offset + 1 };
 }
 
-const etagOf = (file: FileRow) => `"${file.sha256}"`;
+/** The SHA-256 as a strong ETag; none until it is known (a resumable upload's follow-up task computes it). */
+const etagOf = (file: FileRow) => (file.sha256 === null ? null : `"${file.sha256}"`);
 
 /** Whether an `If-None-Match` list names this ETag (weak comparison, as RFC 9110 asks). */
 const matches = (header: string | null, etag: string) =>
@@ -61,10 +62,13 @@ export async function deliver(env: Env, file: FileRow, request: Request, deliver
     "X-Content-Type-Options": "nosniff",
     "Cross-Origin-Resource-Policy": delivery.resourcePolicy,
     "Cache-Control": delivery.cacheControl,
-    ETag: etagOf(file),
     "Accept-Ranges": "bytes",
   });
-  if (matches(request.headers.get("if-none-match"), etagOf(file))) return new Response(null, { status: 304, headers });
+  const etag = etagOf(file);
+  if (etag !== null) {
+    headers.set("ETag", etag);
+    if (matches(request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+  }
   const range = rangeOf(request.headers.get("range"), file.size);
   if (range === "unsatisfiable") {
     throw new AppError("range_not_satisfiable", `The file has ${file.size} bytes.`, {

@@ -2,7 +2,9 @@ import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
-import { filesCrons } from "./tasks";
+import * as sessionHandlers from "./sessions/handlers";
+import * as sessionRoutes from "./sessions/routes";
+import { filesCrons, hashFileTask } from "./tasks";
 
 export const filesModule: Module = {
   name: "files",
@@ -16,6 +18,14 @@ export const filesModule: Module = {
     .openapi(routes.createLink, handlers.createLink)
     .openapi(routes.listLinks, handlers.listLinks)
     .openapi(routes.revokeLink, handlers.revokeLink)
-    .openapi(routes.linkContent, handlers.linkContent),
+    .openapi(routes.linkContent, handlers.linkContent)
+    .openapi(sessionRoutes.startUpload, sessionHandlers.startUpload)
+    .openapi(sessionRoutes.getUpload, sessionHandlers.getUpload)
+    .openapi(sessionRoutes.putPart, sessionHandlers.putPart)
+    .openapi(sessionRoutes.completeUpload, sessionHandlers.completeUpload)
+    .openapi(sessionRoutes.abortUpload, sessionHandlers.abortUpload)
+    .openapi(sessionRoutes.issueUploadUrl, sessionHandlers.issueUploadUrl)
+    .openapi(sessionRoutes.putSigned, sessionHandlers.putSigned),
+  tasks: [hashFileTask],
   crons: filesCrons,
 };

@@ -1,62 +1,125 @@
+import { hexOf } from "../../platform/crypto";
 import { AppError } from "../../platform/errors";
 import { SNIFF_BYTES, sniff } from "./sniff";
 
 /**
  * One pass over an upload's bytes as they stream to R2: counts them (refusing past `max`), keeps
  * the first `SNIFF_BYTES` to tell the type, and hashes them (SHA-256, in the runtime's
- * `DigestStream`). `judge` sees the sniffed type as soon as the head is complete (or the body
- * ends), early enough to refuse before R2 has the object.
+ * `DigestStream`) unless told not to. `judge` sees the sniffed type as soon as the head is
+ * complete (or the body ends), early enough to refuse before R2 has the object.
  */
+
 /** `400`: a file has at least one byte. */
 export const emptyFile = () =>
   new AppError("validation_failed", "The file is empty.", { errors: [{ path: "body", message: "empty" }] });
 
+/** `400`: more bytes came than the request said it had. */
+export const longerThan = (length: number) => () =>
+  new AppError("validation_failed", `The body is longer than its Content-Length (${length}).`);
+
+export type Inspected = { size: number; type: string; sha256: string | null };
+
+type InspectorOptions = {
+  max: number;
+  tooLarge: () => AppError;
+  /** Throws to refuse the bytes; not given, nothing is sniffed (a part after a file's first). */
+  judge?: (type: string) => void;
+  hash: boolean;
+};
+
 export class Inspector {
   size = 0;
-  type: string | null = null;
+  /** Sniffed and judged: the bytes may go on. */
+  decided = false;
+  private type = "application/octet-stream";
   private readonly head = new Uint8Array(SNIFF_BYTES);
-  private readonly digest = new crypto.DigestStream("SHA-256");
-  private readonly hashing = this.digest.getWriter();
+  private readonly digest: DigestStream | null;
+  private readonly hashing: WritableStreamDefaultWriter<ArrayBufferView | ArrayBuffer> | null;
 
-  constructor(
-    private readonly max: number,
-    private readonly tooLarge: () => AppError,
-    private readonly judge: (type: string) => void,
-  ) {}
+  constructor(private readonly options: InspectorOptions) {
+    this.digest = options.hash ? new crypto.DigestStream("SHA-256") : null;
+    this.hashing = this.digest?.getWriter() ?? null;
+    if (!options.judge) this.decided = true;
+  }
 
   async take(chunk: Uint8Array): Promise<void> {
     const before = this.size;
     this.size += chunk.byteLength;
-    if (this.size > this.max) throw this.tooLarge();
-    if (before < SNIFF_BYTES) {
+    if (this.size > this.options.max) throw this.options.tooLarge();
+    if (!this.decided) {
       this.head.set(chunk.subarray(0, SNIFF_BYTES - before), before);
       if (this.size >= SNIFF_BYTES) this.decide();
     }
-    await this.hashing.write(chunk);
+    await this.hashing?.write(chunk);
   }
 
-  /** At the end of the bytes: the type (if the head was short) and the hex SHA-256. */
-  async finish(): Promise<{ size: number; type: string; sha256: string }> {
+  /** At the end of the bytes: their size, their type (when judged) and their hex SHA-256 (when hashed). */
+  async finish(): Promise<Inspected> {
     if (this.size === 0) throw emptyFile();
-    if (this.type === null) this.decide();
-    await this.hashing.close();
-    const hash = new Uint8Array(await this.digest.digest);
-    return {
-      size: this.size,
-      type: this.type as unknown as string,
-      sha256: [...hash].map((byte) => byte.toString(16).padStart(2, "0")).join(""),
-    };
+    if (!this.decided) this.decide();
+    await this.hashing?.close();
+    return { size: this.size, type: this.type, sha256: this.digest ? hexOf(await this.digest.digest) : null };
   }
 
   /** Stops hashing (the upload failed). */
   abandon(): void {
-    this.hashing.abort().catch(() => {});
+    this.hashing?.abort().catch(() => {});
     // The digest then rejects, and nobody waits for it.
-    this.digest.digest.catch(() => {});
+    this.digest?.digest.catch(() => {});
   }
 
   private decide(): void {
     this.type = sniff(this.head.subarray(0, Math.min(this.size, SNIFF_BYTES)));
-    this.judge(this.type);
+    this.options.judge?.(this.type);
+    this.decided = true;
   }
+}
+
+/**
+ * A body of exactly `length` bytes through `inspector`, for an R2 write that needs its length:
+ * the first bytes wait for the type's verdict (R2 stores an object as soon as it has all of its
+ * bytes, so a refusal must come before the last of them is passed on), and a body shorter or
+ * longer than `length` fails the stream. `failure()` is what failed it, `result()` the end's
+ * inspection.
+ */
+export function inspectedBody(body: ReadableStream<Uint8Array>, length: number, inspector: Inspector) {
+  let failure: unknown = null;
+  let result: Inspected | null = null;
+  const held: Uint8Array[] = [];
+  const failed = (error: unknown) => {
+    failure = error;
+    return error;
+  };
+  const inspecting = new TransformStream<Uint8Array, Uint8Array>({
+    async transform(chunk, controller) {
+      try {
+        await inspector.take(chunk);
+      } catch (error) {
+        throw failed(error);
+      }
+      if (!inspector.decided) held.push(chunk);
+      else for (const bytes of [...held.splice(0), chunk]) controller.enqueue(bytes);
+    },
+    async flush(controller) {
+      try {
+        if (inspector.size < length) {
+          throw new AppError("validation_failed", `The body ended at ${inspector.size} of its ${length} bytes.`);
+        }
+        result = await inspector.finish();
+      } catch (error) {
+        throw failed(error);
+      }
+      for (const bytes of held.splice(0)) controller.enqueue(bytes);
+    },
+  });
+  return {
+    stream: body.pipeThrough(inspecting).pipeThrough(new FixedLengthStream(length)),
+    failure: () => failure,
+    result: () => result,
+  };
+}
+
+/** The one error a body's write failed with: the inspection's own, else R2's. */
+export function bodyFailure(inspected: ReturnType<typeof inspectedBody>, error: unknown): unknown {
+  return inspected.failure() ?? error;
 }

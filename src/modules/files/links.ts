@@ -5,7 +5,7 @@ import { database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { changeableFile, readableFile } from "./service";
-import { sign, verify } from "./signing";
+import { sign, signingKeysOf, verify } from "./signing";
 import { fileLinks, files } from "./tables";
 
 /**
@@ -21,12 +21,6 @@ const MAX_LINKS_PER_FILE = 100;
 type LinkRow = typeof fileLinks.$inferSelect;
 type Claims = Parameters<typeof sign>[1];
 
-function keysOf(ctx: Pick<RequestContext, "config">) {
-  const keys = ctx.config.FILES_SIGNING_KEYS;
-  if (!keys) throw new AppError("config_invalid", "Signed links need FILES_SIGNING_KEYS.");
-  return keys;
-}
-
 async function urlOf(ctx: Pick<RequestContext, "config">, origin: string, row: LinkRow): Promise<string> {
   const claims: Claims = {
     fileId: row.fileId,
@@ -34,7 +28,7 @@ async function urlOf(ctx: Pick<RequestContext, "config">, origin: string, row: L
     expires: Math.floor(row.expiresAt / 1000),
     disposition: row.disposition,
   };
-  const { kid, signature } = await sign(keysOf(ctx), claims);
+  const { kid, signature } = await sign(signingKeysOf(ctx.config), claims);
   const query = new URLSearchParams({
     expires: String(claims.expires),
     disposition: claims.disposition,
@@ -60,7 +54,7 @@ export async function createLink(
   fileId: string,
   request: { expiresIn: number; disposition: "attachment" | "inline" },
 ) {
-  keysOf(ctx);
+  signingKeysOf(ctx.config);
   await changeableFile(ctx, fileId);
   const db = database(ctx.env);
   const now = clock.now();

@@ -1,3 +1,4 @@
+import type { BatchStatement } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import type { files } from "./tables";
 
@@ -8,7 +9,15 @@ import type { files } from "./tables";
  * role in its batch is the point.
  */
 
-type Reservation = { id: string; accountId: string; r2Key: string; expiresAt: number; now: number };
+type Reservation = {
+  id: string;
+  accountId: string;
+  r2Key: string;
+  expiresAt: number;
+  now: number;
+  /** The R2 multipart upload the bytes go to, when known from the start (the cron aborts it if abandoned). */
+  r2UploadId?: string;
+};
 
 /** Adds `bytes` to the account's level within `limit`, or fails the batch it is in. */
 const take = (env: Env, accountId: string, bytes: number, limit: number) =>
@@ -32,15 +41,25 @@ async function quotaExceeded(env: Env, accountId: string, bytes: number, limit: 
 const isQuotaCheck = (error: unknown) =>
   error instanceof Error && /CHECK constraint failed: storage_usage_within_limit/.test(error.message);
 
-/** Reserves `bytes` for an upload: `403 storage_quota_exceeded` when they do not fit. */
-export async function reserve(env: Env, reservation: Reservation, bytes: number, limit: number): Promise<void> {
+/**
+ * Reserves `bytes` for an upload, with `alongside` (rows that live as long as the reservation)
+ * in the same batch: `403 storage_quota_exceeded` when they do not fit.
+ */
+export async function reserve(
+  env: Env,
+  reservation: Reservation,
+  bytes: number,
+  limit: number,
+  alongside: BatchStatement[] = [],
+): Promise<void> {
   const { id, accountId, r2Key, expiresAt, now } = reservation;
   try {
     await env.DB.batch([
       take(env, accountId, bytes, limit),
       env.DB.prepare(
-        "INSERT INTO pending_uploads (id, account_id, bytes, r2_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-      ).bind(id, accountId, bytes, r2Key, now, expiresAt),
+        "INSERT INTO pending_uploads (id, account_id, bytes, r2_key, r2_upload_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ).bind(id, accountId, bytes, r2Key, reservation.r2UploadId ?? null, now, expiresAt),
+      ...alongside,
     ]);
   } catch (error) {
     if (isQuotaCheck(error)) throw await quotaExceeded(env, accountId, bytes, limit);
@@ -86,10 +105,15 @@ export async function release(env: Env, id: string): Promise<void> {
 }
 
 /**
- * Turns a reservation of exactly the file's size into the file, in one batch: false when the
- * reservation is gone (the upload outlived it and the cron gave its bytes back).
+ * Turns a reservation of exactly the file's size into the file, in one batch (with `alongside`,
+ * what must happen with it): false when the reservation is gone (the upload outlived it and the
+ * cron gave its bytes back; `alongside` must then change nothing, like a task that finds no file).
  */
-export async function commit(env: Env, file: typeof files.$inferSelect): Promise<boolean> {
+export async function commit(
+  env: Env,
+  file: typeof files.$inferSelect,
+  alongside: BatchStatement[] = [],
+): Promise<boolean> {
   const [inserted] = await env.DB.batch([
     env.DB.prepare(
       `INSERT INTO files (id, account_id, uploaded_by, purpose, name, content_type, size, sha256, r2_key, created_at, updated_at)
@@ -107,6 +131,7 @@ export async function commit(env: Env, file: typeof files.$inferSelect): Promise
       file.createdAt,
     ),
     env.DB.prepare("DELETE FROM pending_uploads WHERE id = ? AND bytes = ?").bind(file.id, file.size),
+    ...alongside,
   ]);
   return (inserted?.meta.changes ?? 0) > 0;
 }

@@ -55,7 +55,10 @@ export const FileSchema = z
       .string()
       .openapi({ description: "What the bytes are, sniffed from them", example: "application/pdf" }),
     size: z.number().int().openapi({ description: "Bytes" }),
-    sha256: z.string().openapi({ description: "Hex SHA-256 of the bytes (the download's ETag)" }),
+    sha256: z.string().nullable().openapi({
+      description:
+        "Hex SHA-256 of the bytes (the download's ETag); null for a moment after a resumable upload, until it is computed",
+    }),
     uploadedBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

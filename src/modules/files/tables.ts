@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** What a file is for: it decides the types allowed (sniff.ts) and, later, its retention. */
 export const FILE_PURPOSES = ["compression", "avatar", "document", "submission", "attachment"] as const;
@@ -19,8 +19,8 @@ export const files = sqliteTable(
     name: text("name").notNull(),
     contentType: text("content_type").notNull(),
     size: integer("size").notNull(),
-    /** Hex SHA-256 of the bytes. */
-    sha256: text("sha256").notNull(),
+    /** Hex SHA-256 of the bytes; null until a resumable upload's follow-up task has read them. */
+    sha256: text("sha256"),
     r2Key: text("r2_key").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -92,4 +92,53 @@ export const fileLinks = sqliteTable(
     index("file_links_file").on(table.fileId, table.createdAt),
     index("file_links_expiry").on(table.expiresAt),
   ],
+);
+
+/**
+ * An upload in more than one request: a resumable one (parts of `part_size` in any order, then
+ * `complete`) or one through a signed URL (one PUT of exactly `size` bytes). It lives as long as
+ * its reservation, of all its bytes, from its start: releasing or committing the reservation
+ * deletes it (and its parts) with it.
+ */
+export const uploadSessions = sqliteTable(
+  "upload_sessions",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["resumable", "signed"] }).notNull(),
+    /** The reservation, and the id the file will have. */
+    fileId: text("file_id")
+      .notNull()
+      .unique()
+      .references(() => pendingUploads.id, { onDelete: "cascade" }),
+    accountId: text("account_id").notNull(),
+    createdBy: text("created_by").notNull(),
+    name: text("name").notNull(),
+    purpose: text("purpose", { enum: FILE_PURPOSES }).notNull(),
+    declaredType: text("declared_type"),
+    size: integer("size").notNull(),
+    partSize: integer("part_size").notNull(),
+    partCount: integer("part_count").notNull(),
+    /** The type the first part's bytes are, once it arrived (and was accepted). */
+    sniffedType: text("sniffed_type"),
+    /** When a signed URL's one PUT began: a second one finds it taken. */
+    claimedAt: integer("claimed_at"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (table) => [index("upload_sessions_account").on(table.accountId, table.createdAt)],
+);
+
+/** The parts of a resumable upload that R2 has: a part sent again replaces its row. */
+export const uploadParts = sqliteTable(
+  "upload_parts",
+  {
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => uploadSessions.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    etag: text("etag").notNull(),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.sessionId, table.number] })],
 );

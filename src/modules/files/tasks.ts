@@ -1,4 +1,7 @@
+import { z } from "@hono/zod-openapi";
 import type { CronTask } from "../../platform/cron";
+import { streamSha256Hex } from "../../platform/crypto";
+import { defineTask } from "../../platform/queue/tasks";
 import { purgeExpiredLinks } from "./links";
 import { expiredReservations, release } from "./quota";
 
@@ -36,3 +39,23 @@ export const filesCrons: readonly CronTask[] = [
     run: async (env, { now }) => ({ purged: await purgeExpiredLinks(env, now, 500) }),
   },
 ];
+
+/**
+ * The SHA-256 of a file stored from parts (a resumable upload, hashed part by part by no one):
+ * its object read once, after the upload is complete. Idempotent: a file hashed already, or
+ * gone, is left as it is.
+ */
+export const hashFileTask = defineTask({
+  kind: "files.hash",
+  payload: z.object({ fileId: z.string().min(1) }),
+  async handle({ fileId }, { env }) {
+    const file = await env.DB.prepare("SELECT r2_key AS r2Key FROM files WHERE id = ? AND sha256 IS NULL")
+      .bind(fileId)
+      .first<{ r2Key: string }>();
+    if (!file) return;
+    const object = await env.FILES.get(file.r2Key);
+    if (!object) return;
+    const hex = await streamSha256Hex(object.body);
+    await env.DB.prepare("UPDATE files SET sha256 = ? WHERE id = ? AND sha256 IS NULL").bind(hex, fileId).run();
+  },
+});

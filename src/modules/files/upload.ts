@@ -3,7 +3,7 @@ import type { RequestContext } from "../../platform/context";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { effectivePlan } from "../plans/api";
-import { emptyFile, Inspector } from "./inspect";
+import { bodyFailure, emptyFile, type Inspected, Inspector, inspectedBody, longerThan } from "./inspect";
 import { commit, grow, noteMultipart, release, reserve } from "./quota";
 import { contradicts, refusalFor } from "./sniff";
 import type { FilePurpose } from "./tables";
@@ -53,7 +53,7 @@ function tooLarge(terms: Awaited<ReturnType<typeof maxUploadOf>>): AppError {
 }
 
 /** Refuses bytes whose type contradicts the declared one or does not suit the purpose (415). */
-const judgeFor = (upload: Upload) => (type: string) => {
+export const judgeFor = (upload: Pick<Upload, "declaredType" | "purpose">) => (type: string) => {
   if (contradicts(upload.declaredType, type)) {
     throw new AppError("unsupported_media_type", `The bytes are ${type}, not the declared ${upload.declaredType}.`);
   }
@@ -101,58 +101,46 @@ export async function storeUpload(ctx: RequestContext, upload: Upload) {
 
 type Reservation = Parameters<typeof reserve>[1];
 type Terms = Awaited<ReturnType<typeof maxUploadOf>>;
-type Inspected = Awaited<ReturnType<Inspector["finish"]>>;
 
 /** With a `Content-Length`: that many bytes reserved, then streamed to R2 as a stream of that length. */
 async function streamed(env: Env, upload: Upload, reservation: Reservation, terms: Terms): Promise<Inspected> {
   const length = upload.length as number;
   await reserve(env, reservation, length, terms.quota);
-  const longer = () => new AppError("validation_failed", `The body is longer than its Content-Length (${length}).`);
-  const inspector = new Inspector(length, longer, judgeFor(upload));
-  let failure: unknown = null;
-  let inspected: Inspected | null = null;
-  // The first bytes wait for the type's verdict: R2 stores an object as soon as it has all of
-  // its bytes, so a refusal must come before the last of them is passed on.
-  const held: Uint8Array[] = [];
-  const inspecting = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      try {
-        await inspector.take(chunk);
-      } catch (error) {
-        failure = error;
-        throw error;
-      }
-      if (inspector.type === null) held.push(chunk);
-      else for (const bytes of [...held.splice(0), chunk]) controller.enqueue(bytes);
-    },
-    async flush(controller) {
-      try {
-        if (inspector.size < length) {
-          throw new AppError("validation_failed", `The body ended at ${inspector.size} of its ${length} bytes.`);
-        }
-        inspected = await inspector.finish();
-      } catch (error) {
-        failure = error;
-        throw error;
-      }
-      for (const bytes of held.splice(0)) controller.enqueue(bytes);
-    },
+  const inspector = new Inspector({
+    max: length,
+    tooLarge: longerThan(length),
+    judge: judgeFor(upload),
+    hash: true,
   });
+  return putChecked(env, reservation.r2Key, upload.body, length, inspector, reservation.id);
+}
+
+/**
+ * Stores a body of exactly `length` bytes at `key`, inspected on the way: what the inspection
+ * found, or (the bytes refused, short, long, or R2 failing) no object and the reservation
+ * `reservationId` given back.
+ */
+export async function putChecked(
+  env: Env,
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  inspector: Inspector,
+  reservationId: string,
+): Promise<Inspected> {
+  const checked = inspectedBody(body, length, inspector);
   let stored = false;
   try {
-    await env.FILES.put(
-      reservation.r2Key,
-      upload.body.pipeThrough(inspecting).pipeThrough(new FixedLengthStream(length)),
-    );
+    await env.FILES.put(key, checked.stream);
     stored = true;
-    if (failure !== null || inspected === null)
-      throw failure ?? new Error("R2 stored the object before its stream ended");
-    return inspected;
+    const result = checked.result();
+    if (checked.failure() !== null || result === null) throw new Error("R2 stored the object before its stream ended");
+    return result;
   } catch (error) {
     inspector.abandon();
-    if (stored) await env.FILES.delete(reservation.r2Key);
-    await release(env, reservation.id);
-    throw failure ?? error;
+    if (stored) await env.FILES.delete(key);
+    await release(env, reservationId);
+    throw bodyFailure(checked, error);
   }
 }
 
@@ -161,7 +149,12 @@ async function streamed(env: Env, upload: Upload, reservation: Reservation, term
  * an R2 multipart upload of `PART_BYTES` parts, each reserved before it is sent.
  */
 async function buffered(env: Env, upload: Upload, reservation: Reservation, terms: Terms): Promise<Inspected> {
-  const inspector = new Inspector(terms.max, () => tooLarge(terms), judgeFor(upload));
+  const inspector = new Inspector({
+    max: terms.max,
+    tooLarge: () => tooLarge(terms),
+    judge: judgeFor(upload),
+    hash: true,
+  });
   const reader = upload.body.getReader();
   const held = new Held();
   let multipart: R2MultipartUpload | null = null;
