@@ -48,7 +48,7 @@ export async function benchPlan(db) {
     .prepare(
       `INSERT INTO plans SELECT 'bench', 'Bench', 99, 1000000000, 1000000000, 1000000000, 1000000000, 1000000000,
          monthly_included_millicredits, max_upload_bytes, storage_quota_bytes, translated_characters_per_month,
-         bulk_jobs, max_org_members FROM plans WHERE id = 'pro'`,
+         bulk_jobs, max_org_members, compression_retention_days FROM plans WHERE id = 'pro'`,
     )
     .run();
   return (accountId) =>

@@ -15,7 +15,7 @@ import {
 } from "./modules/billing/api";
 import { emailModule } from "./modules/email";
 import { filesModule } from "./modules/files";
-import { storageUsed } from "./modules/files/api";
+import { deleteAccountFileRows, purgeAccountFiles, storageUsed } from "./modules/files/api";
 import { healthModule } from "./modules/health";
 import { identityModule } from "./modules/identity";
 import { authenticator, orgDeletionCleanups, orgDeletionFollowUps, orgDeletionGuards } from "./modules/identity/api";
@@ -56,10 +56,11 @@ export function wireModules(): void {
   // Which plan an account's live subscription gives: billing knows, plans asks.
   subscriptionPlanPort.wire(subscribedPlan);
   // Deleting an org: billing refuses while a subscription is live or its wallet holds purchased
-  // credits (forcible); ai deletes its rows along; billing marks the wallet deleted, then deletes it.
+  // credits (forcible); ai and files delete their rows along (files its objects after, by a queue
+  // task); billing marks the wallet deleted, then deletes it.
   orgDeletionGuards.wire([liveSubscriptionKeepsOrg, walletKeepsOrg]);
-  orgDeletionCleanups.wire([deleteOrgRows, markWalletDeleted]);
-  orgDeletionFollowUps.wire([closeDeletedWallet]);
+  orgDeletionCleanups.wire([deleteOrgRows, markWalletDeleted, deleteAccountFileRows]);
+  orgDeletionFollowUps.wire([closeDeletedWallet, purgeAccountFiles]);
   // Request limits are the plan's: the platform's limiter may not import a module.
   limitPolicyPort.wire(requestLimitsOf);
   // Quotas are the plan's; their exact counters live in billing's wallets.

@@ -1,5 +1,6 @@
 import type { Module } from "../../platform/module";
 import { createRouter } from "../../platform/openapi";
+import { purgeAccountFilesTask } from "./account-cleanup";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
 import * as sessionHandlers from "./sessions/handlers";
@@ -26,6 +27,6 @@ export const filesModule: Module = {
     .openapi(sessionRoutes.abortUpload, sessionHandlers.abortUpload)
     .openapi(sessionRoutes.issueUploadUrl, sessionHandlers.issueUploadUrl)
     .openapi(sessionRoutes.putSigned, sessionHandlers.putSigned),
-  tasks: [hashFileTask],
+  tasks: [hashFileTask, purgeAccountFilesTask],
   crons: filesCrons,
 };

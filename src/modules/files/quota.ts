@@ -116,8 +116,8 @@ export async function commit(
 ): Promise<boolean> {
   const [inserted] = await env.DB.batch([
     env.DB.prepare(
-      `INSERT INTO files (id, account_id, uploaded_by, purpose, name, content_type, size, sha256, r2_key, created_at, updated_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10 FROM pending_uploads WHERE id = ?1 AND bytes = ?7`,
+      `INSERT INTO files (id, account_id, uploaded_by, purpose, name, content_type, size, sha256, r2_key, created_at, updated_at, expires_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11 FROM pending_uploads WHERE id = ?1 AND bytes = ?7`,
     ).bind(
       file.id,
       file.accountId,
@@ -129,6 +129,7 @@ export async function commit(
       file.sha256,
       file.r2Key,
       file.createdAt,
+      file.expiresAt,
     ),
     env.DB.prepare("DELETE FROM pending_uploads WHERE id = ? AND bytes = ?").bind(file.id, file.size),
     ...alongside,

@@ -62,6 +62,10 @@ export const FileSchema = z
     uploadedBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
+    expiresAt: z
+      .string()
+      .nullable()
+      .openapi({ description: "When it is deleted by retention (files to compress: the plan's days); null: kept" }),
   })
   .openapi("File");
 

@@ -28,6 +28,7 @@ export function publicFile(row: FileRow) {
     uploadedBy: row.uploadedBy,
     createdAt: clock.iso(row.createdAt),
     updatedAt: clock.iso(row.updatedAt),
+    expiresAt: row.expiresAt === null ? null : clock.iso(row.expiresAt),
   };
 }
 

@@ -24,9 +24,12 @@ export const files = sqliteTable(
     r2Key: text("r2_key").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    /** When the retention cron deletes it (its plan's retention for its purpose); null: kept until deleted. */
+    expiresAt: integer("expires_at"),
   },
   (table) => [
     index("files_account").on(table.accountId, table.createdAt, table.id),
+    index("files_expiry").on(table.expiresAt),
     check("files_size_positive", sql`${table.size} > 0`),
   ],
 );

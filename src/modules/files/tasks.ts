@@ -4,6 +4,7 @@ import { streamSha256Hex } from "../../platform/crypto";
 import { defineTask } from "../../platform/queue/tasks";
 import { purgeExpiredLinks } from "./links";
 import { expiredReservations, release } from "./quota";
+import { deleteExpiredFiles } from "./retention";
 
 /** Rows each cron run handles at most: a run stays within a Worker's subrequest limits. */
 const PAGE = 40;
@@ -32,6 +33,11 @@ export const filesCrons: readonly CronTask[] = [
     name: "files.release-abandoned-uploads",
     schedule: "*/5 * * * *",
     run: async (env, { now }) => ({ released: await releaseAbandonedUploads(env, now) }),
+  },
+  {
+    name: "files.delete-expired",
+    schedule: "*/5 * * * *",
+    run: async (env, { now }) => ({ deleted: await deleteExpiredFiles(env, now, PAGE) }),
   },
   {
     name: "files.purge-expired-links",

@@ -5,6 +5,7 @@ import { newId } from "../../platform/ids";
 import { effectivePlan } from "../plans/api";
 import { bodyFailure, emptyFile, type Inspected, Inspector, inspectedBody, longerThan } from "./inspect";
 import { commit, grow, noteMultipart, release, reserve } from "./quota";
+import { expiryOf } from "./retention";
 import { contradicts, refusalFor } from "./sniff";
 import type { FilePurpose } from "./tables";
 
@@ -38,14 +39,14 @@ async function maxUploadOf(ctx: RequestContext) {
   const plan = await effectivePlan(ctx.env, ctx.account.id);
   const cap = ctx.config.FILES_SINGLE_UPLOAD_MAX_BYTES;
   return plan.maxUploadBytes <= cap
-    ? { max: plan.maxUploadBytes, limit: "max_upload_bytes", quota: plan.storageQuotaBytes, plan: plan.id }
-    : { max: cap, limit: "FILES_SINGLE_UPLOAD_MAX_BYTES", quota: plan.storageQuotaBytes, plan: plan.id };
+    ? { max: plan.maxUploadBytes, limit: "max_upload_bytes", quota: plan.storageQuotaBytes, plan }
+    : { max: cap, limit: "FILES_SINGLE_UPLOAD_MAX_BYTES", quota: plan.storageQuotaBytes, plan };
 }
 
 function tooLarge(terms: Awaited<ReturnType<typeof maxUploadOf>>): AppError {
   const which =
     terms.limit === "max_upload_bytes"
-      ? `the ${terms.plan} plan's upload limit`
+      ? `the ${terms.plan.id} plan's upload limit`
       : "the limit of a single-request upload";
   return new AppError("payload_too_large", `The file exceeds ${which} of ${terms.max} bytes.`, {
     extensions: { limit: terms.limit, allowed: terms.max },
@@ -91,6 +92,7 @@ export async function storeUpload(ctx: RequestContext, upload: Upload) {
     r2Key: reservation.r2Key,
     createdAt: now,
     updatedAt: now,
+    expiresAt: expiryOf(terms.plan, upload.purpose, now),
   };
   if (!(await commit(ctx.env, file))) {
     await ctx.env.FILES.delete(reservation.r2Key);

@@ -19,6 +19,10 @@ const PlanSchema = z
     translatedCharactersPerMonth: z.number().int(),
     bulkJobs: z.boolean(),
     maxOrgMembers: z.number().int(),
+    compressionRetentionDays: z
+      .number()
+      .int()
+      .openapi({ description: "Days a file of purpose `compression` is kept; other files stay until deleted" }),
   })
   .openapi("Plan");
 

@@ -26,6 +26,8 @@ export const plans = sqliteTable(
     translatedCharactersPerMonth: integer("translated_characters_per_month").notNull(),
     bulkJobs: integer("bulk_jobs", { mode: "boolean" }).notNull(),
     maxOrgMembers: integer("max_org_members").notNull(),
+    /** How long files uploaded to compress (and, with the compression service, its outputs) are kept. */
+    compressionRetentionDays: integer("compression_retention_days").notNull().default(30),
   },
   (table) => [check("plans_limits_positive", sql`${table.requestsPerMinute} > 0 AND ${table.maxOrgMembers} > 0`)],
 );

@@ -7,6 +7,7 @@ import { newId } from "../../../platform/ids";
 import { enqueue, taskStatement } from "../../../platform/queue/tasks";
 import { effectivePlan } from "../../plans/api";
 import { commit, reserve } from "../quota";
+import { expiryOf } from "../retention";
 import type { FileRow } from "../service";
 import type { FilePurpose } from "../tables";
 import { uploadSessions } from "../tables";
@@ -118,6 +119,7 @@ export async function finishSession(
     r2Key: objectKey(session.accountId, session.fileId),
     createdAt: now,
     updatedAt: now,
+    expiresAt: expiryOf(await effectivePlan(env, session.accountId), session.purpose, now),
   };
   const hashing = { reference: `files.hash:${file.id}` };
   const alongside = file.sha256 === null ? [taskStatement(env, hashFileTask, { fileId: file.id }, hashing)] : [];
