@@ -64,4 +64,10 @@ app.post("/js/v1/chat/completions", async (c) => {
   return new Response(relayed, { status: upstream.status, headers: { "content-type": "text/event-stream" } });
 });
 
+/** The same bytes as an upload to Stratus, put into R2 as they come and nothing else. */
+app.put("/r2/:key", async (c) => {
+  await c.env.FILES.put(`bench/${c.req.param("key")}`, c.req.raw.body);
+  return c.body(null, 201);
+});
+
 export default app;

@@ -13,7 +13,8 @@
 // the OpenAI simulator and through a bare pass-through Worker on the same workerd, streamed (time
 // to the first event, the relay of the rest, the end) and not (requests/s), the non-streamed one
 // also as a ratio to authenticated GET /v1/me loaded in the same rounds; and translation of a
-// 128-segment batch, cached and not (bench/translate.mjs).
+// 128-segment batch, cached and not (bench/translate.mjs); and single-shot uploads through POST
+// /v1/files against a bare R2 put of the same bytes (bench/files.mjs).
 // CPU ms per request (bench/cpu.mjs) of chat streamed and not, the wallet's hold + settle and GET
 // /v1/me: the utime + stime of the server's workerd process over the load plus a drain after it
 // (the wallet's alarm ships its outbox, the copy consumer writes D1), over the requests
@@ -38,6 +39,7 @@ import { chatBody, streamLatencies } from "./ai.mjs";
 import { idleCpu, withCpu, withWorkerdPid } from "./cpu.mjs";
 import { benchPortkey, printPortkey, summarizePortkey } from "./portkey.mjs";
 import { benchBindings, benchPlan, legacyCredits, postTo, signUp, WEBHOOK_SECRET } from "./setup.mjs";
+import { benchUploads, UPLOAD_SIZES } from "./files.mjs";
 import { benchTranslation } from "./translate.mjs";
 import { checkMigration, describeWait, waitForCopy } from "./wallet.mjs";
 
@@ -133,6 +135,8 @@ let portkey = null;
 const DECISIONS = 2000;
 const TRANSLATIONS = Number(process.env.BENCH_TRANSLATIONS ?? 100);
 let translation = { cached: [], uncached: [] };
+const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 6);
+let uploads = {};
 let walletCheck;
 /** workerd CPU with no load (ms per second), measured before the CPU sections. */
 const idle = {};
@@ -330,6 +334,14 @@ try {
   });
 
   translation = await benchTranslation({ url: stratus, headers: auth, requests: TRANSLATIONS });
+  uploads = await benchUploads({
+    stratus,
+    headers: auth,
+    baseline: servers.baseline.url,
+    sizes: UPLOAD_SIZES,
+    rounds,
+    uploads: UPLOADS,
+  });
 
   for (let i = 0; i < LOGINS; i++) {
     const started = performance.now();
@@ -522,6 +534,15 @@ console.log(
 for (const [label, times] of Object.entries(translation)) {
   console.log(
     `${label.padEnd(9)} p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`,
+  );
+}
+console.log(
+  `\nsingle-shot upload through POST /v1/files vs a bare R2 put of the same bytes (bench/baseline.ts), one client, ${UPLOADS} uploads per round; MiB/s, median of rounds (target ratio ≥ 0.7)`,
+);
+for (const [label, sides] of Object.entries(uploads)) {
+  const ratio = median(sides.stratus) / median(sides.bare);
+  console.log(
+    `${label.padEnd(7)} Stratus ${median(sides.stratus).toFixed(1)}, bare put ${median(sides.bare).toFixed(1)}: ratio ${ratio.toFixed(2)} ${ratio >= 0.7 ? "met" : "missed"}`,
   );
 }
 console.log(

@@ -3,7 +3,7 @@ import type { RequestContext } from "../../platform/context";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { effectivePlan } from "../plans/api";
-import { bodyFailure, emptyFile, type Inspected, Inspector, inspectedBody, longerThan } from "./inspect";
+import { bodyFailure, Chunks, emptyFile, type Inspected, Inspector, inspectedBody, longerThan } from "./inspect";
 import { commit, grow, noteMultipart, release, reserve } from "./quota";
 import { expiryOf } from "./retention";
 import { contradicts, refusalFor } from "./sniff";
@@ -158,7 +158,7 @@ async function buffered(env: Env, upload: Upload, reservation: Reservation, term
     hash: true,
   });
   const reader = upload.body.getReader();
-  const held = new Held();
+  const held = new Chunks();
   let multipart: R2MultipartUpload | null = null;
   const parts: R2UploadedPart[] = [];
   let reserved = false;
@@ -177,12 +177,17 @@ async function buffered(env: Env, upload: Upload, reservation: Reservation, term
     for (;;) {
       const read = await reader.read();
       if (read.done) break;
-      await inspector.take(read.value);
+      inspector.take(read.value);
       held.add(read.value);
-      while (held.size > PART_BYTES) await sendPart(held.take(PART_BYTES));
+      while (held.size > PART_BYTES) {
+        const part = held.take(PART_BYTES);
+        await inspector.hash(part);
+        await sendPart(part);
+      }
     }
-    const inspected = await inspector.finish();
     const rest = held.take(held.size);
+    await inspector.hash(rest);
+    const inspected = await inspector.finish();
     if (multipart === null) {
       await reserve(env, reservation, rest.byteLength, terms.quota);
       reserved = true;
@@ -198,31 +203,5 @@ async function buffered(env: Env, upload: Upload, reservation: Reservation, term
     await (multipart as R2MultipartUpload | null)?.abort().catch(() => {});
     if (reserved) await release(env, reservation.id);
     throw error;
-  }
-}
-
-/** Bytes read and not yet sent, taken out in front. */
-class Held {
-  private chunks: Uint8Array[] = [];
-  size = 0;
-
-  add(chunk: Uint8Array): void {
-    this.chunks.push(chunk);
-    this.size += chunk.byteLength;
-  }
-
-  take(bytes: number): Uint8Array {
-    const out = new Uint8Array(bytes);
-    let at = 0;
-    while (at < bytes) {
-      const chunk = this.chunks[0] as Uint8Array;
-      const used = Math.min(chunk.byteLength, bytes - at);
-      out.set(chunk.subarray(0, used), at);
-      at += used;
-      if (used === chunk.byteLength) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(used);
-    }
-    this.size -= bytes;
-    return out;
   }
 }
