@@ -15,7 +15,7 @@ import {
 } from "./modules/billing/api";
 import { emailModule } from "./modules/email";
 import { filesModule } from "./modules/files";
-import { deleteAccountFileRows, purgeAccountFiles, storageUsed } from "./modules/files/api";
+import { deleteAccountFileRows, fileReadersPort, purgeAccountFiles, storageUsed } from "./modules/files/api";
 import { healthModule } from "./modules/health";
 import { identityModule } from "./modules/identity";
 import { authenticator, orgDeletionCleanups, orgDeletionFollowUps, orgDeletionGuards } from "./modules/identity/api";
@@ -67,6 +67,9 @@ export function wireModules(): void {
   quotaUsagePort.wire(quotaUsageOf);
   // Except the storage level, which files keeps exactly beside its rows.
   storageLevelPort.wire(storageUsed);
+  // Who may read a file attached to another module's resource: that module's reader for its kind
+  // (none yet: learning's submissions and certificates, documents' generations will add theirs).
+  fileReadersPort.wire({});
   // Usage rows are ai's and translate's: they travel with settlements through the wallets to these sinks.
   walletRecordSinksPort.wire({ [AI_USAGE_SINK]: aiUsageSink, [TRANSLATION_USAGE_SINK]: translationUsageSink });
 }

@@ -4,7 +4,7 @@ import type { RequestContext } from "../../platform/context";
 import { database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
-import { changeableFile, readableFile } from "./service";
+import { changeableFile, ownFile } from "./service";
 import { sign, signingKeysOf, verify } from "./signing";
 import { fileLinks, files } from "./tables";
 
@@ -82,7 +82,7 @@ export async function createLink(
 }
 
 export async function listLinks(ctx: RequestContext, origin: string, fileId: string) {
-  await readableFile(ctx, fileId);
+  await ownFile(ctx, fileId);
   const rows = await database(ctx.env)
     .select()
     .from(fileLinks)

@@ -5,13 +5,15 @@ import type { RequestContext } from "../../platform/context";
 import { database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
 import { keyset, toPage } from "../../platform/pagination";
+import { attachmentReadable } from "./attachments";
 import { forget } from "./quota";
 import { type FilePurpose, files } from "./tables";
 
 /**
  * Files as their account sees them: listing, reading, renaming and deleting. A file belongs to
  * the account it was uploaded for; that account's members read it, its owners and admins (and
- * whoever uploaded it) change and delete it; to anyone else it does not exist (404).
+ * whoever uploaded it) change and delete it; whoever the module of a resource it is attached to
+ * lets read it reads it (attachments.ts); to anyone else it does not exist (404).
  */
 
 export type FileRow = typeof files.$inferSelect;
@@ -29,11 +31,12 @@ export function publicFile(row: FileRow) {
     createdAt: clock.iso(row.createdAt),
     updatedAt: clock.iso(row.updatedAt),
     expiresAt: row.expiresAt === null ? null : clock.iso(row.expiresAt),
+    attachedTo: row.attachedKind && row.attachedId ? { kind: row.attachedKind, id: row.attachedId } : null,
   };
 }
 
-/** A file of the request's account, or 404. */
-export async function readableFile(ctx: Pick<RequestContext, "env" | "account">, fileId: string): Promise<FileRow> {
+/** A file of the request's account, or 404 (an attached file's readers do not see its links). */
+export async function ownFile(ctx: Pick<RequestContext, "env" | "account">, fileId: string): Promise<FileRow> {
   const [row] = await database(ctx.env)
     .select()
     .from(files)
@@ -42,9 +45,24 @@ export async function readableFile(ctx: Pick<RequestContext, "env" | "account">,
   return row;
 }
 
+/**
+ * A file the caller may read: one of the request's account, or one attached to a resource whose
+ * module lets the caller read it (a student's submission, for its course's instructors); else 404.
+ */
+export async function readableFile(
+  ctx: Pick<RequestContext, "env" | "account" | "principal">,
+  fileId: string,
+): Promise<FileRow> {
+  const [row] = await database(ctx.env).select().from(files).where(eq(files.id, fileId));
+  if (row && (row.accountId === ctx.account.id || (await attachmentReadable(ctx.env, row, ctx.principal.id)))) {
+    return row;
+  }
+  throw new AppError("not_found", "No such file.");
+}
+
 /** A file the caller may change or delete: its uploader, or an owner or admin of its org (403 for other members). */
 export async function changeableFile(ctx: RequestContext, fileId: string): Promise<FileRow> {
-  const row = await readableFile(ctx, fileId);
+  const row = await ownFile(ctx, fileId);
   if (row.uploadedBy !== ctx.principal.id && !accountCan(ctx.account, "files:manage")) {
     throw new AppError(
       "forbidden",

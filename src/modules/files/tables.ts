@@ -26,9 +26,16 @@ export const files = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     /** When the retention cron deletes it (its plan's retention for its purpose); null: kept until deleted. */
     expiresAt: integer("expires_at"),
+    /**
+     * The resource of another module the file is attached to (`learning.submission`, its id):
+     * that module says who else may read it (`fileReadersPort`).
+     */
+    attachedKind: text("attached_kind"),
+    attachedId: text("attached_id"),
   },
   (table) => [
     index("files_account").on(table.accountId, table.createdAt, table.id),
+    index("files_attached").on(table.attachedKind, table.attachedId),
     index("files_expiry").on(table.expiresAt),
     check("files_size_positive", sql`${table.size} > 0`),
   ],

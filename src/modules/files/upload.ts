@@ -92,6 +92,8 @@ export async function storeUpload(ctx: RequestContext, upload: Upload) {
     r2Key: reservation.r2Key,
     createdAt: now,
     updatedAt: now,
+    attachedKind: null,
+    attachedId: null,
     expiresAt: expiryOf(terms.plan, upload.purpose, now),
   };
   if (!(await commit(ctx.env, file))) {

@@ -119,6 +119,8 @@ export async function finishSession(
     r2Key: objectKey(session.accountId, session.fileId),
     createdAt: now,
     updatedAt: now,
+    attachedKind: null,
+    attachedId: null,
     expiresAt: expiryOf(await effectivePlan(env, session.accountId), session.purpose, now),
   };
   const hashing = { reference: `files.hash:${file.id}` };
