@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, count as sqlCount } from "drizzle-orm";
+import { and, desc, eq, gt } from "drizzle-orm";
 import { clock } from "../../platform/clock";
 import type { RequestContext } from "../../platform/context";
 import { database } from "../../platform/db";
@@ -56,29 +56,33 @@ export async function createLink(
 ) {
   signingKeysOf(ctx.config);
   await changeableFile(ctx, fileId);
-  const db = database(ctx.env);
   const now = clock.now();
-  const [{ count } = { count: 0 }] = await db
-    .select({ count: sqlCount() })
-    .from(fileLinks)
-    .where(eq(fileLinks.fileId, fileId));
-  if (count >= MAX_LINKS_PER_FILE) {
-    throw new AppError("conflict", `A file has at most ${MAX_LINKS_PER_FILE} links: revoke some first.`);
-  }
   // Seconds: a link's expiry is a whole second in its URL.
   const expiresAt = Math.floor((now + request.expiresIn * 1000) / 1000) * 1000;
-  const [row] = await db
-    .insert(fileLinks)
-    .values({
-      id: newId("lnk", now),
-      fileId,
-      disposition: request.disposition,
-      createdBy: ctx.principal.id,
-      createdAt: now,
-      expiresAt,
-    })
-    .returning();
-  return publicLink(ctx, origin, row as LinkRow);
+  const id = newId("lnk", now);
+  // One statement: the file still there and under its count of links, or no link (no race past either).
+  const row = await ctx.env.DB.prepare(
+    `INSERT INTO file_links (id, file_id, disposition, created_by, created_at, expires_at)
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM files WHERE id = ?2)
+       AND (SELECT count(*) FROM file_links WHERE file_id = ?2) < ?7
+     RETURNING id`,
+  )
+    .bind(id, fileId, request.disposition, ctx.principal.id, now, expiresAt, MAX_LINKS_PER_FILE)
+    .first();
+  if (!row) {
+    const exists = await ctx.env.DB.prepare("SELECT 1 FROM files WHERE id = ?").bind(fileId).first();
+    if (!exists) throw new AppError("not_found", "No such file.");
+    throw new AppError("conflict", `A file has at most ${MAX_LINKS_PER_FILE} links: revoke some first.`);
+  }
+  const link: LinkRow = {
+    id,
+    fileId,
+    disposition: request.disposition,
+    createdBy: ctx.principal.id,
+    createdAt: now,
+    expiresAt,
+  };
+  return publicLink(ctx, origin, link);
 }
 
 export async function listLinks(ctx: RequestContext, origin: string, fileId: string) {

@@ -93,15 +93,16 @@ export async function noteMultipart(env: Env, id: string, uploadId: string): Pro
   await env.DB.prepare("UPDATE pending_uploads SET r2_upload_id = ? WHERE id = ?").bind(uploadId, id).run();
 }
 
-/** Gives a reservation's bytes back and forgets it; nothing when it is already gone. */
-export async function release(env: Env, id: string): Promise<void> {
-  await env.DB.batch([
+/** Gives a reservation's bytes back and forgets it: false when it was already gone (released, or committed). */
+export async function release(env: Env, id: string): Promise<boolean> {
+  const [, deleted] = await env.DB.batch([
     env.DB.prepare(
       `UPDATE storage_usage SET used = used - (SELECT bytes FROM pending_uploads WHERE id = ?1)
        WHERE account_id = (SELECT account_id FROM pending_uploads WHERE id = ?1)`,
     ).bind(id),
     env.DB.prepare("DELETE FROM pending_uploads WHERE id = ?").bind(id),
   ]);
+  return (deleted?.meta.changes ?? 0) > 0;
 }
 
 /**

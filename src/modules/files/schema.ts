@@ -66,12 +66,9 @@ export const FileSchema = z
       .string()
       .nullable()
       .openapi({ description: "When it is deleted by retention (files to compress: the plan's days); null: kept" }),
-    attachedTo: z
-      .object({ kind: z.string(), id: z.string() })
-      .nullable()
-      .openapi({
-        description: "The resource it is attached to (a submission…), whose module says who else may read it",
-      }),
+    attachedTo: z.object({ kind: z.string(), id: z.string() }).nullable().openapi({
+      description: "The resource it is attached to (a submission…), whose module says who else may read it",
+    }),
   })
   .openapi("File");
 

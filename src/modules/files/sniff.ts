@@ -80,7 +80,10 @@ function markupOf(text: string): string | null {
     .slice(0, 1024)
     .toLowerCase();
   if (!start.startsWith("<")) return null;
-  if (/^<(!doctype\s+html|html|head|body|script|iframe|h1|div|table|a\s|p>|style|title|br|b>|font|!--)/.test(start)) {
+  // WHATWG MIME sniffing's HTML patterns: a tag name then a space, `>` (or `/`).
+  if (
+    /^<(!doctype\s+html|!--|(html|head|body|script|iframe|h1|div|table|a|p|style|title|br|b|font)[\s/>])/.test(start)
+  ) {
     return "text/html";
   }
   if (text.toLowerCase().includes("<svg")) return "image/svg+xml";

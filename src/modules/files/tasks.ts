@@ -11,19 +11,21 @@ const PAGE = 40;
 
 /**
  * A client that vanished mid-upload leaves its reservation behind (its Worker is cancelled
- * before any `finally`): once expired, its R2 multipart upload is aborted, any object deleted,
- * and its bytes given back.
+ * before any `finally`): once expired, its bytes are given back, its R2 multipart upload
+ * aborted and any object deleted. Released first: an upload that commits its reservation
+ * between the read and the release keeps its file and its object (a commit needs the row,
+ * so once it is released no file can take the object).
  */
 async function releaseAbandonedUploads(env: Env, now: number): Promise<number> {
   const abandoned = await expiredReservations(env, now, PAGE);
   for (const reservation of abandoned) {
+    if (!(await release(env, reservation.id))) continue;
     if (reservation.r2UploadId) {
       await env.FILES.resumeMultipartUpload(reservation.r2Key, reservation.r2UploadId)
         .abort()
         .catch(() => {});
     }
     await env.FILES.delete(reservation.r2Key);
-    await release(env, reservation.id);
   }
   return abandoned.length;
 }

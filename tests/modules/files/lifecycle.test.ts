@@ -1,19 +1,13 @@
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import worker from "../../../src/index";
 import { DAY_MS, HOUR_MS, testClock } from "../../../src/platform/clock";
 import { api } from "../../helpers/client";
+import { runCronAt } from "../../helpers/downloads";
 import { samples, storageOf, storedObjects, upload } from "../../helpers/files";
 import { as, registerUser } from "../../helpers/identity";
 import { createOrg, onPlan } from "../../helpers/orgs";
 
 afterEach(() => testClock.reset());
-
-async function runCronAt(scheduledTime: number) {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 describe("retention", () => {
   it("files to compress expire after the plan's days (free: 1); other purposes stay; the cron deletes them", async () => {

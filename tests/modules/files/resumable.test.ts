@@ -1,8 +1,8 @@
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import worker from "../../../src/index";
 import { DAY_MS, HOUR_MS, testClock } from "../../../src/platform/clock";
 import { api, expectProblem } from "../../helpers/client";
+import { runCronAt, sha256Hex, sized } from "../../helpers/downloads";
 import { samples, storageOf, storedObjects } from "../../helpers/files";
 import { as, type Registered, registerUser } from "../../helpers/identity";
 import { onPlan } from "../../helpers/orgs";
@@ -19,18 +19,6 @@ type Session = {
   partCount: number;
   parts: { number: number; etag: string }[];
 };
-
-function sized(head: Uint8Array, size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 7 + 3) & 0xff;
-  bytes.set(head);
-  return bytes;
-}
-
-const sha256 = async (bytes: Uint8Array) =>
-  [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
 
 async function start(user: Registered, body: Record<string, unknown>) {
   return api<Session>("/v1/files/uploads", { json: body, headers: as(user) });
@@ -55,12 +43,6 @@ async function premiumUser() {
   const user = await registerUser();
   await onPlan(user.user.id, "premium");
   return user;
-}
-
-async function runCronAt(scheduledTime: number) {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime }), env, ctx);
-  await waitOnExecutionContext(ctx);
 }
 
 describe("resumable uploads", () => {
@@ -96,7 +78,7 @@ describe("resumable uploads", () => {
     const object = await env.FILES.get(`accounts/${user.user.id}/files/${started.body.fileId}`);
     expect(new Uint8Array(await (object as R2ObjectBody).arrayBuffer())).toEqual(bytes);
     // The follow-up task reads the object once and records its hash.
-    const expected = await sha256(bytes);
+    const expected = await sha256Hex(bytes);
     let hash: string | null = null;
     for (let i = 0; i < 100 && hash === null; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,24 +1,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, expectProblem } from "../../helpers/client";
+import { sha256Hex, sized } from "../../helpers/downloads";
 import { samples, storageOf, storedObjects, streamOf, type UploadOptions, upload } from "../../helpers/files";
 import { as, type Registered, registerUser } from "../../helpers/identity";
 import { onPlan } from "../../helpers/orgs";
 
 const MiB = 1024 * 1024;
-
-const sha256 = async (bytes: Uint8Array) =>
-  [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-
-/** Deterministic bytes of a size, starting as `head` (a type's signature). */
-function sized(head: Uint8Array, size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 0xff;
-  bytes.set(head.subarray(0, Math.min(head.byteLength, size)));
-  return bytes;
-}
 
 async function expectNothingStored(user: Registered) {
   expect(await storedObjects(user.user.id)).toEqual([]);
@@ -40,7 +28,7 @@ describe("POST /v1/files: stored", () => {
       name: "Résumé 2026.pdf",
       contentType: "application/pdf",
       size: samples.pdf.byteLength,
-      sha256: await sha256(samples.pdf),
+      sha256: await sha256Hex(samples.pdf),
       uploadedBy: user.user.id,
     });
     expect(await storedObjects(user.user.id)).toEqual([`accounts/${user.user.id}/files/${response.body.id}`]);
@@ -79,7 +67,7 @@ describe("POST /v1/files: stored", () => {
     expect(response.body).toMatchObject({
       contentType: "image/jpeg",
       size: bytes.byteLength,
-      sha256: await sha256(bytes),
+      sha256: await sha256Hex(bytes),
     });
     const object = await env.FILES.get(`accounts/${user.user.id}/files/${response.body.id}`);
     expect(new Uint8Array(await (object as R2ObjectBody).arrayBuffer())).toEqual(bytes);
@@ -215,6 +203,13 @@ const refusals: Refusal[] = [
   {
     label: "HTML declared as plain text for a submission",
     bytes: samples.html,
+    options: { purpose: "submission", type: "text/plain" },
+    status: 415,
+    code: "unsupported_media_type",
+  },
+  {
+    label: "HTML opening with <p class=…> as a plain-text submission",
+    bytes: new TextEncoder().encode('<p class="x">hi</p><script>alert(1)</script>'),
     options: { purpose: "submission", type: "text/plain" },
     status: 415,
     code: "unsupported_media_type",
