@@ -7,8 +7,10 @@ import type { AppEnv } from "../platform/context";
  * handler and copied it afterwards: a third of a small request's CPU time.
  */
 const ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE";
-const ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Stratus-Org, OpenAI-Organization";
-const EXPOSE_HEADERS = "X-Request-Id, Retry-After, Idempotent-Replayed, Server-Timing";
+const ALLOW_HEADERS =
+  "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Stratus-Org, OpenAI-Organization, X-File-Name, Range, If-None-Match";
+const EXPOSE_HEADERS =
+  "X-Request-Id, Retry-After, Idempotent-Replayed, Server-Timing, ETag, Content-Range, Content-Disposition";
 const MAX_AGE_SECONDS = "600";
 
 export const cors = createMiddleware<AppEnv>(async (c, next) => {

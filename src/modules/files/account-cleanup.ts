@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { BatchStatement } from "../../platform/db";
 import { defineTask, enqueue } from "../../platform/queue/tasks";
+import { accountPrefix } from "./upload";
 
 /**
  * What a deleted org takes along from files. In the deletion's batch: its file rows (and their
@@ -11,6 +12,8 @@ import { defineTask, enqueue } from "../../platform/queue/tasks";
 
 export function deleteAccountFileRows(env: Env, accountId: string): BatchStatement[] {
   return [
+    // Expired, no upload under way can commit any more; the cron aborts their multipart uploads.
+    env.DB.prepare("DELETE FROM upload_sessions WHERE account_id = ?").bind(accountId),
     env.DB.prepare("UPDATE pending_uploads SET expires_at = 0 WHERE account_id = ?").bind(accountId),
     env.DB.prepare("DELETE FROM files WHERE account_id = ?").bind(accountId),
     env.DB.prepare("DELETE FROM storage_usage WHERE account_id = ?").bind(accountId),
@@ -23,7 +26,7 @@ export const purgeAccountFilesTask = defineTask({
   kind: "files.purge-account",
   payload: z.object({ accountId: z.string().min(1), round: z.number().int().min(0) }),
   async handle({ accountId, round }, { env }) {
-    const prefix = `accounts/${accountId}/`;
+    const prefix = accountPrefix(accountId);
     for (let page = 0; page < PAGES_PER_DELIVERY; page++) {
       const listed = await env.FILES.list({ prefix, limit: 1000 });
       if (listed.objects.length === 0) return;

@@ -2,11 +2,10 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requestContextOf } from "../../middleware/auth";
 import { readLimitedBytes } from "../../middleware/body-limits";
-import { clock } from "../../platform/clock";
 import type { AppEnv } from "../../platform/context";
 import { AppError } from "../../platform/errors";
 import { deliver } from "./download";
-import { emptyFile } from "./inspect";
+import { declaredLength, emptyFile } from "./inspect";
 import * as links from "./links";
 import type * as routes from "./routes";
 import { FileName } from "./schema";
@@ -41,17 +40,6 @@ function nameOf(c: Context<AppEnv>, fromQuery: string | undefined, fromPart?: st
   return parsed.data;
 }
 
-/** A declared `Content-Length`: digits only, else 400 (a body must not be read by a length it does not have). */
-function lengthOf(header: string | undefined): number | null {
-  if (header === undefined) return null;
-  if (!/^\d{1,15}$/.test(header)) {
-    throw new AppError("validation_failed", "Content-Length must be a number of bytes.", {
-      errors: [{ path: "header.content-length", message: "not a number" }],
-    });
-  }
-  return Number(header);
-}
-
 export const uploadFile: Handler<"uploadFile"> = async (c) => {
   const query = c.req.valid("query");
   const ctx = requestContextOf(c);
@@ -77,7 +65,7 @@ export const uploadFile: Handler<"uploadFile"> = async (c) => {
     });
     return c.json(service.publicFile(stored), 201);
   }
-  const length = lengthOf(c.req.header("content-length"));
+  const length = declaredLength(c.req.raw);
   const body = c.req.raw.body;
   if (!body) throw emptyFile();
   const stored = await storeUpload(ctx, {
@@ -152,8 +140,7 @@ export const linkContent: Handler<"linkContent"> = async (c) => {
   const { expires, disposition, kid, signature } = c.req.valid("query");
   const ctx = { env: c.env, config: c.get("config") };
   const file = await links.fileOfLink(ctx, { fileId: id, linkId, expires, disposition }, { kid, signature });
-  // Cached by the browser only, and never past the link's own expiry.
-  const maxAge = Math.max(0, Math.min(3600, expires - Math.floor(clock.now() / 1000)));
-  const delivery = { disposition, resourcePolicy: "cross-origin", cacheControl: `private, max-age=${maxAge}` } as const;
+  // Revalidated each time (the ETag makes it cheap): a revoked link stops at once.
+  const delivery = { disposition, resourcePolicy: "cross-origin", cacheControl: "private, no-cache" } as const;
   return (await deliver(c.env, file, c.req.raw, delivery)) as never;
 };

@@ -13,6 +13,18 @@ import { SNIFF_BYTES, sniff } from "./sniff";
 export const emptyFile = () =>
   new AppError("validation_failed", "The file is empty.", { errors: [{ path: "body", message: "empty" }] });
 
+/** A request's declared `Content-Length`: digits only, else 400 (a body is never read by a length it does not have). */
+export function declaredLength(request: Request): number | null {
+  const header = request.headers.get("content-length");
+  if (header === null) return null;
+  if (!/^\d{1,15}$/.test(header)) {
+    throw new AppError("validation_failed", "Content-Length must be a number of bytes.", {
+      errors: [{ path: "header.content-length", message: "not a number" }],
+    });
+  }
+  return Number(header);
+}
+
 /** `400`: more bytes came than the request said it had. */
 export const longerThan = (length: number) => () =>
   new AppError("validation_failed", `The body is longer than its Content-Length (${length}).`);

@@ -35,7 +35,7 @@ async function urlOf(ctx: Pick<RequestContext, "config">, origin: string, row: L
     kid,
     signature,
   });
-  return `${ctx.config.FILES_PUBLIC_ORIGIN ?? origin}/v1/files/${row.fileId}/links/${row.id}/content?${query}`;
+  return `${ctx.config.FILES_PUBLIC_ORIGIN ? new URL(ctx.config.FILES_PUBLIC_ORIGIN).origin : origin}/v1/files/${row.fileId}/links/${row.id}/content?${query}`;
 }
 
 const publicLink = async (ctx: Pick<RequestContext, "config">, origin: string, row: LinkRow) => ({

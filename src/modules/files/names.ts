@@ -10,6 +10,10 @@ export const MAX_NAME_CHARS = 255;
 /** Why `name` cannot be a file's name, or null. Takes it NFC-normalised. */
 export function nameProblem(name: string): string | null {
   if (name.trim() === "") return "a file name must not be empty";
+  // A lone surrogate is no character: it cannot be encoded for a header or a URL.
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name)) {
+    return "a file name must be well-formed Unicode";
+  }
   if ([...name].length > MAX_NAME_CHARS) return `a file name has at most ${MAX_NAME_CHARS} characters`;
   if (/[/\\]/.test(name)) return "a file name must not contain / or \\";
   if (name === "." || name === "..") return "a file name must not be . or ..";

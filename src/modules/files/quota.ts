@@ -1,6 +1,7 @@
-import type { BatchStatement } from "../../platform/db";
+import { eq } from "drizzle-orm";
+import { type BatchStatement, database } from "../../platform/db";
 import { AppError } from "../../platform/errors";
-import type { files } from "./tables";
+import { files } from "./tables";
 
 /**
  * The storage quota, exact under concurrency and failure: bytes are reserved (a `pending_uploads`
@@ -88,11 +89,6 @@ export async function grow(env: Env, id: string, accountId: string, bytes: numbe
   }
 }
 
-/** Notes the R2 multipart upload of a reservation, for the cron to abort if it is abandoned. */
-export async function noteMultipart(env: Env, id: string, uploadId: string): Promise<void> {
-  await env.DB.prepare("UPDATE pending_uploads SET r2_upload_id = ? WHERE id = ?").bind(uploadId, id).run();
-}
-
 /** Gives a reservation's bytes back and forgets it: false when it was already gone (released, or committed). */
 export async function release(env: Env, id: string): Promise<boolean> {
   const [, deleted] = await env.DB.batch([
@@ -106,19 +102,22 @@ export async function release(env: Env, id: string): Promise<boolean> {
 }
 
 /**
- * Turns a reservation of exactly the file's size into the file, in one batch (with `alongside`,
- * what must happen with it): false when the reservation is gone (the upload outlived it and the
- * cron gave its bytes back; `alongside` must then change nothing, like a task that finds no file).
+ * Turns a live reservation of exactly the file's size into the file, in one batch with
+ * `alongside` (which runs either way, so must do nothing harmful without the file: a task that
+ * finds no file). The file as stored: this one, or the same id committed by a request that won
+ * a race (a retried `complete`); `409` when the reservation expired or was given back, its
+ * object then deleted.
  */
 export async function commit(
   env: Env,
   file: typeof files.$inferSelect,
   alongside: BatchStatement[] = [],
-): Promise<boolean> {
+): Promise<typeof files.$inferSelect> {
   const [inserted] = await env.DB.batch([
     env.DB.prepare(
       `INSERT INTO files (id, account_id, uploaded_by, purpose, name, content_type, size, sha256, r2_key, created_at, updated_at, expires_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11 FROM pending_uploads WHERE id = ?1 AND bytes = ?7`,
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11 FROM pending_uploads
+       WHERE id = ?1 AND bytes = ?7 AND expires_at > ?10`,
     ).bind(
       file.id,
       file.accountId,
@@ -132,22 +131,38 @@ export async function commit(
       file.createdAt,
       file.expiresAt,
     ),
-    env.DB.prepare("DELETE FROM pending_uploads WHERE id = ? AND bytes = ?").bind(file.id, file.size),
+    env.DB.prepare("DELETE FROM pending_uploads WHERE id = ? AND bytes = ? AND expires_at > ?").bind(
+      file.id,
+      file.size,
+      file.createdAt,
+    ),
     ...alongside,
   ]);
-  return (inserted?.meta.changes ?? 0) > 0;
+  if ((inserted?.meta.changes ?? 0) > 0) return file;
+  const [stored] = await database(env).select().from(files).where(eq(files.id, file.id));
+  if (stored) return stored;
+  await env.FILES.delete(file.r2Key);
+  throw outlived();
 }
+
+/** `409`: an upload slower than its reservation's lifetime (the cron gave its bytes back). */
+export const outlived = () => new AppError("conflict", "The upload outlived its storage reservation; send it again.");
 
 /** Deletes a file's row and gives its bytes back, in one batch: false when there was no such file. */
 export async function forget(env: Env, id: string): Promise<boolean> {
-  const [, deleted] = await env.DB.batch([
+  const [, deleted] = await env.DB.batch(forgetStatements(env, id));
+  return (deleted?.meta.changes ?? 0) > 0;
+}
+
+/** The statements that delete a file's row and give its bytes back (nothing when it is gone). */
+export function forgetStatements(env: Env, id: string): BatchStatement[] {
+  return [
     env.DB.prepare(
       `UPDATE storage_usage SET used = used - (SELECT size FROM files WHERE id = ?1)
        WHERE account_id = (SELECT account_id FROM files WHERE id = ?1)`,
     ).bind(id),
     env.DB.prepare("DELETE FROM files WHERE id = ?").bind(id),
-  ]);
-  return (deleted?.meta.changes ?? 0) > 0;
+  ];
 }
 
 /** The bytes an account stores and has reserved. */

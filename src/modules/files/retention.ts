@@ -1,6 +1,6 @@
 import { DAY_MS } from "../../platform/clock";
 import type { effectivePlan } from "../plans/api";
-import { forget } from "./quota";
+import { forgetStatements } from "./quota";
 import type { FilePurpose } from "./tables";
 
 /**
@@ -15,7 +15,7 @@ type Plan = Awaited<ReturnType<typeof effectivePlan>>;
 export const expiryOf = (plan: Plan, purpose: FilePurpose, now: number): number | null =>
   purpose === "compression" ? now + plan.compressionRetentionDays * DAY_MS : null;
 
-/** Deletes up to `limit` expired files (objects first, then rows): how many. */
+/** Deletes up to `limit` expired files in one batch, then their objects: how many. */
 export async function deleteExpiredFiles(env: Env, now: number, limit: number): Promise<number> {
   const { results } = await env.DB.prepare(
     "SELECT id, r2_key AS r2Key FROM files WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
@@ -23,7 +23,8 @@ export async function deleteExpiredFiles(env: Env, now: number, limit: number): 
     .bind(now, limit)
     .all<{ id: string; r2Key: string }>();
   if (results.length === 0) return 0;
+  // Rows first (their storage given back), objects after: a failure leaves an orphan object, never a row without one.
+  await env.DB.batch(results.flatMap((file) => forgetStatements(env, file.id)));
   await env.FILES.delete(results.map((file) => file.r2Key));
-  for (const file of results) await forget(env, file.id);
   return results.length;
 }

@@ -4,7 +4,7 @@ import { AppError } from "../../platform/errors";
 import { newId } from "../../platform/ids";
 import { effectivePlan } from "../plans/api";
 import { bodyFailure, Chunks, emptyFile, type Inspected, Inspector, inspectedBody, longerThan } from "./inspect";
-import { commit, grow, noteMultipart, release, reserve } from "./quota";
+import { commit, grow, outlived, release, reserve } from "./quota";
 import { expiryOf } from "./retention";
 import { contradicts, refusalFor } from "./sniff";
 import type { FilePurpose } from "./tables";
@@ -32,7 +32,9 @@ export type Upload = {
   body: ReadableStream<Uint8Array>;
 };
 
-export const objectKey = (accountId: string, fileId: string) => `accounts/${accountId}/files/${fileId}`;
+/** Where an account's objects live: keys are built from ids only. */
+export const accountPrefix = (accountId: string) => `accounts/${accountId}/`;
+export const objectKey = (accountId: string, fileId: string) => `${accountPrefix(accountId)}files/${fileId}`;
 
 /** The most one single-shot upload may be for this account: its plan's limit or the cap on single uploads. */
 async function maxUploadOf(ctx: RequestContext) {
@@ -96,11 +98,7 @@ export async function storeUpload(ctx: RequestContext, upload: Upload) {
     attachedId: null,
     expiresAt: expiryOf(terms.plan, upload.purpose, now),
   };
-  if (!(await commit(ctx.env, file))) {
-    await ctx.env.FILES.delete(reservation.r2Key);
-    throw new AppError("conflict", "The upload outlived its storage reservation; send it again.");
-  }
-  return file;
+  return commit(ctx.env, file);
 }
 
 type Reservation = Parameters<typeof reserve>[1];
@@ -166,14 +164,14 @@ async function buffered(env: Env, upload: Upload, reservation: Reservation, term
   let reserved = false;
   const sendPart = async (bytes: Uint8Array) => {
     if (!reserved) {
-      await reserve(env, reservation, bytes.byteLength, terms.quota);
+      // Created before its reservation, which names it: the cron can always abort it.
+      multipart = await env.FILES.createMultipartUpload(reservation.r2Key);
+      await reserve(env, { ...reservation, r2UploadId: multipart.uploadId }, bytes.byteLength, terms.quota);
       reserved = true;
     } else if (!(await grow(env, reservation.id, reservation.accountId, bytes.byteLength, terms.quota))) {
-      throw new AppError("conflict", "The upload outlived its storage reservation; send it again.");
+      throw outlived();
     }
-    multipart ??= await env.FILES.createMultipartUpload(reservation.r2Key);
-    if (parts.length === 0) await noteMultipart(env, reservation.id, multipart.uploadId);
-    parts.push(await multipart.uploadPart(parts.length + 1, bytes));
+    parts.push(await (multipart as R2MultipartUpload).uploadPart(parts.length + 1, bytes));
   };
   try {
     for (;;) {

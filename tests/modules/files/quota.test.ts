@@ -212,7 +212,7 @@ describe("abandoned reservations", () => {
     // reservations: its commit lands just after that read, before anything else the cron does.
     let committed: boolean | null = null;
     const landCommit = async () => {
-      committed = await commit(env, {
+      committed = !!(await commit(env, {
         id: late.id,
         accountId: user.user.id,
         uploadedBy: user.user.id,
@@ -227,7 +227,7 @@ describe("abandoned reservations", () => {
         expiresAt: null,
         attachedKind: null,
         attachedId: null,
-      });
+      }));
     };
     const afterRead = (statement: D1PreparedStatement): D1PreparedStatement =>
       new Proxy(statement, {

@@ -5,7 +5,7 @@ import { api, expectProblem } from "../../helpers/client";
 import { runCronAt, sha256Hex, sized } from "../../helpers/downloads";
 import { samples, storageOf, storedObjects } from "../../helpers/files";
 import { as, type Registered, registerUser } from "../../helpers/identity";
-import { onPlan } from "../../helpers/orgs";
+import { createOrg, join, onPlan, verified } from "../../helpers/orgs";
 
 const MiB = 1024 * 1024;
 const PART = 8 * MiB;
@@ -171,6 +171,11 @@ describe("resumable uploads", () => {
       400,
       "validation_failed",
     );
+    expectProblem(
+      await start(premium, { name: "half\uD800.pdf", size: 20 * MiB, purpose: "document" }),
+      400,
+      "validation_failed",
+    );
     await env.DB.prepare("INSERT INTO storage_usage (account_id, used, limit_value) VALUES (?, ?, ?)")
       .bind(premium.user.id, 10737418240 - MiB, 10737418240)
       .run();
@@ -180,6 +185,29 @@ describe("resumable uploads", () => {
       "storage_quota_exceeded",
     );
     expect(await storageOf(premium.user.id)).toEqual({ used: 10737418240 - MiB, pending: 0 });
+  });
+
+  it("in an org: a member carries on only the uploads they started; owners and admins any", async () => {
+    const owner = await verified();
+    const member = await verified();
+    const org = await createOrg(owner, "Uploads Inc");
+    await onPlan(org.id, "premium");
+    await join(org, owner, member, "member");
+    const inOrg = (user: Registered) => ({ ...as(user), "x-stratus-org": org.id });
+    const started = await api<Session>("/v1/files/uploads", {
+      json: { name: "a.pdf", size: samples.pdf.byteLength, purpose: "document" },
+      headers: inOrg(owner),
+    });
+    expect(started.status, started.text).toBe(201);
+    const part = (user: Registered) =>
+      api(`/v1/files/uploads/${started.body.id}/parts/1`, { method: "PUT", body: samples.pdf, headers: inOrg(user) });
+    expectProblem(await part(member), 403, "forbidden");
+    expectProblem(
+      await api(`/v1/files/uploads/${started.body.id}`, { method: "DELETE", headers: inOrg(member) }),
+      403,
+      "forbidden",
+    );
+    expect((await part(owner)).status).toBe(200);
   });
 
   it("an abort gives the storage back; the upload is gone", async () => {

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { requestContextOf } from "../../../middleware/auth";
 import type { AppEnv } from "../../../platform/context";
-import { AppError } from "../../../platform/errors";
+import { declaredLength, emptyFile } from "../inspect";
 import { publicFile } from "../service";
 import { abortResumable, completeResumable, resumableOf, startResumable, putPart as storePart } from "./resumable";
 import type * as routes from "./routes";
@@ -11,13 +11,10 @@ type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], A
 
 /** The request's body and its declared length (digits only, else 400). */
 function bodyOf(request: Request) {
-  const header = request.headers.get("content-length");
-  if (header !== null && !/^\d{1,15}$/.test(header)) {
-    throw new AppError("validation_failed", "Content-Length must be a number of bytes.");
-  }
-  if (!request.body) throw new AppError("validation_failed", "The body is empty.");
+  const length = declaredLength(request);
+  if (!request.body) throw emptyFile();
   return {
-    length: header === null ? null : Number(header),
+    length,
     type: request.headers.get("content-type"),
     stream: request.body,
   };

@@ -1,4 +1,5 @@
 import { asc, eq } from "drizzle-orm";
+import { accountCan } from "../../../middleware/tenancy";
 import { clock, DAY_MS } from "../../../platform/clock";
 import type { RequestContext } from "../../../platform/context";
 import { database } from "../../../platform/db";
@@ -6,7 +7,7 @@ import { AppError } from "../../../platform/errors";
 import { newId } from "../../../platform/ids";
 import { bodyFailure, Inspector, inspectedBody, longerThan } from "../inspect";
 import { release } from "../quota";
-import { type FilePurpose, uploadParts, uploadSessions } from "../tables";
+import { type FilePurpose, files, uploadParts, uploadSessions } from "../tables";
 import { judgeFor, objectKey } from "../upload";
 import { finishSession, openSession, planAllows, type Session, sessionOf } from "./service";
 
@@ -81,6 +82,21 @@ export async function startResumable(ctx: RequestContext, start: Start) {
   }
 }
 
+/**
+ * A live resumable upload of the request's account that the caller may carry on: whoever
+ * started it, or an owner or admin of its org (403 for other members, as for files).
+ */
+async function resumableSession(ctx: RequestContext, id: string): Promise<Session> {
+  const session = await sessionOf(ctx.env, ctx.account.id, id, "resumable");
+  if (session.createdBy !== ctx.principal.id && !accountCan(ctx.account, "files:manage")) {
+    throw new AppError(
+      "forbidden",
+      "Only whoever started this upload, or an owner or admin of its organization, may carry it on.",
+    );
+  }
+  return session;
+}
+
 async function partsOf(env: Env, sessionId: string) {
   return database(env)
     .select()
@@ -90,7 +106,7 @@ async function partsOf(env: Env, sessionId: string) {
 }
 
 export async function resumableOf(ctx: RequestContext, id: string) {
-  const session = await sessionOf(ctx.env, ctx.account.id, id, "resumable");
+  const session = await resumableSession(ctx, id);
   return publicSession(session, await partsOf(ctx.env, id));
 }
 
@@ -109,7 +125,7 @@ export async function putPart(
   number: number,
   body: { length: number | null; stream: ReadableStream<Uint8Array> },
 ) {
-  const session = await sessionOf(ctx.env, ctx.account.id, id, "resumable");
+  const session = await resumableSession(ctx, id);
   if (number < 1 || number > session.partCount) {
     throw new AppError("validation_failed", `This upload has parts 1 to ${session.partCount}.`, {
       errors: [{ path: "params.number", message: `1 to ${session.partCount}` }],
@@ -165,7 +181,7 @@ export async function putPart(
 
 /** Joins the parts into the file: every part listed once, as R2 answered it. */
 export async function completeResumable(ctx: RequestContext, id: string, listed: { number: number; etag: string }[]) {
-  const session = await sessionOf(ctx.env, ctx.account.id, id, "resumable");
+  const session = await resumableSession(ctx, id);
   const stored = new Map((await partsOf(ctx.env, id)).map((part) => [part.number, part.etag]));
   const problems: { path: string; message: string }[] = [];
   const seen = new Set<number>();
@@ -189,15 +205,22 @@ export async function completeResumable(ctx: RequestContext, id: string, listed:
     objectKey(session.accountId, session.fileId),
     await r2UploadIdOf(ctx.env, session),
   );
-  await multipart.complete(
-    [...listed].sort((a, b) => a.number - b.number).map(({ number, etag }) => ({ partNumber: number, etag })),
-  );
+  try {
+    await multipart.complete(
+      [...listed].sort((a, b) => a.number - b.number).map(({ number, etag }) => ({ partNumber: number, etag })),
+    );
+  } catch (error) {
+    // A retried complete that lost the race to its first try: R2 has no upload left, the file is there.
+    const [done] = await database(ctx.env).select().from(files).where(eq(files.id, session.fileId));
+    if (done) return done;
+    throw error;
+  }
   return finishSession(ctx.env, session, { type: session.sniffedType, sha256: null });
 }
 
 /** Abandons the upload: R2's parts dropped, the reservation (and the session with it) given back. */
 export async function abortResumable(ctx: RequestContext, id: string): Promise<void> {
-  const session = await sessionOf(ctx.env, ctx.account.id, id, "resumable");
+  const session = await resumableSession(ctx, id);
   const uploadId = await r2UploadIdOf(ctx.env, session);
   await ctx.env.FILES.resumeMultipartUpload(objectKey(session.accountId, session.fileId), uploadId)
     .abort()

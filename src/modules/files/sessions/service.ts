@@ -125,10 +125,7 @@ export async function finishSession(
   };
   const hashing = { reference: `files.hash:${file.id}` };
   const alongside = file.sha256 === null ? [taskStatement(env, hashFileTask, { fileId: file.id }, hashing)] : [];
-  if (!(await commit(env, file, alongside))) {
-    await env.FILES.delete(file.r2Key);
-    throw new AppError("conflict", "The upload outlived its storage reservation; send it again.");
-  }
-  if (file.sha256 === null) await enqueue(env, hashFileTask, { fileId: file.id }, hashing);
-  return file;
+  const stored = await commit(env, file, alongside);
+  if (stored.sha256 === null) await enqueue(env, hashFileTask, { fileId: file.id }, hashing);
+  return stored;
 }
