@@ -37,9 +37,9 @@ import { startOpenAISimulator } from "../simulators/openai.mjs";
 import { startTranslateSimulator } from "../simulators/translate.mjs";
 import { chatBody, streamLatencies } from "./ai.mjs";
 import { idleCpu, withCpu, withWorkerdPid } from "./cpu.mjs";
+import { benchUploads, UPLOAD_SIZES } from "./files.mjs";
 import { benchPortkey, printPortkey, summarizePortkey } from "./portkey.mjs";
 import { benchBindings, benchPlan, legacyCredits, postTo, signUp, WEBHOOK_SECRET } from "./setup.mjs";
-import { benchUploads, UPLOAD_SIZES } from "./files.mjs";
 import { benchTranslation } from "./translate.mjs";
 import { checkMigration, describeWait, waitForCopy } from "./wallet.mjs";
 
